@@ -1,0 +1,66 @@
+package io.sparkprop.linalg;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+
+/** {@link Gemm} with EJML's {@link CommonOps_DDRM} multiplications: pure Java, always available, single-threaded. */
+public final class EjmlGemm implements Gemm {
+    /** The shared instance (the class is stateless). */
+    public static final EjmlGemm INSTANCE = new EjmlGemm();
+
+    private EjmlGemm() {
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b,
+                     double beta, DMatrixRMaj c) {
+        int k = Gemm.checkShapes(transA, transB, a, b, c);
+        if (k == 0) {
+            // EJML's multiply would leave C untouched; the sum over an empty inner dimension is 0.
+            scaleOrZero(beta, c);
+            return;
+        }
+        if (beta == 0.0) {
+            if (!transA && !transB) {
+                CommonOps_DDRM.mult(alpha, a, b, c);
+            } else if (transA && !transB) {
+                CommonOps_DDRM.multTransA(alpha, a, b, c);
+            } else if (!transA) {
+                CommonOps_DDRM.multTransB(alpha, a, b, c);
+            } else {
+                CommonOps_DDRM.multTransAB(alpha, a, b, c);
+            }
+            return;
+        }
+        if (beta != 1.0) {
+            CommonOps_DDRM.scale(beta, c);
+        }
+        if (!transA && !transB) {
+            CommonOps_DDRM.multAdd(alpha, a, b, c);
+        } else if (transA && !transB) {
+            CommonOps_DDRM.multAddTransA(alpha, a, b, c);
+        } else if (!transA) {
+            CommonOps_DDRM.multAddTransB(alpha, a, b, c);
+        } else {
+            CommonOps_DDRM.multAddTransAB(alpha, a, b, c);
+        }
+    }
+
+    static void scaleOrZero(double beta, DMatrixRMaj c) {
+        if (beta == 0.0) {
+            java.util.Arrays.fill(c.data, 0, c.getNumElements(), 0.0);
+        } else if (beta != 1.0) {
+            CommonOps_DDRM.scale(beta, c);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "ejml";
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}

@@ -1,0 +1,83 @@
+package io.sparkprop.linalg;
+
+import java.util.Locale;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Which {@link Gemm} implementation to use. {@link #AUTO} (the default) picks Spark's netlib BLAS
+ * when it resolves to native code or the Vector API, and EJML otherwise; {@link #EJML} and
+ * {@link #NETLIB} force one. Measured on a 2-core AVX-512 machine (one thread, the MLP's shapes):
+ * EJML ≈ 7 GFLOP/s, netlib Vector API ≈ 25–35, netlib native OpenBLAS ≈ 55.
+ */
+public enum GemmBackend {
+    AUTO,
+    EJML,
+    NETLIB;
+
+    private static final Logger LOG = LoggerFactory.getLogger(GemmBackend.class);
+    private static volatile Gemm autoChoice;
+
+    /**
+     * The GEMM for this choice. The choice {@code AUTO} makes is computed once per JVM and logged
+     * at INFO with the implementation that runs.
+     */
+    public Gemm gemm() {
+        switch (this) {
+            case EJML:
+                return EjmlGemm.INSTANCE;
+            case NETLIB:
+                return NetlibGemm.resolve();
+            default:
+                Gemm chosen = autoChoice;
+                if (chosen == null) {
+                    chosen = chooseAuto();
+                    autoChoice = chosen;
+                }
+                return chosen;
+        }
+    }
+
+    private static synchronized Gemm chooseAuto() {
+        if (autoChoice != null) {
+            return autoChoice;
+        }
+        Gemm chosen;
+        try {
+            NetlibGemm netlib = NetlibGemm.resolve();
+            if (netlib.isAccelerated()) {
+                chosen = netlib;
+                LOG.info("GEMM backend auto: using {}", netlib);
+            } else {
+                chosen = EjmlGemm.INSTANCE;
+                LOG.info("GEMM backend auto: netlib resolved only to {}, using ejml", netlib.implementation());
+            }
+        } catch (LinkageError e) {
+            chosen = EjmlGemm.INSTANCE;
+            LOG.info("GEMM backend auto: netlib BLAS is not on the classpath ({}), using ejml", e.toString());
+        }
+        return chosen;
+    }
+
+    /**
+     * Parses {@code auto}, {@code ejml} or {@code netlib} (case-insensitive).
+     *
+     * @throws IllegalArgumentException naming the accepted values
+     */
+    public static GemmBackend fromName(String name) {
+        if (name != null) {
+            for (GemmBackend b : values()) {
+                if (b.name().equalsIgnoreCase(name.trim())) {
+                    return b;
+                }
+            }
+        }
+        throw new IllegalArgumentException("unknown GEMM backend '" + name + "', expected one of auto, ejml, netlib");
+    }
+
+    /** Lower-case name, as used in settings. */
+    public String lowerName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,80 @@
+package io.sparkprop.linalg;
+
+import dev.ludovic.netlib.blas.BLAS;
+import org.ejml.data.DMatrixRMaj;
+
+/**
+ * {@link Gemm} with the BLAS that Spark ships ({@code dev.ludovic.netlib}): JNI to the system BLAS
+ * (OpenBLAS) when it loads, else the Java Vector API, else plain Java.
+ *
+ * <p>BLAS is column-major and EJML row-major. The row-major storage of an {@code r×c} matrix is the
+ * column-major storage of its transpose ({@code c×r}, leading dimension {@code c}), so row-major
+ * {@code C = op(A)·op(B)} is computed as column-major {@code Cᵀ = op(B)ᵀ·op(A)ᵀ} on the same arrays:
+ * operands swapped, transposition flags kept, no copies.
+ */
+public final class NetlibGemm implements Gemm {
+    private final BLAS blas;
+    private final String name;
+
+    /** Wraps {@code blas}. */
+    public NetlibGemm(BLAS blas) {
+        this.blas = blas;
+        this.name = kindOf(blas);
+    }
+
+    /** The instance netlib resolves by default (native first, then Vector API, then Java). */
+    public static NetlibGemm resolve() {
+        return new NetlibGemm(BLAS.getInstance());
+    }
+
+    /** {@code netlib-native}, {@code netlib-vector} or {@code netlib-java}, from the implementation class. */
+    static String kindOf(BLAS blas) {
+        String cls = blas.getClass().getSimpleName();
+        if (cls.startsWith("JNI") || cls.startsWith("Native")) {
+            return "netlib-native";
+        }
+        if (cls.startsWith("Vector")) {
+            return "netlib-vector";
+        }
+        return "netlib-java";
+    }
+
+    /** Whether this is a fast implementation: native BLAS or the Vector API. */
+    public boolean isAccelerated() {
+        return !name.equals("netlib-java");
+    }
+
+    /** The netlib implementation class, for logs. */
+    public String implementation() {
+        return blas.getClass().getName();
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b,
+                     double beta, DMatrixRMaj c) {
+        int k = Gemm.checkShapes(transA, transB, a, b, c);
+        int m = c.numRows;
+        int n = c.numCols;
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            EjmlGemm.scaleOrZero(beta, c);
+            return;
+        }
+        // Column-major: Cᵀ (n×m) = op(B)ᵀ (n×k) · op(A)ᵀ (k×m); each operand's row-major array read
+        // column-major is its transpose with leading dimension numCols.
+        blas.dgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
+                b.data, Math.max(1, b.numCols), a.data, Math.max(1, a.numCols), beta, c.data, n);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + implementation() + ")";
+    }
+}

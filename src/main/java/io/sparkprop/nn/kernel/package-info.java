@@ -1,0 +1,7 @@
+/**
+ * The per-block compute kernel: forward and backward passes of a network over a block of examples
+ * stored as columns, with the delta recursion {@code δ_l = f'(z_l) ∘ W_{l+1}ᵀ δ_{l+1}} and weight
+ * gradients as outer products summed by one GEMM per layer, {@code ∇W_l = Δ_l A_{l-1}ᵀ}. A
+ * {@link io.sparkprop.nn.kernel.BackpropKernel} owns a reusable workspace; one per task.
+ */
+package io.sparkprop.nn.kernel;

@@ -1,0 +1,150 @@
+package io.sparkprop.bench;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+
+import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.NetworkSpec;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs {@link KernelBench} and prints, per network, block size and backend, the kernel's time,
+ * examples/s and GFLOP/s next to the bare GEMM rate of the same shapes, then the line
+ * {@code result: kernel/gemm=<lowest ratio at B>=128, fastest backend> backend=<name>
+ * gflops=<kernel GFLOP/s, 784-256-128-10, B=256>}.
+ *
+ * <p>Options: {@code --quick} (1 warm-up and 3 measured iterations of 1 s instead of 3 and 5),
+ * {@code --backends ejml,netlib}, {@code --blocks 64,128,256,512}.
+ */
+public final class KernelBenchMain {
+    private KernelBenchMain() {
+    }
+
+    public static void main(String[] args) throws RunnerException {
+        boolean quick = false;
+        String backends = "ejml,netlib";
+        String blocks = "64,128,256,512";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--backends":
+                    backends = args[++i];
+                    break;
+                case "--blocks":
+                    blocks = args[++i];
+                    break;
+                default:
+                    System.err.println("unknown option " + args[i]
+                            + "; usage: jobs/bench kernel [--quick] [--backends ejml,netlib] [--blocks 64,128,256,512]");
+                    System.exit(2);
+            }
+        }
+        ChainedOptionsBuilder options = new OptionsBuilder()
+                .include(KernelBench.class.getName() + "\\.")
+                .param("backend", backends.split(","))
+                .param("blockSize", blocks.split(","))
+                .forks(1)
+                .warmupIterations(quick ? 1 : 3)
+                .measurementIterations(quick ? 3 : 5)
+                .warmupTime(TimeValue.seconds(1))
+                .measurementTime(TimeValue.seconds(1))
+                .jvmArgs("-Xmx2g", "--add-modules=jdk.incubator.vector");
+        Collection<RunResult> results = new Runner(options.build()).run();
+
+        List<Row> rows = new ArrayList<>();
+        for (RunResult kernel : results) {
+            if (!kernel.getParams().getBenchmark().endsWith(".kernel")) {
+                continue;
+            }
+            for (RunResult gemm : results) {
+                if (gemm.getParams().getBenchmark().endsWith(".gemm") && sameParams(kernel, gemm)) {
+                    rows.add(new Row(kernel, gemm));
+                }
+            }
+        }
+        System.out.println();
+        System.out.println(String.format(Locale.ROOT, "%-16s %5s %-14s %10s %12s %10s %10s %11s",
+                "network", "B", "backend", "kernel ms", "examples/s", "kernel GF/s", "gemm GF/s", "kernel/gemm"));
+        for (Row r : rows) {
+            System.out.println(String.format(Locale.ROOT, "%-16s %5d %-14s %10.3f %12.0f %10.1f %10.1f %11.3f",
+                    r.network, r.blockSize, r.backendName, r.kernelMs, r.blockSize / (r.kernelMs / 1e3),
+                    r.kernelGflops(), r.gemmGflops(), r.ratio()));
+        }
+        // The fastest backend: the highest kernel rate on the deep network at B = 256 (any B if 256 was not run).
+        Row best = null;
+        for (Row r : rows) {
+            if (!r.network.equals("784-256-128-10")) {
+                continue;
+            }
+            boolean preferred = best == null || (r.blockSize == 256) != (best.blockSize == 256)
+                    ? r.blockSize == 256 || best == null
+                    : r.kernelGflops() > best.kernelGflops();
+            if (preferred) {
+                best = r;
+            }
+        }
+        if (best == null) {
+            System.out.println("result: no 784-256-128-10 rows measured");
+            return;
+        }
+        double lowest = Double.POSITIVE_INFINITY;
+        for (Row r : rows) {
+            if (r.backend.equals(best.backend) && r.blockSize >= 128) {
+                lowest = Math.min(lowest, r.ratio());
+            }
+        }
+        System.out.println(String.format(Locale.ROOT, "result: kernel/gemm=%.3f backend=%s gflops=%.1f",
+                lowest, best.backendName, best.kernelGflops()));
+    }
+
+    private static boolean sameParams(RunResult a, RunResult b) {
+        for (String key : new String[] {"network", "blockSize", "backend"}) {
+            if (!a.getParams().getParam(key).equals(b.getParams().getParam(key))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static final class Row {
+        final String network;
+        final int blockSize;
+        final String backend;
+        final String backendName;
+        final double kernelMs;
+        final double gemmMs;
+        final double flops;
+
+        Row(RunResult kernel, RunResult gemm) {
+            network = kernel.getParams().getParam("network");
+            blockSize = Integer.parseInt(kernel.getParams().getParam("blockSize"));
+            backend = kernel.getParams().getParam("backend");
+            backendName = GemmBackend.fromName(backend).gemm().name();
+            kernelMs = kernel.getPrimaryResult().getScore();
+            gemmMs = gemm.getPrimaryResult().getScore();
+            NetworkSpec spec = KernelBench.spec(network);
+            flops = KernelBench.gemmFlops(spec, blockSize);
+        }
+
+        double kernelGflops() {
+            return flops / (kernelMs * 1e6);
+        }
+
+        double gemmGflops() {
+            return flops / (gemmMs * 1e6);
+        }
+
+        double ratio() {
+            return gemmMs / kernelMs;
+        }
+    }
+}

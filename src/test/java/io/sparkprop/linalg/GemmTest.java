@@ -1,0 +1,111 @@
+package io.sparkprop.linalg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.SplittableRandom;
+
+import io.sparkprop.testutil.TestData;
+import org.ejml.data.DMatrixRMaj;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class GemmTest {
+
+    private static Gemm gemmOf(GemmBackend backend) {
+        return backend.gemm();
+    }
+
+    /** {@code α·op(A)·op(B) + β·C} with triple loops. */
+    private static DMatrixRMaj naive(boolean ta, boolean tb, double alpha, DMatrixRMaj a, DMatrixRMaj b,
+                                     double beta, DMatrixRMaj c) {
+        int m = c.numRows;
+        int n = c.numCols;
+        int k = ta ? a.numRows : a.numCols;
+        DMatrixRMaj r = new DMatrixRMaj(m, n);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    s += (ta ? a.get(p, i) : a.get(i, p)) * (tb ? b.get(j, p) : b.get(p, j));
+                }
+                r.set(i, j, alpha * s + (beta == 0 ? 0 : beta * c.get(i, j)));
+            }
+        }
+        return r;
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GemmBackend.class)
+    void everyTransposeAndBetaMatchesTripleLoop(GemmBackend backend) {
+        Gemm gemm = gemmOf(backend);
+        SplittableRandom random = new SplittableRandom(7);
+        int m = 13;
+        int n = 9;
+        int k = 17;
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                for (double beta : new double[] {0.0, 1.0, -0.5}) {
+                    DMatrixRMaj a = ta ? TestData.uniform(random, k, m, -1, 1) : TestData.uniform(random, m, k, -1, 1);
+                    DMatrixRMaj b = tb ? TestData.uniform(random, n, k, -1, 1) : TestData.uniform(random, k, n, -1, 1);
+                    DMatrixRMaj c = TestData.uniform(random, m, n, -1, 1);
+                    if (beta == 0.0) {
+                        c.data[3] = Double.NaN; // β = 0 ignores C, NaNs included
+                    }
+                    DMatrixRMaj expected = naive(ta, tb, 1.5, a, b, beta, c);
+                    gemm.gemm(ta, tb, 1.5, a, b, beta, c);
+                    assertTrue(TestData.maxRelativeDifference(expected.data, c.data) < 1e-14,
+                            backend + " transA=" + ta + " transB=" + tb + " beta=" + beta);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GemmBackend.class)
+    void emptyInnerDimensionGivesBetaTimesC(GemmBackend backend) {
+        DMatrixRMaj a = new DMatrixRMaj(3, 0);
+        DMatrixRMaj b = new DMatrixRMaj(0, 2);
+        DMatrixRMaj c = new DMatrixRMaj(3, 2);
+        c.fill(4.0);
+        gemmOf(backend).gemm(false, false, 1.0, a, b, 0.5, c);
+        assertEquals(2.0, c.get(2, 1));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GemmBackend.class)
+    void nonConformingShapesAreRejected(GemmBackend backend) {
+        DMatrixRMaj a = new DMatrixRMaj(3, 4);
+        DMatrixRMaj b = new DMatrixRMaj(5, 2);
+        DMatrixRMaj c = new DMatrixRMaj(3, 2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> gemmOf(backend).gemm(false, false, 1.0, a, b, 0.0, c));
+        assertTrue(e.getMessage().contains("op(A) 3x4, op(B) 5x2"), e.getMessage());
+    }
+
+    @Test
+    void backendNamesParseAndUnknownNamesListTheChoices() {
+        assertSame(GemmBackend.NETLIB, GemmBackend.fromName(" Netlib "));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GemmBackend.fromName("mkl"));
+        assertEquals("unknown GEMM backend 'mkl', expected one of auto, ejml, netlib", e.getMessage());
+        assertSame(EjmlGemm.INSTANCE, GemmBackend.EJML.gemm());
+    }
+
+    /**
+     * In CI the system OpenBLAS is installed, so netlib must resolve to native code there and
+     * {@code auto} must pick it; elsewhere this only runs where native BLAS happens to be present.
+     */
+    @Test
+    void autoPicksNativeBlasWhenItLoads() {
+        NetlibGemm netlib = NetlibGemm.resolve();
+        if ("true".equals(System.getenv("CI"))) {
+            assertEquals("netlib-native", netlib.name(), "CI installs libopenblas0; netlib resolved " + netlib);
+        }
+        assumeTrue(netlib.name().equals("netlib-native"), "native BLAS not available here: " + netlib);
+        assertEquals("netlib-native", GemmBackend.AUTO.gemm().name());
+    }
+}

@@ -1,0 +1,61 @@
+package io.sparkprop.testutil;
+
+import java.util.SplittableRandom;
+
+import org.ejml.data.DMatrixRMaj;
+
+/** Seeded random matrices and vectors for tests. */
+public final class TestData {
+    private TestData() {
+    }
+
+    /** A {@code rows×cols} matrix with entries uniform in {@code [lo, hi)}. */
+    public static DMatrixRMaj uniform(SplittableRandom random, int rows, int cols, double lo, double hi) {
+        DMatrixRMaj m = new DMatrixRMaj(rows, cols);
+        for (int i = 0; i < m.getNumElements(); i++) {
+            m.data[i] = lo + (hi - lo) * random.nextDouble();
+        }
+        return m;
+    }
+
+    /** Entries uniform in {@code [lo, hi)}. */
+    public static double[] uniform(SplittableRandom random, int n, double lo, double hi) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = lo + (hi - lo) * random.nextDouble();
+        }
+        return v;
+    }
+
+    /** One-hot columns: a {@code classes×cols} matrix with a single 1 per column. */
+    public static DMatrixRMaj oneHot(SplittableRandom random, int classes, int cols) {
+        DMatrixRMaj m = new DMatrixRMaj(classes, cols);
+        for (int j = 0; j < cols; j++) {
+            m.set(random.nextInt(classes), j, 1.0);
+        }
+        return m;
+    }
+
+    /** Column {@code j} of {@code m} as a {@code rows×1} matrix. */
+    public static DMatrixRMaj column(DMatrixRMaj m, int j) {
+        DMatrixRMaj c = new DMatrixRMaj(m.numRows, 1);
+        for (int i = 0; i < m.numRows; i++) {
+            c.data[i] = m.get(i, j);
+        }
+        return c;
+    }
+
+    /** {@code max_i |a_i − b_i| / max(max_i |a_i|, max_i |b_i|, tiny)}. */
+    public static double maxRelativeDifference(double[] a, double[] b) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("lengths differ: " + a.length + " vs " + b.length);
+        }
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.max(Math.abs(a[i]), Math.abs(b[i])));
+        }
+        return diff / Math.max(scale, Double.MIN_NORMAL);
+    }
+}
