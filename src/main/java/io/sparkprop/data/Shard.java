@@ -1,0 +1,83 @@
+package io.sparkprop.data;
+
+import java.io.Serializable;
+
+import org.ejml.data.DMatrixRMaj;
+
+/**
+ * One partition's examples packed once into blocks of columns: block {@code k} holds
+ * {@code X_k ∈ R^{n×B_k}}, {@code Y_k ∈ R^{m×B_k}} and, when any example of the partition has a
+ * weight other than 1, the weights {@code w_k}. Every block has {@code blockSize} columns but the
+ * last, which may be shorter. Blocks are stored exactly sized, so the shard's memory is the raw
+ * doubles plus a few object headers.
+ *
+ * <p>Immutable once built; random access by block id, so an iteration reads only the blocks it uses.
+ */
+public final class Shard implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final int partition;
+    private final DMatrixRMaj[] features;
+    private final DMatrixRMaj[] targets;
+    /** Per-block weights, or {@code null} when every weight of the partition is 1. */
+    private final double[][] weights;
+    private final long count;
+    private final double weightSum;
+
+    Shard(int partition, DMatrixRMaj[] features, DMatrixRMaj[] targets, double[][] weights, long count,
+          double weightSum) {
+        this.partition = partition;
+        this.features = features;
+        this.targets = targets;
+        this.weights = weights;
+        this.count = count;
+        this.weightSum = weightSum;
+    }
+
+    /** The Spark partition this shard was packed from. */
+    public int partition() {
+        return partition;
+    }
+
+    /** Number of blocks. */
+    public int numBlocks() {
+        return features.length;
+    }
+
+    /** {@code X_k}, {@code n × B_k}; do not modify. */
+    public DMatrixRMaj features(int block) {
+        return features[block];
+    }
+
+    /** {@code Y_k}, {@code m × B_k}; do not modify. */
+    public DMatrixRMaj targets(int block) {
+        return targets[block];
+    }
+
+    /** Weights of block {@code k}, or {@code null} for all 1; do not modify. */
+    public double[] weights(int block) {
+        return weights == null ? null : weights[block];
+    }
+
+    /** Number of examples. */
+    public long count() {
+        return count;
+    }
+
+    /** Sum of the examples' weights. */
+    public double weightSum() {
+        return weightSum;
+    }
+
+    /** Bytes of the doubles this shard holds (features, targets, weights). */
+    public long payloadBytes() {
+        long doubles = 0;
+        for (int k = 0; k < features.length; k++) {
+            doubles += features[k].getNumElements() + targets[k].getNumElements();
+            if (weights != null) {
+                doubles += weights[k].length;
+            }
+        }
+        return 8 * doubles;
+    }
+}

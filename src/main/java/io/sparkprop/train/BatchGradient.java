@@ -1,0 +1,70 @@
+package io.sparkprop.train;
+
+import java.util.Collections;
+import java.util.Iterator;
+
+import io.sparkprop.data.Shard;
+import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.GradientSum;
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.kernel.BackpropKernel;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.LongAccumulator;
+import scala.Tuple2;
+
+/**
+ * The executor side of one iteration: for the partition's shard, the blocks of this iteration's
+ * slice of the epoch's order ({@link BlockSchedule}) go through the kernel, which adds into one
+ * {@link GradientSum} allocated here, on the executor, only when the slice is not empty. The
+ * result depends on the shard, the broadcast parameters and the iteration alone, so a re-run task
+ * computes the same bits.
+ */
+final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, GradientSum>>> {
+    private static final long serialVersionUID = 1L;
+
+    private final Broadcast<Parameters> parameters;
+    private final GemmBackend backend;
+    private final long seed;
+    private final int epoch;
+    private final int iterationInEpoch;
+    private final int iterationsPerEpoch;
+    private final boolean shuffle;
+    private final LongAccumulator blocksRead;
+
+    BatchGradient(Broadcast<Parameters> parameters, GemmBackend backend, long seed, int epoch, int iterationInEpoch,
+                  int iterationsPerEpoch, boolean shuffle, LongAccumulator blocksRead) {
+        this.parameters = parameters;
+        this.backend = backend;
+        this.seed = seed;
+        this.epoch = epoch;
+        this.iterationInEpoch = iterationInEpoch;
+        this.iterationsPerEpoch = iterationsPerEpoch;
+        this.shuffle = shuffle;
+        this.blocksRead = blocksRead;
+    }
+
+    @Override
+    public Iterator<Tuple2<Integer, GradientSum>> call(Integer partition, Iterator<Shard> shards) {
+        if (!shards.hasNext()) {
+            return Collections.emptyIterator();
+        }
+        Shard shard = shards.next();
+        int blocks = shard.numBlocks();
+        int start = BlockSchedule.sliceStart(blocks, iterationInEpoch, iterationsPerEpoch);
+        int end = BlockSchedule.sliceEnd(blocks, iterationInEpoch, iterationsPerEpoch);
+        if (start == end) {
+            return Collections.emptyIterator();
+        }
+        int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, shuffle, new int[blocks]);
+        Parameters params = parameters.value();
+        BackpropKernel kernel = KernelCache.get(params.spec(), backend);
+        GradientSum sum = new GradientSum(params.spec());
+        for (int pos = start; pos < end; pos++) {
+            int k = order[pos];
+            kernel.lossAndGradient(params, shard.features(k), shard.targets(k), shard.weights(k), sum);
+        }
+        blocksRead.add(end - start);
+        return Collections.singletonList(new Tuple2<>(partition, sum)).iterator();
+    }
+}

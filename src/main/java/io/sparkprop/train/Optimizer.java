@@ -1,0 +1,190 @@
+package io.sparkprop.train;
+
+import java.io.Serializable;
+import java.util.Locale;
+
+/**
+ * How the driver turns the mean gradient {@code g_t} of iteration {@code t} (ridge term included:
+ * {@code g_t = ∇(1/N Σ C_i) + λW}) into a parameter update. Immutable settings; the per-run state
+ * lives in an {@link Updater}.
+ * <ul>
+ *   <li>{@link #sgd(double, double) sgd}: {@code θ ← θ − η_t g}, {@code η_t = η / (1 + d·t)} ({@code d = 0}: constant);</li>
+ *   <li>{@link #momentum momentum} (classic): {@code v ← μv − ηg}, {@code θ ← θ + v};</li>
+ *   <li>{@link #nesterov nesterov}: {@code v ← μv − ηg}, {@code θ ← θ + μv − ηg} (Nesterov's look-ahead in
+ *       the form that needs the gradient at {@code θ} only, as in Sutskever et al. 2013);</li>
+ *   <li>{@link #adam adam}: {@code m ← β₁m + (1−β₁)g}, {@code v ← β₂v + (1−β₂)g²},
+ *       {@code θ ← θ − η m̂ / (√v̂ + ε)} with the bias corrections {@code m̂ = m/(1−β₁^{t+1})},
+ *       {@code v̂ = v/(1−β₂^{t+1})} (Kingma and Ba 2015).</li>
+ * </ul>
+ */
+public final class Optimizer implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** The update rules. */
+    public enum Kind {
+        SGD, MOMENTUM, NESTEROV, ADAM;
+
+        /** Lower-case name, as used in settings. */
+        public String lowerName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private final Kind kind;
+    private final double stepSize;
+    private final double decay;
+    private final double momentum;
+    private final double beta1;
+    private final double beta2;
+    private final double epsilon;
+
+    private Optimizer(Kind kind, double stepSize, double decay, double momentum, double beta1, double beta2,
+                      double epsilon) {
+        this.kind = kind;
+        this.stepSize = requirePositive("stepSize", stepSize);
+        if (!(decay >= 0) || Double.isInfinite(decay)) {
+            throw new IllegalArgumentException("step decay must be finite and >= 0, found " + decay);
+        }
+        this.decay = decay;
+        this.momentum = requireUnitInterval("momentum", momentum);
+        this.beta1 = requireUnitInterval("beta1", beta1);
+        this.beta2 = requireUnitInterval("beta2", beta2);
+        this.epsilon = requirePositive("epsilon", epsilon);
+    }
+
+    /** Plain SGD with a constant step. */
+    public static Optimizer sgd(double stepSize) {
+        return sgd(stepSize, 0.0);
+    }
+
+    /** Plain SGD with the inverse-time decay {@code η_t = η / (1 + decay·t)}. */
+    public static Optimizer sgd(double stepSize, double decay) {
+        return new Optimizer(Kind.SGD, stepSize, decay, 0.0, 0.9, 0.999, 1e-8);
+    }
+
+    /** Classic momentum. */
+    public static Optimizer momentum(double stepSize, double momentum) {
+        return new Optimizer(Kind.MOMENTUM, stepSize, 0.0, momentum, 0.9, 0.999, 1e-8);
+    }
+
+    /** Nesterov momentum. */
+    public static Optimizer nesterov(double stepSize, double momentum) {
+        return new Optimizer(Kind.NESTEROV, stepSize, 0.0, momentum, 0.9, 0.999, 1e-8);
+    }
+
+    /** Adam with {@code β₁ = 0.9}, {@code β₂ = 0.999}, {@code ε = 1e-8}. */
+    public static Optimizer adam(double stepSize) {
+        return adam(stepSize, 0.9, 0.999, 1e-8);
+    }
+
+    /** Adam. */
+    public static Optimizer adam(double stepSize, double beta1, double beta2, double epsilon) {
+        return new Optimizer(Kind.ADAM, stepSize, 0.0, 0.0, beta1, beta2, epsilon);
+    }
+
+    /** The rule. */
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The base step size {@code η}. */
+    public double stepSize() {
+        return stepSize;
+    }
+
+    /** The momentum {@code μ} (momentum and Nesterov). */
+    public double momentum() {
+        return momentum;
+    }
+
+    /** The step used at iteration {@code t} (0-based). */
+    public double stepSizeAt(long iteration) {
+        return kind == Kind.SGD ? stepSize / (1.0 + decay * iteration) : stepSize;
+    }
+
+    /** Fresh state for parameters of {@code size} values. */
+    public Updater newUpdater(int size) {
+        return new Updater(this, size);
+    }
+
+    @Override
+    public String toString() {
+        switch (kind) {
+            case SGD:
+                return "sgd(stepSize=" + stepSize + (decay == 0 ? "" : ", decay=" + decay) + ")";
+            case MOMENTUM:
+            case NESTEROV:
+                return kind.lowerName() + "(stepSize=" + stepSize + ", momentum=" + momentum + ")";
+            default:
+                return "adam(stepSize=" + stepSize + ", beta1=" + beta1 + ", beta2=" + beta2 + ", epsilon=" + epsilon + ")";
+        }
+    }
+
+    private static double requirePositive(String name, double v) {
+        if (!(v > 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException(name + " must be finite and > 0, found " + v);
+        }
+        return v;
+    }
+
+    private static double requireUnitInterval(String name, double v) {
+        if (!(v >= 0 && v < 1)) {
+            throw new IllegalArgumentException(name + " must be in [0, 1), found " + v);
+        }
+        return v;
+    }
+
+    /** The optimiser's state over one training run: velocities or moment estimates, on flat parameters. */
+    public static final class Updater implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        private final Optimizer o;
+        private final double[] first;
+        private final double[] second;
+
+        private Updater(Optimizer o, int size) {
+            this.o = o;
+            this.first = o.kind == Kind.SGD ? null : new double[size];
+            this.second = o.kind == Kind.ADAM ? new double[size] : null;
+        }
+
+        /**
+         * Applies iteration {@code t}'s update to {@code theta} (modified) from the mean gradient
+         * {@code g} (ridge term included).
+         */
+        public void update(double[] theta, double[] g, long t) {
+            double eta = o.stepSizeAt(t);
+            int n = theta.length;
+            switch (o.kind) {
+                case SGD:
+                    for (int i = 0; i < n; i++) {
+                        theta[i] -= eta * g[i];
+                    }
+                    break;
+                case MOMENTUM:
+                    for (int i = 0; i < n; i++) {
+                        first[i] = o.momentum * first[i] - eta * g[i];
+                        theta[i] += first[i];
+                    }
+                    break;
+                case NESTEROV:
+                    for (int i = 0; i < n; i++) {
+                        first[i] = o.momentum * first[i] - eta * g[i];
+                        theta[i] += o.momentum * first[i] - eta * g[i];
+                    }
+                    break;
+                case ADAM:
+                    double c1 = 1.0 - Math.pow(o.beta1, t + 1);
+                    double c2 = 1.0 - Math.pow(o.beta2, t + 1);
+                    for (int i = 0; i < n; i++) {
+                        first[i] = o.beta1 * first[i] + (1 - o.beta1) * g[i];
+                        second[i] = o.beta2 * second[i] + (1 - o.beta2) * g[i] * g[i];
+                        theta[i] -= eta * (first[i] / c1) / (Math.sqrt(second[i] / c2) + o.epsilon);
+                    }
+                    break;
+                default:
+                    throw new IllegalStateException("unhandled optimizer " + o.kind);
+            }
+        }
+    }
+}

@@ -1,0 +1,436 @@
+package io.sparkprop.train;
+
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+import io.sparkprop.data.DataFrames;
+import io.sparkprop.data.Example;
+import io.sparkprop.data.Shard;
+import io.sparkprop.data.ShardPacker;
+import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.GradientSum;
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.nn.Parameters;
+import org.apache.spark.SparkException;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.storage.RDDInfo;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+import scala.reflect.ClassTag$;
+
+/**
+ * Data-parallel training of a {@link NetworkSpec} on Spark. The examples are packed once per
+ * partition into a cached {@link Shard} of column blocks; then, per iteration, the driver broadcasts
+ * the parameters, every partition runs the kernel over the blocks the iteration uses
+ * ({@link BlockSchedule}), the partial gradient sums are merged in a fixed order
+ * ({@link OrderedTreeAggregate}, depth {@code aggregationDepth}), and the driver applies
+ *
+ * <pre>  g = (1/Σw) Σ_i w_i ∇C_i + λW   (biases not penalised),   θ ← optimiser(θ, g)</pre>
+ *
+ * minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}.
+ *
+ * <pre>{@code
+ * TrainingResult r = new Trainer(spec)
+ *         .setOptimizer(Optimizer.adam(1e-3))
+ *         .setBatchSize(256)
+ *         .setMaxEpochs(15)
+ *         .fit(examples);             // JavaRDD<Example>, RDD<Example> or a DataFrame
+ * }</pre>
+ *
+ * The same seed and the same partitioning give bit-identical parameters. Not thread-safe; a trainer
+ * may be fitted many times.
+ */
+public final class Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    private final NetworkSpec spec;
+    private Optimizer optimizer = Optimizer.adam(1e-3);
+    private int batchSize = 256;
+    private int maxEpochs = 10;
+    private double tol = 1e-6;
+    private double regParam = 0.0;
+    private int blockSize = 128;
+    private int aggregationDepth = 2;
+    private long seed = 42L;
+    private GemmBackend gemmBackend = GemmBackend.AUTO;
+    private Parameters initialParameters;
+
+    /** A trainer for {@code spec} with the defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
+    public Trainer(NetworkSpec spec) {
+        if (spec == null) {
+            throw new IllegalArgumentException("network spec must not be null");
+        }
+        this.spec = spec;
+    }
+
+    /** The network being trained. */
+    public NetworkSpec spec() {
+        return spec;
+    }
+
+    /** The update rule and its step size. */
+    public Trainer setOptimizer(Optimizer optimizer) {
+        if (optimizer == null) {
+            throw new IllegalArgumentException("optimizer must not be null");
+        }
+        this.optimizer = optimizer;
+        return this;
+    }
+
+    /**
+     * Examples per update across the cluster; 0 (or at least the number of examples) for full batch.
+     * For mini-batches the packed block size is capped at {@code ⌈batchSize / partitions⌉} so that every
+     * partition contributes about one block per update, and an epoch is as many updates as the
+     * largest partition has blocks.
+     */
+    public Trainer setBatchSize(int batchSize) {
+        if (batchSize < 0) {
+            throw new IllegalArgumentException("batchSize must be >= 0 (0 = full batch), found " + batchSize);
+        }
+        this.batchSize = batchSize;
+        return this;
+    }
+
+    /** Passes over the data at most. */
+    public Trainer setMaxEpochs(int maxEpochs) {
+        if (maxEpochs < 1) {
+            throw new IllegalArgumentException("maxEpochs must be >= 1, found " + maxEpochs);
+        }
+        this.maxEpochs = maxEpochs;
+        return this;
+    }
+
+    /** Stop when the epoch objective changes by less than {@code tol} relative to the previous epoch's; 0 = never. */
+    public Trainer setTol(double tol) {
+        if (!(tol >= 0) || Double.isInfinite(tol)) {
+            throw new IllegalArgumentException("tol must be finite and >= 0, found " + tol);
+        }
+        this.tol = tol;
+        return this;
+    }
+
+    /** The ridge penalty {@code λ ≥ 0} of {@code (λ/2) Σ_l ‖W_l‖²}; biases are not penalised. */
+    public Trainer setRegParam(double regParam) {
+        if (!(regParam >= 0) || Double.isInfinite(regParam)) {
+            throw new IllegalArgumentException("regParam must be finite and >= 0, found " + regParam);
+        }
+        this.regParam = regParam;
+        return this;
+    }
+
+    /** Examples per packed block (the GEMMs' column count); see {@link #setBatchSize}. */
+    public Trainer setBlockSize(int blockSize) {
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("blockSize must be >= 1, found " + blockSize);
+        }
+        this.blockSize = blockSize;
+        return this;
+    }
+
+    /** Depth of the tree that merges the partitions' gradient sums (≥ 1; default 2). */
+    public Trainer setAggregationDepth(int depth) {
+        if (depth < 1) {
+            throw new IllegalArgumentException("aggregationDepth must be >= 1, found " + depth);
+        }
+        this.aggregationDepth = depth;
+        return this;
+    }
+
+    /** Seed of the initial weights and of every epoch's block order. */
+    public Trainer setSeed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
+    /** The GEMM backend the executors use. */
+    public Trainer setGemmBackend(GemmBackend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("gemm backend must not be null");
+        }
+        this.gemmBackend = backend;
+        return this;
+    }
+
+    /** Start from these parameters instead of a seeded initialisation (warm start); {@code null} to clear. */
+    public Trainer setInitialParameters(Parameters initial) {
+        if (initial != null) {
+            Parameters.zeros(spec).checkSameShape(initial);
+            if (!initial.isFinite()) {
+                throw new IllegalArgumentException("initial parameters contain NaN or infinite values");
+            }
+        }
+        this.initialParameters = initial == null ? null : initial.copy();
+        return this;
+    }
+
+    /** Trains on an RDD of examples. */
+    public TrainingResult fit(RDD<Example> data) {
+        return fit(new JavaRDD<>(data, ClassTag$.MODULE$.apply(Example.class)));
+    }
+
+    /**
+     * Trains on a DataFrame with a Vector features column and a numeric label (a class index for a
+     * multi-output classifier) or Vector label column.
+     */
+    public TrainingResult fit(Dataset<Row> data, String featuresCol, String labelCol) {
+        return fit(DataFrames.toExamples(data, featuresCol, labelCol, null));
+    }
+
+    /** As {@link #fit(Dataset, String, String)}, with a numeric weight column ({@code null} for none). */
+    public TrainingResult fit(Dataset<Row> data, String featuresCol, String labelCol, String weightCol) {
+        return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
+    }
+
+    /**
+     * Trains on an RDD of examples.
+     *
+     * @throws IllegalArgumentException   on empty data or a bad example (the message names its row)
+     * @throws TrainingDivergedException  when the loss, gradient or parameters become non-finite
+     */
+    public TrainingResult fit(JavaRDD<Example> data) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
+        String previousDescription = sc.getLocalProperty("spark.job.description");
+        int partitions = data.getNumPartitions();
+        int effectiveBlock = batchSize > 0
+                ? Math.min(blockSize, Math.max(1, (batchSize + partitions - 1) / partitions))
+                : blockSize;
+        Packed packed = pack(sc, data, effectiveBlock);
+        try {
+            boolean fullBatch = batchSize == 0 || batchSize >= packed.count;
+            if (batchSize > packed.count) {
+                LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", batchSize,
+                        packed.count);
+            }
+            int iterationsPerEpoch = fullBatch ? 1 : packed.maxBlocks;
+            LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch, cached {} MB "
+                            + "({} MB of doubles), {}, GEMM {}", packed.count, partitions, effectiveBlock,
+                    iterationsPerEpoch, packed.cachedBytes >> 20, packed.payloadBytes >> 20, optimizer,
+                    gemmBackend.gemm().name());
+            Loop loop = new Loop(sc, packed.shards, partitions, iterationsPerEpoch, !fullBatch);
+            Parameters trained = loop.run();
+            return new TrainingResult(trained, loop.history, packed.count, packed.weightSum, partitions,
+                    effectiveBlock, iterationsPerEpoch, packed.cachedBytes, packed.payloadBytes, loop.converged);
+        } finally {
+            packed.shards.unpersist(false);
+            sc.setJobDescription(previousDescription);
+        }
+    }
+
+    /**
+     * The summed loss and gradient {@code Σ_i w_i C_i}, {@code Σ_i w_i ∇C_i} over all of {@code data} at
+     * {@code at}, computed as one full-batch iteration is (ridge term not included).
+     *
+     * @throws IllegalArgumentException on empty data or a bad example
+     */
+    public GradientSum computeGradient(JavaRDD<Example> data, Parameters at) {
+        Parameters.zeros(spec).checkSameShape(at);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
+        String previousDescription = sc.getLocalProperty("spark.job.description");
+        Packed packed = pack(sc, data, blockSize);
+        try {
+            sc.setJobDescription("sparkprop gradient");
+            return new Loop(sc, packed.shards, data.getNumPartitions(), 1, false).gradient(at, 0, 0);
+        } finally {
+            packed.shards.unpersist(false);
+            sc.setJobDescription(previousDescription);
+        }
+    }
+
+    /** Packs and caches the shards and counts them; an empty or all-zero-weight dataset is an error. */
+    private Packed pack(JavaSparkContext sc, JavaRDD<Example> data, int block) {
+        int partitions = data.getNumPartitions();
+        ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block);
+        JavaRDD<Shard> shards = data
+                .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
+                .setName("sparkprop shards (" + spec + ")")
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            sc.setJobDescription("sparkprop packing " + partitions + " partitions into blocks of " + block);
+            List<long[]> stats;
+            try {
+                stats = shards.map(s -> new long[] {
+                    s.count(), Double.doubleToLongBits(s.weightSum()), s.numBlocks(), s.payloadBytes()}).collect();
+            } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
+                throw unwrapInputError(e);
+            }
+            Packed packed = new Packed(shards);
+            for (long[] s : stats) {
+                packed.count += s[0];
+                packed.weightSum += Double.longBitsToDouble(s[1]);
+                packed.maxBlocks = Math.max(packed.maxBlocks, (int) s[2]);
+                packed.payloadBytes += s[3];
+            }
+            if (packed.count == 0) {
+                throw new IllegalArgumentException("the training data is empty: no examples in any of "
+                        + partitions + " partitions");
+            }
+            if (!(packed.weightSum > 0)) {
+                throw new IllegalArgumentException("every example weight is 0: nothing to train on ("
+                        + packed.count + " examples)");
+            }
+            packed.cachedBytes = cachedBytes(sc, shards.id());
+            return packed;
+        } catch (RuntimeException e) {
+            shards.unpersist(false);
+            throw e;
+        }
+    }
+
+    /**
+     * A bad example fails its task with an {@link IllegalArgumentException} that names the row; Spark
+     * wraps it in a {@link SparkException} ("Job aborted due to stage failure: …"). The user gets the
+     * input error itself, with Spark's exception as its cause.
+     */
+    private static RuntimeException unwrapInputError(Exception e) {
+        if (!(e instanceof SparkException) && e instanceof RuntimeException) {
+            return (RuntimeException) e;
+        }
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof IllegalArgumentException) {
+                return new IllegalArgumentException(c.getMessage(), e);
+            }
+        }
+        return new IllegalStateException("packing the training data failed: " + e.getMessage(), e);
+    }
+
+    /** The cached shards of one fit and their totals. */
+    private static final class Packed {
+        final JavaRDD<Shard> shards;
+        long count;
+        double weightSum;
+        int maxBlocks;
+        long payloadBytes;
+        long cachedBytes;
+
+        Packed(JavaRDD<Shard> shards) {
+            this.shards = shards;
+        }
+    }
+
+    private static long cachedBytes(JavaSparkContext sc, int rddId) {
+        for (RDDInfo info : sc.sc().getRDDStorageInfo()) {
+            if (info.id() == rddId) {
+                return info.memSize() + info.diskSize();
+            }
+        }
+        return 0;
+    }
+
+    /** The driver loop of one fit. */
+    private final class Loop {
+        final JavaSparkContext sc;
+        final JavaRDD<Shard> shards;
+        final int partitions;
+        final int iterationsPerEpoch;
+        final boolean shuffle;
+        final TrainingHistory history = new TrainingHistory();
+        final LongAccumulator blocksRead;
+        boolean converged;
+
+        Loop(JavaSparkContext sc, JavaRDD<Shard> shards, int partitions, int iterationsPerEpoch, boolean shuffle) {
+            this.sc = sc;
+            this.shards = shards;
+            this.partitions = partitions;
+            this.iterationsPerEpoch = iterationsPerEpoch;
+            this.shuffle = shuffle;
+            this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
+        }
+
+        Parameters run() {
+            Parameters current = initialParameters != null ? initialParameters.copy()
+                    : Parameters.initialise(spec, seed);
+            Optimizer.Updater updater = optimizer.newUpdater(current.size());
+            double[] theta = current.toFlat();
+            long start = System.nanoTime();
+            long iteration = 0;
+            double previousEpochLoss = Double.NaN;
+            for (int epoch = 0; epoch < maxEpochs; epoch++) {
+                double epochLossSum = 0;
+                double epochWeightSum = 0;
+                for (int t = 0; t < iterationsPerEpoch; t++, iteration++) {
+                    long iterationStart = System.nanoTime();
+                    sc.setJobDescription(String.format(Locale.ROOT, "sparkprop epoch %d/%d iteration %d/%d",
+                            epoch + 1, maxEpochs, t + 1, iterationsPerEpoch));
+                    long blocksBefore = blocksRead.value();
+                    GradientSum sum = gradient(current, epoch, t);
+                    long blocks = blocksRead.value() - blocksBefore;
+                    if (sum == null || sum.weightSum() == 0) {
+                        // no example (or only zero weights) in this slice: nothing to learn from
+                        history.add(new IterationRecord(epoch, iteration, Double.NaN, optimizer.stepSizeAt(iteration),
+                                sum == null ? 0 : sum.count(), blocks, millisSince(iterationStart)));
+                        continue;
+                    }
+                    double meanLoss = sum.lossSum() / sum.weightSum();
+                    Parameters g = sum.gradient();
+                    if (!Double.isFinite(meanLoss) || !g.isFinite()) {
+                        throw diverged(epoch, iteration, (Double.isFinite(meanLoss) ? "the gradient" : "the loss")
+                                + " is not finite (loss " + meanLoss + ")", current);
+                    }
+                    g.scaleInPlace(1.0 / sum.weightSum());
+                    double objective = meanLoss;
+                    if (regParam > 0) {
+                        g.axpyWeightsInPlace(regParam, current); // ∇(λ/2 ‖W‖²) = λW
+                        objective += 0.5 * regParam * current.weightNormSquared();
+                    }
+                    updater.update(theta, g.toFlat(), iteration);
+                    Parameters next = Parameters.fromFlat(spec, theta);
+                    if (!next.isFinite()) {
+                        throw diverged(epoch, iteration, "the update made the parameters non-finite", current);
+                    }
+                    current = next;
+                    epochLossSum += sum.lossSum();
+                    epochWeightSum += sum.weightSum();
+                    history.add(new IterationRecord(epoch, iteration, objective, optimizer.stepSizeAt(iteration),
+                            sum.count(), blocks, millisSince(iterationStart)));
+                }
+                double epochLoss = epochLossSum / epochWeightSum
+                        + (regParam > 0 ? 0.5 * regParam * current.weightNormSquared() : 0.0);
+                double elapsed = millisSince(start);
+                history.add(new EpochRecord(epoch, epochLoss, elapsed));
+                double eta = elapsed / (epoch + 1) * (maxEpochs - epoch - 1);
+                LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g, %.1f s elapsed, ETA %.1f s",
+                        epoch + 1, maxEpochs, epochLoss, elapsed / 1e3, eta / 1e3));
+                if (tol > 0 && epoch > 0
+                        && Math.abs(epochLoss - previousEpochLoss) <= tol * Math.abs(previousEpochLoss)) {
+                    converged = true;
+                    LOG.info("sparkprop: converged after epoch {} (relative loss change <= tol {})", epoch + 1, tol);
+                    break;
+                }
+                previousEpochLoss = epochLoss;
+            }
+            return current;
+        }
+
+        private GradientSum gradient(Parameters current, int epoch, int t) {
+            Broadcast<Parameters> bc = sc.broadcast(current.copy());
+            try {
+                JavaPairRDD<Integer, GradientSum> partials = shards.mapPartitionsWithIndex(
+                        new BatchGradient(bc, gemmBackend, seed, epoch, t, iterationsPerEpoch, shuffle, blocksRead),
+                        true).mapToPair(kv -> kv);
+                return OrderedTreeAggregate.aggregate(partials, partitions, aggregationDepth, GradientSum::mergeInPlace);
+            } finally {
+                bc.destroy();
+            }
+        }
+
+        private TrainingDivergedException diverged(int epoch, long iteration, String what, Parameters lastFinite) {
+            return new TrainingDivergedException(String.format(Locale.ROOT,
+                    "training diverged at epoch %d, iteration %d: %s; try a smaller step size (stepSize is %s)",
+                    epoch + 1, iteration + 1, what, optimizer.stepSize()), epoch, iteration, lastFinite, history);
+        }
+    }
+
+    private static double millisSince(long nanoStart) {
+        return (System.nanoTime() - nanoStart) / 1e6;
+    }
+}

@@ -1,0 +1,24 @@
+package io.sparkprop.train;
+
+import java.io.Serializable;
+
+import io.sparkprop.nn.Parameters;
+
+/**
+ * What {@link Trainer#fit} returns: the trained parameters, the history, and facts of the run.
+ *
+ * @param parameters         the trained weights and biases
+ * @param history            per-iteration and per-epoch records
+ * @param numExamples        examples trained on
+ * @param weightSum          sum of their weights
+ * @param numPartitions      partitions of the training data
+ * @param blockSize          columns per packed block (the setting, capped for mini-batches; see {@link Trainer#setBatchSize})
+ * @param iterationsPerEpoch parameter updates per epoch
+ * @param cachedBytes        memory Spark reported for the cached shards
+ * @param payloadBytes       bytes of the doubles in the shards (features, targets, weights)
+ * @param converged          whether training stopped on {@code tol} rather than {@code maxEpochs}
+ */
+public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
+                             int numPartitions, int blockSize, int iterationsPerEpoch, long cachedBytes,
+                             long payloadBytes, boolean converged) implements Serializable {
+}

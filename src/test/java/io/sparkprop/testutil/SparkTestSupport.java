@@ -1,0 +1,22 @@
+package io.sparkprop.testutil;
+
+import org.apache.spark.sql.SparkSession;
+
+/** The {@code local[2]} session the Spark tests share, one per test class. */
+public final class SparkTestSupport {
+    private SparkTestSupport() {
+    }
+
+    /** A {@code local[2]} session on loopback without UI. Stop it in {@code @AfterAll}. */
+    public static SparkSession start(Class<?> testClass) {
+        return SparkSession.builder()
+                .master("local[2]")
+                .appName(testClass.getSimpleName())
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.sql.shuffle.partitions", "4")
+                .getOrCreate();
+    }
+}
