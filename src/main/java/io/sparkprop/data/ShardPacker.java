@@ -1,6 +1,7 @@
 package io.sparkprop.data;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 
@@ -41,7 +42,18 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     /**
-     * Packs every example of {@code examples} (partition {@code partition}).
+     * Receives the blocks of {@link #forEachBlock}: {@code x} ({@code n×B}), {@code y} ({@code m×B}) and
+     * the weights, {@code null} when every weight in the block is 1. The arrays may be modified; they
+     * are reused for the next block.
+     */
+    @FunctionalInterface
+    public interface BlockConsumer {
+        void accept(DMatrixRMaj x, DMatrixRMaj y, double[] weights);
+    }
+
+    /**
+     * Packs every example of {@code examples} (partition {@code partition}) into a shard that keeps all
+     * its blocks.
      *
      * @throws IllegalArgumentException on the first example with a wrong feature count, a non-finite
      *                                  feature or target, a bad class index, or a negative or non-finite weight
@@ -50,9 +62,40 @@ public final class ShardPacker implements java.io.Serializable {
         List<DMatrixRMaj> xs = new ArrayList<>();
         List<DMatrixRMaj> ys = new ArrayList<>();
         List<double[]> ws = new ArrayList<>();
-        boolean allUnitWeights = true;
-        double weightSum = 0;
-        long row = 0;
+        boolean[] allUnit = {true};
+        Totals totals = fill(partition, examples, false, (x, y, w) -> {
+            xs.add(x);
+            ys.add(y);
+            ws.add(w);
+            allUnit[0] &= isAllOnes(w);
+        });
+        return new Shard(partition, xs.toArray(new DMatrixRMaj[0]), ys.toArray(new DMatrixRMaj[0]),
+                allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
+    }
+
+    /**
+     * Streams the blocks of {@code examples} to {@code consumer} without keeping them: one set of
+     * block buffers is reused, so memory stays at one block whatever the partition's size.
+     *
+     * @return the number of examples
+     * @throws IllegalArgumentException as {@link #pack}
+     */
+    public long forEachBlock(int partition, Iterator<Example> examples, BlockConsumer consumer) {
+        return fill(partition, examples, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w)).count;
+    }
+
+    private static final class Totals {
+        long count;
+        double weightSum;
+    }
+
+    /**
+     * Fills blocks column by column. With {@code reuse} the same buffers serve every block (cleared
+     * after the consumer, so sparse rows and one-hot targets start from zeros); without, every block
+     * is new. The last, short block is handed over exactly sized.
+     */
+    private Totals fill(int partition, Iterator<Example> examples, boolean reuse, BlockConsumer consumer) {
+        Totals totals = new Totals();
         DMatrixRMaj x = null;
         DMatrixRMaj y = null;
         double[] w = null;
@@ -63,8 +106,8 @@ public final class ShardPacker implements java.io.Serializable {
                 x = new DMatrixRMaj(numFeatures, blockSize);
                 y = new DMatrixRMaj(numOutputs, blockSize);
                 w = new double[blockSize];
-                col = 0;
             }
+            long row = totals.count;
             putFeatures(e.features(), x, col, partition, row);
             putTarget(e.target(), y, col, partition, row);
             double weight = e.weight();
@@ -72,27 +115,34 @@ public final class ShardPacker implements java.io.Serializable {
                 throw new IllegalArgumentException("expected a finite weight >= 0, found " + weight
                         + " in " + where(partition, row));
             }
-            allUnitWeights &= weight == 1.0;
-            weightSum += weight;
+            totals.weightSum += weight;
             w[col] = weight;
             col++;
-            row++;
+            totals.count++;
             if (col == blockSize) {
-                xs.add(x);
-                ys.add(y);
-                ws.add(w);
-                x = null;
+                consumer.accept(x, y, w);
+                col = 0;
+                if (reuse) {
+                    Arrays.fill(x.data, 0.0);
+                    Arrays.fill(y.data, 0.0);
+                } else {
+                    x = null;
+                }
             }
         }
-        if (x != null) {
-            xs.add(firstColumns(x, col));
-            ys.add(firstColumns(y, col));
-            double[] shortW = new double[col];
-            System.arraycopy(w, 0, shortW, 0, col);
-            ws.add(shortW);
+        if (col > 0) {
+            consumer.accept(firstColumns(x, col), firstColumns(y, col), Arrays.copyOf(w, col));
         }
-        return new Shard(partition, xs.toArray(new DMatrixRMaj[0]), ys.toArray(new DMatrixRMaj[0]),
-                allUnitWeights ? null : ws.toArray(new double[0][]), row, weightSum);
+        return totals;
+    }
+
+    private static boolean isAllOnes(double[] w) {
+        for (double v : w) {
+            if (v != 1.0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void putFeatures(Vector v, DMatrixRMaj x, int col, int partition, long row) {

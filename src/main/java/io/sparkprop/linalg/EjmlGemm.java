@@ -46,6 +46,13 @@ public final class EjmlGemm implements Gemm {
         }
     }
 
+    /** EJML has no rank-k update with accumulation; the full {@code A·Aᵀ} GEMM gives both triangles. */
+    @Override
+    public void syrkLower(double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c) {
+        Gemm.checkSyrkShapes(a, c);
+        gemm(false, true, alpha, a, a, beta, c);
+    }
+
     static void scaleOrZero(double beta, DMatrixRMaj c) {
         if (beta == 0.0) {
             java.util.Arrays.fill(c.data, 0, c.getNumElements(), 0.0);

@@ -23,8 +23,28 @@ public interface Gemm {
     void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b,
               double beta, DMatrixRMaj c);
 
+    /**
+     * Symmetric rank-k update {@code C ← α·A·Aᵀ + β·C} of the lower triangle ({@code i ≥ j}) of the
+     * {@code n×n} matrix {@code C}, {@code A} being {@code n×k}: half the work of the GEMM it replaces.
+     * The strict upper triangle of {@code C} is unspecified afterwards (backends may update it too).
+     *
+     * @throws IllegalArgumentException if the shapes do not conform
+     */
+    void syrkLower(double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c);
+
     /** Short name of this backend, e.g. {@code ejml} or {@code netlib-native}. */
     String name();
+
+    /** Checks the shapes of a {@link #syrkLower} call. */
+    static void checkSyrkShapes(DMatrixRMaj a, DMatrixRMaj c) {
+        if (c.numRows != a.numRows || c.numCols != a.numRows) {
+            throw new IllegalArgumentException("syrk shapes do not conform: A " + a.numRows + "x" + a.numCols + ", C "
+                    + c.numRows + "x" + c.numCols);
+        }
+        if (c.data == a.data) {
+            throw new IllegalArgumentException("syrk output C must not share storage with A");
+        }
+    }
 
     /** Checks the shapes of a {@link #gemm} call and returns the inner dimension {@code k}. */
     static int checkShapes(boolean transA, boolean transB, DMatrixRMaj a, DMatrixRMaj b, DMatrixRMaj c) {

@@ -68,6 +68,26 @@ public final class NetlibGemm implements Gemm {
                 b.data, Math.max(1, b.numCols), a.data, Math.max(1, a.numCols), beta, c.data, n);
     }
 
+    /**
+     * Row-major {@code A} ({@code n×k}) read column-major is {@code Aᵀ} ({@code k×n}, leading dimension
+     * {@code k}), so {@code A·Aᵀ} is column-major {@code (Aᵀ)ᵀ(Aᵀ)}: {@code dsyrk} with {@code trans = "T"}.
+     * The row-major lower triangle ({@code i ≥ j}) is the column-major upper one ({@code uplo = "U"}).
+     */
+    @Override
+    public void syrkLower(double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c) {
+        Gemm.checkSyrkShapes(a, c);
+        int n = a.numRows;
+        int k = a.numCols;
+        if (n == 0) {
+            return;
+        }
+        if (k == 0) {
+            EjmlGemm.scaleOrZero(beta, c);
+            return;
+        }
+        blas.dsyrk("U", "T", n, k, alpha, a.data, k, beta, c.data, n);
+    }
+
     @Override
     public String name() {
         return name;

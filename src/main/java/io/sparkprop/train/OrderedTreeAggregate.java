@@ -20,13 +20,13 @@ import scala.Tuple2;
  * right, and the driver merges the last level by key, so the same inputs always give bit-identical
  * sums, whatever the timing and whichever tasks Spark re-runs.
  */
-final class OrderedTreeAggregate {
+public final class OrderedTreeAggregate {
     private OrderedTreeAggregate() {
     }
 
     /** {@code (a, b) → a + b}; may modify and return {@code a}. */
     @FunctionalInterface
-    interface Merge<T> extends java.io.Serializable {
+    public interface Merge<T> extends java.io.Serializable {
         T mergeInPlace(T a, T b);
     }
 
@@ -38,14 +38,14 @@ final class OrderedTreeAggregate {
      * @param mergeInPlace  {@code (a, b) → a + b}, may modify and return {@code a}
      * @return the merged value, or {@code null} if {@code partials} is empty
      */
-    static <T> T aggregate(JavaPairRDD<Integer, T> partials, int numPartitions, int depth,
+    public static <T> T aggregate(JavaPairRDD<Integer, T> partials, int numPartitions, int depth,
                            Merge<T> mergeInPlace) {
         if (depth < 1) {
             throw new IllegalArgumentException("aggregationDepth must be >= 1, found " + depth);
         }
         JavaPairRDD<Integer, T> level = partials;
         int n = numPartitions;
-        int scale = Math.max((int) Math.ceil(Math.pow(n, 1.0 / depth)), 2);
+        int scale = scale(n, depth);
         while (n > scale + (int) Math.ceil((double) n / scale)) {
             n /= scale;
             final int groups = n;
@@ -54,6 +54,23 @@ final class OrderedTreeAggregate {
                     .mapToPair(group -> new Tuple2<>(group._1, mergeByKey(group._2, mergeInPlace)));
         }
         return mergeByKey(level.collect(), mergeInPlace);
+    }
+
+    /**
+     * How many partial results reach the driver: the number of groups of the last tree level (or of
+     * partitions, without levels). What the driver must hold at once.
+     */
+    public static int finalLevelSize(int numPartitions, int depth) {
+        int n = numPartitions;
+        int scale = scale(n, depth);
+        while (n > scale + (int) Math.ceil((double) n / scale)) {
+            n /= scale;
+        }
+        return n;
+    }
+
+    private static int scale(int numPartitions, int depth) {
+        return Math.max((int) Math.ceil(Math.pow(numPartitions, 1.0 / Math.max(depth, 1))), 2);
     }
 
     private static <T> T mergeByKey(Iterable<Tuple2<Integer, T>> members, Merge<T> mergeInPlace) {

@@ -12,7 +12,6 @@ import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -64,6 +63,7 @@ public final class Trainer {
     private long seed = 42L;
     private GemmBackend gemmBackend = GemmBackend.AUTO;
     private Parameters initialParameters;
+    private EpochListener epochListener;
 
     /** A trainer for {@code spec} with the defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
     public Trainer(NetworkSpec spec) {
@@ -89,9 +89,10 @@ public final class Trainer {
 
     /**
      * Examples per update across the cluster; 0 (or at least the number of examples) for full batch.
-     * For mini-batches the packed block size is capped at {@code ⌈batchSize / partitions⌉} so that every
-     * partition contributes about one block per update, and an epoch is as many updates as the
-     * largest partition has blocks.
+     * For mini-batches the packed block size is capped at {@code ⌈batchSize / partitions⌉}, so that
+     * every partition can contribute at least one block to each update, and an epoch is
+     * {@code min(⌈N / batchSize⌉, the largest partition's block count)} updates, each reading an even
+     * share of every partition's blocks. Updates hold {@code batchSize} examples up to block rounding.
      */
     public Trainer setBatchSize(int batchSize) {
         if (batchSize < 0) {
@@ -173,6 +174,12 @@ public final class Trainer {
         return this;
     }
 
+    /** Called after every epoch on the driver ({@code null}: none); it can stop training early. */
+    public Trainer setEpochListener(EpochListener listener) {
+        this.epochListener = listener;
+        return this;
+    }
+
     /** Trains on an RDD of examples. */
     public TrainingResult fit(RDD<Example> data) {
         return fit(new JavaRDD<>(data, ClassTag$.MODULE$.apply(Example.class)));
@@ -211,7 +218,10 @@ public final class Trainer {
                 LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", batchSize,
                         packed.count);
             }
-            int iterationsPerEpoch = fullBatch ? 1 : packed.maxBlocks;
+            // ⌈N / batchSize⌉ updates an epoch, but never more than the largest partition has blocks:
+            // past that, iterations would exist in which no partition has a block to read.
+            int iterationsPerEpoch = fullBatch ? 1
+                    : (int) Math.min((packed.count + batchSize - 1) / batchSize, packed.maxBlocks);
             LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch, cached {} MB "
                             + "({} MB of doubles), {}, GEMM {}", packed.count, partitions, effectiveBlock,
                     iterationsPerEpoch, packed.cachedBytes >> 20, packed.payloadBytes >> 20, optimizer,
@@ -249,6 +259,7 @@ public final class Trainer {
     /** Packs and caches the shards and counts them; an empty or all-zero-weight dataset is an error. */
     private Packed pack(JavaSparkContext sc, JavaRDD<Example> data, int block) {
         int partitions = data.getNumPartitions();
+        warnAboutSlowSettings(sc, data);
         ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block);
         JavaRDD<Shard> shards = data
                 .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
@@ -261,7 +272,7 @@ public final class Trainer {
                 stats = shards.map(s -> new long[] {
                     s.count(), Double.doubleToLongBits(s.weightSum()), s.numBlocks(), s.payloadBytes()}).collect();
             } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
-                throw unwrapInputError(e);
+                throw SparkJobs.inputError(e, "packing the training data");
             }
             Packed packed = new Packed(shards);
             for (long[] s : stats) {
@@ -287,20 +298,40 @@ public final class Trainer {
     }
 
     /**
-     * A bad example fails its task with an {@link IllegalArgumentException} that names the row; Spark
-     * wraps it in a {@link SparkException} ("Job aborted due to stage failure: …"). The user gets the
-     * input error itself, with Spark's exception as its cause.
+     * Two settings that cost time on every iteration and that a user can change: a gradient larger
+     * than {@code spark.task.maxDirectResultSize} (default 1 MB) travels back through the block manager
+     * instead of with the task's result, and data made by {@code parallelize} keeps each partition's
+     * rows inside its partition object, which Spark ships with every task of every iteration (the
+     * cached shards do not help, since tasks carry their partition object all the same).
      */
-    private static RuntimeException unwrapInputError(Exception e) {
-        if (!(e instanceof SparkException) && e instanceof RuntimeException) {
-            return (RuntimeException) e;
+    private void warnAboutSlowSettings(JavaSparkContext sc, JavaRDD<Example> data) {
+        long gradientBytes = 8 * spec.parameterCount();
+        long direct = sc.getConf().getSizeAsBytes("spark.task.maxDirectResultSize", "1m");
+        if (gradientBytes > direct) {
+            LOG.info("sparkprop: each task returns a {} KB gradient, more than spark.task.maxDirectResultSize ({} KB); "
+                    + "setting it to at least {}k when the session is created saves a round trip per iteration",
+                    gradientBytes >> 10, direct >> 10, (gradientBytes >> 10) + 64);
         }
-        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-            if (c instanceof IllegalArgumentException) {
-                return new IllegalArgumentException(c.getMessage(), e);
+        if (hasParallelizedSource(data.rdd())) {
+            LOG.warn("sparkprop: the training data comes from parallelize() without a shuffle since, so Spark ships "
+                    + "every partition's rows with each task of every iteration; repartition() it (or read it from "
+                    + "files) before training");
+        }
+    }
+
+    /** Whether {@code rdd} reaches a {@code ParallelCollectionRDD} through narrow dependencies only. */
+    private static boolean hasParallelizedSource(RDD<?> rdd) {
+        if (rdd.getClass().getName().equals("org.apache.spark.rdd.ParallelCollectionRDD")) {
+            return true;
+        }
+        scala.collection.Iterator<org.apache.spark.Dependency<?>> deps = rdd.dependencies().iterator();
+        while (deps.hasNext()) {
+            org.apache.spark.Dependency<?> d = deps.next();
+            if (d instanceof org.apache.spark.NarrowDependency && hasParallelizedSource(d.rdd())) {
+                return true;
             }
         }
-        return new IllegalStateException("packing the training data failed: " + e.getMessage(), e);
+        return false;
     }
 
     /** The cached shards of one fit and their totals. */
@@ -352,6 +383,7 @@ public final class Trainer {
             Optimizer.Updater updater = optimizer.newUpdater(current.size());
             double[] theta = current.toFlat();
             long start = System.nanoTime();
+            double listenerMillis = 0;
             long iteration = 0;
             double previousEpochLoss = Double.NaN;
             for (int epoch = 0; epoch < maxEpochs; epoch++) {
@@ -395,11 +427,21 @@ public final class Trainer {
                 }
                 double epochLoss = epochLossSum / epochWeightSum
                         + (regParam > 0 ? 0.5 * regParam * current.weightNormSquared() : 0.0);
-                double elapsed = millisSince(start);
-                history.add(new EpochRecord(epoch, epochLoss, elapsed));
+                double elapsed = millisSince(start) - listenerMillis;
+                EpochRecord record = new EpochRecord(epoch, epochLoss, elapsed);
+                history.add(record);
                 double eta = elapsed / (epoch + 1) * (maxEpochs - epoch - 1);
                 LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g, %.1f s elapsed, ETA %.1f s",
                         epoch + 1, maxEpochs, epochLoss, elapsed / 1e3, eta / 1e3));
+                if (epochListener != null) {
+                    long listenerStart = System.nanoTime();
+                    boolean goOn = epochListener.afterEpoch(record, current.copy());
+                    listenerMillis += millisSince(listenerStart);
+                    if (!goOn) {
+                        LOG.info("sparkprop: stopped by the epoch listener after epoch {}", epoch + 1);
+                        break;
+                    }
+                }
                 if (tol > 0 && epoch > 0
                         && Math.abs(epochLoss - previousEpochLoss) <= tol * Math.abs(previousEpochLoss)) {
                     converged = true;

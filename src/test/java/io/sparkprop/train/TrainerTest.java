@@ -255,6 +255,21 @@ class TrainerTest {
         assertEquals(3, r.history().epochs().size());
     }
 
+    /** A batch larger than one block a partition reads several blocks of every partition per update. */
+    @Test
+    void largeBatchesReadSeveralBlocksOfEachPartition() {
+        NetworkSpec spec = NetworkSpec.builder().input(5).dense(1, Activation.IDENTITY).build();
+        // 4 partitions of 250 in blocks of 25: batch 500 → 2 updates an epoch, 5 blocks of each partition
+        TrainingResult r = new Trainer(spec).setOptimizer(Optimizer.sgd(0.01)).setBatchSize(500).setBlockSize(25)
+                .setMaxEpochs(2).setTol(0).fit(sc.parallelize(linearData(1000, 5, 0.1, 1), 4));
+        assertEquals(25, r.blockSize());
+        assertEquals(2, r.iterationsPerEpoch());
+        for (IterationRecord it : r.history().iterations()) {
+            assertEquals(20, it.blocks());
+            assertEquals(500, it.examples());
+        }
+    }
+
     @Test
     void emptyPartitionsAreFineAndEmptyDataIsAnError() {
         NetworkSpec spec = NetworkSpec.builder().input(5).dense(1, Activation.IDENTITY).build();

@@ -1,0 +1,459 @@
+package io.sparkprop.ridge;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+import io.sparkprop.data.DataFrames;
+import io.sparkprop.data.Example;
+import io.sparkprop.data.ShardPacker;
+import io.sparkprop.linalg.Gemm;
+import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.Activation;
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.train.OrderedTreeAggregate;
+import io.sparkprop.train.SparkJobs;
+import io.sparkprop.train.Optimizer;
+import io.sparkprop.train.Trainer;
+import io.sparkprop.train.TrainingResult;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
+import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
+import org.ejml.interfaces.linsol.LinearSolverDense;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Ridge regression for one or many outputs, minimising
+ * <pre>  J(W, b) = 1/(2 Σw) Σ_i w_i ‖y_i − W x_i − b‖² + (λ/2) ‖W‖_F²</pre>
+ * (the same {@code λ = regParam} as the MLP's; scikit-learn's {@code Ridge(alpha = Σw·λ)}; Spark MLlib's
+ * {@code LinearRegression} with {@code regParam = λ·σ_y}, since MLlib standardises the label). The
+ * intercept is never penalised. With {@code standardization} the penalty is
+ * {@code (λ/2) Σ_j σ_j² ‖W_{:,j}‖²} ({@code σ_j} the weighted population standard deviation of feature
+ * {@code j}) and the coefficients are returned on the original scale, as MLlib does; features of zero
+ * variance then get coefficient 0.
+ *
+ * <p>Solver {@link Solver#NORMAL} (default): one distributed pass sums the sufficient statistics
+ * ({@link RidgeStatistics}, BLAS-3 per block), then the driver solves, with the centred moments
+ * {@code C = S_xx/Σw − x̄x̄ᵀ}, {@code c = S_xy/Σw − x̄ȳᵀ} ({@code x̄ = 0}, {@code ȳ = 0} without intercept),
+ * {@code (C + λD) Wᵀ = c} by one Cholesky factorisation for all outputs ({@code D = I}, or
+ * {@code diag(σ²)} with standardisation), and {@code b = ȳ − W x̄}. This is the seeds' closed form
+ * {@code W = Y Xᵀ (X Xᵀ + λ' I)⁻¹} with {@code λ' = Σw·λ}, on centred data. Solver {@link Solver#SGD}
+ * trains the same model with the distributed {@link Trainer} (no hidden layer, identity output, half
+ * squared error, the same {@code λ}).
+ */
+public final class RidgeRegression {
+    private static final Logger LOG = LoggerFactory.getLogger(RidgeRegression.class);
+    /** Pivots of the Cholesky factor below this fraction of the largest diagonal entry mean "singular". */
+    private static final double SINGULAR_PIVOT_RATIO = 1e-13;
+
+    /** How the model is fitted. */
+    public enum Solver {
+        /** Closed form from one pass of sufficient statistics. */
+        NORMAL,
+        /** The distributed gradient trainer. */
+        SGD;
+
+        /** Parses {@code normal} or {@code sgd} (case-insensitive). */
+        public static Solver fromName(String name) {
+            for (Solver s : values()) {
+                if (s.name().equalsIgnoreCase(name == null ? "" : name.trim())) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("unknown solver '" + name + "', expected normal or sgd");
+        }
+    }
+
+    private double regParam = 0.0;
+    private boolean fitIntercept = true;
+    private boolean standardization = false;
+    private Solver solver = Solver.NORMAL;
+    private int blockSize = 256;
+    private int aggregationDepth = 2;
+    private GemmBackend gemmBackend = GemmBackend.AUTO;
+    private Optimizer optimizer = Optimizer.adam(0.01);
+    private int maxEpochs = 200;
+    private int batchSize = 0;
+    private double tol = 0.0;
+    private long seed = 42L;
+
+    /** {@code λ ≥ 0}. */
+    public RidgeRegression setRegParam(double regParam) {
+        if (!(regParam >= 0) || Double.isInfinite(regParam)) {
+            throw new IllegalArgumentException("regParam must be finite and >= 0, found " + regParam);
+        }
+        this.regParam = regParam;
+        return this;
+    }
+
+    /** Fit an unpenalised intercept (default true). */
+    public RidgeRegression setFitIntercept(boolean fitIntercept) {
+        this.fitIntercept = fitIntercept;
+        return this;
+    }
+
+    /** Penalise standardised coefficients (default false). */
+    public RidgeRegression setStandardization(boolean standardization) {
+        this.standardization = standardization;
+        return this;
+    }
+
+    /** {@link Solver#NORMAL} (default) or {@link Solver#SGD}. */
+    public RidgeRegression setSolver(Solver solver) {
+        if (solver == null) {
+            throw new IllegalArgumentException("solver must not be null");
+        }
+        this.solver = solver;
+        return this;
+    }
+
+    /** Examples per block of the statistics pass (and of the sgd trainer). */
+    public RidgeRegression setBlockSize(int blockSize) {
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("blockSize must be >= 1, found " + blockSize);
+        }
+        this.blockSize = blockSize;
+        return this;
+    }
+
+    /** Depth of the merge tree (≥ 1, default 2). */
+    public RidgeRegression setAggregationDepth(int depth) {
+        if (depth < 1) {
+            throw new IllegalArgumentException("aggregationDepth must be >= 1, found " + depth);
+        }
+        this.aggregationDepth = depth;
+        return this;
+    }
+
+    /** GEMM backend of the executors. */
+    public RidgeRegression setGemmBackend(GemmBackend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("gemm backend must not be null");
+        }
+        this.gemmBackend = backend;
+        return this;
+    }
+
+    /** Optimiser of the sgd solver (default Adam, step 0.01). */
+    public RidgeRegression setOptimizer(Optimizer optimizer) {
+        if (optimizer == null) {
+            throw new IllegalArgumentException("optimizer must not be null");
+        }
+        this.optimizer = optimizer;
+        return this;
+    }
+
+    /** Epochs of the sgd solver (default 200). */
+    public RidgeRegression setMaxEpochs(int maxEpochs) {
+        if (maxEpochs < 1) {
+            throw new IllegalArgumentException("maxEpochs must be >= 1, found " + maxEpochs);
+        }
+        this.maxEpochs = maxEpochs;
+        return this;
+    }
+
+    /** Batch size of the sgd solver (default 0: full batch). */
+    public RidgeRegression setBatchSize(int batchSize) {
+        if (batchSize < 0) {
+            throw new IllegalArgumentException("batchSize must be >= 0 (0 = full batch), found " + batchSize);
+        }
+        this.batchSize = batchSize;
+        return this;
+    }
+
+    /** Convergence tolerance of the sgd solver (default 0: run all epochs). */
+    public RidgeRegression setTol(double tol) {
+        if (!(tol >= 0) || Double.isInfinite(tol)) {
+            throw new IllegalArgumentException("tol must be finite and >= 0, found " + tol);
+        }
+        this.tol = tol;
+        return this;
+    }
+
+    /** Seed of the sgd solver. */
+    public RidgeRegression setSeed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
+    /** Fits on a DataFrame: Vector features, numeric or Vector label, optional numeric weight column. */
+    public RidgeSolution fit(Dataset<Row> data, String featuresCol, String labelCol, String weightCol) {
+        return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
+    }
+
+    /**
+     * Fits on examples whose targets all have the same length {@code m} (the number of outputs); the
+     * feature and output counts are read from the first example.
+     *
+     * @throws IllegalArgumentException on empty data, a bad example, a singular system, or a problem
+     *                                  too large for the driver's memory
+     */
+    public RidgeSolution fit(JavaRDD<Example> data) {
+        List<Example> first = data.take(1);
+        if (first.isEmpty()) {
+            throw new IllegalArgumentException("the training data is empty: no examples in any of "
+                    + data.getNumPartitions() + " partitions");
+        }
+        return fit(data, first.get(0).features().size(), first.get(0).target().length);
+    }
+
+    /** As {@link #fit(JavaRDD)} with the feature and output counts given. */
+    public RidgeSolution fit(JavaRDD<Example> data, int numFeatures, int numOutputs) {
+        if (numFeatures < 1 || numOutputs < 1) {
+            throw new IllegalArgumentException("expected at least one feature and one output, found "
+                    + numFeatures + " and " + numOutputs);
+        }
+        return solver == Solver.SGD ? fitSgd(data, numFeatures, numOutputs) : fitNormal(data, numFeatures, numOutputs);
+    }
+
+    private RidgeSolution fitNormal(JavaRDD<Example> data, int n, int m) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
+        int partitions = data.getNumPartitions();
+        checkDriverMemory(sc, n, m, partitions);
+        ShardPacker packer = new ShardPacker(n, m, blockSize);
+        GemmBackend backend = gemmBackend;
+        String previous = sc.getLocalProperty("spark.job.description");
+        long passStart = System.nanoTime();
+        RidgeStatistics stats;
+        try {
+            sc.setJobDescription(String.format(Locale.ROOT, "sparkprop ridge: statistics of %d features, %d outputs",
+                    n, m));
+            JavaPairRDD<Integer, RidgeStatistics> partials = data.mapPartitionsWithIndex((p, it) -> {
+                if (!it.hasNext()) {
+                    return Collections.<Tuple2<Integer, RidgeStatistics>>emptyIterator();
+                }
+                Gemm gemm = backend.gemm();
+                RidgeStatistics s = new RidgeStatistics(n, m);
+                packer.forEachBlock(p, it, (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
+                return Collections.singletonList(new Tuple2<>(p, s)).iterator();
+            }, true).mapToPair(kv -> kv);
+            stats = OrderedTreeAggregate.aggregate(partials, partitions, aggregationDepth, RidgeStatistics::mergeInPlace);
+        } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
+            throw SparkJobs.inputError(e, "the ridge statistics pass");
+        } finally {
+            sc.setJobDescription(previous);
+        }
+        double passMillis = (System.nanoTime() - passStart) / 1e6;
+        if (stats == null || stats.count == 0) {
+            throw new IllegalArgumentException("the training data is empty: no examples in any of " + partitions
+                    + " partitions");
+        }
+        if (!(stats.weightSum > 0)) {
+            throw new IllegalArgumentException("every example weight is 0: nothing to fit (" + stats.count
+                    + " examples)");
+        }
+        long solveStart = System.nanoTime();
+        RidgeSolution solution = solve(stats);
+        double solveMillis = (System.nanoTime() - solveStart) / 1e6;
+        LOG.info("sparkprop ridge: {} examples, {} features, {} outputs: pass {} ms, solve {} ms", stats.count, n, m,
+                Math.round(passMillis), Math.round(solveMillis));
+        return new RidgeSolution(solution.coefficients(), solution.intercepts(), solution.rootMeanSquaredError(),
+                solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis);
+    }
+
+    /**
+     * The driver-side solve from complete statistics.
+     *
+     * @throws IllegalArgumentException if the system is singular or numerically indefinite
+     */
+    RidgeSolution solve(RidgeStatistics stats) {
+        stats.symmetrise();
+        int n = stats.n;
+        int m = stats.m;
+        double sw = stats.weightSum;
+        double[] xMean = new double[n];
+        double[] yMean = new double[m];
+        for (int j = 0; j < n; j++) {
+            xMean[j] = stats.sx[j] / sw;
+        }
+        for (int k = 0; k < m; k++) {
+            yMean[k] = stats.sy[k] / sw;
+        }
+        // C = S_xx/Σw − x̄x̄ᵀ (centred) or S_xx/Σw; c = S_xy/Σw − x̄ȳᵀ or S_xy/Σw
+        DMatrixRMaj c = new DMatrixRMaj(n, n);
+        DMatrixRMaj rhs = new DMatrixRMaj(n, m);
+        double[] variance = new double[n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double v = stats.xx.data[i * n + j] / sw;
+                c.data[i * n + j] = fitIntercept ? v - xMean[i] * xMean[j] : v;
+            }
+            for (int k = 0; k < m; k++) {
+                double v = stats.xy.data[i * m + k] / sw;
+                rhs.data[i * m + k] = fitIntercept ? v - xMean[i] * yMean[k] : v;
+            }
+            variance[i] = Math.max(0.0, stats.xx.data[i * n + i] / sw - xMean[i] * xMean[i]);
+        }
+        // with standardisation, features of zero variance are left out (coefficient 0), as MLlib does
+        List<Integer> kept = new ArrayList<>();
+        for (int j = 0; j < n; j++) {
+            if (!standardization || variance[j] > 0) {
+                kept.add(j);
+            }
+        }
+        if (kept.size() < n) {
+            LOG.info("sparkprop ridge: {} constant feature(s) get coefficient 0", n - kept.size());
+        }
+        int r = kept.size();
+        DMatrixRMaj a = new DMatrixRMaj(r, r);
+        DMatrixRMaj b = new DMatrixRMaj(r, m);
+        for (int i = 0; i < r; i++) {
+            int fi = kept.get(i);
+            for (int j = 0; j < r; j++) {
+                a.data[i * r + j] = c.data[fi * n + kept.get(j)];
+            }
+            a.data[i * r + i] += regParam * (standardization ? variance[fi] : 1.0);
+            System.arraycopy(rhs.data, fi * m, b.data, i * m, m);
+        }
+        DMatrixRMaj theta = choleskySolve(a, b, kept, stats);
+        DMatrixRMaj w = new DMatrixRMaj(m, n);
+        for (int i = 0; i < r; i++) {
+            for (int k = 0; k < m; k++) {
+                w.data[k * n + kept.get(i)] = theta.data[i * m + k];
+            }
+        }
+        double[] intercepts = new double[m];
+        if (fitIntercept) {
+            for (int k = 0; k < m; k++) {
+                double s = yMean[k];
+                for (int j = 0; j < n; j++) {
+                    s -= w.data[k * n + j] * xMean[j];
+                }
+                intercepts[k] = s;
+            }
+        }
+        double[][] metrics = trainingMetrics(stats, w, intercepts, yMean);
+        return new RidgeSolution(w, intercepts, metrics[0], metrics[1], null, stats.count, sw, 0, 0);
+    }
+
+    /**
+     * {@code A Θ = B} by Cholesky, {@code A = L Lᵀ}. A pivot {@code L_ii²} below {@value #SINGULAR_PIVOT_RATIO}
+     * of the largest diagonal entry of {@code A} means feature {@code i} adds (almost) nothing that the
+     * features before it do not already span: the system is singular in double precision.
+     */
+    private DMatrixRMaj choleskySolve(DMatrixRMaj a, DMatrixRMaj b, List<Integer> kept, RidgeStatistics stats) {
+        int r = a.numRows;
+        double maxDiagonal = 0;
+        for (int i = 0; i < r; i++) {
+            maxDiagonal = Math.max(maxDiagonal, a.get(i, i));
+        }
+        int worst = -1;
+        double worstRatio = Double.POSITIVE_INFINITY;
+        // a (nearly) constant feature shows on the diagonal already; name it before factorising
+        for (int i = 0; i < r; i++) {
+            double ratio = a.get(i, i) / Math.max(maxDiagonal, Double.MIN_NORMAL);
+            if (!(ratio > SINGULAR_PIVOT_RATIO) && !(ratio >= worstRatio)) {
+                worstRatio = ratio;
+                worst = i;
+            }
+        }
+        LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.chol(r);
+        boolean positive = worst < 0 && solver.setA(a.copy());
+        if (positive) {
+            CholeskyDecomposition_F64<DMatrixRMaj> decomposition = solver.getDecomposition();
+            DMatrixRMaj l = decomposition.getT(null);
+            for (int i = 0; i < r; i++) {
+                double ratio = l.get(i, i) * l.get(i, i) / Math.max(maxDiagonal, Double.MIN_NORMAL);
+                if (!(ratio >= worstRatio)) {
+                    worstRatio = ratio;
+                    worst = i;
+                }
+            }
+        }
+        if (!positive || !(worstRatio > SINGULAR_PIVOT_RATIO) || !(maxDiagonal > 0)) {
+            String where = worst >= 0 ? "feature " + kept.get(worst) + " is (nearly) constant or a linear combination "
+                    + "of the features before it" : "the features are collinear or constant";
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "the ridge normal equations are singular or numerically indefinite (%s; %d examples, %d features, "
+                            + "regParam %s): set regParam > 0, or remove constant and collinear features",
+                    where, stats.count, stats.n, regParam));
+        }
+        DMatrixRMaj theta = new DMatrixRMaj(r, b.numCols);
+        solver.solve(b, theta);
+        return theta;
+    }
+
+    /**
+     * Per-output RMSE and R² from the statistics: with {@code ŷ = Wx + b},
+     * {@code Σw(y−ŷ)² = Σw y² − 2(W s_xy + b s_y) + Σw (Wx + b)²}, expanded with {@code S_xx}, {@code s_x}.
+     */
+    private static double[][] trainingMetrics(RidgeStatistics s, DMatrixRMaj w, double[] b, double[] yMean) {
+        int n = s.n;
+        int m = s.m;
+        double[] rmse = new double[m];
+        double[] r2 = new double[m];
+        DMatrixRMaj wk = new DMatrixRMaj(n, 1);
+        DMatrixRMaj sxxW = new DMatrixRMaj(n, 1);
+        for (int k = 0; k < m; k++) {
+            System.arraycopy(w.data, k * n, wk.data, 0, n);
+            CommonOps_DDRM.mult(s.xx, wk, sxxW);
+            double wSxxW = 0;
+            double wSxy = 0;
+            double wSx = 0;
+            for (int j = 0; j < n; j++) {
+                wSxxW += wk.data[j] * sxxW.data[j];
+                wSxy += wk.data[j] * s.xy.data[j * m + k];
+                wSx += wk.data[j] * s.sx[j];
+            }
+            double sse = s.syy[k] - 2 * (wSxy + b[k] * s.sy[k]) + wSxxW + 2 * b[k] * wSx + b[k] * b[k] * s.weightSum;
+            sse = Math.max(0.0, sse);
+            double sst = Math.max(0.0, s.syy[k] - s.weightSum * yMean[k] * yMean[k]);
+            rmse[k] = Math.sqrt(sse / s.weightSum);
+            r2[k] = sst > 0 ? 1 - sse / sst : Double.NaN;
+        }
+        return new double[][] {rmse, r2};
+    }
+
+    /**
+     * Rejects, before any Spark job, a problem whose statistics cannot fit on the driver: the last
+     * level of the merge tree brings {@code k} partial sums of {@code 8(n² + nm + n + 2m)} bytes each to
+     * the driver, which also needs three {@code n×n} matrices for the solve.
+     */
+    private void checkDriverMemory(JavaSparkContext sc, int n, int m, int partitions) {
+        int atDriver = OrderedTreeAggregate.finalLevelSize(partitions, aggregationDepth);
+        double statBytes = RidgeStatistics.bytes(n, m);
+        double needed = statBytes * (atDriver + 1) + 3 * 8.0 * n * n;
+        double available = Runtime.getRuntime().maxMemory();
+        if (needed > 0.8 * available) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "ridge with %d features and %d outputs needs about %.1f GB of driver memory (%d partial sums of "
+                            + "%.1f MB at once plus the solve), more than the driver's %.1f GB: use fewer features, "
+                            + "raise spark.driver.memory, or use solver sgd",
+                    n, m, needed / 1e9, atDriver, statBytes / 1e6, available / 1e9));
+        }
+        long maxResult = sc.getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
+        if (maxResult > 0 && statBytes * atDriver > maxResult) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "ridge with %d features sends %d partial sums of %.1f MB to the driver, more than "
+                            + "spark.driver.maxResultSize (%.1f MB): raise it, or raise aggregationDepth",
+                    n, atDriver, statBytes / 1e6, maxResult / 1e6));
+        }
+    }
+
+    private RidgeSolution fitSgd(JavaRDD<Example> data, int n, int m) {
+        if (!fitIntercept || standardization) {
+            throw new IllegalArgumentException("solver sgd fits an intercept on unstandardised features; with "
+                    + "fitIntercept=false or standardization=true use solver normal");
+        }
+        NetworkSpec spec = NetworkSpec.builder().input(n).dense(m, Activation.IDENTITY).build();
+        long start = System.nanoTime();
+        TrainingResult r = new Trainer(spec).setOptimizer(optimizer).setRegParam(regParam).setBatchSize(batchSize)
+                .setBlockSize(blockSize).setMaxEpochs(maxEpochs).setTol(tol).setSeed(seed)
+                .setAggregationDepth(aggregationDepth).setGemmBackend(gemmBackend).fit(data);
+        double trainMillis = (System.nanoTime() - start) / 1e6;
+        Parameters p = r.parameters();
+        Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0));
+        return new RidgeSolution(p.weights(0).copy(), p.biases(0).clone(), e.rmse(), e.r2(), e.mae(),
+                r.numExamples(), r.weightSum(), trainMillis, 0);
+    }
+}

@@ -1,0 +1,108 @@
+package io.sparkprop.ridge;
+
+import java.io.Serializable;
+
+import org.ejml.data.DMatrixRMaj;
+
+/**
+ * A fitted ridge model {@code ŷ = W x + b} ({@code W} m×n, {@code b} of length m) with its training
+ * summary. Metrics are per output, weighted by the example weights, on the training data:
+ * {@code RMSE = √(Σ w (y − ŷ)² / Σ w)}, {@code R² = 1 − Σ w (y − ŷ)² / Σ w (y − ȳ)²} (both from the
+ * sufficient statistics, no second pass), and the mean absolute error when the fit computed it.
+ */
+public final class RidgeSolution implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final DMatrixRMaj coefficients;
+    private final double[] intercepts;
+    private final double[] rmse;
+    private final double[] r2;
+    private final double[] mae;
+    private final long numExamples;
+    private final double weightSum;
+    private final double passMillis;
+    private final double solveMillis;
+
+    RidgeSolution(DMatrixRMaj coefficients, double[] intercepts, double[] rmse, double[] r2, double[] mae,
+                  long numExamples, double weightSum, double passMillis, double solveMillis) {
+        this.coefficients = coefficients;
+        this.intercepts = intercepts;
+        this.rmse = rmse;
+        this.r2 = r2;
+        this.mae = mae;
+        this.numExamples = numExamples;
+        this.weightSum = weightSum;
+        this.passMillis = passMillis;
+        this.solveMillis = solveMillis;
+    }
+
+    /** {@code W}, m×n (a copy). */
+    public DMatrixRMaj coefficients() {
+        return coefficients.copy();
+    }
+
+    /** Row {@code output} of {@code W}: the coefficients of one output (a copy). */
+    public double[] coefficients(int output) {
+        double[] row = new double[coefficients.numCols];
+        System.arraycopy(coefficients.data, output * coefficients.numCols, row, 0, row.length);
+        return row;
+    }
+
+    /** {@code b} (a copy); zeros when no intercept was fitted. */
+    public double[] intercepts() {
+        return intercepts.clone();
+    }
+
+    /** Root mean squared error on the training data, per output. */
+    public double[] rootMeanSquaredError() {
+        return rmse.clone();
+    }
+
+    /** Coefficient of determination on the training data, per output. */
+    public double[] r2() {
+        return r2.clone();
+    }
+
+    /** Mean absolute error on the training data, per output, or {@code null} if it was not computed. */
+    public double[] meanAbsoluteError() {
+        return mae == null ? null : mae.clone();
+    }
+
+    /** Number of training examples. */
+    public long numExamples() {
+        return numExamples;
+    }
+
+    /** Sum of the training weights. */
+    public double weightSum() {
+        return weightSum;
+    }
+
+    /** Wall time of the distributed pass that summed the statistics. */
+    public double passMillis() {
+        return passMillis;
+    }
+
+    /** Wall time of the driver-side solve. */
+    public double solveMillis() {
+        return solveMillis;
+    }
+
+    /** {@code W x + b} for one example. */
+    public double[] predict(double[] x) {
+        int n = coefficients.numCols;
+        if (x.length != n) {
+            throw new IllegalArgumentException("expected " + n + " features, found " + x.length);
+        }
+        double[] y = intercepts.clone();
+        for (int k = 0; k < y.length; k++) {
+            double s = 0;
+            int base = k * n;
+            for (int j = 0; j < n; j++) {
+                s += coefficients.data[base + j] * x[j];
+            }
+            y[k] += s;
+        }
+        return y;
+    }
+}
