@@ -7,8 +7,10 @@ import java.util.Locale;
  * How the driver turns the mean gradient {@code g_t} of iteration {@code t} (ridge term included:
  * {@code g_t = ∇(1/N Σ C_i) + λW}) into a parameter update. Immutable settings; the per-run state
  * lives in an {@link Updater}.
+ * Every rule takes the step {@code η_t = η / (1 + d·t)} at iteration {@code t}: constant with the
+ * default decay {@code d = 0}, inverse-time decay with {@link #withDecay(double)}.
  * <ul>
- *   <li>{@link #sgd(double, double) sgd}: {@code θ ← θ − η_t g}, {@code η_t = η / (1 + d·t)} ({@code d = 0}: constant);</li>
+ *   <li>{@link #sgd(double) sgd}: {@code θ ← θ − η_t g};</li>
  *   <li>{@link #momentum momentum} (classic): {@code v ← μv − ηg}, {@code θ ← θ + v};</li>
  *   <li>{@link #nesterov nesterov}: {@code v ← μv − ηg}, {@code θ ← θ + μv − ηg} (Nesterov's look-ahead in
  *       the form that needs the gradient at {@code θ} only, as in Sutskever et al. 2013);</li>
@@ -97,9 +99,19 @@ public final class Optimizer implements Serializable {
         return momentum;
     }
 
-    /** The step used at iteration {@code t} (0-based). */
+    /** The step used at iteration {@code t} (0-based): {@code η / (1 + d·t)}. */
     public double stepSizeAt(long iteration) {
-        return kind == Kind.SGD ? stepSize / (1.0 + decay * iteration) : stepSize;
+        return stepSize / (1.0 + decay * iteration);
+    }
+
+    /** The inverse-time decay {@code d} of the step size. */
+    public double decay() {
+        return decay;
+    }
+
+    /** This rule with the step-size decay {@code η_t = η / (1 + decay·t)}. */
+    public Optimizer withDecay(double decay) {
+        return new Optimizer(kind, stepSize, decay, momentum, beta1, beta2, epsilon);
     }
 
     /** Fresh state for parameters of {@code size} values. */
@@ -109,14 +121,16 @@ public final class Optimizer implements Serializable {
 
     @Override
     public String toString() {
+        String decayed = decay == 0 ? "" : ", decay=" + decay;
         switch (kind) {
             case SGD:
-                return "sgd(stepSize=" + stepSize + (decay == 0 ? "" : ", decay=" + decay) + ")";
+                return "sgd(stepSize=" + stepSize + decayed + ")";
             case MOMENTUM:
             case NESTEROV:
-                return kind.lowerName() + "(stepSize=" + stepSize + ", momentum=" + momentum + ")";
+                return kind.lowerName() + "(stepSize=" + stepSize + ", momentum=" + momentum + decayed + ")";
             default:
-                return "adam(stepSize=" + stepSize + ", beta1=" + beta1 + ", beta2=" + beta2 + ", epsilon=" + epsilon + ")";
+                return "adam(stepSize=" + stepSize + ", beta1=" + beta1 + ", beta2=" + beta2 + ", epsilon=" + epsilon
+                        + decayed + ")";
         }
     }
 

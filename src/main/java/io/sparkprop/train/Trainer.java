@@ -64,6 +64,7 @@ public final class Trainer {
     private GemmBackend gemmBackend = GemmBackend.AUTO;
     private Parameters initialParameters;
     private EpochListener epochListener;
+    private int numShards = 0;
 
     /** A trainer for {@code spec} with the defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
     public Trainer(NetworkSpec spec) {
@@ -174,6 +175,22 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * How many shards (cached partitions, one task each per iteration) to pack the data into: 0
+     * (default) for Spark's default parallelism — the cores of the application — so that an
+     * iteration is one wave of tasks and returns as few gradients as can keep every core busy. Input
+     * with more partitions is coalesced, without a shuffle, into contiguous ranges of partitions (so
+     * the same input partitioning always gives the same shards); input with fewer is kept as it is.
+     */
+    public Trainer setNumShards(int numShards) {
+        if (numShards < 0) {
+            throw new IllegalArgumentException("numShards must be >= 0 (0 = the default parallelism), found "
+                    + numShards);
+        }
+        this.numShards = numShards;
+        return this;
+    }
+
     /** Called after every epoch on the driver ({@code null}: none); it can stop training early. */
     public Trainer setEpochListener(EpochListener listener) {
         this.epochListener = listener;
@@ -204,9 +221,10 @@ public final class Trainer {
      * @throws IllegalArgumentException   on empty data or a bad example (the message names its row)
      * @throws TrainingDivergedException  when the loss, gradient or parameters become non-finite
      */
-    public TrainingResult fit(JavaRDD<Example> data) {
-        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
+    public TrainingResult fit(JavaRDD<Example> input) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(input.context());
         String previousDescription = sc.getLocalProperty("spark.job.description");
+        JavaRDD<Example> data = toShardPartitions(sc, input);
         int partitions = data.getNumPartitions();
         int effectiveBlock = batchSize > 0
                 ? Math.min(blockSize, Math.max(1, (batchSize + partitions - 1) / partitions))
@@ -242,9 +260,10 @@ public final class Trainer {
      *
      * @throws IllegalArgumentException on empty data or a bad example
      */
-    public GradientSum computeGradient(JavaRDD<Example> data, Parameters at) {
+    public GradientSum computeGradient(JavaRDD<Example> input, Parameters at) {
         Parameters.zeros(spec).checkSameShape(at);
-        JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(input.context());
+        JavaRDD<Example> data = toShardPartitions(sc, input);
         String previousDescription = sc.getLocalProperty("spark.job.description");
         Packed packed = pack(sc, data, blockSize);
         try {
@@ -254,6 +273,17 @@ public final class Trainer {
             packed.shards.unpersist(false);
             sc.setJobDescription(previousDescription);
         }
+    }
+
+    /** The input coalesced to the number of shards (see {@link #setNumShards}). */
+    private JavaRDD<Example> toShardPartitions(JavaSparkContext sc, JavaRDD<Example> input) {
+        int target = numShards > 0 ? numShards : sc.defaultParallelism();
+        if (target >= input.getNumPartitions()) {
+            return input;
+        }
+        RDD<Example> coalesced = input.rdd().coalesce(target, false,
+                scala.Option.apply(new RangeCoalescer()), null);
+        return new JavaRDD<>(coalesced, ClassTag$.MODULE$.apply(Example.class));
     }
 
     /** Packs and caches the shards and counts them; an empty or all-zero-weight dataset is an error. */

@@ -11,7 +11,7 @@ import io.sparkprop.nn.Parameters;
  * @param history            per-iteration and per-epoch records
  * @param numExamples        examples trained on
  * @param weightSum          sum of their weights
- * @param numPartitions      partitions of the training data
+ * @param numShards          shards (cached partitions) the data was packed into; see {@link Trainer#setNumShards}
  * @param blockSize          columns per packed block (the setting, capped for mini-batches; see {@link Trainer#setBatchSize})
  * @param iterationsPerEpoch parameter updates per epoch
  * @param cachedBytes        memory Spark reported for the cached shards
@@ -19,6 +19,6 @@ import io.sparkprop.nn.Parameters;
  * @param converged          whether training stopped on {@code tol} rather than {@code maxEpochs}
  */
 public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
-                             int numPartitions, int blockSize, int iterationsPerEpoch, long cachedBytes,
+                             int numShards, int blockSize, int iterationsPerEpoch, long cachedBytes,
                              long payloadBytes, boolean converged) implements Serializable {
 }

@@ -59,6 +59,20 @@ class OptimizerTest {
     }
 
     @Test
+    void decayAppliesToEveryRule() {
+        Optimizer adam = Optimizer.adam(0.01).withDecay(0.5);
+        assertEquals(0.01 / 3, adam.stepSizeAt(4), 1e-15);
+        double[] theta = {1.0};
+        Optimizer.Updater u = adam.newUpdater(1);
+        u.update(theta, new double[] {0.5}, 2); // first update at t = 2: η_2 = 0.005; m̂, v̂ bias-corrected with t + 1 = 3
+        double m = 0.1 * 0.5;
+        double v = 0.001 * 0.25;
+        double expected = 1.0 - 0.005 * (m / (1 - Math.pow(0.9, 3))) / (Math.sqrt(v / (1 - Math.pow(0.999, 3))) + 1e-8);
+        assertEquals(expected, theta[0], 1e-15);
+        assertEquals("momentum(stepSize=0.1, momentum=0.9, decay=0.5)", Optimizer.momentum(0.1, 0.9).withDecay(0.5).toString());
+    }
+
+    @Test
     void badSettingsAreRejected() {
         assertEquals("stepSize must be finite and > 0, found 0.0",
                 assertThrows(IllegalArgumentException.class, () -> Optimizer.sgd(0)).getMessage());

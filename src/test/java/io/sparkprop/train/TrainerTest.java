@@ -91,7 +91,7 @@ class TrainerTest {
     void distributedGradientEqualsOneBlockGradient(int partitions) {
         List<Example> data = classificationData(301, 5);
         Parameters at = Parameters.initialise(CLASSIFIER, 9);
-        GradientSum distributed = new Trainer(CLASSIFIER).setBlockSize(16)
+        GradientSum distributed = new Trainer(CLASSIFIER).setBlockSize(16).setNumShards(partitions)
                 .computeGradient(sc.parallelize(data, partitions), at);
 
         DMatrixRMaj x = new DMatrixRMaj(4, data.size());
@@ -158,7 +158,7 @@ class TrainerTest {
         // 9 partitions: with depth 2 the merge goes through one tree level of 3 groups
         JavaRDD<Example> rdd = sc.parallelize(classificationData(900, 8), 9);
         Trainer trainer = new Trainer(CLASSIFIER).setOptimizer(Optimizer.momentum(0.05, 0.9)).setBatchSize(90)
-                .setMaxEpochs(2).setTol(0).setSeed(11);
+                .setMaxEpochs(2).setTol(0).setSeed(11).setNumShards(9);
         double[] a = trainer.fit(rdd).parameters().toFlat();
         double[] b = trainer.fit(rdd).parameters().toFlat();
         assertArrayEquals(a, b, 0.0);
@@ -244,7 +244,7 @@ class TrainerTest {
         NetworkSpec spec = NetworkSpec.builder().input(5).dense(1, Activation.IDENTITY).build();
         // 4 partitions of 250; batch 100 → blocks of 25, 10 blocks a partition, 10 updates an epoch
         TrainingResult r = new Trainer(spec).setOptimizer(Optimizer.sgd(0.01)).setBatchSize(100).setBlockSize(128)
-                .setMaxEpochs(3).setTol(0).fit(sc.parallelize(linearData(1000, 5, 0.1, 1), 4));
+                .setNumShards(4).setMaxEpochs(3).setTol(0).fit(sc.parallelize(linearData(1000, 5, 0.1, 1), 4));
         assertEquals(25, r.blockSize());
         assertEquals(10, r.iterationsPerEpoch());
         assertEquals(30, r.history().iterations().size());
@@ -261,7 +261,7 @@ class TrainerTest {
         NetworkSpec spec = NetworkSpec.builder().input(5).dense(1, Activation.IDENTITY).build();
         // 4 partitions of 250 in blocks of 25: batch 500 → 2 updates an epoch, 5 blocks of each partition
         TrainingResult r = new Trainer(spec).setOptimizer(Optimizer.sgd(0.01)).setBatchSize(500).setBlockSize(25)
-                .setMaxEpochs(2).setTol(0).fit(sc.parallelize(linearData(1000, 5, 0.1, 1), 4));
+                .setNumShards(4).setMaxEpochs(2).setTol(0).fit(sc.parallelize(linearData(1000, 5, 0.1, 1), 4));
         assertEquals(25, r.blockSize());
         assertEquals(2, r.iterationsPerEpoch());
         for (IterationRecord it : r.history().iterations()) {
@@ -270,13 +270,30 @@ class TrainerTest {
         }
     }
 
+    /**
+     * By default the data is packed into one shard per core, in contiguous ranges of input partitions:
+     * training on 6 partitions in local[2] equals training on the same rows in 2 partitions.
+     */
+    @Test
+    void shardsDefaultToTheCoresInContiguousRanges() {
+        List<Example> data = classificationData(600, 4);
+        Trainer trainer = new Trainer(CLASSIFIER).setOptimizer(Optimizer.adam(0.01)).setBatchSize(100)
+                .setMaxEpochs(2).setTol(0);
+        TrainingResult six = trainer.fit(sc.parallelize(data, 6));
+        assertEquals(2, six.numShards());
+        TrainingResult two = trainer.fit(sc.parallelize(data, 2));
+        assertArrayEquals(two.parameters().toFlat(), six.parameters().toFlat(), 0.0);
+        assertEquals(6, trainer.setNumShards(8).fit(sc.parallelize(data, 6)).numShards(), "never more than the input");
+    }
+
     @Test
     void emptyPartitionsAreFineAndEmptyDataIsAnError() {
         NetworkSpec spec = NetworkSpec.builder().input(5).dense(1, Activation.IDENTITY).build();
-        Trainer trainer = new Trainer(spec).setOptimizer(Optimizer.sgd(0.1)).setBatchSize(0).setMaxEpochs(3);
+        Trainer trainer = new Trainer(spec).setOptimizer(Optimizer.sgd(0.1)).setBatchSize(0).setMaxEpochs(3)
+                .setNumShards(6);
         TrainingResult r = trainer.fit(sc.parallelize(linearData(3, 5, 0.1, 1), 6));
         assertEquals(3, r.numExamples());
-        assertEquals(6, r.numPartitions());
+        assertEquals(6, r.numShards());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> trainer.fit(sc.parallelize(new ArrayList<Example>(), 3)));
         assertEquals("the training data is empty: no examples in any of 3 partitions", e.getMessage());
