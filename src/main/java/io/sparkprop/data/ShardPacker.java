@@ -11,24 +11,46 @@ import org.apache.spark.ml.linalg.Vector;
 import org.ejml.data.DMatrixRMaj;
 
 /**
- * Packs the examples of one partition into a {@link Shard}, streaming: one block of {@code blockSize}
- * columns is filled at a time (column {@code j} of {@code X} is example {@code j}'s features), and
- * class-index targets become one-hot columns. Every example is checked as it is packed; the first
- * bad one fails the partition with a message naming the row and the expected and found values.
+ * Packs the examples of one partition into blocks of {@code blockSize} examples, streaming: one
+ * block is filled at a time, and class-index targets become one-hot vectors. Every example is
+ * checked as it is packed; the first bad one fails the partition with a message naming the row and
+ * the expected and found values.
+ *
+ * <p>Two layouts. {@link Layout#COLUMNS} (the kernel's): example {@code j} is column {@code j} of
+ * {@code X} ({@code n×B}) and {@code Y} ({@code m×B}). {@link Layout#ROWS}: example {@code j} is row
+ * {@code j} of {@code X} ({@code B×n}) and {@code Y} ({@code B×m}) — a contiguous copy of each feature
+ * vector, for passes that only need {@code XᵀX}-like products and would otherwise pay for scattering
+ * every example across {@code n} rows.
  */
 public final class ShardPacker implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
 
+    /** Where an example goes in a block. */
+    public enum Layout {
+        /** Example {@code j} is column {@code j}: {@code X} is {@code n×B}. */
+        COLUMNS,
+        /** Example {@code j} is row {@code j}: {@code X} is {@code B×n}. */
+        ROWS
+    }
+
     private final int numFeatures;
     private final int numOutputs;
     private final int blockSize;
+    private final Layout layout;
 
     /**
+     * A packer with examples as columns.
+     *
      * @param numFeatures {@code n}, the network's input size
      * @param numOutputs  {@code m}, the network's output size
-     * @param blockSize   columns per block, ≥ 1
+     * @param blockSize   examples per block, ≥ 1
      */
     public ShardPacker(int numFeatures, int numOutputs, int blockSize) {
+        this(numFeatures, numOutputs, blockSize, Layout.COLUMNS);
+    }
+
+    /** A packer with the given layout. */
+    public ShardPacker(int numFeatures, int numOutputs, int blockSize, Layout layout) {
         if (numFeatures <= 0 || numOutputs <= 0) {
             throw new IllegalArgumentException("expected positive feature and output counts, found "
                     + numFeatures + " and " + numOutputs);
@@ -39,12 +61,13 @@ public final class ShardPacker implements java.io.Serializable {
         this.numFeatures = numFeatures;
         this.numOutputs = numOutputs;
         this.blockSize = blockSize;
+        this.layout = layout;
     }
 
     /**
-     * Receives the blocks of {@link #forEachBlock}: {@code x} ({@code n×B}), {@code y} ({@code m×B}) and
-     * the weights, {@code null} when every weight in the block is 1. The arrays may be modified; they
-     * are reused for the next block.
+     * Receives the blocks of {@link #forEachBlock}: {@code x}, {@code y} in the packer's layout and the
+     * weights, {@code null} when every weight in the block is 1. The arrays may be modified; they are
+     * reused for the next block.
      */
     @FunctionalInterface
     public interface BlockConsumer {
@@ -53,12 +76,15 @@ public final class ShardPacker implements java.io.Serializable {
 
     /**
      * Packs every example of {@code examples} (partition {@code partition}) into a shard that keeps all
-     * its blocks.
+     * its blocks; the layout must be {@link Layout#COLUMNS}.
      *
      * @throws IllegalArgumentException on the first example with a wrong feature count, a non-finite
      *                                  feature or target, a bad class index, or a negative or non-finite weight
      */
     public Shard pack(int partition, Iterator<Example> examples) {
+        if (layout != Layout.COLUMNS) {
+            throw new IllegalStateException("shards hold examples as columns");
+        }
         List<DMatrixRMaj> xs = new ArrayList<>();
         List<DMatrixRMaj> ys = new ArrayList<>();
         List<double[]> ws = new ArrayList<>();
@@ -90,7 +116,7 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     /**
-     * Fills blocks column by column. With {@code reuse} the same buffers serve every block (cleared
+     * Fills blocks example by example. With {@code reuse} the same buffers serve every block (cleared
      * after the consumer, so sparse rows and one-hot targets start from zeros); without, every block
      * is new. The last, short block is handed over exactly sized.
      */
@@ -103,13 +129,13 @@ public final class ShardPacker implements java.io.Serializable {
         while (examples.hasNext()) {
             Example e = examples.next();
             if (x == null) {
-                x = new DMatrixRMaj(numFeatures, blockSize);
-                y = new DMatrixRMaj(numOutputs, blockSize);
+                x = block(numFeatures, blockSize);
+                y = block(numOutputs, blockSize);
                 w = new double[blockSize];
             }
             long row = totals.count;
-            putFeatures(e.features(), x, col, partition, row);
-            putTarget(e.target(), y, col, partition, row);
+            putFeatures(e.features(), x.data, col, partition, row);
+            putTarget(e.target(), y.data, col, partition, row);
             double weight = e.weight();
             if (!(weight >= 0) || Double.isInfinite(weight)) {
                 throw new IllegalArgumentException("expected a finite weight >= 0, found " + weight
@@ -131,9 +157,19 @@ public final class ShardPacker implements java.io.Serializable {
             }
         }
         if (col > 0) {
-            consumer.accept(firstColumns(x, col), firstColumns(y, col), Arrays.copyOf(w, col));
+            consumer.accept(firstExamples(x, col), firstExamples(y, col), Arrays.copyOf(w, col));
         }
         return totals;
+    }
+
+    /** An empty block of {@code examples} examples of {@code size} values, in this packer's layout. */
+    private DMatrixRMaj block(int size, int examples) {
+        return layout == Layout.COLUMNS ? new DMatrixRMaj(size, examples) : new DMatrixRMaj(examples, size);
+    }
+
+    /** Offset of value {@code i} of example {@code j} in a block whose examples have {@code size} values. */
+    private int offset(int i, int j, int size) {
+        return layout == Layout.COLUMNS ? i * blockSize + j : j * size + i;
     }
 
     private static boolean isAllOnes(double[] w) {
@@ -145,21 +181,24 @@ public final class ShardPacker implements java.io.Serializable {
         return true;
     }
 
-    private void putFeatures(Vector v, DMatrixRMaj x, int col, int partition, long row) {
+    private void putFeatures(Vector v, double[] d, int col, int partition, long row) {
         if (v.size() != numFeatures) {
             throw new IllegalArgumentException("expected " + numFeatures + " features, found " + v.size()
                     + " in " + where(partition, row));
         }
-        double[] d = x.data;
-        int stride = x.numCols;
         if (v instanceof DenseVector) {
             double[] values = ((DenseVector) v).values();
             for (int i = 0; i < numFeatures; i++) {
-                double value = values[i];
-                if (!Double.isFinite(value)) {
-                    throw nonFinite("feature " + i, value, partition, row);
+                if (!Double.isFinite(values[i])) {
+                    throw nonFinite("feature " + i, values[i], partition, row);
                 }
-                d[i * stride + col] = value;
+            }
+            if (layout == Layout.ROWS) {
+                System.arraycopy(values, 0, d, col * numFeatures, numFeatures);
+            } else {
+                for (int i = 0; i < numFeatures; i++) {
+                    d[i * blockSize + col] = values[i];
+                }
             }
         } else if (v instanceof SparseVector) {
             SparseVector s = (SparseVector) v;
@@ -170,8 +209,8 @@ public final class ShardPacker implements java.io.Serializable {
                 if (!Double.isFinite(value)) {
                     throw nonFinite("feature " + indices[k], value, partition, row);
                 }
-                // the block is freshly zeroed, so only the stored entries need writing
-                d[indices[k] * stride + col] = value;
+                // the block starts zeroed, so only the stored entries need writing
+                d[offset(indices[k], col, numFeatures)] = value;
             }
         } else {
             for (int i = 0; i < numFeatures; i++) {
@@ -179,20 +218,18 @@ public final class ShardPacker implements java.io.Serializable {
                 if (!Double.isFinite(value)) {
                     throw nonFinite("feature " + i, value, partition, row);
                 }
-                d[i * stride + col] = value;
+                d[offset(i, col, numFeatures)] = value;
             }
         }
     }
 
-    private void putTarget(double[] target, DMatrixRMaj y, int col, int partition, long row) {
-        double[] d = y.data;
-        int stride = y.numCols;
+    private void putTarget(double[] target, double[] d, int col, int partition, long row) {
         if (target.length == numOutputs) {
             for (int i = 0; i < numOutputs; i++) {
                 if (!Double.isFinite(target[i])) {
                     throw nonFinite(numOutputs == 1 ? "the label" : "target " + i, target[i], partition, row);
                 }
-                d[i * stride + col] = target[i];
+                d[offset(i, col, numOutputs)] = target[i];
             }
         } else if (target.length == 1) {
             double label = target[0];
@@ -200,7 +237,7 @@ public final class ShardPacker implements java.io.Serializable {
                 throw new IllegalArgumentException("expected a class index in 0.." + (numOutputs - 1)
                         + ", found " + label + " in " + where(partition, row));
             }
-            d[(int) label * stride + col] = 1.0;
+            d[offset((int) label, col, numOutputs)] = 1.0;
         } else {
             throw new IllegalArgumentException("expected a target of " + numOutputs
                     + " values or one class index, found " + target.length + " values in " + where(partition, row));
@@ -216,11 +253,16 @@ public final class ShardPacker implements java.io.Serializable {
         return "row " + row + " of partition " + partition;
     }
 
-    /** The first {@code cols} columns of {@code m} as an exactly sized matrix. */
-    private static DMatrixRMaj firstColumns(DMatrixRMaj m, int cols) {
-        DMatrixRMaj out = new DMatrixRMaj(m.numRows, cols);
+    /** The first {@code count} examples of block {@code m} as an exactly sized block. */
+    private DMatrixRMaj firstExamples(DMatrixRMaj m, int count) {
+        if (layout == Layout.ROWS) {
+            DMatrixRMaj out = new DMatrixRMaj(count, m.numCols);
+            System.arraycopy(m.data, 0, out.data, 0, count * m.numCols);
+            return out;
+        }
+        DMatrixRMaj out = new DMatrixRMaj(m.numRows, count);
         for (int i = 0; i < m.numRows; i++) {
-            System.arraycopy(m.data, i * m.numCols, out.data, i * cols, cols);
+            System.arraycopy(m.data, i * m.numCols, out.data, i * count, count);
         }
         return out;
     }

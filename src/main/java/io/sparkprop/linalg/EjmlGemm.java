@@ -46,11 +46,11 @@ public final class EjmlGemm implements Gemm {
         }
     }
 
-    /** EJML has no rank-k update with accumulation; the full {@code A·Aᵀ} GEMM gives both triangles. */
+    /** EJML has no rank-k update with accumulation; the full GEMM gives both triangles. */
     @Override
-    public void syrkLower(double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c) {
-        Gemm.checkSyrkShapes(a, c);
-        gemm(false, true, alpha, a, a, beta, c);
+    public void syrkLower(boolean transA, double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c) {
+        Gemm.checkSyrkShapes(transA, a, c);
+        gemm(transA, !transA, alpha, a, a, beta, c);
     }
 
     static void scaleOrZero(double beta, DMatrixRMaj c) {

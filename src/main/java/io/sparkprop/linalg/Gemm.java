@@ -24,20 +24,23 @@ public interface Gemm {
               double beta, DMatrixRMaj c);
 
     /**
-     * Symmetric rank-k update {@code C ← α·A·Aᵀ + β·C} of the lower triangle ({@code i ≥ j}) of the
-     * {@code n×n} matrix {@code C}, {@code A} being {@code n×k}: half the work of the GEMM it replaces.
-     * The strict upper triangle of {@code C} is unspecified afterwards (backends may update it too).
+     * Symmetric rank-k update of the lower triangle ({@code i ≥ j}) of the {@code n×n} matrix {@code C}:
+     * {@code C ← α·op(A)·op(A)ᵀ + β·C} with {@code op(A) = A} ({@code n×k}) or, with {@code transA},
+     * {@code op(A) = Aᵀ} ({@code A} is {@code k×n}, so {@code C ← α·AᵀA + β·C}). Half the work of the GEMM
+     * it replaces. The strict upper triangle of {@code C} is unspecified afterwards (backends may update
+     * it too).
      *
      * @throws IllegalArgumentException if the shapes do not conform
      */
-    void syrkLower(double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c);
+    void syrkLower(boolean transA, double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c);
 
     /** Short name of this backend, e.g. {@code ejml} or {@code netlib-native}. */
     String name();
 
     /** Checks the shapes of a {@link #syrkLower} call. */
-    static void checkSyrkShapes(DMatrixRMaj a, DMatrixRMaj c) {
-        if (c.numRows != a.numRows || c.numCols != a.numRows) {
+    static void checkSyrkShapes(boolean transA, DMatrixRMaj a, DMatrixRMaj c) {
+        int n = transA ? a.numCols : a.numRows;
+        if (c.numRows != n || c.numCols != n) {
             throw new IllegalArgumentException("syrk shapes do not conform: A " + a.numRows + "x" + a.numCols + ", C "
                     + c.numRows + "x" + c.numCols);
         }

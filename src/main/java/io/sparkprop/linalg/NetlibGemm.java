@@ -69,15 +69,16 @@ public final class NetlibGemm implements Gemm {
     }
 
     /**
-     * Row-major {@code A} ({@code n×k}) read column-major is {@code Aᵀ} ({@code k×n}, leading dimension
-     * {@code k}), so {@code A·Aᵀ} is column-major {@code (Aᵀ)ᵀ(Aᵀ)}: {@code dsyrk} with {@code trans = "T"}.
-     * The row-major lower triangle ({@code i ≥ j}) is the column-major upper one ({@code uplo = "U"}).
+     * Row-major {@code A} read column-major is {@code Aᵀ} with leading dimension {@code A.numCols}. So
+     * {@code A·Aᵀ} ({@code A} n×k) is column-major {@code (Aᵀ)ᵀ(Aᵀ)}: {@code dsyrk} with {@code trans = "T"};
+     * and {@code AᵀA} ({@code A} k×n) is column-major {@code (Aᵀ)(Aᵀ)ᵀ}: {@code trans = "N"}. The row-major
+     * lower triangle ({@code i ≥ j}) is the column-major upper one ({@code uplo = "U"}).
      */
     @Override
-    public void syrkLower(double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c) {
-        Gemm.checkSyrkShapes(a, c);
-        int n = a.numRows;
-        int k = a.numCols;
+    public void syrkLower(boolean transA, double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c) {
+        Gemm.checkSyrkShapes(transA, a, c);
+        int n = c.numRows;
+        int k = transA ? a.numRows : a.numCols;
         if (n == 0) {
             return;
         }
@@ -85,7 +86,7 @@ public final class NetlibGemm implements Gemm {
             EjmlGemm.scaleOrZero(beta, c);
             return;
         }
-        blas.dsyrk("U", "T", n, k, alpha, a.data, k, beta, c.data, n);
+        blas.dsyrk("U", transA ? "N" : "T", n, k, alpha, a.data, Math.max(1, a.numCols), beta, c.data, n);
     }
 
     @Override

@@ -25,9 +25,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
+import org.ejml.dense.row.decomposition.TriangularSolver_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
-import org.ejml.interfaces.linsol.LinearSolverDense;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -78,7 +78,7 @@ public final class RidgeRegression {
     private boolean fitIntercept = true;
     private boolean standardization = false;
     private Solver solver = Solver.NORMAL;
-    private int blockSize = 256;
+    private int blockSize = 1024;
     private int aggregationDepth = 2;
     private GemmBackend gemmBackend = GemmBackend.AUTO;
     private Optimizer optimizer = Optimizer.adam(0.01);
@@ -117,7 +117,11 @@ public final class RidgeRegression {
         return this;
     }
 
-    /** Examples per block of the statistics pass (and of the sgd trainer). */
+    /**
+     * Examples per block of the statistics pass (and of the sgd trainer); default 1024. Every block's
+     * SYRK reads and writes all of {@code S_xx} ({@code 16 n²} bytes) for {@code n² B} flops, so large
+     * blocks keep the pass compute-bound when {@code n} is large.
+     */
     public RidgeRegression setBlockSize(int blockSize) {
         if (blockSize < 1) {
             throw new IllegalArgumentException("blockSize must be >= 1, found " + blockSize);
@@ -220,7 +224,7 @@ public final class RidgeRegression {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
         int partitions = data.getNumPartitions();
         checkDriverMemory(sc, n, m, partitions);
-        ShardPacker packer = new ShardPacker(n, m, blockSize);
+        ShardPacker packer = new ShardPacker(n, m, blockSize, ShardPacker.Layout.ROWS);
         GemmBackend backend = gemmBackend;
         String previous = sc.getLocalProperty("spark.job.description");
         long passStart = System.nanoTime();
@@ -357,11 +361,12 @@ public final class RidgeRegression {
                 worst = i;
             }
         }
-        LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.chol(r);
-        boolean positive = worst < 0 && solver.setA(a.copy());
+        // EJML picks a blocked factorisation for large r; through this factory the factor comes back
+        // row-major either way
+        CholeskyDecomposition_F64<DMatrixRMaj> chol = DecompositionFactory_DDRM.chol(r, true);
+        boolean positive = worst < 0 && chol.decompose(a.copy());
+        DMatrixRMaj l = positive ? chol.getT(null) : null;
         if (positive) {
-            CholeskyDecomposition_F64<DMatrixRMaj> decomposition = solver.getDecomposition();
-            DMatrixRMaj l = decomposition.getT(null);
             for (int i = 0; i < r; i++) {
                 double ratio = l.get(i, i) * l.get(i, i) / Math.max(maxDiagonal, Double.MIN_NORMAL);
                 if (!(ratio >= worstRatio)) {
@@ -378,8 +383,20 @@ public final class RidgeRegression {
                             + "regParam %s): set regParam > 0, or remove constant and collinear features",
                     where, stats.count, stats.n, regParam));
         }
-        DMatrixRMaj theta = new DMatrixRMaj(r, b.numCols);
-        solver.solve(b, theta);
+        // L Lᵀ θ_k = b_k for every output k: forward, then back substitution
+        int m = b.numCols;
+        DMatrixRMaj theta = new DMatrixRMaj(r, m);
+        double[] column = new double[r];
+        for (int k = 0; k < m; k++) {
+            for (int i = 0; i < r; i++) {
+                column[i] = b.data[i * m + k];
+            }
+            TriangularSolver_DDRM.solveL(l.data, column, r);
+            TriangularSolver_DDRM.solveTranL(l.data, column, r);
+            for (int i = 0; i < r; i++) {
+                theta.data[i * m + k] = column[i];
+            }
+        }
         return theta;
     }
 

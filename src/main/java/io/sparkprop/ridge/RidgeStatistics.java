@@ -10,10 +10,11 @@ import org.ejml.data.DMatrixRMaj;
  * {@code S_xx = Σ_i w_i x_i x_iᵀ} (n×n), {@code S_xy = Σ_i w_i x_i y_iᵀ} (n×m), {@code s_x = Σ_i w_i x_i},
  * {@code s_y = Σ_i w_i y_i}, {@code s_yy = Σ_i w_i y_i ∘ y_i}, {@code W = Σ_i w_i} and the example count.
  *
- * <p>A block of examples (columns of {@code X} n×B, {@code Y} m×B) is added with two BLAS-3 calls,
- * {@code S_xx += X_s X_sᵀ} (SYRK, lower triangle only) and {@code S_xy += X_s Y_sᵀ} (GEMM), where
- * {@code X_s}, {@code Y_s} are the block's columns scaled by {@code √w_i} — not with one rank-1
- * update per row. {@link #symmetrise()} fills the upper triangle once the sums are complete.
+ * <p>A block of examples, stored as rows ({@code X} B×n, {@code Y} B×m, see
+ * {@link io.sparkprop.data.ShardPacker.Layout#ROWS}), is added with two BLAS-3 calls,
+ * {@code S_xx += X_sᵀ X_s} (SYRK, lower triangle only) and {@code S_xy += X_sᵀ Y_s} (GEMM), where
+ * {@code X_s}, {@code Y_s} are the block's rows scaled by {@code √w_i} — not with one rank-1 update per
+ * row. {@link #symmetrise()} fills the upper triangle once the sums are complete.
  */
 public final class RidgeStatistics implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -45,11 +46,11 @@ public final class RidgeStatistics implements Serializable {
     }
 
     /**
-     * Adds a block. {@code x} and {@code y} are scaled in place by {@code √w} when weights are given
-     * (modified); {@code weights} {@code null} means all 1.
+     * Adds a block of examples as rows ({@code x} B×n, {@code y} B×m). Their rows are scaled in place by
+     * {@code √w} when weights are given (modified); {@code weights} {@code null} means all 1.
      */
     public void addBlockInPlace(DMatrixRMaj x, DMatrixRMaj y, double[] weights, Gemm gemm) {
-        int b = x.numCols;
+        int b = x.numRows;
         if (b == 0) {
             return;
         }
@@ -57,15 +58,15 @@ public final class RidgeStatistics implements Serializable {
             weightSum += weights == null ? 1.0 : weights[j];
         }
         count += b;
-        weightedRowSums(x, weights, sx, false);
-        weightedRowSums(y, weights, sy, false);
-        weightedRowSums(y, weights, syy, true);
+        weightedColumnSums(x, weights, sx, false);
+        weightedColumnSums(y, weights, sy, false);
+        weightedColumnSums(y, weights, syy, true);
         if (weights != null) {
-            scaleColumnsBySqrt(x, weights);
-            scaleColumnsBySqrt(y, weights);
+            scaleRowsBySqrt(x, weights);
+            scaleRowsBySqrt(y, weights);
         }
-        gemm.syrkLower(1.0, x, 1.0, xx);
-        gemm.gemm(false, true, 1.0, x, y, 1.0, xy);
+        gemm.syrkLower(true, 1.0, x, 1.0, xx);
+        gemm.gemm(true, false, 1.0, x, y, 1.0, xy);
     }
 
     /** {@code this ← this + other}; returns {@code this}. */
@@ -100,26 +101,26 @@ public final class RidgeStatistics implements Serializable {
         return weightSum;
     }
 
-    private static void weightedRowSums(DMatrixRMaj a, double[] w, double[] out, boolean squared) {
+    /** {@code out_i += Σ_j w_j a_ji} (or {@code w_j a_ji²}) over the rows {@code j} of {@code a}. */
+    private static void weightedColumnSums(DMatrixRMaj a, double[] w, double[] out, boolean squared) {
         int cols = a.numCols;
-        for (int i = 0; i < a.numRows; i++) {
-            double s = 0;
-            int base = i * cols;
-            for (int j = 0; j < cols; j++) {
-                double v = a.data[base + j];
-                double t = squared ? v * v : v;
-                s += w == null ? t : w[j] * t;
+        for (int j = 0; j < a.numRows; j++) {
+            double wj = w == null ? 1.0 : w[j];
+            int base = j * cols;
+            for (int i = 0; i < cols; i++) {
+                double v = a.data[base + i];
+                out[i] += wj * (squared ? v * v : v);
             }
-            out[i] += s;
         }
     }
 
-    private static void scaleColumnsBySqrt(DMatrixRMaj a, double[] w) {
+    private static void scaleRowsBySqrt(DMatrixRMaj a, double[] w) {
         int cols = a.numCols;
-        for (int i = 0; i < a.numRows; i++) {
-            int base = i * cols;
-            for (int j = 0; j < cols; j++) {
-                a.data[base + j] *= Math.sqrt(w[j]);
+        for (int j = 0; j < a.numRows; j++) {
+            double s = Math.sqrt(w[j]);
+            int base = j * cols;
+            for (int i = 0; i < cols; i++) {
+                a.data[base + i] *= s;
             }
         }
     }

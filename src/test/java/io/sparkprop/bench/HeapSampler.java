@@ -22,6 +22,7 @@ final class HeapSampler implements AutoCloseable {
     private final NotificationListener gcListener;
     private volatile long peak;
     private volatile long peakAfterGc;
+    private volatile long baseline;
     private volatile boolean running = true;
 
     HeapSampler() {
@@ -55,11 +56,17 @@ final class HeapSampler implements AutoCloseable {
         }
     }
 
-    /** Collects garbage, then restarts both marks from the heap in use now. */
+    /** Collects garbage, then restarts both marks, and the baseline, from the heap in use now. */
     void reset() {
         System.gc();
-        peak = memory.getHeapMemoryUsage().getUsed();
-        peakAfterGc = peak;
+        baseline = memory.getHeapMemoryUsage().getUsed();
+        peak = baseline;
+        peakAfterGc = baseline;
+    }
+
+    /** The heap in use right after the last {@link #reset()}'s collection: what was live before the work. */
+    long baseline() {
+        return baseline;
     }
 
     /** The highest sampled used heap since the last {@link #reset()}, in bytes. */

@@ -69,17 +69,21 @@ class GemmTest {
     @EnumSource(value = GemmBackend.class)
     void syrkUpdatesTheLowerTriangle(GemmBackend backend) {
         SplittableRandom random = new SplittableRandom(3);
-        DMatrixRMaj a = TestData.uniform(random, 11, 7, -1, 1);
-        DMatrixRMaj c = TestData.uniform(random, 11, 11, -1, 1);
-        DMatrixRMaj expected = naive(false, true, 0.5, a, a, 1.0, c);
-        gemmOf(backend).syrkLower(0.5, a, 1.0, c);
-        for (int i = 0; i < 11; i++) {
-            for (int j = 0; j <= i; j++) {
-                assertEquals(expected.get(i, j), c.get(i, j), 1e-14, backend + " (" + i + ", " + j + ")");
+        for (boolean transA : new boolean[] {false, true}) {
+            DMatrixRMaj a = transA ? TestData.uniform(random, 7, 11, -1, 1) : TestData.uniform(random, 11, 7, -1, 1);
+            DMatrixRMaj c = TestData.uniform(random, 11, 11, -1, 1);
+            DMatrixRMaj expected = naive(transA, !transA, 0.5, a, a, 1.0, c);
+            gemmOf(backend).syrkLower(transA, 0.5, a, 1.0, c);
+            for (int i = 0; i < 11; i++) {
+                for (int j = 0; j <= i; j++) {
+                    assertEquals(expected.get(i, j), c.get(i, j), 1e-14,
+                            backend + " transA=" + transA + " (" + i + ", " + j + ")");
+                }
             }
         }
+        DMatrixRMaj a = new DMatrixRMaj(11, 7);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> gemmOf(backend).syrkLower(1.0, a, 0.0, new DMatrixRMaj(7, 7)));
+                () -> gemmOf(backend).syrkLower(false, 1.0, a, 0.0, new DMatrixRMaj(7, 7)));
         assertEquals("syrk shapes do not conform: A 11x7, C 7x7", e.getMessage());
     }
 
