@@ -13,6 +13,7 @@ import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.train.Checks;
 import io.sparkprop.train.OrderedTreeAggregate;
 import io.sparkprop.train.SparkJobs;
 import io.sparkprop.train.Optimizer;
@@ -89,10 +90,7 @@ public final class RidgeRegression {
 
     /** {@code λ ≥ 0}. */
     public RidgeRegression setRegParam(double regParam) {
-        if (!(regParam >= 0) || Double.isInfinite(regParam)) {
-            throw new IllegalArgumentException("regParam must be finite and >= 0, found " + regParam);
-        }
-        this.regParam = regParam;
+        this.regParam = Checks.finiteNonNegative("regParam", regParam);
         return this;
     }
 
@@ -110,10 +108,7 @@ public final class RidgeRegression {
 
     /** {@link Solver#NORMAL} (default) or {@link Solver#SGD}. */
     public RidgeRegression setSolver(Solver solver) {
-        if (solver == null) {
-            throw new IllegalArgumentException("solver must not be null");
-        }
-        this.solver = solver;
+        this.solver = Checks.notNull("solver", solver);
         return this;
     }
 
@@ -123,64 +118,43 @@ public final class RidgeRegression {
      * blocks keep the pass compute-bound when {@code n} is large.
      */
     public RidgeRegression setBlockSize(int blockSize) {
-        if (blockSize < 1) {
-            throw new IllegalArgumentException("blockSize must be >= 1, found " + blockSize);
-        }
-        this.blockSize = blockSize;
+        this.blockSize = Checks.atLeast("blockSize", blockSize, 1, null);
         return this;
     }
 
     /** Depth of the merge tree (≥ 1, default 2). */
     public RidgeRegression setAggregationDepth(int depth) {
-        if (depth < 1) {
-            throw new IllegalArgumentException("aggregationDepth must be >= 1, found " + depth);
-        }
-        this.aggregationDepth = depth;
+        this.aggregationDepth = Checks.atLeast("aggregationDepth", depth, 1, null);
         return this;
     }
 
     /** GEMM backend of the executors. */
     public RidgeRegression setGemmBackend(GemmBackend backend) {
-        if (backend == null) {
-            throw new IllegalArgumentException("gemm backend must not be null");
-        }
-        this.gemmBackend = backend;
+        this.gemmBackend = Checks.notNull("gemm backend", backend);
         return this;
     }
 
     /** Optimiser of the sgd solver (default Adam, step 0.01). */
     public RidgeRegression setOptimizer(Optimizer optimizer) {
-        if (optimizer == null) {
-            throw new IllegalArgumentException("optimizer must not be null");
-        }
-        this.optimizer = optimizer;
+        this.optimizer = Checks.notNull("optimizer", optimizer);
         return this;
     }
 
     /** Epochs of the sgd solver (default 200). */
     public RidgeRegression setMaxEpochs(int maxEpochs) {
-        if (maxEpochs < 1) {
-            throw new IllegalArgumentException("maxEpochs must be >= 1, found " + maxEpochs);
-        }
-        this.maxEpochs = maxEpochs;
+        this.maxEpochs = Checks.atLeast("maxEpochs", maxEpochs, 1, null);
         return this;
     }
 
     /** Batch size of the sgd solver (default 0: full batch). */
     public RidgeRegression setBatchSize(int batchSize) {
-        if (batchSize < 0) {
-            throw new IllegalArgumentException("batchSize must be >= 0 (0 = full batch), found " + batchSize);
-        }
-        this.batchSize = batchSize;
+        this.batchSize = Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
         return this;
     }
 
     /** Convergence tolerance of the sgd solver (default 0: run all epochs). */
     public RidgeRegression setTol(double tol) {
-        if (!(tol >= 0) || Double.isInfinite(tol)) {
-            throw new IllegalArgumentException("tol must be finite and >= 0, found " + tol);
-        }
-        this.tol = tol;
+        this.tol = Checks.finiteNonNegative("tol", tol);
         return this;
     }
 

@@ -43,15 +43,12 @@ public final class Optimizer implements Serializable {
     private Optimizer(Kind kind, double stepSize, double decay, double momentum, double beta1, double beta2,
                       double epsilon) {
         this.kind = kind;
-        this.stepSize = requirePositive("stepSize", stepSize);
-        if (!(decay >= 0) || Double.isInfinite(decay)) {
-            throw new IllegalArgumentException("step decay must be finite and >= 0, found " + decay);
-        }
-        this.decay = decay;
-        this.momentum = requireUnitInterval("momentum", momentum);
-        this.beta1 = requireUnitInterval("beta1", beta1);
-        this.beta2 = requireUnitInterval("beta2", beta2);
-        this.epsilon = requirePositive("epsilon", epsilon);
+        this.stepSize = Checks.finitePositive("stepSize", stepSize);
+        this.decay = Checks.finiteNonNegative("step decay", decay);
+        this.momentum = Checks.unitInterval("momentum", momentum);
+        this.beta1 = Checks.unitInterval("beta1", beta1);
+        this.beta2 = Checks.unitInterval("beta2", beta2);
+        this.epsilon = Checks.finitePositive("epsilon", epsilon);
     }
 
     /** Plain SGD with a constant step. */
@@ -132,20 +129,6 @@ public final class Optimizer implements Serializable {
                 return "adam(stepSize=" + stepSize + ", beta1=" + beta1 + ", beta2=" + beta2 + ", epsilon=" + epsilon
                         + decayed + ")";
         }
-    }
-
-    private static double requirePositive(String name, double v) {
-        if (!(v > 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException(name + " must be finite and > 0, found " + v);
-        }
-        return v;
-    }
-
-    private static double requireUnitInterval(String name, double v) {
-        if (!(v >= 0 && v < 1)) {
-            throw new IllegalArgumentException(name + " must be in [0, 1), found " + v);
-        }
-        return v;
     }
 
     /** The optimiser's state over one training run: velocities or moment estimates, on flat parameters. */

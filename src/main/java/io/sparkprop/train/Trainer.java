@@ -68,10 +68,7 @@ public final class Trainer {
 
     /** A trainer for {@code spec} with the defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
     public Trainer(NetworkSpec spec) {
-        if (spec == null) {
-            throw new IllegalArgumentException("network spec must not be null");
-        }
-        this.spec = spec;
+        this.spec = Checks.notNull("network spec", spec);
     }
 
     /** The network being trained. */
@@ -81,10 +78,7 @@ public final class Trainer {
 
     /** The update rule and its step size. */
     public Trainer setOptimizer(Optimizer optimizer) {
-        if (optimizer == null) {
-            throw new IllegalArgumentException("optimizer must not be null");
-        }
-        this.optimizer = optimizer;
+        this.optimizer = Checks.notNull("optimizer", optimizer);
         return this;
     }
 
@@ -96,55 +90,37 @@ public final class Trainer {
      * share of every partition's blocks. Updates hold {@code batchSize} examples up to block rounding.
      */
     public Trainer setBatchSize(int batchSize) {
-        if (batchSize < 0) {
-            throw new IllegalArgumentException("batchSize must be >= 0 (0 = full batch), found " + batchSize);
-        }
-        this.batchSize = batchSize;
+        this.batchSize = Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
         return this;
     }
 
     /** Passes over the data at most. */
     public Trainer setMaxEpochs(int maxEpochs) {
-        if (maxEpochs < 1) {
-            throw new IllegalArgumentException("maxEpochs must be >= 1, found " + maxEpochs);
-        }
-        this.maxEpochs = maxEpochs;
+        this.maxEpochs = Checks.atLeast("maxEpochs", maxEpochs, 1, null);
         return this;
     }
 
     /** Stop when the epoch objective changes by less than {@code tol} relative to the previous epoch's; 0 = never. */
     public Trainer setTol(double tol) {
-        if (!(tol >= 0) || Double.isInfinite(tol)) {
-            throw new IllegalArgumentException("tol must be finite and >= 0, found " + tol);
-        }
-        this.tol = tol;
+        this.tol = Checks.finiteNonNegative("tol", tol);
         return this;
     }
 
     /** The ridge penalty {@code λ ≥ 0} of {@code (λ/2) Σ_l ‖W_l‖²}; biases are not penalised. */
     public Trainer setRegParam(double regParam) {
-        if (!(regParam >= 0) || Double.isInfinite(regParam)) {
-            throw new IllegalArgumentException("regParam must be finite and >= 0, found " + regParam);
-        }
-        this.regParam = regParam;
+        this.regParam = Checks.finiteNonNegative("regParam", regParam);
         return this;
     }
 
     /** Examples per packed block (the GEMMs' column count); see {@link #setBatchSize}. */
     public Trainer setBlockSize(int blockSize) {
-        if (blockSize < 1) {
-            throw new IllegalArgumentException("blockSize must be >= 1, found " + blockSize);
-        }
-        this.blockSize = blockSize;
+        this.blockSize = Checks.atLeast("blockSize", blockSize, 1, null);
         return this;
     }
 
     /** Depth of the tree that merges the partitions' gradient sums (≥ 1; default 2). */
     public Trainer setAggregationDepth(int depth) {
-        if (depth < 1) {
-            throw new IllegalArgumentException("aggregationDepth must be >= 1, found " + depth);
-        }
-        this.aggregationDepth = depth;
+        this.aggregationDepth = Checks.atLeast("aggregationDepth", depth, 1, null);
         return this;
     }
 
@@ -156,10 +132,7 @@ public final class Trainer {
 
     /** The GEMM backend the executors use. */
     public Trainer setGemmBackend(GemmBackend backend) {
-        if (backend == null) {
-            throw new IllegalArgumentException("gemm backend must not be null");
-        }
-        this.gemmBackend = backend;
+        this.gemmBackend = Checks.notNull("gemm backend", backend);
         return this;
     }
 
@@ -183,11 +156,7 @@ public final class Trainer {
      * the same input partitioning always gives the same shards); input with fewer is kept as it is.
      */
     public Trainer setNumShards(int numShards) {
-        if (numShards < 0) {
-            throw new IllegalArgumentException("numShards must be >= 0 (0 = the default parallelism), found "
-                    + numShards);
-        }
-        this.numShards = numShards;
+        this.numShards = Checks.atLeast("numShards", numShards, 0, "0 = the default parallelism");
         return this;
     }
 
@@ -229,8 +198,9 @@ public final class Trainer {
         int effectiveBlock = batchSize > 0
                 ? Math.min(blockSize, Math.max(1, (batchSize + partitions - 1) / partitions))
                 : blockSize;
-        Packed packed = pack(sc, data, effectiveBlock);
+        Packed packed = null;
         try {
+            packed = pack(sc, data, effectiveBlock);
             boolean fullBatch = batchSize == 0 || batchSize >= packed.count;
             if (batchSize > packed.count) {
                 LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", batchSize,
@@ -249,7 +219,9 @@ public final class Trainer {
             return new TrainingResult(trained, loop.history, packed.count, packed.weightSum, partitions,
                     effectiveBlock, iterationsPerEpoch, packed.cachedBytes, packed.payloadBytes, loop.converged);
         } finally {
-            packed.shards.unpersist(false);
+            if (packed != null) {
+                packed.shards.unpersist(false);
+            }
             sc.setJobDescription(previousDescription);
         }
     }
@@ -265,12 +237,15 @@ public final class Trainer {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(input.context());
         JavaRDD<Example> data = toShardPartitions(sc, input);
         String previousDescription = sc.getLocalProperty("spark.job.description");
-        Packed packed = pack(sc, data, blockSize);
+        Packed packed = null;
         try {
+            packed = pack(sc, data, blockSize);
             sc.setJobDescription("sparkprop gradient");
             return new Loop(sc, packed.shards, data.getNumPartitions(), 1, false).gradient(at, 0, 0);
         } finally {
-            packed.shards.unpersist(false);
+            if (packed != null) {
+                packed.shards.unpersist(false);
+            }
             sc.setJobDescription(previousDescription);
         }
     }
@@ -343,9 +318,9 @@ public final class Trainer {
                     gradientBytes >> 10, direct >> 10, (gradientBytes >> 10) + 64);
         }
         if (hasParallelizedSource(data.rdd())) {
-            LOG.warn("sparkprop: the training data comes from parallelize() without a shuffle since, so Spark ships "
-                    + "every partition's rows with each task of every iteration; repartition() it (or read it from "
-                    + "files) before training");
+            LOG.warn("sparkprop: the training data comes from parallelize() with no shuffle in between, so Spark "
+                    + "ships every partition's rows with each task of every iteration; repartition() it (or read it "
+                    + "from files) before training");
         }
     }
 
