@@ -4,6 +4,7 @@ import java.io.Serializable;
 
 import io.sparkprop.data.Example;
 import io.sparkprop.data.ShardPacker;
+import io.sparkprop.linalg.Gemm;
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.train.SparkJobs;
 import org.apache.spark.api.java.JavaRDD;
@@ -30,7 +31,7 @@ final class Evaluation implements Serializable {
         syy = new double[m];
     }
 
-    static Evaluation of(JavaRDD<Example> data, DMatrixRMaj w, double[] b) {
+    static Evaluation of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmBackend backend) {
         int n = w.numCols;
         int m = w.numRows;
         ShardPacker packer = new ShardPacker(n, m, 256);
@@ -40,7 +41,9 @@ final class Evaluation implements Serializable {
             return data.mapPartitionsWithIndex((p, it) -> {
                 Evaluation e = new Evaluation(m);
                 DMatrixRMaj prediction = new DMatrixRMaj(m, 1);
-                packer.forEachBlock(p, it, (x, y, weights) -> e.add(coefficients, intercepts, x, y, weights, prediction));
+                Gemm gemm = backend.gemm();
+                packer.forEachBlock(p, it, (x, y, weights) -> e.add(gemm, coefficients, intercepts, x, y, weights,
+                        prediction));
                 return java.util.Collections.singletonList(e).iterator();
             }, true).reduce(Evaluation::merge);
         } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
@@ -48,10 +51,11 @@ final class Evaluation implements Serializable {
         }
     }
 
-    private void add(DMatrixRMaj w, double[] b, DMatrixRMaj x, DMatrixRMaj y, double[] weights, DMatrixRMaj pred) {
+    private void add(Gemm gemm, DMatrixRMaj w, double[] b, DMatrixRMaj x, DMatrixRMaj y, double[] weights,
+                     DMatrixRMaj pred) {
         int cols = x.numCols;
         pred.reshape(w.numRows, cols);
-        GemmBackend.AUTO.gemm().gemm(false, false, 1.0, w, x, 0.0, pred);
+        gemm.gemm(false, false, 1.0, w, x, 0.0, pred);
         for (int k = 0; k < w.numRows; k++) {
             for (int j = 0; j < cols; j++) {
                 double wj = weights == null ? 1.0 : weights[j];

@@ -236,7 +236,8 @@ public final class RidgeRegression {
         LOG.info("sparkprop ridge: {} examples, {} features, {} outputs: pass {} ms, solve {} ms", stats.count, n, m,
                 Math.round(passMillis), Math.round(solveMillis));
         return new RidgeSolution(solution.coefficients(), solution.intercepts(), solution.rootMeanSquaredError(),
-                solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis);
+                solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis)
+                .withLazyMeanAbsoluteError(data, gemmBackend);
     }
 
     /**
@@ -443,7 +444,7 @@ public final class RidgeRegression {
                 .setAggregationDepth(aggregationDepth).setGemmBackend(gemmBackend).fit(data);
         double trainMillis = (System.nanoTime() - start) / 1e6;
         Parameters p = r.parameters();
-        Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0));
+        Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0), gemmBackend);
         return new RidgeSolution(p.weights(0).copy(), p.biases(0).clone(), e.rmse(), e.r2(), e.mae(),
                 r.numExamples(), r.weightSum(), trainMillis, 0);
     }

@@ -2,13 +2,18 @@ package io.sparkprop.ridge;
 
 import java.io.Serializable;
 
+import io.sparkprop.data.Example;
+import io.sparkprop.linalg.GemmBackend;
+import org.apache.spark.api.java.JavaRDD;
 import org.ejml.data.DMatrixRMaj;
 
 /**
  * A fitted ridge model {@code ŷ = W x + b} ({@code W} m×n, {@code b} of length m) with its training
  * summary. Metrics are per output, weighted by the example weights, on the training data:
  * {@code RMSE = √(Σ w (y − ŷ)² / Σ w)}, {@code R² = 1 − Σ w (y − ŷ)² / Σ w (y − ȳ)²} (both from the
- * sufficient statistics, no second pass), and the mean absolute error when the fit computed it.
+ * sufficient statistics, no second pass), and the mean absolute error, which takes a pass over the
+ * training data: the {@code sgd} solver computes it while fitting; for the {@code normal} solver it is
+ * computed on the first call of {@link #meanAbsoluteError()}, as Spark's training summaries are.
  */
 public final class RidgeSolution implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -17,7 +22,10 @@ public final class RidgeSolution implements Serializable {
     private final double[] intercepts;
     private final double[] rmse;
     private final double[] r2;
-    private final double[] mae;
+    private double[] mae;
+    /** For the lazy MAE; not serialised. */
+    private transient JavaRDD<Example> trainingData;
+    private transient GemmBackend backend;
     private final long numExamples;
     private final double weightSum;
     private final double passMillis;
@@ -63,9 +71,24 @@ public final class RidgeSolution implements Serializable {
         return r2.clone();
     }
 
-    /** Mean absolute error on the training data, per output, or {@code null} if it was not computed. */
-    public double[] meanAbsoluteError() {
+    /**
+     * Mean absolute error on the training data, per output. For the {@code normal} solver the first call
+     * runs one pass over the training data; {@code null} if it was not computed before this solution
+     * was serialised.
+     */
+    public synchronized double[] meanAbsoluteError() {
+        if (mae == null && trainingData != null) {
+            mae = Evaluation.of(trainingData, coefficients, intercepts, backend).mae();
+            trainingData = null;
+        }
         return mae == null ? null : mae.clone();
+    }
+
+    /** Lets {@link #meanAbsoluteError()} compute the MAE from {@code data} when first asked. */
+    RidgeSolution withLazyMeanAbsoluteError(JavaRDD<Example> data, GemmBackend gemmBackend) {
+        this.trainingData = data;
+        this.backend = gemmBackend;
+        return this;
     }
 
     /** Number of training examples. */

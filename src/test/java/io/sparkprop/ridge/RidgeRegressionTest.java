@@ -216,6 +216,11 @@ class RidgeRegressionTest {
         }
         assertEquals(Math.sqrt(sse / sw), s.rootMeanSquaredError()[0], 1e-9);
         assertEquals(1 - sse / sst, s.r2()[0], 1e-9);
+        double sae = 0;
+        for (Example e : data) {
+            sae += e.weight() * Math.abs(e.target()[0] - s.predict(e.features().toArray())[0]);
+        }
+        assertEquals(sae / sw, s.meanAbsoluteError()[0], 1e-12);
     }
 
     private static Dataset<Row> frame(List<Example> data) {
