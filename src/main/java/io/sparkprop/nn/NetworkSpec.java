@@ -48,6 +48,7 @@ public final class NetworkSpec implements Serializable {
      * A network with the given hidden layers, all with {@code hiddenActivation}, and an output layer.
      *
      * @param hidden hidden-layer widths, possibly empty
+     * @param loss   the loss, or {@code null} for {@link Loss#defaultFor(Activation)} of the output activation
      */
     public static NetworkSpec of(int inputSize, int[] hidden, Activation hiddenActivation,
                                  int outputSize, Activation outputActivation, Loss loss) {

@@ -79,7 +79,7 @@ public final class RidgeRegression {
     private boolean fitIntercept = true;
     private boolean standardization = false;
     private Solver solver = Solver.NORMAL;
-    private int blockSize = 1024;
+    private int blockSize = 512;
     private int aggregationDepth = 2;
     private GemmBackend gemmBackend = GemmBackend.AUTO;
     private Optimizer optimizer = Optimizer.adam(0.01);
@@ -113,9 +113,10 @@ public final class RidgeRegression {
     }
 
     /**
-     * Examples per block of the statistics pass (and of the sgd trainer); default 1024. Every block's
+     * Examples per block of the statistics pass (and of the sgd trainer); default 512. Every block's
      * SYRK reads and writes all of {@code S_xx} ({@code 16 n²} bytes) for {@code n² B} flops, so large
-     * blocks keep the pass compute-bound when {@code n} is large.
+     * blocks keep the pass compute-bound when {@code n} is large; past a few MB a block no longer
+     * stays in cache while it is filled (measured best of 512, 1024, 2048 at 200k × 1000).
      */
     public RidgeRegression setBlockSize(int blockSize) {
         this.blockSize = Checks.atLeast("blockSize", blockSize, 1, null);

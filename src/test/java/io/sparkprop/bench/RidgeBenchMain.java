@@ -29,7 +29,8 @@ import org.apache.spark.sql.types.StructType;
  * reported), alternating the two; the ratio of
  * medians is ours over MLlib's, and the coefficients are compared (MLlib's {@code regParam = λ·σ_y}).
  * Last line: {@code result: time_vs_mllib=<worse of the two ratios> max_rel_diff=<largest relative
- * coefficient difference>}. Options: {@code --quick} (a tenth of the rows, 1 repetition), {@code --reps N}.
+ * coefficient difference>}. Options: {@code --quick} (a tenth of the rows, 1 repetition), {@code --reps N},
+ * {@code --block N} (rows per block of the statistics pass; default the solver's).
  */
 public final class RidgeBenchMain {
     private static final int PARTITIONS = 4;
@@ -41,6 +42,7 @@ public final class RidgeBenchMain {
     public static void main(String[] args) {
         boolean quick = false;
         int reps = 3;
+        int block = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick":
@@ -50,8 +52,11 @@ public final class RidgeBenchMain {
                 case "--reps":
                     reps = Integer.parseInt(args[++i]);
                     break;
+                case "--block":
+                    block = Integer.parseInt(args[++i]);
+                    break;
                 default:
-                    System.err.println("unknown option " + args[i] + "\nusage: jobs/bench ridge [--quick] [--reps N]");
+                    System.err.println("unknown option " + args[i] + "\nusage: jobs/bench ridge [--quick] [--reps N] [--block N]");
                     System.exit(2);
             }
         }
@@ -64,7 +69,7 @@ public final class RidgeBenchMain {
             double worstRatio = 0;
             double worstDiff = 0;
             for (int[] size : new int[][] {{1_000_000 / scale, 100}, {200_000 / scale, 1000}}) {
-                double[] r = compare(spark, size[0], size[1], reps);
+                double[] r = compare(spark, size[0], size[1], reps, block);
                 worstRatio = Math.max(worstRatio, r[0]);
                 worstDiff = Math.max(worstDiff, r[1]);
             }
@@ -102,20 +107,24 @@ public final class RidgeBenchMain {
         return df;
     }
 
-    private static double[] compare(SparkSession spark, int rows, int n, int reps) {
+    private static double[] compare(SparkSession spark, int rows, int n, int reps, int block) {
         Dataset<Row> df = synthetic(spark, rows, n);
         double sigmaY = df.agg(functions.stddev_pop("label")).first().getDouble(0);
         double[] ours = new double[reps];
         double[] theirs = new double[reps];
         RidgeSolution solution = null;
         LinearRegressionModel mllib = null;
+        RidgeRegression ridge = new RidgeRegression().setRegParam(LAMBDA);
+        if (block > 0) {
+            ridge.setBlockSize(block);
+        }
         // one untimed fit of each first: class loading and the JIT, for both
-        new RidgeRegression().setRegParam(LAMBDA).fit(df, "features", "label", null);
+        ridge.fit(df, "features", "label", null);
         new LinearRegression().setSolver("normal").setRegParam(LAMBDA * sigmaY).setElasticNetParam(0)
                 .setStandardization(false).fit(df);
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
-            solution = new RidgeRegression().setRegParam(LAMBDA).fit(df, "features", "label", null);
+            solution = ridge.fit(df, "features", "label", null);
             ours[r] = (System.nanoTime() - t0) / 1e9;
             t0 = System.nanoTime();
             mllib = new LinearRegression().setSolver("normal").setRegParam(LAMBDA * sigmaY).setElasticNetParam(0)

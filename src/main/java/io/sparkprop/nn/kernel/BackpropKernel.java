@@ -121,6 +121,21 @@ public final class BackpropKernel {
     }
 
     /**
+     * Forward pass only: writes the output layer's pre-activations {@code z_L} ({@code m × B}; the
+     * logits of a softmax or sigmoid output) into {@code out}, which is reshaped (modified).
+     */
+    public void predictRaw(Parameters params, DMatrixRMaj x, DMatrixRMaj out) {
+        checkInput(params, x);
+        int b = x.numCols;
+        out.reshape(spec.outputSize(), b);
+        if (b == 0) {
+            return;
+        }
+        forward(params, x, b, false);
+        System.arraycopy(activations[layers - 1].data, 0, out.data, 0, out.getNumElements());
+    }
+
+    /**
      * {@code Z_l = W_l A_{l-1} + b_l 1ᵀ}, {@code A_l = f_l(Z_l)} for every layer; the output layer's
      * activation is applied only when {@code activateOutput}, else it is left as {@code Z_L} for the
      * fused loss.

@@ -1,0 +1,161 @@
+package io.sparkprop.ml;
+
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.Params;
+
+/**
+ * The params of the MLP estimators and their models, as public no-arg methods (Spark ML finds params
+ * by reflection on those) with getters. The param objects live in each owner's {@link MlpParams}.
+ */
+public interface HasMlpParams extends Params {
+    /** Internal: this owner's param objects. */
+    MlpParams mlpParams();
+
+    /** Features column (Vector); default {@code features}. */
+    default Param<String> featuresCol() {
+        return mlpParams().featuresCol;
+    }
+
+    /** Label column; default {@code label}. */
+    default Param<String> labelCol() {
+        return mlpParams().labelCol;
+    }
+
+    /** Prediction column; default {@code prediction}. */
+    default Param<String> predictionCol() {
+        return mlpParams().predictionCol;
+    }
+
+    /** Weight column, empty for none; default empty. */
+    default Param<String> weightCol() {
+        return mlpParams().weightCol;
+    }
+
+    /** Hidden-layer widths; default {@code [64]}. */
+    default IntArrayParam hiddenLayers() {
+        return mlpParams().hiddenLayers;
+    }
+
+    /** Hidden activation; default {@code relu}. */
+    default Param<String> activation() {
+        return mlpParams().activation;
+    }
+
+    /** Update rule; default {@code adam}. */
+    default Param<String> optimizer() {
+        return mlpParams().optimizer;
+    }
+
+    /** Step size; default 0.001. */
+    default DoubleParam stepSize() {
+        return mlpParams().stepSize;
+    }
+
+    /** Momentum of the momentum optimizer; default 0.9. */
+    default DoubleParam momentum() {
+        return mlpParams().momentum;
+    }
+
+    /** Examples per update; default 256. */
+    default IntParam batchSize() {
+        return mlpParams().batchSize;
+    }
+
+    /** Epochs at most; default 10. */
+    default IntParam maxEpochs() {
+        return mlpParams().maxEpochs;
+    }
+
+    /** Relative tolerance of the epoch loss; default 1e-6. */
+    default DoubleParam tol() {
+        return mlpParams().tol;
+    }
+
+    /** Ridge penalty λ; default 0. */
+    default DoubleParam regParam() {
+        return mlpParams().regParam;
+    }
+
+    /** Examples per block; default 128. */
+    default IntParam blockSize() {
+        return mlpParams().blockSize;
+    }
+
+    /** Depth of the merge tree; default 2. */
+    default IntParam aggregationDepth() {
+        return mlpParams().aggregationDepth;
+    }
+
+    /** Random seed. */
+    default LongParam seed() {
+        return mlpParams().seed;
+    }
+
+    default String getFeaturesCol() {
+        return getOrDefault(featuresCol());
+    }
+
+    default String getLabelCol() {
+        return getOrDefault(labelCol());
+    }
+
+    default String getPredictionCol() {
+        return getOrDefault(predictionCol());
+    }
+
+    default String getWeightCol() {
+        return getOrDefault(weightCol());
+    }
+
+    default int[] getHiddenLayers() {
+        return getOrDefault(hiddenLayers());
+    }
+
+    default String getActivation() {
+        return getOrDefault(activation());
+    }
+
+    default String getOptimizer() {
+        return getOrDefault(optimizer());
+    }
+
+    default double getStepSize() {
+        return (Double) getOrDefault(stepSize());
+    }
+
+    default double getMomentum() {
+        return (Double) getOrDefault(momentum());
+    }
+
+    default int getBatchSize() {
+        return (Integer) getOrDefault(batchSize());
+    }
+
+    default int getMaxEpochs() {
+        return (Integer) getOrDefault(maxEpochs());
+    }
+
+    default double getTol() {
+        return (Double) getOrDefault(tol());
+    }
+
+    default double getRegParam() {
+        return (Double) getOrDefault(regParam());
+    }
+
+    default int getBlockSize() {
+        return (Integer) getOrDefault(blockSize());
+    }
+
+    default int getAggregationDepth() {
+        return (Integer) getOrDefault(aggregationDepth());
+    }
+
+    default long getSeed() {
+        return (Long) getOrDefault(seed());
+    }
+}

@@ -1,0 +1,154 @@
+package io.sparkprop.ml;
+
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.train.TrainingHistory;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A trained {@link MlpClassifier}. {@code transform} adds, as Spark's probabilistic classifiers do,
+ * {@code rawPrediction} (the output layer's logits {@code z_L}), {@code probability}
+ * ({@code softmax(z_L)}, computed with the max shift) and {@code prediction} (the index of the
+ * largest probability, as a double).
+ */
+public final class MlpClassificationModel extends MlpModel<MlpClassificationModel> {
+    private static final long serialVersionUID = 1L;
+
+    private final Param<String> rawPredictionCol;
+    private final Param<String> probabilityCol;
+
+    MlpClassificationModel(String uid, Parameters parameters, TrainingHistory history) {
+        super(uid, parameters, history);
+        rawPredictionCol = new Param<>(this, "rawPredictionCol", "raw prediction (logits) column name");
+        probabilityCol = new Param<>(this, "probabilityCol", "class probabilities column name");
+        setDefault(rawPredictionCol, "rawPrediction");
+        setDefault(probabilityCol, "probability");
+    }
+
+    /** Logits column; default {@code rawPrediction}. */
+    public Param<String> rawPredictionCol() {
+        return rawPredictionCol;
+    }
+
+    /** Probabilities column; default {@code probability}. */
+    public Param<String> probabilityCol() {
+        return probabilityCol;
+    }
+
+    public MlpClassificationModel setFeaturesCol(String value) {
+        set(featuresCol(), value);
+        return this;
+    }
+
+    public MlpClassificationModel setPredictionCol(String value) {
+        set(predictionCol(), value);
+        return this;
+    }
+
+    public MlpClassificationModel setRawPredictionCol(String value) {
+        set(rawPredictionCol, value);
+        return this;
+    }
+
+    public MlpClassificationModel setProbabilityCol(String value) {
+        set(probabilityCol, value);
+        return this;
+    }
+
+    /** Number of classes. */
+    public int numClasses() {
+        return spec().outputSize();
+    }
+
+    /** Class probabilities for one feature vector. */
+    public Vector predictProbability(Vector features) {
+        return Vectors.dense(softmax(predictor.raw(features)));
+    }
+
+    /** The most probable class for one feature vector. */
+    public double predict(Vector features) {
+        return argmax(predictor.raw(features));
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        transformSchema(dataset.schema(), true);
+        RowPredictor rows = predictor;
+        UserDefinedFunction raw = functions.udf((UDF1<Vector, Vector>) v -> Vectors.dense(rows.raw(v)),
+                SQLDataTypes.VectorType());
+        UserDefinedFunction probability = functions.udf(
+                (UDF1<Vector, Vector>) z -> Vectors.dense(softmax(z.toArray())), SQLDataTypes.VectorType());
+        UserDefinedFunction prediction = functions.udf((UDF1<Vector, Double>) z -> argmax(z.toArray()),
+                DataTypes.DoubleType);
+        String rawCol = getOrDefault(rawPredictionCol);
+        Column rawValues = raw.apply(functions.col(getFeaturesCol()));
+        return dataset.withColumn(rawCol, rawValues)
+                .withColumn(getOrDefault(probabilityCol), probability.apply(functions.col(rawCol)))
+                .withColumn(getPredictionCol(), prediction.apply(functions.col(rawCol)));
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        validateFeatures(schema);
+        return outputSchema(schema, getPredictionCol(), getOrDefault(rawPredictionCol), getOrDefault(probabilityCol));
+    }
+
+    static StructType outputSchema(StructType schema, String prediction, String raw, String probability) {
+        for (String column : new String[] {prediction, raw, probability}) {
+            if (java.util.Arrays.asList(schema.fieldNames()).contains(column)) {
+                throw new IllegalArgumentException("output column '" + column + "' already exists; choose another "
+                        + "name with its setter");
+            }
+        }
+        return schema.add(new StructField(raw, SQLDataTypes.VectorType(), false, org.apache.spark.sql.types.Metadata.empty()))
+                .add(new StructField(probability, SQLDataTypes.VectorType(), false,
+                        org.apache.spark.sql.types.Metadata.empty()))
+                .add(new StructField(prediction, DataTypes.DoubleType, false, org.apache.spark.sql.types.Metadata.empty()));
+    }
+
+    /** {@code e^{z − max} / Σ e^{z − max}}: no overflow for any logits. */
+    static double[] softmax(double[] z) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double v : z) {
+            max = Math.max(max, v);
+        }
+        double[] p = new double[z.length];
+        double sum = 0;
+        for (int i = 0; i < z.length; i++) {
+            p[i] = Math.exp(z[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < z.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+
+    static double argmax(double[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Override
+    public MlpClassificationModel copy(ParamMap extra) {
+        MlpClassificationModel copy = new MlpClassificationModel(uid(), parameters, null);
+        return copyValues(copy, extra).setParent(parent());
+    }
+}

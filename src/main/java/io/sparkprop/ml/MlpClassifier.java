@@ -1,0 +1,166 @@
+package io.sparkprop.ml;
+
+import io.sparkprop.nn.Activation;
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.train.TrainingResult;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A feed-forward network classifier with a softmax output and cross-entropy loss, trained by
+ * sparkprop's distributed trainer. Labels are class indices {@code 0, 1, …, k−1} as numbers; the
+ * number of classes {@code k} is the largest label plus one (at least 2). Negative, fractional or
+ * non-finite labels fail the fit with the row named.
+ *
+ * <pre>{@code
+ * MlpClassificationModel model = new MlpClassifier()
+ *         .setHiddenLayers(new int[] {256, 128})
+ *         .setBatchSize(512)
+ *         .setMaxEpochs(15)
+ *         .fit(train);
+ * }</pre>
+ */
+public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> {
+    private static final long serialVersionUID = 1L;
+
+    public MlpClassifier() {
+        this(Identifiable$.MODULE$.randomUID("mlpClassifier"));
+    }
+
+    public MlpClassifier(String uid) {
+        super(uid);
+    }
+
+    @Override
+    protected Activation outputActivation() {
+        return Activation.SOFTMAX;
+    }
+
+    public MlpClassifier setFeaturesCol(String value) {
+        set(featuresCol(), value);
+        return this;
+    }
+
+    public MlpClassifier setLabelCol(String value) {
+        set(labelCol(), value);
+        return this;
+    }
+
+    public MlpClassifier setPredictionCol(String value) {
+        set(predictionCol(), value);
+        return this;
+    }
+
+    public MlpClassifier setWeightCol(String value) {
+        set(weightCol(), value);
+        return this;
+    }
+
+    public MlpClassifier setHiddenLayers(int[] value) {
+        set(hiddenLayers(), value);
+        return this;
+    }
+
+    public MlpClassifier setActivation(String value) {
+        set(activation(), value);
+        return this;
+    }
+
+    public MlpClassifier setOptimizer(String value) {
+        set(optimizer(), value);
+        return this;
+    }
+
+    public MlpClassifier setStepSize(double value) {
+        set(stepSize(), value);
+        return this;
+    }
+
+    public MlpClassifier setMomentum(double value) {
+        set(momentum(), value);
+        return this;
+    }
+
+    public MlpClassifier setBatchSize(int value) {
+        set(batchSize(), value);
+        return this;
+    }
+
+    public MlpClassifier setMaxEpochs(int value) {
+        set(maxEpochs(), value);
+        return this;
+    }
+
+    public MlpClassifier setTol(double value) {
+        set(tol(), value);
+        return this;
+    }
+
+    public MlpClassifier setRegParam(double value) {
+        set(regParam(), value);
+        return this;
+    }
+
+    public MlpClassifier setBlockSize(int value) {
+        set(blockSize(), value);
+        return this;
+    }
+
+    public MlpClassifier setAggregationDepth(int value) {
+        set(aggregationDepth(), value);
+        return this;
+    }
+
+    public MlpClassifier setSeed(long value) {
+        set(seed(), value);
+        return this;
+    }
+
+    @Override
+    public MlpClassificationModel fit(Dataset<?> dataset) {
+        transformSchema(dataset.schema(), true);
+        Row max = dataset.select(functions.max(functions.col(getLabelCol()))).first();
+        if (max.isNullAt(0)) {
+            throw new IllegalArgumentException("the training data is empty: no labels in column '" + getLabelCol() + "'");
+        }
+        double largest = ((Number) max.get(0)).doubleValue();
+        int numClasses = Math.max(2, (int) Math.min(Math.floor(largest) + 1, Integer.MAX_VALUE));
+        int numFeatures = firstFeatureSize(dataset);
+        NetworkSpec spec = network(numFeatures, numClasses);
+        TrainingResult result = train(dataset, spec);
+        MlpClassificationModel model = new MlpClassificationModel(uid(), result.parameters(), result.history());
+        copyValues(model, ParamMap.empty());
+        return model.setParent(this);
+    }
+
+    static int firstFeatureSize(Dataset<?> dataset, String featuresCol) {
+        Row first = dataset.select(featuresCol).head();
+        if (first.isNullAt(0)) {
+            throw new IllegalArgumentException("column '" + featuresCol + "' is null in the first row");
+        }
+        return ((org.apache.spark.ml.linalg.Vector) first.get(0)).size();
+    }
+
+    private int firstFeatureSize(Dataset<?> dataset) {
+        if (dataset.isEmpty()) {
+            throw new IllegalArgumentException("the training data is empty");
+        }
+        return firstFeatureSize(dataset, getFeaturesCol());
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        validateInputSchema(schema, false);
+        // the model's raw and probability columns are its own params; these are their defaults
+        return MlpClassificationModel.outputSchema(schema, getPredictionCol(), "rawPrediction", "probability");
+    }
+
+    @Override
+    public MlpClassifier copy(ParamMap extra) {
+        return defaultCopy(extra);
+    }
+}

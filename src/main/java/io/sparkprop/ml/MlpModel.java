@@ -1,0 +1,81 @@
+package io.sparkprop.ml;
+
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.train.TrainingHistory;
+import org.apache.spark.ml.Model;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * What the MLP models share: the estimator's params (copied at fit), the network and its trained
+ * parameters, and the training history of the fit that made it.
+ *
+ * @param <M> the model type
+ */
+public abstract class MlpModel<M extends Model<M>> extends Model<M> implements HasMlpParams {
+    private static final long serialVersionUID = 1L;
+
+    private final String uid;
+    private final MlpParams mlpParams;
+    final Parameters parameters;
+    final RowPredictor predictor;
+    private final transient TrainingHistory history;
+
+    protected MlpModel(String uid, Parameters parameters, TrainingHistory history) {
+        this.uid = uid;
+        this.mlpParams = new MlpParams(this);
+        // the estimator's values are copied over these at fit; a copy or a loaded model starts from them
+        mlpParams.setDefaults(this, 0L);
+        this.parameters = parameters;
+        this.predictor = new RowPredictor(parameters);
+        this.history = history;
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    @Override
+    public MlpParams mlpParams() {
+        return mlpParams;
+    }
+
+    /** The network. */
+    public NetworkSpec spec() {
+        return parameters.spec();
+    }
+
+    /** The trained weights and biases (a copy). */
+    public Parameters parameters() {
+        return parameters.copy();
+    }
+
+    /** Number of input features. */
+    public int numFeatures() {
+        return parameters.spec().inputSize();
+    }
+
+    /** Whether {@link #history()} is available (false for a copy made by Spark ML, as in Spark). */
+    public boolean hasSummary() {
+        return history != null;
+    }
+
+    /**
+     * The training history of the fit that made this model: loss per iteration and per epoch.
+     *
+     * @throws IllegalStateException if there is none
+     */
+    public TrainingHistory history() {
+        if (history == null) {
+            throw new IllegalStateException("no training history for model " + uid
+                    + ": it exists only on the model returned by fit");
+        }
+        return history;
+    }
+
+    /** Checks the features column; subclasses add their outputs. */
+    protected void validateFeatures(StructType schema) {
+        MlpEstimator.requireType(schema, getFeaturesCol(), "features", true, false);
+    }
+}

@@ -1,0 +1,90 @@
+package io.sparkprop.ml;
+
+import java.util.Arrays;
+
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.Params;
+
+/**
+ * Internal: the params the MLP estimators and models share, created for one owner (Spark ML discovers params
+ * through the owner's public no-arg methods, which return these objects). They are built in the
+ * owner's constructor after its uid is set: a {@link Param} records its parent's uid when created,
+ * so params created earlier (e.g. by a Scala superclass) would belong to no one.
+ */
+public final class MlpParams implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
+    final Param<String> featuresCol;
+    final Param<String> labelCol;
+    final Param<String> predictionCol;
+    final Param<String> weightCol;
+    final IntArrayParam hiddenLayers;
+    final Param<String> activation;
+    final Param<String> optimizer;
+    final DoubleParam stepSize;
+    final DoubleParam momentum;
+    final IntParam batchSize;
+    final IntParam maxEpochs;
+    final DoubleParam tol;
+    final DoubleParam regParam;
+    final IntParam blockSize;
+    final IntParam aggregationDepth;
+    final LongParam seed;
+
+    public MlpParams(Params owner) {
+        featuresCol = new Param<>(owner, "featuresCol", "features column name (a Vector column)");
+        labelCol = new Param<>(owner, "labelCol", "label column name");
+        predictionCol = new Param<>(owner, "predictionCol", "prediction column name");
+        weightCol = new Param<>(owner, "weightCol",
+                "weight column name: a numeric column of example weights >= 0; empty for weight 1");
+        scala.Function1<int[], Object> positiveWidths = widths -> Arrays.stream(widths).allMatch(w -> w > 0);
+        hiddenLayers = new IntArrayParam(owner, "hiddenLayers",
+                "widths of the hidden layers, e.g. [256, 128], each > 0; empty for a linear or logistic model",
+                positiveWidths);
+        activation = new Param<>(owner, "activation", "activation of the hidden layers: relu, tanh or sigmoid",
+                ParamValidators.inArray(new String[] {"relu", "tanh", "sigmoid"}));
+        optimizer = new Param<>(owner, "optimizer", "update rule: sgd, momentum or adam",
+                ParamValidators.inArray(new String[] {"sgd", "momentum", "adam"}));
+        stepSize = new DoubleParam(owner, "stepSize", "step size (learning rate) > 0", ParamValidators.gt(0));
+        momentum = new DoubleParam(owner, "momentum", "momentum in [0, 1) of the momentum optimizer",
+                ParamValidators.inRange(0, 1, true, false));
+        batchSize = new IntParam(owner, "batchSize", "examples per update across the cluster; 0 = full batch",
+                ParamValidators.gtEq(0));
+        maxEpochs = new IntParam(owner, "maxEpochs", "passes over the data at most (>= 1)", ParamValidators.gtEq(1));
+        tol = new DoubleParam(owner, "tol",
+                "stop when the epoch loss changes by less than this, relatively (>= 0; 0 = never)",
+                ParamValidators.gtEq(0));
+        regParam = new DoubleParam(owner, "regParam",
+                "ridge penalty λ >= 0 of (λ/2)·Σ‖W‖² (biases not penalised)", ParamValidators.gtEq(0));
+        blockSize = new IntParam(owner, "blockSize", "examples per block of the per-partition GEMMs (>= 1)",
+                ParamValidators.gtEq(1));
+        aggregationDepth = new IntParam(owner, "aggregationDepth", "depth of the gradient merge tree (>= 1)",
+                ParamValidators.gtEq(1));
+        seed = new LongParam(owner, "seed", "random seed of the initial weights and the batch order");
+    }
+
+    /** The defaults of the estimators and, through them, of their models. */
+    void setDefaults(Params owner, long defaultSeed) {
+        owner.setDefault(featuresCol, "features");
+        owner.setDefault(labelCol, "label");
+        owner.setDefault(predictionCol, "prediction");
+        owner.setDefault(weightCol, "");
+        owner.setDefault(hiddenLayers, new int[] {64});
+        owner.setDefault(activation, "relu");
+        owner.setDefault(optimizer, "adam");
+        owner.setDefault(stepSize, 0.001);
+        owner.setDefault(momentum, 0.9);
+        owner.setDefault(batchSize, 256);
+        owner.setDefault(maxEpochs, 10);
+        owner.setDefault(tol, 1e-6);
+        owner.setDefault(regParam, 0.0);
+        owner.setDefault(blockSize, 128);
+        owner.setDefault(aggregationDepth, 2);
+        owner.setDefault(seed, defaultSeed);
+    }
+}

@@ -1,0 +1,145 @@
+package io.sparkprop.ml;
+
+import io.sparkprop.nn.Activation;
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.train.TrainingResult;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A feed-forward network regressor with an identity output and half squared error, trained by
+ * sparkprop's distributed trainer. The label is a number (one output) or a Vector (one output per
+ * entry, all of the same size).
+ */
+public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> {
+    private static final long serialVersionUID = 1L;
+
+    public MlpRegressor() {
+        this(Identifiable$.MODULE$.randomUID("mlpRegressor"));
+    }
+
+    public MlpRegressor(String uid) {
+        super(uid);
+    }
+
+    @Override
+    protected Activation outputActivation() {
+        return Activation.IDENTITY;
+    }
+
+    public MlpRegressor setFeaturesCol(String value) {
+        set(featuresCol(), value);
+        return this;
+    }
+
+    public MlpRegressor setLabelCol(String value) {
+        set(labelCol(), value);
+        return this;
+    }
+
+    public MlpRegressor setPredictionCol(String value) {
+        set(predictionCol(), value);
+        return this;
+    }
+
+    public MlpRegressor setWeightCol(String value) {
+        set(weightCol(), value);
+        return this;
+    }
+
+    public MlpRegressor setHiddenLayers(int[] value) {
+        set(hiddenLayers(), value);
+        return this;
+    }
+
+    public MlpRegressor setActivation(String value) {
+        set(activation(), value);
+        return this;
+    }
+
+    public MlpRegressor setOptimizer(String value) {
+        set(optimizer(), value);
+        return this;
+    }
+
+    public MlpRegressor setStepSize(double value) {
+        set(stepSize(), value);
+        return this;
+    }
+
+    public MlpRegressor setMomentum(double value) {
+        set(momentum(), value);
+        return this;
+    }
+
+    public MlpRegressor setBatchSize(int value) {
+        set(batchSize(), value);
+        return this;
+    }
+
+    public MlpRegressor setMaxEpochs(int value) {
+        set(maxEpochs(), value);
+        return this;
+    }
+
+    public MlpRegressor setTol(double value) {
+        set(tol(), value);
+        return this;
+    }
+
+    public MlpRegressor setRegParam(double value) {
+        set(regParam(), value);
+        return this;
+    }
+
+    public MlpRegressor setBlockSize(int value) {
+        set(blockSize(), value);
+        return this;
+    }
+
+    public MlpRegressor setAggregationDepth(int value) {
+        set(aggregationDepth(), value);
+        return this;
+    }
+
+    public MlpRegressor setSeed(long value) {
+        set(seed(), value);
+        return this;
+    }
+
+    @Override
+    public MlpRegressionModel fit(Dataset<?> dataset) {
+        transformSchema(dataset.schema(), true);
+        if (dataset.isEmpty()) {
+            throw new IllegalArgumentException("the training data is empty");
+        }
+        Row first = dataset.select(getFeaturesCol(), getLabelCol()).head();
+        if (first.isNullAt(0) || first.isNullAt(1)) {
+            throw new IllegalArgumentException("the first row has a null feature vector or label");
+        }
+        boolean vectorLabel = first.get(1) instanceof Vector;
+        int outputs = vectorLabel ? ((Vector) first.get(1)).size() : 1;
+        NetworkSpec spec = network(((Vector) first.get(0)).size(), outputs);
+        TrainingResult result = train(dataset, spec);
+        MlpRegressionModel model = new MlpRegressionModel(uid(), result.parameters(), result.history(), vectorLabel);
+        copyValues(model, ParamMap.empty());
+        return model.setParent(this);
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        validateInputSchema(schema, true);
+        boolean vectorLabel = schema.apply(getLabelCol()).dataType().equals(SQLDataTypes.VectorType());
+        return MlpRegressionModel.outputSchema(schema, getPredictionCol(), vectorLabel);
+    }
+
+    @Override
+    public MlpRegressor copy(ParamMap extra) {
+        return defaultCopy(extra);
+    }
+}

@@ -1,0 +1,190 @@
+package io.sparkprop.ml;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import io.sparkprop.testutil.SparkTestSupport;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.tuning.CrossValidator;
+import org.apache.spark.ml.tuning.CrossValidatorModel;
+import org.apache.spark.ml.tuning.ParamGridBuilder;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class MlpEstimatorsTest {
+    private static SparkSession spark;
+    private static Dataset<Row> raw;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkTestSupport.start(MlpEstimatorsTest.class);
+        StructType schema = new StructType().add("a", DataTypes.DoubleType).add("b", DataTypes.DoubleType)
+                .add("label", DataTypes.DoubleType).add("target", DataTypes.DoubleType);
+        SplittableRandom random = new SplittableRandom(3);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            double a = 4 * random.nextDouble() - 2;
+            double b = 20 * random.nextDouble() - 10;
+            // three classes separated by lines; a smooth regression target
+            double label = a + b / 10 > 0.5 ? 2 : a - b / 10 < -0.5 ? 0 : 1;
+            rows.add(RowFactory.create(a, b, label, Math.sin(a) + 0.05 * b));
+        }
+        raw = spark.createDataFrame(rows, schema).repartition(2).cache();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static PipelineStage[] features(PipelineStage model) {
+        return new PipelineStage[] {
+            new VectorAssembler().setInputCols(new String[] {"a", "b"}).setOutputCol("raw"),
+            new StandardScaler().setInputCol("raw").setOutputCol("features"), model};
+    }
+
+    @Test
+    void classifierInAPipelineFitsAndPredictsProbabilities() {
+        MlpClassifier mlp = new MlpClassifier().setHiddenLayers(new int[] {16}).setActivation("tanh")
+                .setStepSize(0.02).setBatchSize(64).setMaxEpochs(30).setSeed(5);
+        PipelineModel model = new Pipeline().setStages(features(mlp)).fit(raw);
+        Dataset<Row> out = model.transform(raw);
+        double accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(out);
+        assertTrue(accuracy > 0.9, "training accuracy " + accuracy);
+        for (Row r : out.select("rawPrediction", "probability", "prediction").collectAsList()) {
+            double[] p = ((Vector) r.get(1)).toArray();
+            assertEquals(1.0, Arrays.stream(p).sum(), 1e-12);
+            int argmax = 0;
+            for (int k = 1; k < p.length; k++) {
+                argmax = p[k] > p[argmax] ? k : argmax;
+            }
+            assertEquals(argmax, r.getDouble(2));
+            assertEquals(3, ((Vector) r.get(0)).size());
+        }
+        MlpClassificationModel fitted = (MlpClassificationModel) model.stages()[2];
+        assertEquals(3, fitted.numClasses());
+        assertEquals(2, fitted.numFeatures());
+        assertTrue(fitted.hasSummary());
+        assertEquals(30, fitted.history().epochs().size());
+        assertEquals(mlp.uid(), fitted.uid());
+        assertEquals(64, fitted.getBatchSize(), "the estimator's params are copied to the model");
+    }
+
+    @Test
+    void regressorInAPipelineFits() {
+        MlpRegressor mlp = new MlpRegressor().setLabelCol("target").setHiddenLayers(new int[] {16})
+                .setActivation("tanh").setStepSize(0.02).setBatchSize(64).setMaxEpochs(40).setSeed(5);
+        PipelineModel model = new Pipeline().setStages(features(mlp)).fit(raw);
+        double mse = model.transform(raw).selectExpr("avg((prediction - target) * (prediction - target))")
+                .first().getDouble(0);
+        double variance = raw.selectExpr("var_pop(target)").first().getDouble(0);
+        assertTrue(mse < 0.05 * variance, "mse " + mse + " vs variance " + variance);
+    }
+
+    @Test
+    void crossValidatorSearchesRegParamAndHiddenLayers() {
+        MlpClassifier mlp = new MlpClassifier().setStepSize(0.02).setBatchSize(128).setMaxEpochs(5).setSeed(1);
+        ParamMap[] grid = new ParamGridBuilder()
+                .addGrid(mlp.regParam(), new double[] {0.0, 0.1})
+                .addGrid(mlp.hiddenLayers(), scala.jdk.javaapi.CollectionConverters.asScala(
+                        Arrays.asList(new int[] {4}, new int[] {8, 4})))
+                .build();
+        Dataset<Row> data = new Pipeline().setStages(Arrays.copyOf(features(mlp), 2)).fit(raw).transform(raw);
+        CrossValidatorModel cv = new CrossValidator().setEstimator(mlp).setEstimatorParamMaps(grid).setNumFolds(2)
+                .setEvaluator(new MulticlassClassificationEvaluator().setMetricName("accuracy")).setSeed(3).fit(data);
+        assertEquals(4, cv.avgMetrics().length);
+        assertTrue(cv.bestModel() instanceof MlpClassificationModel);
+    }
+
+    @Test
+    void everyParamIsExplainedWithItsDefault() {
+        MlpClassifier mlp = new MlpClassifier();
+        String explained = mlp.explainParams();
+        for (String name : new String[] {"featuresCol", "labelCol", "predictionCol", "weightCol", "hiddenLayers",
+            "activation", "optimizer", "stepSize", "momentum", "batchSize", "maxEpochs", "tol", "regParam",
+            "blockSize", "aggregationDepth", "seed"}) {
+            assertTrue(mlp.hasParam(name), name);
+            assertTrue(explained.contains(name + ": "), name);
+            assertTrue(mlp.isDefined(mlp.getParam(name)), name + " has a default");
+        }
+        assertTrue(explained.contains("hiddenLayers: widths of the hidden layers"), explained);
+        assertArrayEquals(new int[] {64}, mlp.getHiddenLayers());
+        MlpClassifier copy = mlp.setBatchSize(32).copy(ParamMap.empty());
+        assertEquals(32, copy.getBatchSize());
+        assertEquals(mlp.uid(), copy.uid());
+    }
+
+    @Test
+    void invalidParamsAndColumnsAreRejectedWithTheirNames() {
+        MlpClassifier mlp = new MlpClassifier();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> mlp.setStepSize(0));
+        assertTrue(e.getMessage().contains("stepSize given invalid value 0.0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> mlp.setActivation("gelu"));
+        assertTrue(e.getMessage().contains("activation given invalid value gelu"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> mlp.setHiddenLayers(new int[] {8, 0}));
+        assertTrue(e.getMessage().contains("hiddenLayers given invalid value"), e.getMessage());
+
+        e = assertThrows(IllegalArgumentException.class, () -> mlp.fit(raw));
+        assertEquals("features column 'features' does not exist; available columns: a, b, label, target", e.getMessage());
+        Dataset<Row> withFeatures = new VectorAssembler().setInputCols(new String[] {"a", "b"})
+                .setOutputCol("features").transform(raw);
+        e = assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setFeaturesCol("a").fit(withFeatures));
+        assertEquals("features column 'a' must be of type vector (use VectorAssembler), found double", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new MlpClassifier().setPredictionCol("label").fit(withFeatures));
+        assertEquals("output column 'label' already exists; choose another name with its setter", e.getMessage());
+
+        Dataset<Row> negative = withFeatures.selectExpr("features", "label - 1 as label");
+        e = assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setMaxEpochs(1).fit(negative));
+        assertTrue(e.getMessage().startsWith("expected a class index in 0..1, found -1.0 in row "), e.getMessage());
+        Dataset<Row> fractional = withFeatures.selectExpr("features", "label + 0.5 as label");
+        e = assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setMaxEpochs(1).fit(fractional));
+        // whichever partition fails first: every label is now k + 0.5
+        assertTrue(e.getMessage().matches("expected a class index in 0\\.\\.2, found \\d\\.5 in row \\d+ of partition \\d"),
+                e.getMessage());
+    }
+
+    @Test
+    void aModelRejectsFeatureVectorsOfAnotherSize() {
+        Dataset<Row> two = new VectorAssembler().setInputCols(new String[] {"a", "b"}).setOutputCol("features")
+                .transform(raw);
+        MlpRegressionModel model = new MlpRegressor().setLabelCol("target").setMaxEpochs(1).fit(two);
+        Dataset<Row> three = new VectorAssembler().setInputCols(new String[] {"a", "b", "target"})
+                .setOutputCol("features").transform(raw);
+        Exception e = assertThrows(Exception.class, () -> model.transform(three).collect());
+        Throwable cause = e;
+        while (cause.getCause() != null && !(cause instanceof IllegalArgumentException)) {
+            cause = cause.getCause();
+        }
+        assertEquals("expected 2 features, found 3; the model was trained on 2", cause.getMessage());
+        MlpRegressionModel copy = model.copy(ParamMap.empty());
+        assertFalse(copy.hasSummary());
+        assertEquals(model.transform(two).select("prediction").collectAsList(),
+                copy.transform(two).select("prediction").collectAsList());
+        Param<String> p = copy.predictionCol();
+        assertEquals(copy.uid(), p.parent());
+    }
+}
