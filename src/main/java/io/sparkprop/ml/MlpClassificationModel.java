@@ -7,6 +7,8 @@ import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -144,6 +146,23 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
             }
         }
         return best;
+    }
+
+    /** Writes the model: Spark ML metadata, the network, and the weights as Parquet. */
+    @Override
+    public MLWriter write() {
+        return new MlpModelIO.Writer(this, false);
+    }
+
+    /** A reader of saved models; {@code PipelineModel.load} finds it through this static method. */
+    public static MLReader<MlpClassificationModel> read() {
+        return new MlpModelIO.Reader<>(MlpClassificationModel.class,
+                (uid, parameters, vectorLabel) -> new MlpClassificationModel(uid, parameters, null));
+    }
+
+    /** Loads a model saved with {@code save}/{@code write()}. */
+    public static MlpClassificationModel load(String path) {
+        return read().load(path);
     }
 
     @Override

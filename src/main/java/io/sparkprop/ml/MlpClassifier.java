@@ -4,6 +4,9 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.train.TrainingResult;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -24,7 +27,7 @@ import org.apache.spark.sql.types.StructType;
  *         .fit(train);
  * }</pre>
  */
-public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> {
+public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
 
     public MlpClassifier() {
@@ -157,6 +160,16 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> {
         validateInputSchema(schema, false);
         // the model's raw and probability columns are its own params; these are their defaults
         return MlpClassificationModel.outputSchema(schema, getPredictionCol(), "rawPrediction", "probability");
+    }
+
+    /** A reader of saved estimators (their params); {@code Pipeline.load} finds it through this method. */
+    public static MLReader<MlpClassifier> read() {
+        return new DefaultParamsReader<>();
+    }
+
+    /** Loads an estimator saved with {@code save}/{@code write()}. */
+    public static MlpClassifier load(String path) {
+        return read().load(path);
     }
 
     @Override

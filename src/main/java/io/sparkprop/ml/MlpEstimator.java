@@ -49,6 +49,12 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
         return mlpParams;
     }
 
+    /** As Spark's, with array values shown as {@code [256, 128]}. */
+    @Override
+    public String explainParam(org.apache.spark.ml.param.Param<?> param) {
+        return MlpParams.explain(this, param);
+    }
+
     /** The output layer's activation (softmax, identity, …). */
     protected abstract Activation outputActivation();
 

@@ -4,6 +4,7 @@ import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.train.TrainingHistory;
 import org.apache.spark.ml.Model;
+import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -12,7 +13,7 @@ import org.apache.spark.sql.types.StructType;
  *
  * @param <M> the model type
  */
-public abstract class MlpModel<M extends Model<M>> extends Model<M> implements HasMlpParams {
+public abstract class MlpModel<M extends Model<M>> extends Model<M> implements HasMlpParams, MLWritable {
     private static final long serialVersionUID = 1L;
 
     private final String uid;
@@ -41,6 +42,12 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
         return mlpParams;
     }
 
+    /** As Spark's, with array values shown as {@code [256, 128]}. */
+    @Override
+    public String explainParam(org.apache.spark.ml.param.Param<?> param) {
+        return MlpParams.explain(this, param);
+    }
+
     /** The network. */
     public NetworkSpec spec() {
         return parameters.spec();
@@ -56,7 +63,7 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
         return parameters.spec().inputSize();
     }
 
-    /** Whether {@link #history()} is available (false for a copy made by Spark ML, as in Spark). */
+    /** Whether {@link #history()} is available (false for copies and loaded models, as in Spark). */
     public boolean hasSummary() {
         return history != null;
     }

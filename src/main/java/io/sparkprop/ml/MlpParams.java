@@ -87,4 +87,31 @@ public final class MlpParams implements java.io.Serializable {
         owner.setDefault(aggregationDepth, 2);
         owner.setDefault(seed, defaultSeed);
     }
+
+    /**
+     * {@code Params.explainParam} with array values printed as {@code [256, 128]} rather than the JVM's
+     * {@code [I@1b6d3586}.
+     */
+    static String explain(Params owner, Param<?> param) {
+        StringBuilder sb = new StringBuilder(param.name()).append(": ").append(param.doc());
+        scala.Option<?> defaultValue = owner.getDefault(param);
+        scala.Option<?> current = owner.get(param);
+        if (defaultValue.isDefined() || current.isDefined()) {
+            sb.append(" (");
+            if (defaultValue.isDefined()) {
+                sb.append("default: ").append(show(defaultValue.get()));
+            }
+            if (current.isDefined()) {
+                sb.append(defaultValue.isDefined() ? ", " : "").append("current: ").append(show(current.get()));
+            }
+            sb.append(')');
+        } else {
+            sb.append(" (undefined)");
+        }
+        return sb.toString();
+    }
+
+    private static String show(Object value) {
+        return value instanceof int[] ? Arrays.toString((int[]) value) : String.valueOf(value);
+    }
 }

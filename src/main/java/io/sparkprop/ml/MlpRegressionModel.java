@@ -6,6 +6,8 @@ import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.api.java.UDF1;
@@ -73,6 +75,23 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
         }
         return schema.add(new StructField(prediction, vectorLabel ? SQLDataTypes.VectorType() : DataTypes.DoubleType,
                 false, Metadata.empty()));
+    }
+
+    /** Writes the model: Spark ML metadata, the network, and the weights as Parquet. */
+    @Override
+    public MLWriter write() {
+        return new MlpModelIO.Writer(this, vectorLabel);
+    }
+
+    /** A reader of saved models; {@code PipelineModel.load} finds it through this static method. */
+    public static MLReader<MlpRegressionModel> read() {
+        return new MlpModelIO.Reader<>(MlpRegressionModel.class, (uid, parameters, vectorLabel) ->
+                new MlpRegressionModel(uid, parameters, null, vectorLabel));
+    }
+
+    /** Loads a model saved with {@code save}/{@code write()}. */
+    public static MlpRegressionModel load(String path) {
+        return read().load(path);
     }
 
     @Override

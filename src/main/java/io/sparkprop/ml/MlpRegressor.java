@@ -6,6 +6,9 @@ import io.sparkprop.train.TrainingResult;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -16,7 +19,7 @@ import org.apache.spark.sql.types.StructType;
  * sparkprop's distributed trainer. The label is a number (one output) or a Vector (one output per
  * entry, all of the same size).
  */
-public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> {
+public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
 
     public MlpRegressor() {
@@ -136,6 +139,16 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> {
         validateInputSchema(schema, true);
         boolean vectorLabel = schema.apply(getLabelCol()).dataType().equals(SQLDataTypes.VectorType());
         return MlpRegressionModel.outputSchema(schema, getPredictionCol(), vectorLabel);
+    }
+
+    /** A reader of saved estimators (their params); {@code Pipeline.load} finds it through this method. */
+    public static MLReader<MlpRegressor> read() {
+        return new DefaultParamsReader<>();
+    }
+
+    /** Loads an estimator saved with {@code save}/{@code write()}. */
+    public static MlpRegressor load(String path) {
+        return read().load(path);
     }
 
     @Override

@@ -131,6 +131,7 @@ class MlpEstimatorsTest {
             assertTrue(mlp.isDefined(mlp.getParam(name)), name + " has a default");
         }
         assertTrue(explained.contains("hiddenLayers: widths of the hidden layers"), explained);
+        assertTrue(explained.contains("(default: [64])"), explained);
         assertArrayEquals(new int[] {64}, mlp.getHiddenLayers());
         MlpClassifier copy = mlp.setBatchSize(32).copy(ParamMap.empty());
         assertEquals(32, copy.getBatchSize());
