@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
-import io.sparkprop.ridge.RidgeRegression;
+import io.sparkprop.ridge.RidgeSolver;
 import io.sparkprop.ridge.RidgeSolution;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -114,7 +114,7 @@ public final class RidgeBenchMain {
         double[] theirs = new double[reps];
         RidgeSolution solution = null;
         LinearRegressionModel mllib = null;
-        RidgeRegression ridge = new RidgeRegression().setRegParam(LAMBDA);
+        RidgeSolver ridge = new RidgeSolver().setRegParam(LAMBDA);
         if (block > 0) {
             ridge.setBlockSize(block);
         }

@@ -33,13 +33,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class RidgeRegressionTest {
+class RidgeSolverTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
 
     @BeforeAll
     static void start() {
-        spark = SparkTestSupport.start(RidgeRegressionTest.class);
+        spark = SparkTestSupport.start(RidgeSolverTest.class);
         sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
@@ -129,7 +129,7 @@ class RidgeRegressionTest {
     void equalsTheDirectSolveOfTheNormalEquations(boolean intercept, boolean weighted, int partitions) {
         List<Example> data = data(300, 6, 2, weighted, 3);
         double lambda = 0.05;
-        RidgeSolution s = new RidgeRegression().setRegParam(lambda).setFitIntercept(intercept).setBlockSize(64)
+        RidgeSolution s = new RidgeSolver().setRegParam(lambda).setFitIntercept(intercept).setBlockSize(64)
                 .fit(sc.parallelize(data, partitions));
         double[][] expected = directSolve(data, 6, 2, lambda, intercept);
         for (int k = 0; k < 2; k++) {
@@ -156,7 +156,7 @@ class RidgeRegressionTest {
             }
             data.add(Example.of(x, y + random.nextDouble() - 0.5));
         }
-        RidgeSolution s = new RidgeRegression().setRegParam(0.1).setFitIntercept(false).fit(sc.parallelize(data, 2));
+        RidgeSolution s = new RidgeSolver().setRegParam(0.1).setFitIntercept(false).fit(sc.parallelize(data, 2));
         double[][] expected = directSolve(data, 1050, 1, 0.1, false);
         double diff = TestData.maxRelativeDifference(expected[0], coefficientsAndIntercept(s, 0));
         assertTrue(diff < 1e-10, "relative difference " + diff);
@@ -165,13 +165,13 @@ class RidgeRegressionTest {
     @Test
     void multiOutputEqualsEachOutputAlone() {
         List<Example> data = data(200, 4, 3, true, 5);
-        RidgeSolution all = new RidgeRegression().setRegParam(0.1).setStandardization(true).fit(sc.parallelize(data, 2));
+        RidgeSolution all = new RidgeSolver().setRegParam(0.1).setStandardization(true).fit(sc.parallelize(data, 2));
         for (int k = 0; k < 3; k++) {
             List<Example> single = new ArrayList<>();
             for (Example e : data) {
                 single.add(Example.weighted(e.weight(), e.features(), e.target()[k]));
             }
-            RidgeSolution one = new RidgeRegression().setRegParam(0.1).setStandardization(true)
+            RidgeSolution one = new RidgeSolver().setRegParam(0.1).setStandardization(true)
                     .fit(sc.parallelize(single, 2));
             assertTrue(TestData.maxRelativeDifference(coefficientsAndIntercept(one, 0), coefficientsAndIntercept(all, k))
                     < 1e-12, "output " + k);
@@ -182,7 +182,7 @@ class RidgeRegressionTest {
     @Test
     void theInterceptIsNotPenalised() {
         List<Example> data = data(200, 4, 1, true, 7);
-        RidgeSolution s = new RidgeRegression().setRegParam(1e12).fit(sc.parallelize(data, 2));
+        RidgeSolution s = new RidgeSolver().setRegParam(1e12).fit(sc.parallelize(data, 2));
         double weightedMean = 0;
         double sw = 0;
         for (Example e : data) {
@@ -199,7 +199,7 @@ class RidgeRegressionTest {
     @Test
     void trainingMetricsMatchTheirDefinitions() {
         List<Example> data = data(150, 3, 1, true, 9);
-        RidgeSolution s = new RidgeRegression().setRegParam(0.01).fit(sc.parallelize(data, 2));
+        RidgeSolution s = new RidgeSolver().setRegParam(0.01).fit(sc.parallelize(data, 2));
         double sse = 0;
         double sw = 0;
         double mean = 0;
@@ -259,7 +259,7 @@ class RidgeRegressionTest {
             lr.setWeightCol("w");
         }
         LinearRegressionModel mllib = lr.fit(df);
-        RidgeSolution ours = new RidgeRegression().setRegParam(lambda).setStandardization(standardization)
+        RidgeSolution ours = new RidgeSolver().setRegParam(lambda).setStandardization(standardization)
                 .setFitIntercept(intercept).fit(df, "features", "label", weighted ? "w" : null);
         double[] expected = Arrays.copyOf(mllib.coefficients().toArray(), 6);
         expected[5] = mllib.intercept();
@@ -277,26 +277,26 @@ class RidgeRegressionTest {
             collinear.add(Example.of(new double[] {a, 2 * a + 1, random.nextDouble()}, random.nextDouble()));
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new RidgeRegression().fit(sc.parallelize(collinear, 2)));
+                () -> new RidgeSolver().fit(sc.parallelize(collinear, 2)));
         assertTrue(e.getMessage().startsWith("the ridge normal equations are singular or numerically indefinite ("),
                 e.getMessage());
         assertTrue(e.getMessage().contains("50 examples, 3 features, regParam 0.0): set regParam > 0, or remove "
                 + "constant and collinear features"), e.getMessage());
         // the same data is fine with a penalty
-        new RidgeRegression().setRegParam(1e-3).fit(sc.parallelize(collinear, 2));
+        new RidgeSolver().setRegParam(1e-3).fit(sc.parallelize(collinear, 2));
 
         List<Example> constant = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             constant.add(Example.of(new double[] {random.nextDouble(), 5.0}, random.nextDouble()));
         }
-        e = assertThrows(IllegalArgumentException.class, () -> new RidgeRegression().fit(sc.parallelize(constant, 2)));
+        e = assertThrows(IllegalArgumentException.class, () -> new RidgeSolver().fit(sc.parallelize(constant, 2)));
         assertTrue(e.getMessage().contains("feature 1 is (nearly) constant or a linear combination"), e.getMessage());
         // with standardisation a constant feature gets coefficient 0, as in MLlib
-        RidgeSolution s = new RidgeRegression().setStandardization(true).fit(sc.parallelize(constant, 2));
+        RidgeSolution s = new RidgeSolver().setStandardization(true).fit(sc.parallelize(constant, 2));
         assertEquals(0.0, s.coefficients(0)[1]);
 
         List<Example> few = data(4, 6, 1, false, 2);
-        e = assertThrows(IllegalArgumentException.class, () -> new RidgeRegression().fit(sc.parallelize(few, 1)));
+        e = assertThrows(IllegalArgumentException.class, () -> new RidgeSolver().fit(sc.parallelize(few, 1)));
         assertTrue(e.getMessage().contains("4 examples, 6 features"), e.getMessage());
     }
 
@@ -306,7 +306,7 @@ class RidgeRegressionTest {
             throw new AssertionError("no Spark job may run");
         });
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new RidgeRegression().fit(poisoned, 200_000, 1));
+                () -> new RidgeSolver().fit(poisoned, 200_000, 1));
         assertTrue(e.getMessage().startsWith("ridge with 200000 features and 1 outputs needs about"), e.getMessage());
         assertTrue(e.getMessage().endsWith("use fewer features, raise spark.driver.memory, or use solver sgd"),
                 e.getMessage());
@@ -323,8 +323,8 @@ class RidgeRegressionTest {
             data.add(Example.of(x, 1.5 * x[0] - 2 * x[1] + 0.5 * x[2] + 0.7 + 0.1 * (random.nextDouble() - 0.5)));
         }
         JavaRDD<Example> rdd = sc.parallelize(data, 2);
-        RidgeSolution normal = new RidgeRegression().setRegParam(0.01).fit(rdd);
-        RidgeSolution sgd = new RidgeRegression().setRegParam(0.01).setSolver(RidgeRegression.Solver.SGD)
+        RidgeSolution normal = new RidgeSolver().setRegParam(0.01).fit(rdd);
+        RidgeSolution sgd = new RidgeSolver().setRegParam(0.01).setSolver(RidgeSolver.Solver.SGD)
                 .setOptimizer(Optimizer.sgd(1.0)).setMaxEpochs(150).fit(rdd);
         double diff = TestData.maxRelativeDifference(coefficientsAndIntercept(normal, 0), coefficientsAndIntercept(sgd, 0));
         assertTrue(diff < 1e-4, "sgd vs normal " + diff);

@@ -52,8 +52,8 @@ import scala.Tuple2;
  * trains the same model with the distributed {@link Trainer} (no hidden layer, identity output, half
  * squared error, the same {@code λ}).
  */
-public final class RidgeRegression {
-    private static final Logger LOG = LoggerFactory.getLogger(RidgeRegression.class);
+public final class RidgeSolver {
+    private static final Logger LOG = LoggerFactory.getLogger(RidgeSolver.class);
     /** Pivots of the Cholesky factor below this fraction of the largest diagonal entry mean "singular". */
     private static final double SINGULAR_PIVOT_RATIO = 1e-13;
 
@@ -89,25 +89,25 @@ public final class RidgeRegression {
     private long seed = 42L;
 
     /** {@code λ ≥ 0}. */
-    public RidgeRegression setRegParam(double regParam) {
+    public RidgeSolver setRegParam(double regParam) {
         this.regParam = Checks.finiteNonNegative("regParam", regParam);
         return this;
     }
 
     /** Fit an unpenalised intercept (default true). */
-    public RidgeRegression setFitIntercept(boolean fitIntercept) {
+    public RidgeSolver setFitIntercept(boolean fitIntercept) {
         this.fitIntercept = fitIntercept;
         return this;
     }
 
     /** Penalise standardised coefficients (default false). */
-    public RidgeRegression setStandardization(boolean standardization) {
+    public RidgeSolver setStandardization(boolean standardization) {
         this.standardization = standardization;
         return this;
     }
 
     /** {@link Solver#NORMAL} (default) or {@link Solver#SGD}. */
-    public RidgeRegression setSolver(Solver solver) {
+    public RidgeSolver setSolver(Solver solver) {
         this.solver = Checks.notNull("solver", solver);
         return this;
     }
@@ -118,49 +118,49 @@ public final class RidgeRegression {
      * blocks keep the pass compute-bound when {@code n} is large; past a few MB a block no longer
      * stays in cache while it is filled (measured best of 512, 1024, 2048 at 200k × 1000).
      */
-    public RidgeRegression setBlockSize(int blockSize) {
+    public RidgeSolver setBlockSize(int blockSize) {
         this.blockSize = Checks.atLeast("blockSize", blockSize, 1, null);
         return this;
     }
 
     /** Depth of the merge tree (≥ 1, default 2). */
-    public RidgeRegression setAggregationDepth(int depth) {
+    public RidgeSolver setAggregationDepth(int depth) {
         this.aggregationDepth = Checks.atLeast("aggregationDepth", depth, 1, null);
         return this;
     }
 
     /** GEMM backend of the executors. */
-    public RidgeRegression setGemmBackend(GemmBackend backend) {
+    public RidgeSolver setGemmBackend(GemmBackend backend) {
         this.gemmBackend = Checks.notNull("gemm backend", backend);
         return this;
     }
 
     /** Optimiser of the sgd solver (default Adam, step 0.01). */
-    public RidgeRegression setOptimizer(Optimizer optimizer) {
+    public RidgeSolver setOptimizer(Optimizer optimizer) {
         this.optimizer = Checks.notNull("optimizer", optimizer);
         return this;
     }
 
     /** Epochs of the sgd solver (default 200). */
-    public RidgeRegression setMaxEpochs(int maxEpochs) {
+    public RidgeSolver setMaxEpochs(int maxEpochs) {
         this.maxEpochs = Checks.atLeast("maxEpochs", maxEpochs, 1, null);
         return this;
     }
 
     /** Batch size of the sgd solver (default 0: full batch). */
-    public RidgeRegression setBatchSize(int batchSize) {
+    public RidgeSolver setBatchSize(int batchSize) {
         this.batchSize = Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
         return this;
     }
 
     /** Convergence tolerance of the sgd solver (default 0: run all epochs). */
-    public RidgeRegression setTol(double tol) {
+    public RidgeSolver setTol(double tol) {
         this.tol = Checks.finiteNonNegative("tol", tol);
         return this;
     }
 
     /** Seed of the sgd solver. */
-    public RidgeRegression setSeed(long seed) {
+    public RidgeSolver setSeed(long seed) {
         this.seed = seed;
         return this;
     }
