@@ -46,6 +46,66 @@ final class MlpModelIO {
     private MlpModelIO() {
     }
 
+    /** Writes {@code sparkprop.json} into the model folder {@code path}. */
+    static void writeJson(SparkSession spark, String path, ObjectNode root) {
+        root.put("formatVersion", FORMAT_VERSION);
+        Path json = new Path(path, "sparkprop.json");
+        try (OutputStream out = json.getFileSystem(spark.sparkContext().hadoopConfiguration()).create(json, true)) {
+            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + json + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A new JSON object for {@link #writeJson}. */
+    static ObjectNode newJson() {
+        return JSON.createObjectNode();
+    }
+
+    /** Spark ML's metadata of the model folder {@code path}, checked to be of class {@code type}. */
+    static Metadata readMetadata(SparkSession spark, String path, Class<?> type) {
+        try {
+            return DefaultParamsReader$.MODULE$.loadMetadata(path, spark, type.getName());
+        } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes, and undeclared
+            throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": "
+                    + new Path(path, "metadata") + " is missing or not Spark ML metadata of a " + type.getName()
+                    + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** {@code sparkprop.json} of the model folder {@code path}, checked to be of this format version. */
+    static JsonNode readJson(SparkSession spark, String path, Class<?> type) {
+        Path jsonPath = new Path(path, "sparkprop.json");
+        JsonNode root;
+        try {
+            FileSystem fs = jsonPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            try (InputStream in = fs.open(jsonPath)) {
+                root = JSON.readTree(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": cannot "
+                    + "read " + jsonPath + " (" + e.getMessage() + ")", e);
+        }
+        int version = root.path("formatVersion").asInt(-1);
+        if (version != FORMAT_VERSION) {
+            throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": "
+                    + jsonPath + " has sparkprop model format " + version + ", this version reads format "
+                    + FORMAT_VERSION);
+        }
+        return root;
+    }
+
+    /** The rows of the Parquet folder {@code data} of the model folder {@code path}. */
+    static List<Row> readData(SparkSession spark, String path, Class<?> type) {
+        Path dataPath = new Path(path, "data");
+        try {
+            return spark.read().parquet(dataPath.toString()).collectAsList();
+        } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes, and undeclared
+            throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": cannot "
+                    + "read the weights in " + dataPath + " (" + e.getMessage() + ")", e);
+        }
+    }
+
     /** Creates a model of the loaded kind from its uid, parameters and whether its label was a vector. */
     interface Factory<M> {
         M create(String uid, Parameters parameters, boolean vectorLabel);
@@ -65,8 +125,7 @@ final class MlpModelIO {
             SparkSession spark = sparkSession();
             DefaultParamsWriter$.MODULE$.saveMetadata(model, path, spark);
             NetworkSpec spec = model.spec();
-            ObjectNode root = JSON.createObjectNode();
-            root.put("formatVersion", FORMAT_VERSION);
+            ObjectNode root = newJson();
             root.put("inputSize", spec.inputSize());
             ArrayNode layers = root.putArray("layers");
             for (int l = 0; l < spec.numLayers(); l++) {
@@ -74,12 +133,7 @@ final class MlpModelIO {
             }
             root.put("loss", spec.loss().name().toLowerCase(java.util.Locale.ROOT));
             root.put("vectorLabel", vectorLabel);
-            Path json = new Path(path, "sparkprop.json");
-            try (OutputStream out = json.getFileSystem(spark.sparkContext().hadoopConfiguration()).create(json, true)) {
-                out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException("cannot write " + json + ": " + e.getMessage(), e);
-            }
+            writeJson(spark, path, root);
             Parameters p = model.parameters;
             List<Row> rows = new ArrayList<>();
             for (int l = 0; l < spec.numLayers(); l++) {
@@ -102,31 +156,9 @@ final class MlpModelIO {
         @Override
         public M load(String path) {
             SparkSession spark = sparkSession();
-            Metadata metadata;
-            try {
-                metadata = DefaultParamsReader$.MODULE$.loadMetadata(path, spark, type.getName());
-            } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes, and undeclared
-                throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": "
-                        + new Path(path, "metadata") + " is missing or not Spark ML metadata of a " + type.getName()
-                        + " (" + e.getMessage() + ")", e);
-            }
+            Metadata metadata = readMetadata(spark, path, type);
+            JsonNode root = readJson(spark, path, type);
             Path jsonPath = new Path(path, "sparkprop.json");
-            JsonNode root;
-            try {
-                FileSystem fs = jsonPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
-                try (InputStream in = fs.open(jsonPath)) {
-                    root = JSON.readTree(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-                }
-            } catch (IOException e) {
-                throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": cannot "
-                        + "read " + jsonPath + " (" + e.getMessage() + ")", e);
-            }
-            int version = root.path("formatVersion").asInt(-1);
-            if (version != FORMAT_VERSION) {
-                throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": "
-                        + jsonPath + " has sparkprop model format " + version + ", this version reads format "
-                        + FORMAT_VERSION);
-            }
             NetworkSpec spec;
             try {
                 NetworkSpec.Builder b = NetworkSpec.builder().input(root.get("inputSize").asInt());
@@ -140,13 +172,7 @@ final class MlpModelIO {
             }
             Path dataPath = new Path(path, "data");
             Parameters parameters = Parameters.zeros(spec);
-            List<Row> rows;
-            try {
-                rows = spark.read().parquet(dataPath.toString()).collectAsList();
-            } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes, and undeclared
-                throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": cannot "
-                        + "read the weights in " + dataPath + " (" + e.getMessage() + ")", e);
-            }
+            List<Row> rows = readData(spark, path, type);
             boolean[] seen = new boolean[spec.numLayers()];
             for (Row r : rows) {
                 int l = r.getInt(r.fieldIndex("layer"));

@@ -1,0 +1,273 @@
+package io.sparkprop.ml;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkprop.ridge.RidgeSolution;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.linalg.DenseMatrix;
+import org.apache.spark.ml.linalg.Matrix;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.ejml.data.DMatrixRMaj;
+
+/**
+ * A fitted {@link RidgeRegression}: {@code ŷ = W x + b}. {@code transform} adds the prediction (a
+ * double, or a Vector for a Vector label). {@link #coefficients()} and {@link #intercept()} for one
+ * output, {@link #coefficientMatrix()} and {@link #intercepts()} for any number.
+ */
+public final class RidgeRegressionModel extends Model<RidgeRegressionModel> implements MLWritable {
+    private static final long serialVersionUID = 1L;
+
+    private final String uid;
+    private final DMatrixRMaj w;
+    private final double[] b;
+    private final boolean vectorLabel;
+    private final transient RidgeSolution summary;
+    private final Param<String> featuresCol;
+    private final Param<String> predictionCol;
+
+    RidgeRegressionModel(String uid, DMatrixRMaj w, double[] b, boolean vectorLabel, RidgeSolution summary) {
+        this.uid = uid;
+        this.w = w;
+        this.b = b;
+        this.vectorLabel = vectorLabel;
+        this.summary = summary;
+        featuresCol = new Param<>(this, "featuresCol", "features column name (a Vector column)");
+        predictionCol = new Param<>(this, "predictionCol", "prediction column name");
+        setDefault(featuresCol, "features");
+        setDefault(predictionCol, "prediction");
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    public Param<String> featuresCol() {
+        return featuresCol;
+    }
+
+    public Param<String> predictionCol() {
+        return predictionCol;
+    }
+
+    public RidgeRegressionModel setFeaturesCol(String value) {
+        set(featuresCol, value);
+        return this;
+    }
+
+    public RidgeRegressionModel setPredictionCol(String value) {
+        set(predictionCol, value);
+        return this;
+    }
+
+    /** Number of features. */
+    public int numFeatures() {
+        return w.numCols;
+    }
+
+    /** Number of outputs. */
+    public int numOutputs() {
+        return w.numRows;
+    }
+
+    /**
+     * The coefficients of a single-output model.
+     *
+     * @throws IllegalStateException for several outputs: use {@link #coefficientMatrix()}
+     */
+    public Vector coefficients() {
+        requireSingleOutput("coefficients", "coefficientMatrix()");
+        return Vectors.dense(w.data.clone());
+    }
+
+    /**
+     * The intercept of a single-output model (0 without intercept).
+     *
+     * @throws IllegalStateException for several outputs: use {@link #intercepts()}
+     */
+    public double intercept() {
+        requireSingleOutput("intercept", "intercepts()");
+        return b[0];
+    }
+
+    /** {@code W}, outputs × features. */
+    public Matrix coefficientMatrix() {
+        // DenseMatrix is column-major; W is stored row-major, which is its transpose's column-major layout
+        return new DenseMatrix(w.numRows, w.numCols, w.data.clone(), true);
+    }
+
+    /** {@code b}, one intercept per output. */
+    public Vector intercepts() {
+        return Vectors.dense(b.clone());
+    }
+
+    /** Whether the training summary is available (false for copies and loaded models, as in Spark). */
+    public boolean hasSummary() {
+        return summary != null;
+    }
+
+    /**
+     * RMSE, R² and MAE on the training data, per output, and the fit's timings.
+     *
+     * @throws IllegalStateException if there is none
+     */
+    public RidgeSolution summary() {
+        if (summary == null) {
+            throw new IllegalStateException("no training summary for model " + uid
+                    + ": it exists only on the model returned by fit");
+        }
+        return summary;
+    }
+
+    private void requireSingleOutput(String what, String instead) {
+        if (w.numRows != 1) {
+            throw new IllegalStateException("this model has " + w.numRows + " outputs; " + what
+                    + " is for one output, use " + instead);
+        }
+    }
+
+    /** {@code W x + b} for one feature vector. */
+    public Vector predict(Vector features) {
+        return Vectors.dense(predict(w, b, features.toArray()));
+    }
+
+    /** {@code W x + b}. */
+    private static double[] predict(DMatrixRMaj w, double[] b, double[] x) {
+        if (x.length != w.numCols) {
+            throw new IllegalArgumentException("expected " + w.numCols + " features, found " + x.length
+                    + "; the model was trained on " + w.numCols);
+        }
+        double[] y = b.clone();
+        for (int k = 0; k < y.length; k++) {
+            for (int j = 0; j < x.length; j++) {
+                y[k] += w.data[k * w.numCols + j] * x[j];
+            }
+        }
+        return y;
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        transformSchema(dataset.schema(), true);
+        DMatrixRMaj coefficients = w;
+        double[] intercepts = b;
+        UserDefinedFunction predict = vectorLabel
+                ? functions.udf((UDF1<Vector, Vector>) v -> Vectors.dense(predict(coefficients, intercepts, v.toArray())),
+                        SQLDataTypes.VectorType())
+                : functions.udf((UDF1<Vector, Double>) v -> predict(coefficients, intercepts, v.toArray())[0],
+                        DataTypes.DoubleType);
+        return dataset.withColumn(getOrDefault(predictionCol), predict.apply(functions.col(getOrDefault(featuresCol))));
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        MlpEstimator.requireType(schema, getOrDefault(featuresCol), "features", true, false);
+        return MlpRegressionModel.outputSchema(schema, getOrDefault(predictionCol), vectorLabel);
+    }
+
+    @Override
+    public RidgeRegressionModel copy(ParamMap extra) {
+        return copyValues(new RidgeRegressionModel(uid, w, b, vectorLabel, null), extra).setParent(parent());
+    }
+
+    /** Writes Spark ML metadata, {@code sparkprop.json} and the coefficients as Parquet (one row per output). */
+    @Override
+    public MLWriter write() {
+        RidgeRegressionModel model = this;
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                SparkSession spark = sparkSession();
+                DefaultParamsWriter$.MODULE$.saveMetadata(model, path, spark);
+                ObjectNode root = MlpModelIO.newJson();
+                root.put("model", "ridge");
+                root.put("numFeatures", w.numCols);
+                root.put("numOutputs", w.numRows);
+                root.put("vectorLabel", vectorLabel);
+                MlpModelIO.writeJson(spark, path, root);
+                List<Row> rows = new ArrayList<>();
+                for (int k = 0; k < w.numRows; k++) {
+                    double[] row = new double[w.numCols];
+                    System.arraycopy(w.data, k * w.numCols, row, 0, row.length);
+                    rows.add(RowFactory.create(k, row, b[k]));
+                }
+                StructType schema = new StructType().add("output", DataTypes.IntegerType)
+                        .add("coefficients", DataTypes.createArrayType(DataTypes.DoubleType, false))
+                        .add("intercept", DataTypes.DoubleType);
+                spark.createDataFrame(rows, schema).repartition(1).write()
+                        .parquet(new org.apache.hadoop.fs.Path(path, "data").toString());
+            }
+        };
+    }
+
+    /** A reader of saved models; {@code PipelineModel.load} finds it through this method. */
+    public static MLReader<RidgeRegressionModel> read() {
+        return new MLReader<RidgeRegressionModel>() {
+            @Override
+            public RidgeRegressionModel load(String path) {
+                SparkSession spark = sparkSession();
+                DefaultParamsReader.Metadata metadata = MlpModelIO.readMetadata(spark, path, RidgeRegressionModel.class);
+                JsonNode root = MlpModelIO.readJson(spark, path, RidgeRegressionModel.class);
+                int n = root.path("numFeatures").asInt(-1);
+                int m = root.path("numOutputs").asInt(-1);
+                if (n < 1 || m < 1) {
+                    throw new IllegalArgumentException("cannot load RidgeRegressionModel from " + path
+                            + ": sparkprop.json gives " + n + " features and " + m + " outputs");
+                }
+                DMatrixRMaj w = new DMatrixRMaj(m, n);
+                double[] b = new double[m];
+                boolean[] seen = new boolean[m];
+                for (Row r : MlpModelIO.readData(spark, path, RidgeRegressionModel.class)) {
+                    int k = r.getInt(r.fieldIndex("output"));
+                    List<Double> c = r.getList(r.fieldIndex("coefficients"));
+                    if (k < 0 || k >= m || seen[k] || c.size() != n) {
+                        throw new IllegalArgumentException("cannot load RidgeRegressionModel from " + path
+                                + ": the data has an output " + k + " that does not fit " + m + " outputs of " + n
+                                + " features");
+                    }
+                    seen[k] = true;
+                    for (int j = 0; j < n; j++) {
+                        w.data[k * n + j] = c.get(j);
+                    }
+                    b[k] = r.getDouble(r.fieldIndex("intercept"));
+                }
+                for (int k = 0; k < m; k++) {
+                    if (!seen[k]) {
+                        throw new IllegalArgumentException("cannot load RidgeRegressionModel from " + path
+                                + ": the data has no coefficients for output " + k);
+                    }
+                }
+                RidgeRegressionModel model = new RidgeRegressionModel(metadata.uid(), w, b,
+                        root.path("vectorLabel").asBoolean(false), null);
+                metadata.getAndSetParams(model, scala.Option.empty());
+                return model;
+            }
+        };
+    }
+
+    /** Loads a model saved with {@code save}/{@code write()}. */
+    public static RidgeRegressionModel load(String path) {
+        return read().load(path);
+    }
+}
