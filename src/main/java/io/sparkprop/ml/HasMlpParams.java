@@ -95,6 +95,24 @@ public interface HasMlpParams extends Params {
         return mlpParams().seed;
     }
 
+    /** Boolean column marking held-out validation rows; default empty (none). */
+    default Param<String> validationIndicatorCol() {
+        return mlpParams().validationIndicatorCol;
+    }
+
+    /** Early-stopping patience in epochs; default 0 (off). */
+    default IntParam patience() {
+        return mlpParams().patience;
+    }
+
+    default String getValidationIndicatorCol() {
+        return getOrDefault(validationIndicatorCol());
+    }
+
+    default int getPatience() {
+        return (Integer) getOrDefault(patience());
+    }
+
     default String getFeaturesCol() {
         return getOrDefault(featuresCol());
     }

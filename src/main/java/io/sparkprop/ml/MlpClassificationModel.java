@@ -1,7 +1,6 @@
 package io.sparkprop.ml;
 
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.train.TrainingHistory;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
@@ -31,8 +30,8 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
     private final Param<String> rawPredictionCol;
     private final Param<String> probabilityCol;
 
-    MlpClassificationModel(String uid, Parameters parameters, TrainingHistory history) {
-        super(uid, parameters, history);
+    MlpClassificationModel(String uid, Parameters parameters, MlpTrainingSummary summary) {
+        super(uid, parameters, summary);
         rawPredictionCol = new Param<>(this, "rawPredictionCol", "raw prediction (logits) column name");
         probabilityCol = new Param<>(this, "probabilityCol", "class probabilities column name");
         setDefault(rawPredictionCol, "rawPrediction");

@@ -123,6 +123,22 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
         return this;
     }
 
+    public MlpClassifier setValidationIndicatorCol(String value) {
+        set(validationIndicatorCol(), value);
+        return this;
+    }
+
+    public MlpClassifier setPatience(int value) {
+        set(patience(), value);
+        return this;
+    }
+
+    /** Warm start from a trained model of the same network ({@code null} to clear); not a persisted param. */
+    public MlpClassifier setInitialModel(MlpClassificationModel model) {
+        initialModel(model);
+        return this;
+    }
+
     @Override
     public MlpClassificationModel fit(Dataset<?> dataset) {
         transformSchema(dataset.schema(), true);
@@ -135,7 +151,8 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
         int numFeatures = firstFeatureSize(dataset);
         NetworkSpec spec = network(numFeatures, numClasses);
         TrainingResult result = train(dataset, spec);
-        MlpClassificationModel model = new MlpClassificationModel(uid(), result.parameters(), result.history());
+        MlpClassificationModel model = new MlpClassificationModel(uid(), result.parameters(),
+                new MlpTrainingSummary(result.history(), result.bestEpoch()));
         copyValues(model, ParamMap.empty());
         return model.setParent(this);
     }
@@ -174,6 +191,8 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
 
     @Override
     public MlpClassifier copy(ParamMap extra) {
-        return defaultCopy(extra);
+        MlpClassifier copy = defaultCopy(extra);
+        copy.initialModel(getInitialModel());
+        return copy;
     }
 }

@@ -3,13 +3,11 @@ package io.sparkprop.ml;
 import java.util.Locale;
 
 import io.sparkprop.data.DataFrames;
-import io.sparkprop.data.Example;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -31,6 +29,7 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
 
     private final String uid;
     private final MlpParams mlpParams;
+    private MlpModel<?> initialModel;
 
     /** Sets the uid first, then creates the params (see {@link MlpParams}), then their defaults. */
     protected MlpEstimator(String uid) {
@@ -58,12 +57,38 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
     /** The output layer's activation (softmax, identity, …). */
     protected abstract Activation outputActivation();
 
-    /** Checks the features, label and weight columns; subclasses add their output columns. */
+    /**
+     * Warm start: the next fits begin from this model's weights instead of a seeded initialisation;
+     * its network must have the layer sizes this estimator builds. {@code null} to clear.
+     */
+    protected void initialModel(MlpModel<?> model) {
+        this.initialModel = model;
+    }
+
+    /** The warm-start model, or {@code null}. */
+    public MlpModel<?> getInitialModel() {
+        return initialModel;
+    }
+
+    /** Checks the features, label, weight and validation-indicator columns; subclasses add their outputs. */
     protected void validateInputSchema(StructType schema, boolean labelVectorAllowed) {
         requireType(schema, getFeaturesCol(), "features", true, false);
         requireType(schema, getLabelCol(), "label", false, labelVectorAllowed);
         if (!getWeightCol().isEmpty()) {
             requireType(schema, getWeightCol(), "weight", false, false);
+        }
+        String indicator = getValidationIndicatorCol();
+        if (!indicator.isEmpty()) {
+            StructField field = null;
+            for (StructField f : schema.fields()) {
+                field = f.name().equals(indicator) ? f : field;
+            }
+            if (field == null || !field.dataType().equals(org.apache.spark.sql.types.DataTypes.BooleanType)) {
+                throw new IllegalArgumentException("validationIndicatorCol '" + indicator + "' must be a boolean "
+                        + "column, found " + (field == null ? "no such column" : field.dataType().simpleString()));
+            }
+        } else if (getPatience() > 0) {
+            throw new IllegalArgumentException("patience " + getPatience() + " needs validationIndicatorCol");
         }
     }
 
@@ -114,12 +139,30 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
                 .setAggregationDepth(getAggregationDepth()).setSeed(getSeed());
     }
 
-    /** Trains on the dataset's feature, label and weight columns. */
+    /**
+     * Trains on the dataset's feature, label and weight columns; rows marked in the validation
+     * indicator column are held out and only evaluated.
+     */
     protected TrainingResult train(Dataset<?> dataset, NetworkSpec spec) {
         @SuppressWarnings("unchecked")
         Dataset<Row> rows = (Dataset<Row>) dataset;
-        JavaRDD<Example> examples = DataFrames.toExamples(rows, getFeaturesCol(), getLabelCol(),
-                getWeightCol().isEmpty() ? null : getWeightCol());
-        return trainer(spec).fit(examples);
+        String weights = getWeightCol().isEmpty() ? null : getWeightCol();
+        Trainer trainer = trainer(spec).setPatience(getPatience());
+        String indicator = getValidationIndicatorCol();
+        if (!indicator.isEmpty()) {
+            // a null indicator counts as false: the row is trained on
+            org.apache.spark.sql.Column held = org.apache.spark.sql.functions.coalesce(
+                    org.apache.spark.sql.functions.col(indicator), org.apache.spark.sql.functions.lit(false));
+            trainer.setValidationData(DataFrames.toExamples(rows.filter(held), getFeaturesCol(), getLabelCol(), weights));
+            rows = rows.filter(org.apache.spark.sql.functions.not(held));
+        }
+        if (initialModel != null) {
+            if (!initialModel.spec().equals(spec)) {
+                throw new IllegalArgumentException("the initial model's network is " + initialModel.spec()
+                        + ", this estimator builds " + spec + " for this data: warm start needs the same network");
+            }
+            trainer.setInitialParameters(initialModel.parameters());
+        }
+        return trainer.fit(DataFrames.toExamples(rows, getFeaturesCol(), getLabelCol(), weights));
     }
 }

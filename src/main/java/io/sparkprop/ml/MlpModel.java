@@ -2,14 +2,13 @@ package io.sparkprop.ml;
 
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.train.TrainingHistory;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.sql.types.StructType;
 
 /**
  * What the MLP models share: the estimator's params (copied at fit), the network and its trained
- * parameters, and the training history of the fit that made it.
+ * parameters, and the training summary of the fit that made it.
  *
  * @param <M> the model type
  */
@@ -20,16 +19,16 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
     private final MlpParams mlpParams;
     final Parameters parameters;
     final RowPredictor predictor;
-    private final transient TrainingHistory history;
+    private final transient MlpTrainingSummary summary;
 
-    protected MlpModel(String uid, Parameters parameters, TrainingHistory history) {
+    protected MlpModel(String uid, Parameters parameters, MlpTrainingSummary summary) {
         this.uid = uid;
         this.mlpParams = new MlpParams(this);
         // the estimator's values are copied over these at fit; a copy or a loaded model starts from them
         mlpParams.setDefaults(this, 0L);
         this.parameters = parameters;
         this.predictor = new RowPredictor(parameters);
-        this.history = history;
+        this.summary = summary;
     }
 
     @Override
@@ -63,22 +62,23 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
         return parameters.spec().inputSize();
     }
 
-    /** Whether {@link #history()} is available (false for copies and loaded models, as in Spark). */
+    /** Whether {@link #summary()} is available (false for copies and loaded models, as in Spark). */
     public boolean hasSummary() {
-        return history != null;
+        return summary != null;
     }
 
     /**
-     * The training history of the fit that made this model: loss per iteration and per epoch.
+     * What the fit that made this model recorded: losses per iteration and epoch, validation metrics,
+     * the best epoch.
      *
      * @throws IllegalStateException if there is none
      */
-    public TrainingHistory history() {
-        if (history == null) {
-            throw new IllegalStateException("no training history for model " + uid
+    public MlpTrainingSummary summary() {
+        if (summary == null) {
+            throw new IllegalStateException("no training summary for model " + uid
                     + ": it exists only on the model returned by fit");
         }
-        return history;
+        return summary;
     }
 
     /** Checks the features column; subclasses add their outputs. */

@@ -35,6 +35,8 @@ public final class MlpParams implements java.io.Serializable {
     final IntParam blockSize;
     final IntParam aggregationDepth;
     final LongParam seed;
+    final Param<String> validationIndicatorCol;
+    final IntParam patience;
 
     public MlpParams(Params owner) {
         featuresCol = new Param<>(owner, "featuresCol", "features column name (a Vector column)");
@@ -66,6 +68,11 @@ public final class MlpParams implements java.io.Serializable {
         aggregationDepth = new IntParam(owner, "aggregationDepth", "depth of the gradient merge tree (>= 1)",
                 ParamValidators.gtEq(1));
         seed = new LongParam(owner, "seed", "random seed of the initial weights and the batch order");
+        validationIndicatorCol = new Param<>(owner, "validationIndicatorCol",
+                "boolean column: rows marked true are held out for validation, never trained on; empty for none");
+        patience = new IntParam(owner, "patience", "early stopping: epochs without a lower validation loss before "
+                + "stopping, keeping the best epoch's weights (>= 0; 0 = off; needs validationIndicatorCol)",
+                ParamValidators.gtEq(0));
     }
 
     /** The defaults of the estimators and, through them, of their models. */
@@ -86,6 +93,8 @@ public final class MlpParams implements java.io.Serializable {
         owner.setDefault(blockSize, 128);
         owner.setDefault(aggregationDepth, 2);
         owner.setDefault(seed, defaultSeed);
+        owner.setDefault(validationIndicatorCol, "");
+        owner.setDefault(patience, 0);
     }
 
     /**

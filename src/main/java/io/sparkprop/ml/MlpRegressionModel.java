@@ -1,7 +1,6 @@
 package io.sparkprop.ml;
 
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.train.TrainingHistory;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
@@ -27,8 +26,8 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
 
     private final boolean vectorLabel;
 
-    MlpRegressionModel(String uid, Parameters parameters, TrainingHistory history, boolean vectorLabel) {
-        super(uid, parameters, history);
+    MlpRegressionModel(String uid, Parameters parameters, MlpTrainingSummary summary, boolean vectorLabel) {
+        super(uid, parameters, summary);
         this.vectorLabel = vectorLabel;
     }
 

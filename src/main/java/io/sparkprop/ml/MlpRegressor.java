@@ -115,6 +115,22 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> impleme
         return this;
     }
 
+    public MlpRegressor setValidationIndicatorCol(String value) {
+        set(validationIndicatorCol(), value);
+        return this;
+    }
+
+    public MlpRegressor setPatience(int value) {
+        set(patience(), value);
+        return this;
+    }
+
+    /** Warm start from a trained model of the same network ({@code null} to clear); not a persisted param. */
+    public MlpRegressor setInitialModel(MlpRegressionModel model) {
+        initialModel(model);
+        return this;
+    }
+
     @Override
     public MlpRegressionModel fit(Dataset<?> dataset) {
         transformSchema(dataset.schema(), true);
@@ -129,7 +145,8 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> impleme
         int outputs = vectorLabel ? ((Vector) first.get(1)).size() : 1;
         NetworkSpec spec = network(((Vector) first.get(0)).size(), outputs);
         TrainingResult result = train(dataset, spec);
-        MlpRegressionModel model = new MlpRegressionModel(uid(), result.parameters(), result.history(), vectorLabel);
+        MlpRegressionModel model = new MlpRegressionModel(uid(), result.parameters(),
+                new MlpTrainingSummary(result.history(), result.bestEpoch()), vectorLabel);
         copyValues(model, ParamMap.empty());
         return model.setParent(this);
     }
@@ -153,6 +170,8 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> impleme
 
     @Override
     public MlpRegressor copy(ParamMap extra) {
-        return defaultCopy(extra);
+        MlpRegressor copy = defaultCopy(extra);
+        copy.initialModel(getInitialModel());
+        return copy;
     }
 }

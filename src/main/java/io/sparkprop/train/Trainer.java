@@ -64,6 +64,8 @@ public final class Trainer {
     private Parameters initialParameters;
     private EpochListener epochListener;
     private int numShards = 0;
+    private JavaRDD<Example> validationData;
+    private int patience = 0;
 
     /** A trainer for {@code spec} with the defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
     public Trainer(NetworkSpec spec) {
@@ -159,6 +161,24 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Held-out examples, never trained on: after every epoch their mean loss and accuracy (largest
+     * output at the largest target) are recorded in the {@link EpochRecord}s. {@code null} for none.
+     */
+    public Trainer setValidationData(JavaRDD<Example> validation) {
+        this.validationData = validation;
+        return this;
+    }
+
+    /**
+     * Early stopping on the validation data: stop after {@code patience} epochs without a lower
+     * validation loss, and return the parameters of the epoch with the lowest one; 0 (default) = off.
+     */
+    public Trainer setPatience(int patience) {
+        this.patience = Checks.atLeast("patience", patience, 0, "0 = off");
+        return this;
+    }
+
     /** Called after every epoch on the driver ({@code null}: none); it can stop training early. */
     public Trainer setEpochListener(EpochListener listener) {
         this.epochListener = listener;
@@ -198,8 +218,16 @@ public final class Trainer {
                 ? Math.min(blockSize, Math.max(1, (batchSize + partitions - 1) / partitions))
                 : blockSize;
         Packed packed = null;
+        Packed validation = null;
         try {
+            if (patience > 0 && validationData == null) {
+                throw new IllegalArgumentException("patience " + patience + " needs validation data: set it with "
+                        + "setValidationData");
+            }
             packed = pack(sc, data, effectiveBlock);
+            if (validationData != null) {
+                validation = packValidation(sc);
+            }
             boolean fullBatch = batchSize == 0 || batchSize >= packed.count;
             if (batchSize > packed.count) {
                 LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", batchSize,
@@ -214,12 +242,17 @@ public final class Trainer {
                     iterationsPerEpoch, packed.cachedBytes >> 20, packed.payloadBytes >> 20, optimizer,
                     gemmBackend.gemm().name());
             Loop loop = new Loop(sc, packed.shards, partitions, iterationsPerEpoch, !fullBatch);
+            loop.validation = validation;
             Parameters trained = loop.run();
             return new TrainingResult(trained, loop.history, packed.count, packed.weightSum, partitions,
-                    effectiveBlock, iterationsPerEpoch, packed.cachedBytes, packed.payloadBytes, loop.converged);
+                    effectiveBlock, iterationsPerEpoch, packed.cachedBytes, packed.payloadBytes, loop.converged,
+                    loop.bestEpoch);
         } finally {
             if (packed != null) {
                 packed.shards.unpersist(false);
+            }
+            if (validation != null) {
+                validation.shards.unpersist(false);
             }
             sc.setJobDescription(previousDescription);
         }
@@ -246,6 +279,15 @@ public final class Trainer {
                 packed.shards.unpersist(false);
             }
             sc.setJobDescription(previousDescription);
+        }
+    }
+
+    /** Packs the validation data like the training data; empty validation data is an error. */
+    private Packed packValidation(JavaSparkContext sc) {
+        try {
+            return pack(sc, toShardPartitions(sc, validationData), blockSize);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("validation data: " + e.getMessage(), e);
         }
     }
 
@@ -371,6 +413,10 @@ public final class Trainer {
         final TrainingHistory history = new TrainingHistory();
         final LongAccumulator blocksRead;
         boolean converged;
+        Packed validation;
+        int bestEpoch = -1;
+        double bestValidationLoss;
+        Parameters best;
 
         Loop(JavaSparkContext sc, JavaRDD<Shard> shards, int partitions, int iterationsPerEpoch, boolean shuffle) {
             this.sc = sc;
@@ -385,6 +431,8 @@ public final class Trainer {
             Parameters current = initialParameters != null ? initialParameters.copy()
                     : Parameters.initialise(spec, seed);
             Optimizer.Updater updater = optimizer.newUpdater(current.size());
+            bestValidationLoss = Double.POSITIVE_INFINITY;
+            best = null;
             double[] theta = current.toFlat();
             long start = System.nanoTime();
             double listenerMillis = 0;
@@ -432,7 +480,21 @@ public final class Trainer {
                 double epochLoss = epochLossSum / epochWeightSum
                         + (regParam > 0 ? 0.5 * regParam * current.weightNormSquared() : 0.0);
                 double elapsed = millisSince(start) - listenerMillis;
-                EpochRecord record = new EpochRecord(epoch, epochLoss, elapsed);
+                double validationLoss = Double.NaN;
+                double validationAccuracy = Double.NaN;
+                if (validation != null) {
+                    sc.setJobDescription(String.format(Locale.ROOT, "sparkprop epoch %d/%d validation", epoch + 1,
+                            maxEpochs));
+                    Evaluation e = evaluate(validation, current);
+                    validationLoss = e.lossSum / e.weightSum;
+                    validationAccuracy = e.correctWeight / e.weightSum;
+                    if (bestEpoch < 0 || validationLoss < bestValidationLoss) {
+                        bestEpoch = epoch;
+                        bestValidationLoss = validationLoss;
+                        best = current;
+                    }
+                }
+                EpochRecord record = new EpochRecord(epoch, epochLoss, elapsed, validationLoss, validationAccuracy);
                 history.add(record);
                 double eta = elapsed / (epoch + 1) * (maxEpochs - epoch - 1);
                 LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g, %.1f s elapsed, ETA %.1f s",
@@ -446,6 +508,11 @@ public final class Trainer {
                         break;
                     }
                 }
+                if (patience > 0 && epoch - bestEpoch >= patience) {
+                    LOG.info("sparkprop: early stop after epoch {}: no lower validation loss for {} epochs; keeping "
+                            + "epoch {}", epoch + 1, patience, bestEpoch + 1);
+                    break;
+                }
                 if (tol > 0 && epoch > 0
                         && Math.abs(epochLoss - previousEpochLoss) <= tol * Math.abs(previousEpochLoss)) {
                     converged = true;
@@ -454,7 +521,20 @@ public final class Trainer {
                 }
                 previousEpochLoss = epochLoss;
             }
-            return current;
+            // with early stopping the model is the best epoch's; parameters are replaced, never mutated
+            return patience > 0 && best != null ? best : current;
+        }
+
+        private Evaluation evaluate(Packed data, Parameters at) {
+            Broadcast<Parameters> bc = sc.broadcast(at.copy());
+            try {
+                JavaPairRDD<Integer, Evaluation> partials = data.shards.mapPartitionsWithIndex(
+                        new Evaluation.OfShard(bc, gemmBackend), true).mapToPair(kv -> kv);
+                return OrderedTreeAggregate.aggregate(partials, data.shards.getNumPartitions(), aggregationDepth,
+                        Evaluation::mergeInPlace);
+            } finally {
+                bc.destroy();
+            }
         }
 
         private GradientSum gradient(Parameters current, int epoch, int t) {

@@ -17,8 +17,10 @@ import io.sparkprop.nn.Parameters;
  * @param cachedBytes        memory Spark reported for the cached shards
  * @param payloadBytes       bytes of the doubles in the shards (features, targets, weights)
  * @param converged          whether training stopped on {@code tol} rather than {@code maxEpochs}
+ * @param bestEpoch          the 0-based epoch of the lowest validation loss, or −1 without validation data;
+ *                           with early stopping ({@link Trainer#setPatience}) the parameters are that epoch's
  */
 public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
                              int numShards, int blockSize, int iterationsPerEpoch, long cachedBytes,
-                             long payloadBytes, boolean converged) implements Serializable {
+                             long payloadBytes, boolean converged, int bestEpoch) implements Serializable {
 }

@@ -88,7 +88,7 @@ class MlpEstimatorsTest {
         assertEquals(3, fitted.numClasses());
         assertEquals(2, fitted.numFeatures());
         assertTrue(fitted.hasSummary());
-        assertEquals(30, fitted.history().epochs().size());
+        assertEquals(30, fitted.summary().totalEpochs());
         assertEquals(mlp.uid(), fitted.uid());
         assertEquals(64, fitted.getBatchSize(), "the estimator's params are copied to the model");
     }
@@ -119,13 +119,72 @@ class MlpEstimatorsTest {
         assertTrue(cv.bestModel() instanceof MlpClassificationModel);
     }
 
+    /** Rows marked for validation never reach a gradient: training with them equals training without them. */
+    @Test
+    void validationRowsAreHeldOutAndEarlyStoppingKeepsTheBestEpoch() {
+        Dataset<Row> prepared = new Pipeline().setStages(Arrays.copyOf(features(new MlpClassifier()), 2)).fit(raw)
+                .transform(raw).withColumn("held", org.apache.spark.sql.functions.expr("a > 1.2"));
+        // poison the held-out rows' labels: if they were trained on, the weights would differ
+        Dataset<Row> poisoned = prepared.withColumn("label",
+                org.apache.spark.sql.functions.expr("case when held then 2 - label else label end"));
+        MlpClassifier mlp = new MlpClassifier().setHiddenLayers(new int[] {8}).setStepSize(0.05).setBatchSize(0)
+                .setMaxEpochs(12).setTol(0).setSeed(4);
+        MlpClassificationModel withValidation = mlp.copy(ParamMap.empty()).setValidationIndicatorCol("held")
+                .fit(poisoned);
+        MlpClassificationModel without = mlp.fit(poisoned.filter("not held"));
+        assertArrayEquals(without.parameters().toFlat(), withValidation.parameters().toFlat(), 0.0);
+        MlpTrainingSummary summary = withValidation.summary();
+        assertEquals(12, summary.totalEpochs());
+        assertTrue(Arrays.stream(summary.validationLossHistory()).allMatch(Double::isFinite));
+        assertTrue(summary.validationAccuracyHistory()[11] >= 0 && summary.validationAccuracyHistory()[11] <= 1);
+
+        // the poisoned validation loss rises as training fits the clean rows: early stopping keeps the best
+        MlpClassificationModel early = mlp.copy(ParamMap.empty()).setValidationIndicatorCol("held").setPatience(2)
+                .setMaxEpochs(40).fit(poisoned);
+        MlpTrainingSummary s = early.summary();
+        double[] validation = s.validationLossHistory();
+        int best = s.bestEpoch();
+        for (int e = 0; e < validation.length; e++) {
+            assertTrue(validation[best] <= validation[e], "epoch " + best + " has the lowest validation loss");
+        }
+        assertTrue(s.totalEpochs() <= best + 1 + 2, "stopped within patience epochs of the best");
+        if (s.totalEpochs() < 40) {
+            assertEquals(best + 1 + 2, s.totalEpochs());
+        }
+        // the model's weights are the best epoch's: its validation loss is the recorded best
+        MlpClassificationModel rerun = mlp.copy(ParamMap.empty()).setValidationIndicatorCol("held")
+                .setMaxEpochs(best + 1).fit(poisoned);
+        assertArrayEquals(rerun.parameters().toFlat(), early.parameters().toFlat(), 0.0);
+    }
+
+    @Test
+    void aWarmStartContinuesFromTheInitialModel() {
+        Dataset<Row> prepared = new Pipeline().setStages(Arrays.copyOf(features(new MlpClassifier()), 2)).fit(raw)
+                .transform(raw);
+        MlpClassifier mlp = new MlpClassifier().setHiddenLayers(new int[] {8}).setStepSize(0.05).setBatchSize(0)
+                .setMaxEpochs(20).setTol(0).setSeed(4);
+        MlpClassificationModel first = mlp.fit(prepared);
+        double[] firstLosses = first.summary().lossHistory();
+        MlpClassificationModel second = mlp.copy(ParamMap.empty()).setInitialModel(first).setMaxEpochs(5)
+                .fit(prepared);
+        double startAgain = second.summary().lossHistory()[0];
+        assertTrue(startAgain < firstLosses[0] * 0.8, "a warm start begins near the first fit's end: " + startAgain
+                + " vs " + firstLosses[0]);
+        // exactly where an uninterrupted 21-epoch fit is at its 21st iteration (same seed, same shards)
+        double[] longer = mlp.copy(ParamMap.empty()).setMaxEpochs(21).fit(prepared).summary().lossHistory();
+        assertEquals(longer[20], startAgain, 0.0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> mlp.copy(ParamMap.empty()).setHiddenLayers(new int[] {3}).setInitialModel(first).fit(prepared));
+        assertTrue(e.getMessage().startsWith("the initial model's network is 2-8(relu)-3(softmax)"), e.getMessage());
+    }
+
     @Test
     void everyParamIsExplainedWithItsDefault() {
         MlpClassifier mlp = new MlpClassifier();
         String explained = mlp.explainParams();
         for (String name : new String[] {"featuresCol", "labelCol", "predictionCol", "weightCol", "hiddenLayers",
             "activation", "optimizer", "stepSize", "momentum", "batchSize", "maxEpochs", "tol", "regParam",
-            "blockSize", "aggregationDepth", "seed"}) {
+            "blockSize", "aggregationDepth", "seed", "validationIndicatorCol", "patience"}) {
             assertTrue(mlp.hasParam(name), name);
             assertTrue(explained.contains(name + ": "), name);
             assertTrue(mlp.isDefined(mlp.getParam(name)), name + " has a default");

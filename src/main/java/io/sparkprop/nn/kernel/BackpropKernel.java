@@ -106,6 +106,41 @@ public final class BackpropKernel {
     }
 
     /**
+     * Forward pass only, for evaluation: the block's weighted loss sum {@code Σ_j w_j C_j}, and into
+     * {@code correctWeight[0]} (modified) the weight of the examples whose largest output is where their
+     * target is largest (classification accuracy for one-hot targets).
+     *
+     * @param weights per-example weights, length ≥ {@code B}, or {@code null} for weight 1
+     */
+    public double evaluate(Parameters params, DMatrixRMaj x, DMatrixRMaj y, double[] weights, double[] correctWeight) {
+        int b = checkBlock(params, x, y, weights);
+        if (b == 0) {
+            return 0.0;
+        }
+        double[] w = weightsOrOnes(weights, b);
+        forward(params, x, b, false);
+        double loss = outputLossAndDelta(y, w, b);
+        DMatrixRMaj a = activations[layers - 1];
+        int m = a.numRows;
+        for (int j = 0; j < b; j++) {
+            int best = 0;
+            int target = 0;
+            for (int k = 1; k < m; k++) {
+                if (a.data[k * b + j] > a.data[best * b + j]) {
+                    best = k;
+                }
+                if (y.data[k * b + j] > y.data[target * b + j]) {
+                    target = k;
+                }
+            }
+            if (best == target) {
+                correctWeight[0] += w[j];
+            }
+        }
+        return loss;
+    }
+
+    /**
      * Forward pass only: writes the network's outputs {@code a_L} ({@code m × B}; softmax probabilities
      * for a softmax output) into {@code out}, which is reshaped (modified).
      */
