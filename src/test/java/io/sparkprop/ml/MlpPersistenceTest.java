@@ -70,7 +70,8 @@ class MlpPersistenceTest {
     @Test
     void estimatorsRoundTripTheirParams() throws IOException {
         MlpClassifier mlp = new MlpClassifier().setHiddenLayers(new int[] {7, 3}).setActivation("tanh")
-                .setOptimizer("momentum").setStepSize(0.05).setRegParam(0.01).setWeightCol("w").setSeed(9);
+                .setOptimizer("momentum").setStepSize(0.05).setRegParam(0.01).setWeightCol("w").setSeed(9)
+                .setValidationIndicatorCol("held").setPatience(3);
         String path = dir.resolve("classifier").toString();
         mlp.save(path);
         MlpClassifier loaded = MlpClassifier.load(path);
@@ -78,6 +79,8 @@ class MlpPersistenceTest {
         assertEquals(mlp.explainParams(), loaded.explainParams());
         assertArrayEquals(new int[] {7, 3}, loaded.getHiddenLayers());
         assertEquals(0.05, loaded.getStepSize());
+        assertEquals("held", loaded.getValidationIndicatorCol());
+        assertEquals(3, loaded.getPatience());
         MlpRegressor regressor = new MlpRegressor().setMaxEpochs(3);
         regressor.write().overwrite().save(path + "-r");
         assertEquals(3, MlpRegressor.load(path + "-r").getMaxEpochs());
