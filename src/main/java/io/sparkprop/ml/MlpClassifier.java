@@ -3,7 +3,9 @@ package io.sparkprop.ml;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.train.TrainingResult;
+import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.MLReader;
@@ -16,8 +18,8 @@ import org.apache.spark.sql.types.StructType;
 /**
  * A feed-forward network classifier with a softmax output and cross-entropy loss, trained by
  * sparkprop's distributed trainer. Labels are class indices {@code 0, 1, …, k−1} as numbers; the
- * number of classes {@code k} is the largest label plus one (at least 2). Negative, fractional or
- * non-finite labels fail the fit with the row named.
+ * number of classes {@code k} is {@code numClasses}, or by default the largest label plus one (at
+ * least 2). Negative, fractional, non-finite or too large labels fail the fit with the row named.
  *
  * <pre>{@code
  * MlpClassificationModel model = new MlpClassifier()
@@ -34,8 +36,27 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
         this(Identifiable$.MODULE$.randomUID("mlpClassifier"));
     }
 
+    private final IntParam numClasses;
+
     public MlpClassifier(String uid) {
         super(uid);
+        numClasses = new IntParam(this, "numClasses",
+                "number of classes k (labels 0..k-1), >= 2; 0 = the largest label + 1", ParamValidators.gtEq(0));
+        setDefault(numClasses, 0);
+    }
+
+    /** Number of classes; default 0 = inferred as the largest label + 1. */
+    public IntParam numClasses() {
+        return numClasses;
+    }
+
+    public int getNumClasses() {
+        return (Integer) getOrDefault(numClasses);
+    }
+
+    public MlpClassifier setNumClasses(int value) {
+        set(numClasses, value);
+        return this;
     }
 
     @Override
@@ -142,14 +163,27 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
     @Override
     public MlpClassificationModel fit(Dataset<?> dataset) {
         transformSchema(dataset.schema(), true);
-        Row max = dataset.select(functions.max(functions.col(getLabelCol()))).first();
-        if (max.isNullAt(0)) {
-            throw new IllegalArgumentException("the training data is empty: no labels in column '" + getLabelCol() + "'");
+        int classes = getNumClasses();
+        if (classes == 1) {
+            throw new IllegalArgumentException("numClasses must be 0 (infer) or >= 2, found 1");
         }
-        double largest = ((Number) max.get(0)).doubleValue();
-        int numClasses = Math.max(2, (int) Math.min(Math.floor(largest) + 1, Integer.MAX_VALUE));
+        if (classes == 0) {
+            Row max = dataset.select(functions.max(functions.col(getLabelCol()))).first();
+            if (max.isNullAt(0)) {
+                throw new IllegalArgumentException("the training data is empty: no labels in column '"
+                        + getLabelCol() + "'");
+            }
+            double largest = ((Number) max.get(0)).doubleValue();
+            if (!Double.isFinite(largest)) {
+                // Spark's max ranks NaN above every number
+                throw new IllegalArgumentException("label column '" + getLabelCol() + "' contains " + largest
+                        + "; labels must be class indices 0..k-1");
+            }
+            // a fractional largest label still gives k >= 2; packing then rejects the bad row by name
+            classes = Math.max(2, (int) Math.min(Math.floor(largest) + 1, 1 << 20));
+        }
         int numFeatures = firstFeatureSize(dataset);
-        NetworkSpec spec = network(numFeatures, numClasses);
+        NetworkSpec spec = network(numFeatures, classes);
         TrainingResult result = train(dataset, spec);
         MlpClassificationModel model = new MlpClassificationModel(uid(), result.parameters(),
                 new MlpTrainingSummary(result.history(), result.bestEpoch()));

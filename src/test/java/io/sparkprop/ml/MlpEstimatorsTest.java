@@ -220,6 +220,13 @@ class MlpEstimatorsTest {
         Dataset<Row> negative = withFeatures.selectExpr("features", "label - 1 as label");
         e = assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setMaxEpochs(1).fit(negative));
         assertTrue(e.getMessage().startsWith("expected a class index in 0..1, found -1.0 in row "), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new MlpClassifier().setNumClasses(2).setMaxEpochs(1).fit(withFeatures));
+        assertTrue(e.getMessage().startsWith("expected a class index in 0..1, found 2.0 in row "), e.getMessage());
+        assertEquals(4, new MlpClassifier().setNumClasses(4).setMaxEpochs(1).fit(withFeatures).numClasses());
+        Dataset<Row> nan = withFeatures.selectExpr("features", "case when a > 1.5 then double('NaN') else label end as label");
+        e = assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setMaxEpochs(1).fit(nan));
+        assertEquals("label column 'label' contains NaN; labels must be class indices 0..k-1", e.getMessage());
         Dataset<Row> fractional = withFeatures.selectExpr("features", "label + 0.5 as label");
         e = assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setMaxEpochs(1).fit(fractional));
         // whichever partition fails first: every label is now k + 0.5
