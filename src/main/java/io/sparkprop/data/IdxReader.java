@@ -30,7 +30,20 @@ public final class IdxReader {
      * @throws UncheckedIOException     if it cannot be read
      */
     public static double[][] readImages(Path file, double scale) {
-        try (DataInputStream in = open(file)) {
+        try (InputStream raw = Files.newInputStream(file)) {
+            return readImages(raw, file.toString(), scale);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read IDX images from " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * As {@link #readImages(Path, double)} from a stream ({@code name} ending in {@code .gz} means
+     * gzipped; it also names the source in errors). The stream is not closed.
+     */
+    public static double[][] readImages(InputStream raw, String file, double scale) {
+        try {
+            DataInputStream in = wrap(raw, file);
             checkMagic(file, in.readInt(), IMAGES_MAGIC, "image");
             int count = in.readInt();
             int rows = in.readInt();
@@ -62,7 +75,17 @@ public final class IdxReader {
      * @throws UncheckedIOException     if it cannot be read
      */
     public static int[] readLabels(Path file) {
-        try (DataInputStream in = open(file)) {
+        try (InputStream raw = Files.newInputStream(file)) {
+            return readLabels(raw, file.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read IDX labels from " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** As {@link #readLabels(Path)} from a stream; the stream is not closed. */
+    public static int[] readLabels(InputStream raw, String file) {
+        try {
+            DataInputStream in = wrap(raw, file);
             checkMagic(file, in.readInt(), LABELS_MAGIC, "label");
             int count = in.readInt();
             if (count < 0) {
@@ -80,19 +103,19 @@ public final class IdxReader {
         }
     }
 
-    private static DataInputStream open(Path file) throws IOException {
-        InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
-        return new DataInputStream(file.toString().endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16) : raw);
+    private static DataInputStream wrap(InputStream stream, String file) throws IOException {
+        InputStream raw = new BufferedInputStream(stream, 1 << 16);
+        return new DataInputStream(file.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16) : raw);
     }
 
-    private static void checkMagic(Path file, int magic, int expected, String kind) {
+    private static void checkMagic(String file, int magic, int expected, String kind) {
         if (magic != expected) {
             throw new IllegalArgumentException(file + " is not an IDX " + kind + " file: magic number " + magic
                     + ", expected " + expected);
         }
     }
 
-    private static void readFully(DataInputStream in, byte[] buffer, Path file, int item, int count) throws IOException {
+    private static void readFully(DataInputStream in, byte[] buffer, String file, int item, int count) throws IOException {
         try {
             in.readFully(buffer);
         } catch (EOFException e) {

@@ -441,6 +441,8 @@ public final class Trainer {
             for (int epoch = 0; epoch < maxEpochs; epoch++) {
                 double epochLossSum = 0;
                 double epochWeightSum = 0;
+                long epochExamples = 0;
+                long epochStart = System.nanoTime();
                 for (int t = 0; t < iterationsPerEpoch; t++, iteration++) {
                     long iterationStart = System.nanoTime();
                     sc.setJobDescription(String.format(Locale.ROOT, "sparkprop epoch %d/%d iteration %d/%d",
@@ -474,6 +476,7 @@ public final class Trainer {
                     current = next;
                     epochLossSum += sum.lossSum();
                     epochWeightSum += sum.weightSum();
+                    epochExamples += sum.count();
                     history.add(new IterationRecord(epoch, iteration, objective, optimizer.stepSizeAt(iteration),
                             sum.count(), blocks, millisSince(iterationStart)));
                 }
@@ -497,8 +500,12 @@ public final class Trainer {
                 EpochRecord record = new EpochRecord(epoch, epochLoss, elapsed, validationLoss, validationAccuracy);
                 history.add(record);
                 double eta = elapsed / (epoch + 1) * (maxEpochs - epoch - 1);
-                LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g, %.1f s elapsed, ETA %.1f s",
-                        epoch + 1, maxEpochs, epochLoss, elapsed / 1e3, eta / 1e3));
+                LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g%s, %.0f examples/s, %.1f s "
+                                + "elapsed, ETA %.1f s", epoch + 1, maxEpochs, epochLoss,
+                        validation == null ? "" : String.format(Locale.ROOT, ", validation loss %.6g accuracy %.4f",
+                                validationLoss, validationAccuracy),
+                        epochWeightSum > 0 ? epochExamples / (millisSince(epochStart) / 1e3) : 0.0,
+                        elapsed / 1e3, eta / 1e3));
                 if (epochListener != null) {
                     long listenerStart = System.nanoTime();
                     boolean goOn = epochListener.afterEpoch(record, current.copy());

@@ -1,0 +1,314 @@
+package io.sparkprop.job;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+
+/**
+ * A training job's settings, read from a {@code .properties} file: one key per setting, each with a
+ * default (or required), the form its value must take, and a description ({@link #KEYS} is the
+ * reference the README's table is made from). Every value is checked when the file is read, before
+ * Spark starts: an unknown key names the nearest valid one, a missing required key or a bad value
+ * names the key and the expected form. Keys {@code spark.conf.<name>} pass {@code <name>} to Spark.
+ */
+public final class JobConfig {
+    /** Prefix of keys passed through to Spark's configuration. */
+    public static final String SPARK_CONF_PREFIX = "spark.conf.";
+
+    /** One setting: its name, default ({@code null} when required), expected form and meaning. */
+    public record Key(String name, String defaultValue, String form, String doc, Predicate<String> valid) {
+    }
+
+    /** Every key, in the order of the README's table. */
+    public static final Map<String, Key> KEYS = new LinkedHashMap<>();
+
+    private static final Predicate<String> ANY = v -> true;
+    private static final Predicate<String> POSITIVE_INT = v -> isInt(v) && Integer.parseInt(v.trim()) > 0;
+    private static final Predicate<String> NON_NEGATIVE_INT = v -> isInt(v) && Integer.parseInt(v.trim()) >= 0;
+    private static final Predicate<String> POSITIVE_DOUBLE = v -> isDouble(v) && Double.parseDouble(v.trim()) > 0;
+    private static final Predicate<String> NON_NEGATIVE_DOUBLE = v -> isDouble(v) && Double.parseDouble(v.trim()) >= 0;
+    private static final Predicate<String> FRACTION = v -> isDouble(v) && Double.parseDouble(v.trim()) >= 0
+            && Double.parseDouble(v.trim()) < 1;
+    private static final Predicate<String> BOOLEAN = v -> v.trim().equalsIgnoreCase("true")
+            || v.trim().equalsIgnoreCase("false");
+    private static final Predicate<String> LONG = v -> {
+        try {
+            Long.parseLong(v.trim());
+            return true;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    };
+    private static final Predicate<String> WIDTHS = v -> v.trim().isEmpty()
+            || Arrays.stream(v.split(",")).allMatch(POSITIVE_INT);
+
+    static {
+        key("data.format", null, "one of sample, idx, libsvm, csv, parquet, synthetic",
+                "where the examples come from: the bundled Fashion-MNIST sample, a folder of (gzipped) IDX files, "
+                        + "a LIBSVM, CSV or Parquet path, or generated regression data",
+                choice("sample", "idx", "libsvm", "csv", "parquet", "synthetic"));
+        key("data.path", "", "a path (local, hdfs://, …)",
+                "the training data; for idx a folder with train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz",
+                ANY);
+        key("data.test.path", "", "a path, or empty",
+                "separate test data in the same format (for idx, the folder's t10k files are used when empty)", ANY);
+        key("data.label.column", "label", "a column name", "label column of csv and parquet data", ANY);
+        key("data.feature.columns", "", "comma-separated column names, or empty",
+                "feature columns of csv and parquet data; empty for every column but the label (csv) or a "
+                        + "Vector column named features (parquet)", ANY);
+        key("data.csv.header", "true", "true or false", "whether csv files start with a header line", BOOLEAN);
+        key("data.scale", "none", "none or standard", "standard: scale every feature to unit variance "
+                + "(Spark's StandardScaler, fitted on the training rows)", choice("none", "standard"));
+        key("data.synthetic.rows", "100000", "an integer > 0", "rows of synthetic data", POSITIVE_INT);
+        key("data.synthetic.features", "20", "an integer > 0", "features of synthetic data", POSITIVE_INT);
+        key("data.synthetic.noise", "0.1", "a number >= 0", "noise of synthetic data's label", NON_NEGATIVE_DOUBLE);
+        key("split.test", "0.2", "a fraction in [0, 1)",
+                "share of the data held out as the test set when there is no separate test data", FRACTION);
+        key("split.validation", "0", "a fraction in [0, 1)",
+                "share of the training data held out for validation (early stopping, per-epoch metrics)", FRACTION);
+        key("split.seed", "7", "an integer", "seed of the random splits", LONG);
+        key("model.type", null, "one of mlp-classifier, mlp-regressor, ridge", "what to train",
+                choice("mlp-classifier", "mlp-regressor", "ridge"));
+        key("model.hidden", "64", "comma-separated widths > 0, or empty", "hidden layers of an MLP", WIDTHS);
+        key("model.activation", "relu", "one of relu, tanh, sigmoid", "hidden activation of an MLP",
+                choice("relu", "tanh", "sigmoid"));
+        key("train.optimizer", "adam", "one of sgd, momentum, adam", "update rule", choice("sgd", "momentum", "adam"));
+        key("train.stepSize", "0.001", "a number > 0", "step size", POSITIVE_DOUBLE);
+        key("train.momentum", "0.9", "a number in [0, 1)", "momentum of the momentum rule", FRACTION);
+        key("train.batchSize", "256", "an integer >= 0", "examples per update; 0 = full batch", NON_NEGATIVE_INT);
+        key("train.maxEpochs", "10", "an integer > 0", "epochs at most", POSITIVE_INT);
+        key("train.tol", "1e-6", "a number >= 0", "stop when the epoch loss changes less than this, relatively",
+                NON_NEGATIVE_DOUBLE);
+        key("train.regParam", "0", "a number >= 0", "ridge penalty λ", NON_NEGATIVE_DOUBLE);
+        key("train.blockSize", "128", "an integer > 0", "examples per block", POSITIVE_INT);
+        key("train.aggregationDepth", "2", "an integer > 0", "depth of the merge tree", POSITIVE_INT);
+        key("train.seed", "42", "an integer", "seed of the initial weights and batch order", LONG);
+        key("train.patience", "0", "an integer >= 0",
+                "early stopping: epochs without a lower validation loss (needs split.validation > 0); 0 = off",
+                NON_NEGATIVE_INT);
+        key("ridge.fitIntercept", "true", "true or false", "fit an unpenalised intercept (model.type ridge)", BOOLEAN);
+        key("ridge.standardization", "false", "true or false", "penalise standardised coefficients (ridge)", BOOLEAN);
+        key("ridge.solver", "normal", "normal or sgd", "closed form or gradient descent (ridge)",
+                choice("normal", "sgd"));
+        key("spark.master", "local[*]", "a Spark master URL",
+                "used when the job is not launched by spark-submit (which sets its own)", ANY);
+        key("spark.partitions", "0", "an integer >= 0", "partitions of the training data; 0 = Spark's default "
+                + "parallelism", NON_NEGATIVE_INT);
+        key("output.dir", null, "a path", "folder for the model, metrics.json and history.csv", ANY);
+        key("output.overwrite", "false", "true or false", "replace an existing output folder", BOOLEAN);
+    }
+
+    private final Map<String, String> values;
+    private final Map<String, String> sparkConf;
+
+    private JobConfig(Map<String, String> values, Map<String, String> sparkConf) {
+        this.values = values;
+        this.sparkConf = sparkConf;
+    }
+
+    /**
+     * Reads and checks a {@code .properties} file.
+     *
+     * @throws IllegalArgumentException naming the file and the first problem
+     */
+    public static JobConfig load(Path file) {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read config " + file + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("config " + file + " is not a valid .properties file: "
+                    + e.getMessage(), e);
+        }
+        try {
+            return parse(p);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Checks properties: no unknown keys, every required key present, every value of its form.
+     *
+     * @throws IllegalArgumentException naming the key and the expected form
+     */
+    public static JobConfig parse(Properties properties) {
+        Map<String, String> values = new LinkedHashMap<>();
+        Map<String, String> spark = new TreeMap<>();
+        for (String name : new TreeMap<>(Collections.unmodifiableMap(toMap(properties))).keySet()) {
+            String value = properties.getProperty(name);
+            if (name.startsWith(SPARK_CONF_PREFIX) && name.length() > SPARK_CONF_PREFIX.length()) {
+                spark.put(name.substring(SPARK_CONF_PREFIX.length()), value.trim());
+                continue;
+            }
+            Key key = KEYS.get(name);
+            if (key == null) {
+                throw new IllegalArgumentException("unknown key '" + name + "'; did you mean '" + nearest(name) + "'?");
+            }
+            if (!key.valid().test(value)) {
+                throw new IllegalArgumentException("key " + name + ": expected " + key.form() + ", found '" + value
+                        + "'");
+            }
+            values.put(name, value.trim());
+        }
+        for (Key key : KEYS.values()) {
+            if (!values.containsKey(key.name())) {
+                if (key.defaultValue() == null) {
+                    throw new IllegalArgumentException("missing required key " + key.name() + " (" + key.form() + ")");
+                }
+                values.put(key.name(), key.defaultValue());
+            }
+        }
+        JobConfig config = new JobConfig(values, spark);
+        config.checkCombinations();
+        return config;
+    }
+
+    private void checkCombinations() {
+        String format = string("data.format");
+        if (Arrays.asList("idx", "libsvm", "csv", "parquet").contains(format) && string("data.path").isEmpty()) {
+            throw new IllegalArgumentException("data.format " + format + " needs data.path (a path)");
+        }
+        if (integer("train.patience") > 0 && real("split.validation") == 0) {
+            throw new IllegalArgumentException("train.patience " + integer("train.patience")
+                    + " needs split.validation > 0 (a fraction in [0, 1))");
+        }
+        if (format.equals("synthetic") && !string("model.type").equals("ridge")
+                && !string("model.type").equals("mlp-regressor")) {
+            throw new IllegalArgumentException("data.format synthetic makes regression data: model.type must be "
+                    + "ridge or mlp-regressor, found " + string("model.type"));
+        }
+    }
+
+    /** The value of {@code key}, trimmed. */
+    public String string(String key) {
+        String v = values.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("no such key " + key);
+        }
+        return v;
+    }
+
+    public int integer(String key) {
+        return Integer.parseInt(string(key));
+    }
+
+    public long longValue(String key) {
+        return Long.parseLong(string(key));
+    }
+
+    public double real(String key) {
+        return Double.parseDouble(string(key));
+    }
+
+    public boolean bool(String key) {
+        return Boolean.parseBoolean(string(key).toLowerCase(Locale.ROOT));
+    }
+
+    /** A comma-separated list of integers; empty for none. */
+    public int[] integers(String key) {
+        String v = string(key);
+        return v.isEmpty() ? new int[0] : Arrays.stream(v.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+    }
+
+    /** A comma-separated list of names; empty for none. */
+    public List<String> names(String key) {
+        String v = string(key);
+        List<String> out = new ArrayList<>();
+        if (!v.isEmpty()) {
+            for (String s : v.split(",")) {
+                out.add(s.trim());
+            }
+        }
+        return out;
+    }
+
+    /** Settings for Spark, from the {@code spark.conf.*} keys. */
+    public Map<String, String> sparkConf() {
+        return Collections.unmodifiableMap(sparkConf);
+    }
+
+    /** Every setting with its value (defaults included), for reports. */
+    public Map<String, String> values() {
+        return Collections.unmodifiableMap(values);
+    }
+
+    private static Map<String, String> toMap(Properties p) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String name : p.stringPropertyNames()) {
+            m.put(name, p.getProperty(name));
+        }
+        return m;
+    }
+
+    private static void key(String name, String defaultValue, String form, String doc, Predicate<String> valid) {
+        KEYS.put(name, new Key(name, defaultValue, form, doc, valid));
+    }
+
+    private static Predicate<String> choice(String... options) {
+        return v -> Arrays.asList(options).contains(v.trim().toLowerCase(Locale.ROOT));
+    }
+
+    private static boolean isInt(String v) {
+        try {
+            Integer.parseInt(v.trim());
+            return true;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static boolean isDouble(String v) {
+        try {
+            return Double.isFinite(Double.parseDouble(v.trim()));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** The known key with the smallest edit distance to {@code name}. */
+    static String nearest(String name) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String k : KEYS.keySet()) {
+            int d = editDistance(name.toLowerCase(Locale.ROOT), k.toLowerCase(Locale.ROOT));
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = k;
+            }
+        }
+        return best;
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            int[] t = previous;
+            previous = current;
+            current = t;
+        }
+        return previous[b.length()];
+    }
+}

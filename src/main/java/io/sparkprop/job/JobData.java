@@ -1,0 +1,179 @@
+package io.sparkprop.job;
+
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import io.sparkprop.data.IdxReader;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Reads a job's data into DataFrames of {@code features} (Vector) and {@code label} (double), through
+ * Spark's own readers where Spark has one (LIBSVM, CSV, Parquet); IDX files and the bundled sample
+ * are decoded here, synthetic data is generated on the executors from the seed.
+ */
+final class JobData {
+    static final String SAMPLE = "/io/sparkprop/sample/fashion-mnist/";
+    private static final StructType SCHEMA = new StructType().add("features", SQLDataTypes.VectorType())
+            .add("label", DataTypes.DoubleType);
+
+    private JobData() {
+    }
+
+    /** The training data, and the separate test data or {@code null}. */
+    static Dataset<Row>[] read(SparkSession spark, JobConfig c) {
+        String format = c.string("data.format");
+        String path = c.string("data.path");
+        String test = c.string("data.test.path");
+        @SuppressWarnings("unchecked")
+        Dataset<Row>[] out = new Dataset[2];
+        switch (format) {
+            case "sample":
+                out[0] = idx(spark, null, "t10k");
+                break;
+            case "idx":
+                out[0] = idx(spark, path, "train");
+                out[1] = idx(spark, test.isEmpty() ? path : test, "t10k");
+                break;
+            case "libsvm":
+                out[0] = spark.read().format("libsvm").load(path).select("features", "label");
+                if (!test.isEmpty()) {
+                    int n = ((org.apache.spark.ml.linalg.Vector) out[0].first().get(0)).size();
+                    out[1] = spark.read().format("libsvm").option("numFeatures", n).load(test).select("features", "label");
+                }
+                break;
+            case "csv":
+                out[0] = tabular(spark.read().option("header", c.bool("data.csv.header")).option("inferSchema", true)
+                        .csv(path), c);
+                if (!test.isEmpty()) {
+                    out[1] = tabular(spark.read().option("header", c.bool("data.csv.header"))
+                            .option("inferSchema", true).csv(test), c);
+                }
+                break;
+            case "parquet":
+                out[0] = tabular(spark.read().parquet(path), c);
+                if (!test.isEmpty()) {
+                    out[1] = tabular(spark.read().parquet(test), c);
+                }
+                break;
+            default:
+                out[0] = synthetic(spark, c.integer("data.synthetic.rows"), c.integer("data.synthetic.features"),
+                        c.real("data.synthetic.noise"), c.longValue("split.seed"));
+        }
+        return out;
+    }
+
+    /** Feature columns assembled into a Vector (unless a {@code features} Vector column is there) and a double label. */
+    private static Dataset<Row> tabular(Dataset<Row> df, JobConfig c) {
+        String label = c.string("data.label.column");
+        if (!Arrays.asList(df.columns()).contains(label)) {
+            throw new IllegalArgumentException("data.label.column '" + label + "' is not a column of the data; "
+                    + "columns: " + String.join(", ", df.columns()));
+        }
+        List<String> features = c.names("data.feature.columns");
+        if (features.isEmpty() && Arrays.asList(df.columns()).contains("features")
+                && df.schema().apply("features").dataType().equals(SQLDataTypes.VectorType())) {
+            return df.select(functions.col("features"), functions.col(label).cast(DataTypes.DoubleType).as("label"));
+        }
+        if (features.isEmpty()) {
+            for (String column : df.columns()) {
+                if (!column.equals(label)) {
+                    features.add(column);
+                }
+            }
+        }
+        for (String f : features) {
+            if (!Arrays.asList(df.columns()).contains(f)) {
+                throw new IllegalArgumentException("data.feature.columns names '" + f + "', which is not a column; "
+                        + "columns: " + String.join(", ", df.columns()));
+            }
+        }
+        Dataset<Row> assembled = new VectorAssembler().setInputCols(features.toArray(new String[0]))
+                .setOutputCol("__features").setHandleInvalid("error").transform(df);
+        return assembled.select(functions.col("__features").as("features"),
+                functions.col(label).cast(DataTypes.DoubleType).as("label"));
+    }
+
+    /** {@code <prefix>-images-idx3-ubyte.gz} and labels from a folder, or from the bundled sample. */
+    private static Dataset<Row> idx(SparkSession spark, String folder, String prefix) {
+        String images = prefix + "-images-idx3-ubyte.gz";
+        String labels = prefix + "-labels-idx1-ubyte.gz";
+        double[][] x;
+        int[] y;
+        try (InputStream imageStream = open(spark, folder, images); InputStream labelStream = open(spark, folder, labels)) {
+            x = IdxReader.readImages(imageStream, images, 1 / 255.0);
+            y = IdxReader.readLabels(labelStream, labels);
+        } catch (java.io.IOException e) {
+            throw new UncheckedIOException("cannot read " + images + " or " + labels + ": " + e.getMessage(), e);
+        }
+        if (x.length != y.length) {
+            throw new IllegalArgumentException(images + " has " + x.length + " images but " + labels + " has "
+                    + y.length + " labels");
+        }
+        List<Row> rows = new ArrayList<>(x.length);
+        for (int i = 0; i < x.length; i++) {
+            rows.add(RowFactory.create(Vectors.dense(x[i]).compressed(), (double) y[i]));
+        }
+        return spark.createDataFrame(rows, SCHEMA);
+    }
+
+    private static InputStream open(SparkSession spark, String folder, String file) throws java.io.IOException {
+        if (folder == null) {
+            InputStream in = JobData.class.getResourceAsStream(SAMPLE + file);
+            if (in == null) {
+                throw new IllegalStateException("the bundled sample " + SAMPLE + file + " is missing from the jar");
+            }
+            return in;
+        }
+        Path p = new Path(folder, file);
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (!fs.exists(p)) {
+            throw new IllegalArgumentException("data file " + p + " does not exist");
+        }
+        FSDataInputStream in = fs.open(p);
+        return in;
+    }
+
+    /** {@code y = x·β + 1 + noise}, features uniform in [−1, 1], generated per partition from the seed. */
+    static Dataset<Row> synthetic(SparkSession spark, int rows, int n, double noise, long seed) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int partitions = sc.defaultParallelism();
+        List<Integer> parts = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            parts.add(p);
+        }
+        JavaRDD<Row> data = sc.parallelize(parts, partitions).flatMap(p -> {
+            SplittableRandom random = new SplittableRandom(seed * 1_000_003L + p);
+            int count = rows / partitions + (p < rows % partitions ? 1 : 0);
+            List<Row> out = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                double[] x = new double[n];
+                double y = 1.0;
+                for (int j = 0; j < n; j++) {
+                    x[j] = 2 * random.nextDouble() - 1;
+                    y += Math.cos(j) * x[j];
+                }
+                out.add(RowFactory.create(Vectors.dense(x), y + noise * (2 * random.nextDouble() - 1)));
+            }
+            return out.iterator();
+        });
+        return spark.createDataFrame(data, SCHEMA);
+    }
+}

@@ -1,0 +1,288 @@
+package io.sparkprop.job;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Paths;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkprop.ml.MlpClassificationModel;
+import io.sparkprop.ml.MlpClassifier;
+import io.sparkprop.ml.MlpModel;
+import io.sparkprop.ml.MlpRegressor;
+import io.sparkprop.ml.RidgeRegression;
+import io.sparkprop.ml.RidgeRegressionModel;
+import io.sparkprop.train.EpochRecord;
+import io.sparkprop.train.TrainingDivergedException;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.ml.evaluation.RegressionEvaluator;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+/**
+ * The training job behind {@code jobs/train CONF} and {@code jobs/submit … CONF}: reads a
+ * {@link JobConfig}, the data, splits it (test, validation), fits a Pipeline (optional standard
+ * scaling, then the configured estimator), evaluates it on the test rows, and writes to
+ * {@code output.dir}: {@code model/} (a Spark ML PipelineModel), {@code metrics.json} and, for MLPs,
+ * {@code history.csv}. Everything is written to a temporary sibling folder first and renamed at the
+ * end, so a failed run leaves no half-written output.
+ */
+public final class TrainJob {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TrainJob() {
+    }
+
+    /** {@code TrainJob CONF}: exits 0 on success, 2 on a bad config or data, 1 on any other failure. */
+    public static void main(String[] args) {
+        if (args.length != 1) {
+            System.err.println("usage: jobs/train CONF.properties   (or: spark-submit --class " + TrainJob.class.getName()
+                    + " sparkprop.jar CONF.properties)");
+            System.exit(2);
+        }
+        int code;
+        try {
+            JobConfig config = JobConfig.load(Paths.get(args[0]));
+            SparkSession spark = session(config);
+            try {
+                Map<String, Object> metrics = run(config, spark);
+                System.out.println("sparkprop: done; " + headline(metrics) + "; outputs in "
+                        + config.string("output.dir"));
+                code = 0;
+            } finally {
+                spark.stop();
+            }
+        } catch (IllegalArgumentException | TrainingDivergedException e) {
+            System.err.println("sparkprop: " + e.getMessage());
+            code = 2;
+        } catch (RuntimeException e) {
+            System.err.println("sparkprop: the job failed: " + e);
+            code = 1;
+        }
+        System.exit(code);
+    }
+
+    /** The Spark session: the master of spark-submit when there is one, else {@code spark.master}. */
+    static SparkSession session(JobConfig config) {
+        SparkSession.Builder builder = SparkSession.builder().appName("sparkprop " + config.string("model.type"));
+        if (!new SparkConf().contains("spark.master")) {
+            builder.master(config.string("spark.master"));
+        }
+        // gradients above 1 MB would otherwise return through the block manager (see the README)
+        builder.config("spark.task.maxDirectResultSize", "64m");
+        config.sparkConf().forEach(builder::config);
+        return builder.getOrCreate();
+    }
+
+    /**
+     * Runs the job in {@code spark} and returns the metrics it wrote.
+     *
+     * @throws IllegalArgumentException on bad data, an existing output folder (without
+     *                                  {@code output.overwrite}) and the like, with what to change
+     */
+    public static Map<String, Object> run(JobConfig c, SparkSession spark) {
+        Path output = new Path(c.string("output.dir"));
+        FileSystem fs;
+        try {
+            fs = output.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            if (fs.exists(output) && !c.bool("output.overwrite")) {
+                throw new IllegalArgumentException("output.dir " + output + " exists; set output.overwrite=true or "
+                        + "choose another folder");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check output.dir " + output + ": " + e.getMessage(), e);
+        }
+        Dataset<Row>[] data = JobData.read(spark, c);
+        long seed = c.longValue("split.seed");
+        int partitions = c.integer("spark.partitions") > 0 ? c.integer("spark.partitions")
+                : spark.sparkContext().defaultParallelism();
+        Dataset<Row> all = data[0];
+        Dataset<Row> train;
+        Dataset<Row> test;
+        if (data[1] == null) {
+            Dataset<Row>[] split = all.randomSplit(new double[] {1 - c.real("split.test"), c.real("split.test")}, seed);
+            train = split[0];
+            test = split[1];
+        } else {
+            train = all;
+            test = data[1];
+        }
+        double validation = c.real("split.validation");
+        train = train.withColumn("isValidation", functions.rand(seed + 1).lt(validation))
+                .repartition(partitions).cache();
+        test = test.repartition(partitions).cache();
+        if (train.isEmpty()) {
+            throw new IllegalArgumentException("the training data is empty (data.format " + c.string("data.format")
+                    + ", data.path '" + c.string("data.path") + "')");
+        }
+
+        String type = c.string("model.type");
+        boolean scale = c.string("data.scale").equals("standard");
+        PipelineStage estimator = estimator(c, type, validation > 0, scale ? "scaled" : "features");
+        PipelineStage[] stages = scale
+                ? new PipelineStage[] {new StandardScaler().setInputCol("features").setOutputCol("scaled")
+                        .setWithMean(false), estimator}
+                : new PipelineStage[] {estimator};
+        long start = System.nanoTime();
+        PipelineModel model = new Pipeline().setStages(stages).fit(train);
+        double fitSeconds = (System.nanoTime() - start) / 1e9;
+        Transformer fitted = model.stages()[model.stages().length - 1];
+
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("model", type);
+        metrics.put("trainExamples", train.count());
+        metrics.put("testExamples", test.count());
+        metrics.put("fitSeconds", fitSeconds);
+        Dataset<Row> scored = model.transform(test);
+        metrics.put("test", type.equals("mlp-classifier") ? classification(scored, ((MlpClassificationModel) fitted)
+                .numClasses()) : regression(scored));
+        metrics.put("config", c.values());
+
+        Path temporary = new Path(output.getParent() == null ? new Path(".") : output.getParent(),
+                "." + output.getName() + ".tmp-" + UUID.randomUUID());
+        try {
+            model.write().save(new Path(temporary, "model").toString());
+            write(fs, new Path(temporary, "metrics.json"),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
+            if (fitted instanceof MlpModel) {
+                write(fs, new Path(temporary, "history.csv"), historyCsv(((MlpModel<?>) fitted).summary().epochs()));
+            }
+            if (fs.exists(output)) {
+                fs.delete(output, true);
+            }
+            if (!fs.rename(temporary, output)) {
+                throw new IOException("cannot rename " + temporary + " to " + output);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the outputs to " + output + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                fs.delete(temporary, true);
+            } catch (IOException ignored) {
+                // nothing more to clean
+            }
+        }
+        train.unpersist();
+        test.unpersist();
+        return metrics;
+    }
+
+    /** The test metrics worth a console line: accuracy and log loss, or RMSE, MAE and R². */
+    @SuppressWarnings("unchecked")
+    static String headline(Map<String, Object> metrics) {
+        Map<String, Object> test = (Map<String, Object>) metrics.get("test");
+        StringBuilder sb = new StringBuilder("test");
+        for (String key : new String[] {"accuracy", "logLoss", "rmse", "mae", "r2"}) {
+            if (test.containsKey(key)) {
+                sb.append(String.format(java.util.Locale.ROOT, " %s %.4f", key, (Double) test.get(key)));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static PipelineStage estimator(JobConfig c, String type, boolean validation, String features) {
+        if (type.equals("ridge")) {
+            return new RidgeRegression().setFeaturesCol(features).setRegParam(c.real("train.regParam"))
+                    .setFitIntercept(c.bool("ridge.fitIntercept")).setStandardization(c.bool("ridge.standardization"))
+                    .setSolver(c.string("ridge.solver")).setStepSize(c.real("train.stepSize"))
+                    .setMaxEpochs(c.integer("train.maxEpochs")).setAggregationDepth(c.integer("train.aggregationDepth"))
+                    .setSeed(c.longValue("train.seed"));
+        }
+        if (type.equals("mlp-classifier")) {
+            MlpClassifier m = new MlpClassifier().setFeaturesCol(features).setHiddenLayers(c.integers("model.hidden"))
+                    .setActivation(c.string("model.activation")).setOptimizer(c.string("train.optimizer"))
+                    .setStepSize(c.real("train.stepSize")).setMomentum(c.real("train.momentum"))
+                    .setBatchSize(c.integer("train.batchSize")).setMaxEpochs(c.integer("train.maxEpochs"))
+                    .setTol(c.real("train.tol")).setRegParam(c.real("train.regParam"))
+                    .setBlockSize(c.integer("train.blockSize")).setAggregationDepth(c.integer("train.aggregationDepth"))
+                    .setSeed(c.longValue("train.seed")).setPatience(c.integer("train.patience"));
+            return validation ? m.setValidationIndicatorCol("isValidation") : m;
+        }
+        MlpRegressor m = new MlpRegressor().setFeaturesCol(features).setHiddenLayers(c.integers("model.hidden"))
+                .setActivation(c.string("model.activation")).setOptimizer(c.string("train.optimizer"))
+                .setStepSize(c.real("train.stepSize")).setMomentum(c.real("train.momentum"))
+                .setBatchSize(c.integer("train.batchSize")).setMaxEpochs(c.integer("train.maxEpochs"))
+                .setTol(c.real("train.tol")).setRegParam(c.real("train.regParam"))
+                .setBlockSize(c.integer("train.blockSize")).setAggregationDepth(c.integer("train.aggregationDepth"))
+                .setSeed(c.longValue("train.seed")).setPatience(c.integer("train.patience"));
+        return validation ? m.setValidationIndicatorCol("isValidation") : m;
+    }
+
+    /** Accuracy, log loss, and per class precision, recall and the confusion matrix (rows: label). */
+    static Map<String, Object> classification(Dataset<Row> scored, int classes) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        MulticlassClassificationEvaluator evaluator = new MulticlassClassificationEvaluator();
+        m.put("accuracy", evaluator.setMetricName("accuracy").evaluate(scored));
+        m.put("logLoss", evaluator.setMetricName("logLoss").evaluate(scored));
+        long[][] confusion = new long[classes][classes];
+        for (Row r : scored.groupBy("label", "prediction").count().collectAsList()) {
+            int label = (int) r.getDouble(0);
+            int prediction = (int) r.getDouble(1);
+            if (label >= 0 && label < classes) {
+                confusion[label][prediction] += r.getLong(2);
+            }
+        }
+        double[] precision = new double[classes];
+        double[] recall = new double[classes];
+        for (int k = 0; k < classes; k++) {
+            long predicted = 0;
+            long actual = 0;
+            for (int j = 0; j < classes; j++) {
+                predicted += confusion[j][k];
+                actual += confusion[k][j];
+            }
+            precision[k] = predicted == 0 ? 0 : (double) confusion[k][k] / predicted;
+            recall[k] = actual == 0 ? 0 : (double) confusion[k][k] / actual;
+        }
+        m.put("precision", precision);
+        m.put("recall", recall);
+        m.put("confusionMatrix", confusion);
+        return m;
+    }
+
+    /** RMSE, MAE and R² of a single-output regression. */
+    static Map<String, Object> regression(Dataset<Row> scored) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        RegressionEvaluator evaluator = new RegressionEvaluator();
+        m.put("rmse", evaluator.setMetricName("rmse").evaluate(scored));
+        m.put("mae", evaluator.setMetricName("mae").evaluate(scored));
+        m.put("r2", evaluator.setMetricName("r2").evaluate(scored));
+        return m;
+    }
+
+    static String historyCsv(List<EpochRecord> epochs) {
+        StringBuilder sb = new StringBuilder("epoch,train_loss,validation_loss,validation_accuracy,elapsed_seconds\n");
+        for (EpochRecord e : epochs) {
+            sb.append(e.epoch() + 1).append(',').append(e.loss()).append(',').append(blankIfNaN(e.validationLoss()))
+                    .append(',').append(blankIfNaN(e.validationAccuracy())).append(',')
+                    .append(e.elapsedMillis() / 1e3).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String blankIfNaN(double v) {
+        return Double.isNaN(v) ? "" : Double.toString(v);
+    }
+
+    private static void write(FileSystem fs, Path file, String text) throws IOException {
+        try (OutputStream out = fs.create(file, false); PrintStream p = new PrintStream(out, false, StandardCharsets.UTF_8)) {
+            p.print(text);
+        }
+    }
+}

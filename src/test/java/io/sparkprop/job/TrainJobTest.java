@@ -1,0 +1,194 @@
+package io.sparkprop.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.zip.GZIPOutputStream;
+
+import io.sparkprop.testutil.SparkTestSupport;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainJobTest {
+    private static SparkSession spark;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkTestSupport.start(TrainJobTest.class);
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private Properties config(String... pairs) {
+        Properties p = new Properties();
+        p.setProperty("output.dir", dir.resolve("out").toString());
+        for (int i = 0; i < pairs.length; i += 2) {
+            p.setProperty(pairs[i], pairs[i + 1]);
+        }
+        return p;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> test(Map<String, Object> metrics) {
+        return (Map<String, Object>) metrics.get("test");
+    }
+
+    /** The quick start trains to a test accuracy of at least 0.80 on its sample and writes its outputs. */
+    @Test
+    void theQuickStartReachesItsAccuracyAndWritesItsOutputs() throws IOException {
+        Properties p = new Properties();
+        try (FileInputStream in = new FileInputStream("conf/quickstart.properties")) {
+            p.load(in);
+        }
+        Path out = dir.resolve("quickstart");
+        p.setProperty("output.dir", out.toString());
+        Map<String, Object> metrics = TrainJob.run(JobConfig.parse(p), spark);
+        double accuracy = (Double) test(metrics).get("accuracy");
+        assertTrue(accuracy >= 0.80, "test accuracy " + accuracy);
+        assertTrue(Files.readString(out.resolve("metrics.json")).contains("\"confusionMatrix\""));
+        List<String> history = Files.readAllLines(out.resolve("history.csv"));
+        assertEquals("epoch,train_loss,validation_loss,validation_accuracy,elapsed_seconds", history.get(0));
+        assertTrue(history.size() >= 2);
+        PipelineModel model = PipelineModel.load(out.resolve("model").toString());
+        assertEquals(1, model.stages().length);
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().contains(".tmp-")), "no temporary folder left");
+        }
+    }
+
+    @Test
+    void anExistingOutputFolderIsRefusedUnlessOverwriting() throws IOException {
+        Files.createDirectories(dir.resolve("out"));
+        Properties p = config("data.format", "synthetic", "data.synthetic.rows", "200", "model.type", "ridge");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainJob.run(JobConfig.parse(p), spark));
+        assertEquals("output.dir " + dir.resolve("out") + " exists; set output.overwrite=true or choose another folder",
+                e.getMessage());
+        p.setProperty("output.overwrite", "true");
+        Map<String, Object> metrics = TrainJob.run(JobConfig.parse(p), spark);
+        assertTrue((Double) test(metrics).get("r2") > 0.99, metrics.toString());
+    }
+
+    @Test
+    void csvWithStandardScalingAndRidge() throws IOException {
+        SplittableRandom random = new SplittableRandom(1);
+        StringBuilder csv = new StringBuilder("x1,x2,skip,target\n");
+        for (int i = 0; i < 300; i++) {
+            double a = random.nextDouble();
+            double b = 100 * random.nextDouble();
+            csv.append(a).append(',').append(b).append(",zzz,").append(3 * a - 0.02 * b + 1).append('\n');
+        }
+        Path file = dir.resolve("data.csv");
+        Files.writeString(file, csv);
+        Map<String, Object> metrics = TrainJob.run(JobConfig.parse(config("data.format", "csv", "data.path",
+                file.toString(), "data.label.column", "target", "data.feature.columns", "x1,x2", "data.scale",
+                "standard", "model.type", "ridge")), spark);
+        assertTrue((Double) test(metrics).get("r2") > 0.999, metrics.toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainJob.run(JobConfig.parse(config("data.format", "csv", "data.path", file.toString(),
+                        "data.label.column", "y", "model.type", "ridge", "output.overwrite", "true")), spark));
+        assertEquals("data.label.column 'y' is not a column of the data; columns: x1, x2, skip, target", e.getMessage());
+    }
+
+    @Test
+    void libsvmAndParquetSources() throws IOException {
+        SplittableRandom random = new SplittableRandom(2);
+        StringBuilder libsvm = new StringBuilder();
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            double a = random.nextDouble() * 2 - 1;
+            double b = random.nextDouble() * 2 - 1;
+            int label = a + b > 0 ? 1 : 0;
+            libsvm.append(label).append(" 1:").append(a).append(" 3:").append(b).append('\n');
+            rows.add(RowFactory.create(Vectors.dense(a, b), 2 * a - b));
+        }
+        Path svm = dir.resolve("data.svm");
+        Files.writeString(svm, libsvm);
+        Map<String, Object> metrics = TrainJob.run(JobConfig.parse(config("data.format", "libsvm", "data.path",
+                svm.toString(), "model.type", "mlp-classifier", "model.hidden", "8", "train.stepSize", "0.05",
+                "train.maxEpochs", "20")), spark);
+        assertTrue((Double) test(metrics).get("accuracy") > 0.9, metrics.toString());
+
+        Path parquet = dir.resolve("data.parquet");
+        StructType schema = new StructType().add("features", SQLDataTypes.VectorType()).add("label", DataTypes.DoubleType);
+        spark.createDataFrame(rows, schema).write().parquet(parquet.toString());
+        metrics = TrainJob.run(JobConfig.parse(config("data.format", "parquet", "data.path", parquet.toString(),
+                "model.type", "mlp-regressor", "model.hidden", "", "train.stepSize", "0.05", "train.batchSize", "0",
+                "train.maxEpochs", "200", "train.tol", "0", "output.overwrite", "true")), spark);
+        assertTrue((Double) test(metrics).get("r2") > 0.99, metrics.toString());
+    }
+
+    @Test
+    void idxFoldersUseTheirTestFiles() throws IOException {
+        SplittableRandom random = new SplittableRandom(3);
+        Path folder = dir.resolve("idx");
+        Files.createDirectories(folder);
+        for (String prefix : new String[] {"train", "t10k"}) {
+            int count = prefix.equals("train") ? 300 : 100;
+            byte[] pixels = new byte[count * 4];
+            byte[] labels = new byte[count];
+            for (int i = 0; i < count; i++) {
+                int label = random.nextInt(2);
+                labels[i] = (byte) label;
+                for (int p = 0; p < 4; p++) {
+                    // class 1 is bright on the left, class 0 on the right
+                    pixels[i * 4 + p] = (byte) ((p % 2 == label ? 200 : 20) + random.nextInt(40));
+                }
+            }
+            gzip(folder.resolve(prefix + "-images-idx3-ubyte.gz"), 2051, new int[] {count, 2, 2}, pixels);
+            gzip(folder.resolve(prefix + "-labels-idx1-ubyte.gz"), 2049, new int[] {count}, labels);
+        }
+        Map<String, Object> metrics = TrainJob.run(JobConfig.parse(config("data.format", "idx", "data.path",
+                folder.toString(), "model.type", "mlp-classifier", "model.hidden", "4", "train.stepSize", "0.05",
+                "train.maxEpochs", "20")), spark);
+        assertEquals(100L, metrics.get("testExamples"));
+        assertTrue((Double) test(metrics).get("accuracy") > 0.95, metrics.toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainJob.run(JobConfig.parse(config("data.format", "idx", "data.path", dir.toString(),
+                        "model.type", "mlp-classifier", "output.overwrite", "true")), spark));
+        assertEquals("data file " + dir.resolve("train-images-idx3-ubyte.gz") + " does not exist",
+                e.getMessage().replace("file:", ""));
+    }
+
+    private static void gzip(Path file, int magic, int[] header, byte[] payload) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeInt(magic);
+        for (int h : header) {
+            out.writeInt(h);
+        }
+        out.write(payload);
+        try (OutputStream os = new GZIPOutputStream(Files.newOutputStream(file))) {
+            os.write(bytes.toByteArray());
+        }
+    }
+}
