@@ -102,6 +102,10 @@ public final class JobConfig {
         key("ridge.standardization", "false", "true or false", "penalise standardised coefficients (ridge)", BOOLEAN);
         key("ridge.solver", "normal", "normal or sgd", "closed form or gradient descent (ridge)",
                 choice("normal", "sgd"));
+        key("checkpoint.dir", "", "a path, or empty", "folder for training checkpoints (MLPs); empty for none", ANY);
+        key("checkpoint.every", "1", "an integer > 0", "epochs between checkpoints", POSITIVE_INT);
+        key("resume", "false", "true or false", "continue from the newest complete checkpoint in checkpoint.dir; "
+                + "the result is bit-identical to an uninterrupted run", BOOLEAN);
         key("spark.master", "local[*]", "a Spark master URL",
                 "used when the job is not launched by spark-submit (which sets its own)", ANY);
         key("spark.partitions", "0", "an integer >= 0", "partitions of the training data; 0 = Spark's default "
@@ -181,6 +185,9 @@ public final class JobConfig {
         String format = string("data.format");
         if (Arrays.asList("idx", "libsvm", "csv", "parquet").contains(format) && string("data.path").isEmpty()) {
             throw new IllegalArgumentException("data.format " + format + " needs data.path (a path)");
+        }
+        if (bool("resume") && string("checkpoint.dir").isEmpty()) {
+            throw new IllegalArgumentException("resume=true needs checkpoint.dir (a path)");
         }
         if (integer("train.patience") > 0 && real("split.validation") == 0) {
             throw new IllegalArgumentException("train.patience " + integer("train.patience")

@@ -212,6 +212,7 @@ public final class TrainJob {
                     .setTol(c.real("train.tol")).setRegParam(c.real("train.regParam"))
                     .setBlockSize(c.integer("train.blockSize")).setAggregationDepth(c.integer("train.aggregationDepth"))
                     .setSeed(c.longValue("train.seed")).setPatience(c.integer("train.patience"));
+            m.setCheckpointing(c.string("checkpoint.dir"), c.integer("checkpoint.every"), c.bool("resume"));
             return validation ? m.setValidationIndicatorCol("isValidation") : m;
         }
         MlpRegressor m = new MlpRegressor().setFeaturesCol(features).setHiddenLayers(c.integers("model.hidden"))
@@ -221,6 +222,7 @@ public final class TrainJob {
                 .setTol(c.real("train.tol")).setRegParam(c.real("train.regParam"))
                 .setBlockSize(c.integer("train.blockSize")).setAggregationDepth(c.integer("train.aggregationDepth"))
                 .setSeed(c.longValue("train.seed")).setPatience(c.integer("train.patience"));
+        m.setCheckpointing(c.string("checkpoint.dir"), c.integer("checkpoint.every"), c.bool("resume"));
         return validation ? m.setValidationIndicatorCol("isValidation") : m;
     }
 

@@ -145,6 +145,14 @@ public final class Optimizer implements Serializable {
             this.second = o.kind == Kind.ADAM ? new double[size] : null;
         }
 
+        /** The state arrays (velocity; or first and second moments), live; empty for plain SGD. */
+        double[][] state() {
+            if (first == null) {
+                return new double[0][];
+            }
+            return second == null ? new double[][] {first} : new double[][] {first, second};
+        }
+
         /**
          * Applies iteration {@code t}'s update to {@code theta} (modified) from the mean gradient
          * {@code g} (ridge term included).

@@ -66,6 +66,9 @@ public final class Trainer {
     private int numShards = 0;
     private JavaRDD<Example> validationData;
     private int patience = 0;
+    private String checkpointDir;
+    private int checkpointEvery = 1;
+    private boolean resume;
 
     /** A trainer for {@code spec} with the defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
     public Trainer(NetworkSpec spec) {
@@ -176,6 +179,26 @@ public final class Trainer {
      */
     public Trainer setPatience(int patience) {
         this.patience = Checks.atLeast("patience", patience, 0, "0 = off");
+        return this;
+    }
+
+    /**
+     * Write a checkpoint every {@code everyEpochs} epochs into {@code folder} (any Hadoop file system);
+     * {@code null} for none. See {@link #setResume}.
+     */
+    public Trainer setCheckpoint(String folder, int everyEpochs) {
+        this.checkpointDir = folder;
+        this.checkpointEvery = Checks.atLeast("checkpoint interval", everyEpochs, 1, null);
+        return this;
+    }
+
+    /**
+     * Continue from the newest complete checkpoint in the checkpoint folder, if there is one: the run
+     * then ends with the same parameters, bit for bit, as one that was never interrupted (same data
+     * partitioning, seed and settings).
+     */
+    public Trainer setResume(boolean resume) {
+        this.resume = resume;
         return this;
     }
 
@@ -433,12 +456,29 @@ public final class Trainer {
             Optimizer.Updater updater = optimizer.newUpdater(current.size());
             bestValidationLoss = Double.POSITIVE_INFINITY;
             best = null;
+            long iteration = 0;
+            double previousEpochLoss = Double.NaN;
+            int firstEpoch = 0;
+            Checkpoints checkpoints = checkpointDir == null ? null
+                    : new Checkpoints(checkpointDir, sc.hadoopConfiguration());
+            if (checkpoints != null && resume) {
+                Checkpoints.State saved = checkpoints.newest(spec, updater.state().length);
+                if (saved != null) {
+                    current = Parameters.fromFlat(spec, saved.parameters);
+                    double[][] state = updater.state();
+                    for (int i = 0; i < state.length; i++) {
+                        System.arraycopy(saved.optimizer[i], 0, state[i], 0, state[i].length);
+                    }
+                    firstEpoch = saved.epoch + 1;
+                    iteration = saved.iteration;
+                    previousEpochLoss = saved.previousEpochLoss;
+                    LOG.info("sparkprop: resuming after epoch {} from {}", firstEpoch, checkpointDir);
+                }
+            }
             double[] theta = current.toFlat();
             long start = System.nanoTime();
             double listenerMillis = 0;
-            long iteration = 0;
-            double previousEpochLoss = Double.NaN;
-            for (int epoch = 0; epoch < maxEpochs; epoch++) {
+            for (int epoch = firstEpoch; epoch < maxEpochs; epoch++) {
                 double epochLossSum = 0;
                 double epochWeightSum = 0;
                 long epochExamples = 0;
@@ -514,6 +554,10 @@ public final class Trainer {
                         LOG.info("sparkprop: stopped by the epoch listener after epoch {}", epoch + 1);
                         break;
                     }
+                }
+                if (checkpoints != null && (epoch + 1) % checkpointEvery == 0) {
+                    checkpoints.write(spec, new Checkpoints.State(epoch, iteration, epochLoss, current.toFlat(),
+                            updater.state()));
                 }
                 if (patience > 0 && epoch - bestEpoch >= patience) {
                     LOG.info("sparkprop: early stop after epoch {}: no lower validation loss for {} epochs; keeping "

@@ -98,6 +98,36 @@ class TrainJobTest {
         assertTrue((Double) test(metrics).get("r2") > 0.99, metrics.toString());
     }
 
+    /** resume=true after a crash ends with the model of an uninterrupted run. */
+    @Test
+    void aResumedJobEqualsAnUninterruptedOne() throws IOException {
+        String[] common = {"data.format", "synthetic", "data.synthetic.rows", "400", "data.synthetic.features", "5",
+            "model.type", "mlp-regressor", "model.hidden", "6", "train.stepSize", "0.01", "train.tol", "0",
+            "train.batchSize", "64", "output.overwrite", "true"};
+        Properties whole = config(common);
+        whole.setProperty("train.maxEpochs", "5");
+        TrainJob.run(JobConfig.parse(whole), spark);
+        double[] expected = weights(dir.resolve("out"));
+
+        Properties crashed = config(common);
+        crashed.setProperty("train.maxEpochs", "3");
+        crashed.setProperty("checkpoint.dir", dir.resolve("ckpt").toString());
+        crashed.setProperty("checkpoint.every", "2");
+        TrainJob.run(JobConfig.parse(crashed), spark);
+        Properties resumed = config(common);
+        resumed.setProperty("train.maxEpochs", "5");
+        resumed.setProperty("checkpoint.dir", dir.resolve("ckpt").toString());
+        resumed.setProperty("checkpoint.every", "2");
+        resumed.setProperty("resume", "true");
+        TrainJob.run(JobConfig.parse(resumed), spark);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, weights(dir.resolve("out")), 0.0);
+    }
+
+    private static double[] weights(Path output) {
+        PipelineModel model = PipelineModel.load(output.resolve("model").toString());
+        return ((io.sparkprop.ml.MlpModel<?>) model.stages()[0]).parameters().toFlat();
+    }
+
     @Test
     void csvWithStandardScalingAndRidge() throws IOException {
         SplittableRandom random = new SplittableRandom(1);
