@@ -39,8 +39,8 @@ import org.apache.spark.sql.functions;
  * The training job behind {@code jobs/train CONF} and {@code jobs/submit … CONF}: reads a
  * {@link JobConfig}, the data, splits it (test, validation), fits a Pipeline (optional standard
  * scaling, then the configured estimator), evaluates it on the test rows, and writes to
- * {@code output.dir}: {@code model/} (a Spark ML PipelineModel), {@code metrics.json} and, for MLPs,
- * {@code history.csv}. Everything is written to a temporary sibling folder first and renamed at the
+ * {@code output.dir}: {@code model/} (a Spark ML PipelineModel), {@code metrics.json},
+ * {@code report.html} and, for MLPs, {@code history.csv}, {@code loss.png} and {@code accuracy.png}. Everything is written to a temporary sibling folder first and renamed at the
  * end, so a failed run leaves no half-written output.
  */
 public final class TrainJob {
@@ -160,9 +160,11 @@ public final class TrainJob {
             model.write().save(new Path(temporary, "model").toString());
             write(fs, new Path(temporary, "metrics.json"),
                     JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
-            if (fitted instanceof MlpModel) {
-                write(fs, new Path(temporary, "history.csv"), historyCsv(((MlpModel<?>) fitted).summary().epochs()));
+            List<EpochRecord> epochs = fitted instanceof MlpModel ? ((MlpModel<?>) fitted).summary().epochs() : null;
+            if (epochs != null) {
+                write(fs, new Path(temporary, "history.csv"), historyCsv(epochs));
             }
+            Report.write(fs, temporary, epochs, metrics, c.values(), headline(metrics));
             if (fs.exists(output)) {
                 fs.delete(output, true);
             }

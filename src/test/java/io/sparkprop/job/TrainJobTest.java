@@ -80,6 +80,14 @@ class TrainJobTest {
         assertTrue(history.size() >= 2);
         PipelineModel model = PipelineModel.load(out.resolve("model").toString());
         assertEquals(1, model.stages().length);
+        for (String png : new String[] {"loss.png", "accuracy.png"}) {
+            byte[] bytes = Files.readAllBytes(out.resolve(png));
+            assertEquals((byte) 0x89, bytes[0], png + " is a PNG");
+            assertEquals('P', bytes[1]);
+        }
+        String report = Files.readString(out.resolve("report.html"));
+        assertTrue(report.contains("<img alt=\"Loss per epoch\" src=\"data:image/png;base64,"), "charts inlined");
+        assertTrue(report.contains("<th>model.hidden</th><td>128</td>"), "the configuration is shown");
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(f -> f.getFileName().toString().contains(".tmp-")), "no temporary folder left");
         }
