@@ -30,7 +30,6 @@ import org.apache.spark.sql.types.StructType;
  * are decoded here, synthetic data is generated on the executors from the seed.
  */
 final class JobData {
-    static final String SAMPLE = "/io/sparkprop/sample/fashion-mnist/";
     private static final StructType SCHEMA = new StructType().add("features", SQLDataTypes.VectorType())
             .add("label", DataTypes.DoubleType);
 
@@ -46,7 +45,7 @@ final class JobData {
         Dataset<Row>[] out = new Dataset[2];
         switch (format) {
             case "sample":
-                out[0] = idx(spark, null, "t10k");
+                out[0] = io.sparkprop.data.Samples.fashionMnist(spark);
                 break;
             case "idx":
                 out[0] = idx(spark, path, "train");
@@ -111,7 +110,7 @@ final class JobData {
                 functions.col(label).cast(DataTypes.DoubleType).as("label"));
     }
 
-    /** {@code <prefix>-images-idx3-ubyte.gz} and labels from a folder, or from the bundled sample. */
+    /** {@code <prefix>-images-idx3-ubyte.gz} and labels from a folder. */
     private static Dataset<Row> idx(SparkSession spark, String folder, String prefix) {
         String images = prefix + "-images-idx3-ubyte.gz";
         String labels = prefix + "-labels-idx1-ubyte.gz";
@@ -135,13 +134,6 @@ final class JobData {
     }
 
     private static InputStream open(SparkSession spark, String folder, String file) throws java.io.IOException {
-        if (folder == null) {
-            InputStream in = JobData.class.getResourceAsStream(SAMPLE + file);
-            if (in == null) {
-                throw new IllegalStateException("the bundled sample " + SAMPLE + file + " is missing from the jar");
-            }
-            return in;
-        }
         Path p = new Path(folder, file);
         FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
         if (!fs.exists(p)) {
