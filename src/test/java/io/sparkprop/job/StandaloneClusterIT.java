@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real Spark standalone cluster on loopback, started from the Maven jars (DESIGN §7): a master,
- * a worker with 2 executor cores, and the job submitted through SparkSubmit with the shaded jar;
+ * a worker with 2 executor cores, and the job submitted with {@code jobs/submit} and the shaded jar;
  * the model it writes must equal the one of the same job in {@code local[2]}. Every process started
  * here is stopped by its pid, also when the test fails.
  */
@@ -135,10 +135,9 @@ class StandaloneClusterIT {
         try (var out = Files.newOutputStream(conf)) {
             job(clusterOut).store(out, "standalone-cluster integration test");
         }
-        Process submit = start("submit", java(sparkHome, "org.apache.spark.deploy.SparkSubmit", "--master", url,
-                "--class", TrainJob.class.getName(), "--conf", "spark.executor.memory=1g", "--conf",
-                "spark.executorEnv.OPENBLAS_NUM_THREADS=1", "--conf", "spark.driver.host=127.0.0.1", jar,
-                conf.toString()), env);
+        // jobs/submit as a user runs it; with a jars-only SPARK_HOME it runs SparkSubmit from those jars
+        Process submit = start("submit", List.of("bash", Paths.get("jobs", "submit").toString(), "--master", url,
+                "--conf", "spark.executor.memory=1g", "--conf", "spark.driver.host=127.0.0.1", conf.toString()), env);
         assertTrue(submit.waitFor(300, TimeUnit.SECONDS), "the submitted job finished within 5 minutes");
         String log = Files.readString(dir.resolve("submit.log"));
         assertEquals(0, submit.exitValue(), log);
