@@ -14,6 +14,7 @@ import java.util.UUID;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkprop.ml.MlpClassificationModel;
 import io.sparkprop.ml.MlpClassifier;
+import io.sparkprop.ml.MlpEstimator;
 import io.sparkprop.ml.MlpModel;
 import io.sparkprop.ml.MlpRegressor;
 import io.sparkprop.ml.RidgeRegression;
@@ -206,26 +207,27 @@ public final class TrainJob {
                     .setMaxEpochs(c.integer("train.maxEpochs")).setAggregationDepth(c.integer("train.aggregationDepth"))
                     .setSeed(c.longValue("train.seed"));
         }
-        if (type.equals("mlp-classifier")) {
-            MlpClassifier m = new MlpClassifier().setFeaturesCol(features).setHiddenLayers(c.integers("model.hidden"))
-                    .setActivation(c.string("model.activation")).setOptimizer(c.string("train.optimizer"))
-                    .setStepSize(c.real("train.stepSize")).setMomentum(c.real("train.momentum"))
-                    .setBatchSize(c.integer("train.batchSize")).setMaxEpochs(c.integer("train.maxEpochs"))
-                    .setTol(c.real("train.tol")).setRegParam(c.real("train.regParam"))
-                    .setBlockSize(c.integer("train.blockSize")).setAggregationDepth(c.integer("train.aggregationDepth"))
-                    .setSeed(c.longValue("train.seed")).setPatience(c.integer("train.patience"));
-            m.setCheckpointing(c.string("checkpoint.dir"), c.integer("checkpoint.every"), c.bool("resume"));
-            return validation ? m.setValidationIndicatorCol("isValidation") : m;
+        MlpEstimator<?> m = type.equals("mlp-classifier") ? new MlpClassifier() : new MlpRegressor();
+        // the params are the estimators' shared ones, so they are set once through the base class
+        m.set(m.featuresCol(), features);
+        m.set(m.hiddenLayers(), c.integers("model.hidden"));
+        m.set(m.activation(), c.string("model.activation"));
+        m.set(m.optimizer(), c.string("train.optimizer"));
+        m.set(m.stepSize(), c.real("train.stepSize"));
+        m.set(m.momentum(), c.real("train.momentum"));
+        m.set(m.batchSize(), c.integer("train.batchSize"));
+        m.set(m.maxEpochs(), c.integer("train.maxEpochs"));
+        m.set(m.tol(), c.real("train.tol"));
+        m.set(m.regParam(), c.real("train.regParam"));
+        m.set(m.blockSize(), c.integer("train.blockSize"));
+        m.set(m.aggregationDepth(), c.integer("train.aggregationDepth"));
+        m.set(m.seed(), c.longValue("train.seed"));
+        m.set(m.patience(), c.integer("train.patience"));
+        if (validation) {
+            m.set(m.validationIndicatorCol(), "isValidation");
         }
-        MlpRegressor m = new MlpRegressor().setFeaturesCol(features).setHiddenLayers(c.integers("model.hidden"))
-                .setActivation(c.string("model.activation")).setOptimizer(c.string("train.optimizer"))
-                .setStepSize(c.real("train.stepSize")).setMomentum(c.real("train.momentum"))
-                .setBatchSize(c.integer("train.batchSize")).setMaxEpochs(c.integer("train.maxEpochs"))
-                .setTol(c.real("train.tol")).setRegParam(c.real("train.regParam"))
-                .setBlockSize(c.integer("train.blockSize")).setAggregationDepth(c.integer("train.aggregationDepth"))
-                .setSeed(c.longValue("train.seed")).setPatience(c.integer("train.patience"));
         m.setCheckpointing(c.string("checkpoint.dir"), c.integer("checkpoint.every"), c.bool("resume"));
-        return validation ? m.setValidationIndicatorCol("isValidation") : m;
+        return m;
     }
 
     /** Accuracy, log loss, and per class precision, recall and the confusion matrix (rows: label). */

@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.zip.GZIPOutputStream;
 
+import io.sparkprop.testutil.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,18 +18,8 @@ class IdxReaderTest {
     Path dir;
 
     private Path write(String name, int magic, int[] header, byte[] payload) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DataOutputStream out = new DataOutputStream(bytes);
-        out.writeInt(magic);
-        for (int h : header) {
-            out.writeInt(h);
-        }
-        out.write(payload);
         Path file = dir.resolve(name);
-        try (OutputStream os = name.endsWith(".gz") ? new GZIPOutputStream(Files.newOutputStream(file))
-                : Files.newOutputStream(file)) {
-            os.write(bytes.toByteArray());
-        }
+        TestData.writeIdx(file, magic, header, payload);
         return file;
     }
 

@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.FileInputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,9 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.SplittableRandom;
-import java.util.zip.GZIPOutputStream;
 
 import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.TestData;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -202,8 +199,8 @@ class TrainJobTest {
                     pixels[i * 4 + p] = (byte) ((p % 2 == label ? 200 : 20) + random.nextInt(40));
                 }
             }
-            gzip(folder.resolve(prefix + "-images-idx3-ubyte.gz"), 2051, new int[] {count, 2, 2}, pixels);
-            gzip(folder.resolve(prefix + "-labels-idx1-ubyte.gz"), 2049, new int[] {count}, labels);
+            TestData.writeIdx(folder.resolve(prefix + "-images-idx3-ubyte.gz"), 2051, new int[] {count, 2, 2}, pixels);
+            TestData.writeIdx(folder.resolve(prefix + "-labels-idx1-ubyte.gz"), 2049, new int[] {count}, labels);
         }
         Map<String, Object> metrics = TrainJob.run(JobConfig.parse(config("data.format", "idx", "data.path",
                 folder.toString(), "model.type", "mlp-classifier", "model.hidden", "4", "train.stepSize", "0.05",
@@ -215,18 +212,5 @@ class TrainJobTest {
                         "model.type", "mlp-classifier", "output.overwrite", "true")), spark));
         assertEquals("data file " + dir.resolve("train-images-idx3-ubyte.gz") + " does not exist",
                 e.getMessage().replace("file:", ""));
-    }
-
-    private static void gzip(Path file, int magic, int[] header, byte[] payload) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DataOutputStream out = new DataOutputStream(bytes);
-        out.writeInt(magic);
-        for (int h : header) {
-            out.writeInt(h);
-        }
-        out.write(payload);
-        try (OutputStream os = new GZIPOutputStream(Files.newOutputStream(file))) {
-            os.write(bytes.toByteArray());
-        }
     }
 }

@@ -45,6 +45,26 @@ public final class TestData {
         return c;
     }
 
+    /**
+     * Writes an IDX file: the big-endian magic number and header integers, then the payload bytes;
+     * gzipped when the file name ends in {@code .gz}.
+     */
+    public static void writeIdx(java.nio.file.Path file, int magic, int[] header, byte[] payload)
+            throws java.io.IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        out.writeInt(magic);
+        for (int h : header) {
+            out.writeInt(h);
+        }
+        out.write(payload);
+        try (java.io.OutputStream os = file.toString().endsWith(".gz")
+                ? new java.util.zip.GZIPOutputStream(java.nio.file.Files.newOutputStream(file))
+                : java.nio.file.Files.newOutputStream(file)) {
+            os.write(bytes.toByteArray());
+        }
+    }
+
     /** {@code max_i |a_i − b_i| / max(max_i |a_i|, max_i |b_i|, tiny)}. */
     public static double maxRelativeDifference(double[] a, double[] b) {
         if (a.length != b.length) {
