@@ -149,19 +149,19 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
 
     /** {@code W x + b} for one feature vector. */
     public Vector predict(Vector features) {
-        return Vectors.dense(predict(w, b, features.toArray()));
+        return Vectors.dense(predict(w.data, w.numCols, b, features.toArray()));
     }
 
-    /** {@code W x + b}. */
-    private static double[] predict(DMatrixRMaj w, double[] b, double[] x) {
-        if (x.length != w.numCols) {
-            throw new IllegalArgumentException("expected " + w.numCols + " features, found " + x.length
-                    + "; the model was trained on " + w.numCols);
+    /** {@code W x + b}, {@code W} row-major with {@code n} columns. */
+    private static double[] predict(double[] w, int n, double[] b, double[] x) {
+        if (x.length != n) {
+            throw new IllegalArgumentException("expected " + n + " features, found " + x.length
+                    + "; the model was trained on " + n);
         }
         double[] y = b.clone();
         for (int k = 0; k < y.length; k++) {
-            for (int j = 0; j < x.length; j++) {
-                y[k] += w.data[k * w.numCols + j] * x[j];
+            for (int j = 0; j < n; j++) {
+                y[k] += w[k * n + j] * x[j];
             }
         }
         return y;
@@ -170,12 +170,15 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         transformSchema(dataset.schema(), true);
-        DMatrixRMaj coefficients = w;
+        // the functions capture plain arrays: a serialised lambda that captured an EJML type would not
+        // deserialise from the shaded jar, where EJML is relocated
+        double[] coefficients = w.data;
+        int features = w.numCols;
         double[] intercepts = b;
         UserDefinedFunction predict = vectorLabel
-                ? functions.udf((UDF1<Vector, Vector>) v -> Vectors.dense(predict(coefficients, intercepts, v.toArray())),
-                        SQLDataTypes.VectorType())
-                : functions.udf((UDF1<Vector, Double>) v -> predict(coefficients, intercepts, v.toArray())[0],
+                ? functions.udf((UDF1<Vector, Vector>) v -> Vectors.dense(predict(coefficients, features, intercepts,
+                        v.toArray())), SQLDataTypes.VectorType())
+                : functions.udf((UDF1<Vector, Double>) v -> predict(coefficients, features, intercepts, v.toArray())[0],
                         DataTypes.DoubleType);
         return dataset.withColumn(getOrDefault(predictionCol), predict.apply(functions.col(getOrDefault(featuresCol))));
     }

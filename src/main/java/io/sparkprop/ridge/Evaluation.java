@@ -35,11 +35,14 @@ final class Evaluation implements Serializable {
         int n = w.numCols;
         int m = w.numRows;
         ShardPacker packer = new ShardPacker(n, m, 256);
-        DMatrixRMaj coefficients = w.copy();
+        // captured as plain arrays: a serialised lambda that captured an EJML type would not
+        // deserialise from the shaded jar, where EJML is relocated
+        double[] coefficientData = w.data.clone();
         double[] intercepts = b.clone();
         try {
             return data.mapPartitionsWithIndex((p, it) -> {
                 Evaluation e = new Evaluation(m);
+                DMatrixRMaj coefficients = DMatrixRMaj.wrap(m, n, coefficientData);
                 DMatrixRMaj prediction = new DMatrixRMaj(m, 1);
                 Gemm gemm = backend.gemm();
                 packer.forEachBlock(p, it, (x, y, weights) -> e.add(gemm, coefficients, intercepts, x, y, weights,
