@@ -43,6 +43,12 @@ final class JobData {
         String test = c.string("data.test.path");
         @SuppressWarnings("unchecked")
         Dataset<Row>[] out = new Dataset[2];
+        if (Arrays.asList("libsvm", "csv", "parquet").contains(format)) {
+            requireExists(spark, "data.path", path);
+            if (!test.isEmpty()) {
+                requireExists(spark, "data.test.path", test);
+            }
+        }
         switch (format) {
             case "sample":
                 out[0] = io.sparkprop.data.Samples.fashionMnist(spark);
@@ -79,13 +85,36 @@ final class JobData {
         return out;
     }
 
+    private static void requireNumeric(Dataset<Row> df, String column, String role) {
+        org.apache.spark.sql.types.DataType type = df.schema().apply(column).dataType();
+        if (!(type instanceof org.apache.spark.sql.types.NumericType)) {
+            throw new IllegalArgumentException(role + " column '" + column + "' must be numeric, found "
+                    + type.simpleString());
+        }
+    }
+
+    private static void requireExists(SparkSession spark, String key, String path) {
+        Path p = new Path(path);
+        try {
+            if (!p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p)) {
+                throw new IllegalArgumentException(key + " " + path + " does not exist");
+            }
+        } catch (java.io.IOException e) {
+            throw new UncheckedIOException("cannot check " + key + " " + path + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Feature columns assembled into a Vector (unless a {@code features} Vector column is there) and a double label. */
     private static Dataset<Row> tabular(Dataset<Row> df, JobConfig c) {
+        if (df.isEmpty()) {
+            throw new IllegalArgumentException("the training data is empty: " + c.string("data.path") + " has no rows");
+        }
         String label = c.string("data.label.column");
         if (!Arrays.asList(df.columns()).contains(label)) {
             throw new IllegalArgumentException("data.label.column '" + label + "' is not a column of the data; "
                     + "columns: " + String.join(", ", df.columns()));
         }
+        requireNumeric(df, label, "label");
         List<String> features = c.names("data.feature.columns");
         if (features.isEmpty() && Arrays.asList(df.columns()).contains("features")
                 && df.schema().apply("features").dataType().equals(SQLDataTypes.VectorType())) {
@@ -103,9 +132,11 @@ final class JobData {
                 throw new IllegalArgumentException("data.feature.columns names '" + f + "', which is not a column; "
                         + "columns: " + String.join(", ", df.columns()));
             }
+            requireNumeric(df, f, "feature");
         }
+        // "keep": NaN and infinite values reach the packer, whose error names the feature and the row
         Dataset<Row> assembled = new VectorAssembler().setInputCols(features.toArray(new String[0]))
-                .setOutputCol("__features").setHandleInvalid("error").transform(df);
+                .setOutputCol("__features").setHandleInvalid("keep").transform(df);
         return assembled.select(functions.col("__features").as("features"),
                 functions.col(label).cast(DataTypes.DoubleType).as("label"));
     }

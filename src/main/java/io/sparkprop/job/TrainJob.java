@@ -72,9 +72,9 @@ public final class TrainJob {
         } catch (IllegalArgumentException | TrainingDivergedException e) {
             System.err.println("sparkprop: " + e.getMessage());
             code = 2;
-        } catch (RuntimeException e) {
-            System.err.println("sparkprop: the job failed: " + e);
-            code = 1;
+        } catch (Exception e) { // Spark's AnalysisException (e.g. a missing path) is checked, and undeclared
+            System.err.println("sparkprop: the job failed: " + e.getMessage());
+            code = e.getClass().getSimpleName().equals("AnalysisException") ? 2 : 1;
         }
         System.exit(code);
     }
