@@ -31,13 +31,29 @@ public final class Samples {
      * {@code label} (the class 0–9, a double).
      */
     public static Dataset<Row> fashionMnist(SparkSession spark) {
-        double[][] x;
-        int[] y;
-        try (InputStream images = open("t10k-images-idx3-ubyte.gz"); InputStream labels = open("t10k-labels-idx1-ubyte.gz")) {
-            x = IdxReader.readImages(images, "t10k-images-idx3-ubyte.gz", 1 / 255.0);
-            y = IdxReader.readLabels(labels, "t10k-labels-idx1-ubyte.gz");
+        String images = "t10k-images-idx3-ubyte.gz";
+        String labels = "t10k-labels-idx1-ubyte.gz";
+        try (InputStream imageStream = open(images); InputStream labelStream = open(labels)) {
+            return fromIdx(spark, imageStream, images, labelStream, labels);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the bundled sample: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A DataFrame of {@code features} (pixels scaled to [0, 1]) and {@code label} from an IDX image
+     * stream and the matching label stream (names ending in {@code .gz} mean gzipped; they also name
+     * the sources in errors). The streams are not closed.
+     *
+     * @throws IllegalArgumentException if the files are not IDX files or hold different counts
+     */
+    public static Dataset<Row> fromIdx(SparkSession spark, InputStream images, String imagesName,
+                                       InputStream labels, String labelsName) {
+        double[][] x = IdxReader.readImages(images, imagesName, 1 / 255.0);
+        int[] y = IdxReader.readLabels(labels, labelsName);
+        if (x.length != y.length) {
+            throw new IllegalArgumentException(imagesName + " has " + x.length + " images but " + labelsName + " has "
+                    + y.length + " labels");
         }
         List<Row> rows = new ArrayList<>(x.length);
         for (int i = 0; i < x.length; i++) {

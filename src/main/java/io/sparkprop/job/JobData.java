@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import io.sparkprop.data.IdxReader;
+import io.sparkprop.data.Samples;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -51,7 +51,7 @@ final class JobData {
         }
         switch (format) {
             case "sample":
-                out[0] = io.sparkprop.data.Samples.fashionMnist(spark);
+                out[0] = Samples.fashionMnist(spark);
                 break;
             case "idx":
                 out[0] = idx(spark, path, "train");
@@ -145,23 +145,11 @@ final class JobData {
     private static Dataset<Row> idx(SparkSession spark, String folder, String prefix) {
         String images = prefix + "-images-idx3-ubyte.gz";
         String labels = prefix + "-labels-idx1-ubyte.gz";
-        double[][] x;
-        int[] y;
         try (InputStream imageStream = open(spark, folder, images); InputStream labelStream = open(spark, folder, labels)) {
-            x = IdxReader.readImages(imageStream, images, 1 / 255.0);
-            y = IdxReader.readLabels(labelStream, labels);
+            return Samples.fromIdx(spark, imageStream, images, labelStream, labels);
         } catch (java.io.IOException e) {
             throw new UncheckedIOException("cannot read " + images + " or " + labels + ": " + e.getMessage(), e);
         }
-        if (x.length != y.length) {
-            throw new IllegalArgumentException(images + " has " + x.length + " images but " + labels + " has "
-                    + y.length + " labels");
-        }
-        List<Row> rows = new ArrayList<>(x.length);
-        for (int i = 0; i < x.length; i++) {
-            rows.add(RowFactory.create(Vectors.dense(x[i]).compressed(), (double) y[i]));
-        }
-        return spark.createDataFrame(rows, SCHEMA);
     }
 
     private static InputStream open(SparkSession spark, String folder, String file) throws java.io.IOException {

@@ -18,7 +18,6 @@ import io.sparkprop.ml.MlpEstimator;
 import io.sparkprop.ml.MlpModel;
 import io.sparkprop.ml.MlpRegressor;
 import io.sparkprop.ml.RidgeRegression;
-import io.sparkprop.ml.RidgeRegressionModel;
 import io.sparkprop.train.EpochRecord;
 import io.sparkprop.train.TrainingDivergedException;
 import org.apache.hadoop.fs.FileSystem;

@@ -7,12 +7,11 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
+import io.sparkprop.testutil.ChildJvm;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,15 +48,9 @@ class ShadedJarIT {
         try (var out = Files.newOutputStream(conf)) {
             p.store(out, "shaded-jar integration test");
         }
-        List<String> command = new ArrayList<>();
-        command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx2g");
-        command.addAll(Arrays.asList(System.getProperty("sparkprop.jvmFlags").trim().split("\\s+")));
-        command.add("-cp");
-        command.add(System.getProperty("sparkprop.jar") + File.pathSeparator
-                + Paths.get(System.getProperty("sparkprop.sparkHome"), "jars", "*"));
-        command.add(TrainJob.class.getName());
-        command.add(conf.toString());
+        List<String> command = ChildJvm.command("2g", System.getProperty("sparkprop.jar") + File.pathSeparator
+                + Paths.get(System.getProperty("sparkprop.sparkHome"), "jars", "*"), TrainJob.class.getName(),
+                conf.toString());
         Path log = dir.resolve("job.log");
         Process job = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {

@@ -8,13 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.sparkprop.testutil.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,14 +58,9 @@ class ShellScriptIT {
                 cp.add(entry);
             }
         }
-        List<String> command = new ArrayList<>();
-        command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx2g");
-        command.addAll(Arrays.asList(System.getProperty("sparkprop.jvmFlags").trim().split("\\s+")));
-        command.add("-cp");
-        command.add(String.join(File.pathSeparator, cp));
-        command.addAll(Arrays.asList("scala.tools.nsc.MainGenericRunner", "-usejavacp", "-nc", "-i",
-                Paths.get("jobs", "shell", "quickstart.scala").toAbsolutePath().toString()));
+        List<String> command = ChildJvm.command("2g", String.join(File.pathSeparator, cp),
+                "scala.tools.nsc.MainGenericRunner", "-usejavacp", "-nc", "-i",
+                Paths.get("jobs", "shell", "quickstart.scala").toAbsolutePath().toString());
         Path log = dir.resolve("repl.log");
         Process repl = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();

@@ -12,13 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 import io.sparkprop.ml.MlpModel;
+import io.sparkprop.testutil.ChildJvm;
 import io.sparkprop.testutil.SparkTestSupport;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.SparkSession;
@@ -69,15 +69,7 @@ class StandaloneClusterIT {
     }
 
     private static List<String> java(String sparkHome, String mainClass, String... args) {
-        List<String> command = new ArrayList<>();
-        command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx1g");
-        command.addAll(Arrays.asList(System.getProperty("sparkprop.jvmFlags").trim().split("\\s+")));
-        command.add("-cp");
-        command.add(sparkHome + File.separator + "jars" + File.separator + "*");
-        command.add(mainClass);
-        command.addAll(Arrays.asList(args));
-        return command;
+        return ChildJvm.command("1g", sparkHome + File.separator + "jars" + File.separator + "*", mainClass, args);
     }
 
     private static void awaitPort(int port, Process process, Path log) throws Exception {
