@@ -198,7 +198,7 @@ public final class RidgeSolver {
     private RidgeSolution fitNormal(JavaRDD<Example> data, int n, int m) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
         int partitions = data.getNumPartitions();
-        checkDriverMemory(sc, n, m, partitions);
+        OrderedTreeAggregate.Plan plan = checkDriverMemory(sc, n, m, partitions);
         ShardPacker packer = new ShardPacker(n, m, blockSize, ShardPacker.Layout.ROWS);
         GemmBackend backend = gemmBackend;
         String previous = sc.getLocalProperty("spark.job.description");
@@ -216,7 +216,7 @@ public final class RidgeSolver {
                 packer.forEachBlock(p, it, (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
                 return Collections.singletonList(new Tuple2<>(p, s)).iterator();
             }, true).mapToPair(kv -> kv);
-            stats = OrderedTreeAggregate.aggregate(partials, partitions, aggregationDepth, RidgeStatistics::mergeInPlace);
+            stats = plan.aggregate(partials, RidgeStatistics::mergeInPlace);
         } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
             throw SparkJobs.inputError(e, "the ridge statistics pass");
         } finally {
@@ -408,29 +408,34 @@ public final class RidgeSolver {
     }
 
     /**
-     * Rejects, before any Spark job, a problem whose statistics cannot fit on the driver: the last
-     * level of the merge tree brings {@code k} partial sums of {@code 8(n² + nm + n + 2m)} bytes each to
-     * the driver, which also needs three {@code n×n} matrices for the solve.
+     * Plans the merge of the partial statistics ({@link OrderedTreeAggregate#plan}: the last level is
+     * merged on an executor when its partial sums would crowd the driver) and rejects, before any Spark
+     * job, a problem whose statistics cannot fit on the driver: it holds the partial sums the plan brings
+     * it, of {@code 8(n² + nm + n + 2m)} bytes each, and three {@code n×n} matrices for the solve.
      */
-    private void checkDriverMemory(JavaSparkContext sc, int n, int m, int partitions) {
-        int atDriver = OrderedTreeAggregate.finalLevelSize(partitions, aggregationDepth);
+    private OrderedTreeAggregate.Plan checkDriverMemory(JavaSparkContext sc, int n, int m, int partitions) {
         double statBytes = RidgeStatistics.bytes(n, m);
-        double needed = statBytes * (atDriver + 1) + 3 * 8.0 * n * n;
+        // at the least, one partial sum and the solve; the plan keeps the others within its budget
+        double needed = statBytes * 2 + 3 * 8.0 * n * n;
         double available = Runtime.getRuntime().maxMemory();
         if (needed > 0.8 * available) {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "ridge with %d features and %d outputs needs about %.1f GB of driver memory (%d partial sums of "
-                            + "%.1f MB at once plus the solve), more than the driver's %.1f GB: use fewer features, "
+                    "ridge with %d features and %d outputs needs about %.1f GB of driver memory (partial sums of "
+                            + "%.1f MB plus the solve), more than the driver's %.1f GB: use fewer features, "
                             + "raise spark.driver.memory, or use solver sgd",
-                    n, m, needed / 1e9, atDriver, statBytes / 1e6, available / 1e9));
+                    n, m, needed / 1e9, statBytes / 1e6, available / 1e9));
         }
-        long maxResult = sc.getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
-        if (maxResult > 0 && statBytes * atDriver > maxResult) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "ridge with %d features sends %d partial sums of %.1f MB to the driver, more than "
-                            + "spark.driver.maxResultSize (%.1f MB): raise it, or raise aggregationDepth",
-                    n, atDriver, statBytes / 1e6, maxResult / 1e6));
+        OrderedTreeAggregate.Plan plan;
+        try {
+            plan = OrderedTreeAggregate.plan(partitions, aggregationDepth, (long) statBytes, sc.getConf(),
+                    "sum of the ridge statistics");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("ridge with " + n + " features: " + e.getMessage(), e);
         }
+        if (plan.pairwiseOnExecutors()) {
+            LOG.info("sparkprop: ridge statistics of {} MB each: {}", (long) statBytes >> 20, plan);
+        }
+        return plan;
     }
 
     private RidgeSolution fitSgd(JavaRDD<Example> data, int n, int m) {

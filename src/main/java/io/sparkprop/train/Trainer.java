@@ -269,7 +269,7 @@ public final class Trainer {
             Parameters trained = loop.run();
             return new TrainingResult(trained, loop.history, packed.count, packed.weightSum, partitions,
                     effectiveBlock, iterationsPerEpoch, packed.cachedBytes, packed.payloadBytes, loop.converged,
-                    loop.bestEpoch);
+                    loop.bestEpoch, loop.plan);
         } finally {
             if (packed != null) {
                 packed.shards.unpersist(false);
@@ -435,6 +435,7 @@ public final class Trainer {
         final boolean shuffle;
         final TrainingHistory history = new TrainingHistory();
         final LongAccumulator blocksRead;
+        final OrderedTreeAggregate.Plan plan;
         boolean converged;
         Packed validation;
         int bestEpoch = -1;
@@ -448,6 +449,7 @@ public final class Trainer {
             this.iterationsPerEpoch = iterationsPerEpoch;
             this.shuffle = shuffle;
             this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
+            this.plan = gradientPlan(sc, partitions);
         }
 
         Parameters run() {
@@ -577,7 +579,8 @@ public final class Trainer {
         }
 
         private Evaluation evaluate(Packed data, Parameters at) {
-            Broadcast<Parameters> bc = sc.broadcast(at.copy());
+            // parameters are replaced, never mutated, so the broadcast needs no copy of its own
+            Broadcast<Parameters> bc = sc.broadcast(at);
             try {
                 JavaPairRDD<Integer, Evaluation> partials = data.shards.mapPartitionsWithIndex(
                         new Evaluation.OfShard(bc, gemmBackend), true).mapToPair(kv -> kv);
@@ -589,12 +592,12 @@ public final class Trainer {
         }
 
         private GradientSum gradient(Parameters current, int epoch, int t) {
-            Broadcast<Parameters> bc = sc.broadcast(current.copy());
+            Broadcast<Parameters> bc = sc.broadcast(current);
             try {
                 JavaPairRDD<Integer, GradientSum> partials = shards.mapPartitionsWithIndex(
                         new BatchGradient(bc, gemmBackend, seed, epoch, t, iterationsPerEpoch, shuffle, blocksRead),
                         true).mapToPair(kv -> kv);
-                return OrderedTreeAggregate.aggregate(partials, partitions, aggregationDepth, GradientSum::mergeInPlace);
+                return plan.aggregate(partials, GradientSum::mergeInPlace);
             } finally {
                 bc.destroy();
             }
@@ -605,6 +608,32 @@ public final class Trainer {
                     "training diverged at epoch %d, iteration %d: %s; try a smaller step size (stepSize is %s)",
                     epoch + 1, iteration + 1, what, optimizer.stepSize()), epoch, iteration, lastFinite, history);
         }
+    }
+
+    /**
+     * Where the partial gradients (8 bytes a parameter each) are merged: see {@link OrderedTreeAggregate#plan}.
+     * Large models on many partitions are merged pairwise on the executors, so the driver holds one partial
+     * gradient next to its own copies (parameters, optimiser state, update).
+     */
+    private OrderedTreeAggregate.Plan gradientPlan(JavaSparkContext sc, int partitions) {
+        long gradientBytes = 8L * spec.parameterCount();
+        OrderedTreeAggregate.Plan plan = OrderedTreeAggregate.plan(partitions, aggregationDepth, gradientBytes,
+                sc.getConf(), "gradient");
+        if (plan.pairwiseOnExecutors()) {
+            LOG.info("sparkprop: {} partial gradients of {} MB would reach the driver, more than its budget of {} MB "
+                            + "(min(driver heap, spark.driver.maxResultSize) / {}): merging them pairwise on the "
+                            + "executors instead",
+                    OrderedTreeAggregate.finalLevelSize(partitions, aggregationDepth), gradientBytes >> 20,
+                    plan.driverBudget() >> 20, OrderedTreeAggregate.DRIVER_SHARE);
+        }
+        // the driver holds θ, the update's gradient (summed and flat), the next θ and the optimiser's state
+        long driverBytes = gradientBytes * (5 + plan.partialsAtDriver() + optimizer.newUpdater(0).state().length);
+        long heap = Runtime.getRuntime().maxMemory();
+        if (driverBytes > 0.8 * heap) {
+            LOG.warn("sparkprop: a model of {} parameters needs about {} MB of driver memory, close to or above the "
+                    + "driver's {} MB: raise spark.driver.memory", spec.parameterCount(), driverBytes >> 20, heap >> 20);
+        }
+        return plan;
     }
 
     private static double millisSince(long nanoStart) {

@@ -19,8 +19,10 @@ import io.sparkprop.nn.Parameters;
  * @param converged          whether training stopped on {@code tol} rather than {@code maxEpochs}
  * @param bestEpoch          the 0-based epoch of the lowest validation loss, or −1 without validation data;
  *                           with early stopping ({@link Trainer#setPatience}) the parameters are that epoch's
+ * @param aggregation        how the partial gradients were merged (depth, and how many reached the driver)
  */
 public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
                              int numShards, int blockSize, int iterationsPerEpoch, long cachedBytes,
-                             long payloadBytes, boolean converged, int bestEpoch) implements Serializable {
+                             long payloadBytes, boolean converged, int bestEpoch,
+                             OrderedTreeAggregate.Plan aggregation) implements Serializable {
 }

@@ -14,6 +14,7 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.testutil.HeapSampler;
 import io.sparkprop.train.IterationRecord;
 import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;

@@ -1,12 +1,16 @@
 package io.sparkprop.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 
 import io.sparkprop.testutil.SparkTestSupport;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -53,5 +57,42 @@ class OrderedTreeAggregateTest {
         // a partition without a partial result is simply absent
         assertEquals("0.3.6.1.7.2.5.8", OrderedTreeAggregate.aggregate(partials(9, 4), 9, 2, (a, b) -> a + "." + b));
         assertNull(OrderedTreeAggregate.aggregate(partials(1, 0), 1, 2, (a, b) -> a + "." + b));
+    }
+
+    @Test
+    void pairwiseMergesOnTheExecutorsFollowTheKeys() {
+        // 9 partials: 5 groups {0,5} {1,6} {2,7} {3,8} {4}; 3 groups {0,3} {1,4} {2}; 2 groups {0,2} {1}; 1
+        OrderedTreeAggregate.Plan pairwise = new OrderedTreeAggregate.Plan(9, 2, true, 0);
+        assertEquals(1, pairwise.partialsAtDriver());
+        for (int run = 0; run < 2; run++) {
+            assertEquals("0.5.3.8.2.7.1.6.4", pairwise.aggregate(partials(9, -1), (a, b) -> a + "." + b));
+        }
+        // an absent partial result, and a single one
+        assertEquals("0.5.3.2.7.1.6.4", pairwise.aggregate(partials(9, 8), (a, b) -> a + "." + b));
+        assertEquals("0", new OrderedTreeAggregate.Plan(1, 2, true, 0).aggregate(partials(1, -1), (a, b) -> a + "." + b));
+        // every one of 64 partials is merged exactly once
+        String all = new OrderedTreeAggregate.Plan(64, 2, true, 0).aggregate(partials(64, -1), (a, b) -> a + "." + b);
+        assertEquals(64, java.util.Arrays.stream(all.split("\\.")).distinct().count());
+    }
+
+    @Test
+    void thePlanKeepsTheDriverWithinAQuarterOfMaxResultSize() {
+        SparkConf conf = new SparkConf().set("spark.driver.maxResultSize", "1m");
+        // 9 partitions at depth 2 bring 3 partials to the driver: 3 x 80 KB fits in 256 KB, 3 x 100 KB does not
+        OrderedTreeAggregate.Plan small = OrderedTreeAggregate.plan(9, 2, 80_000, conf, "gradient");
+        assertFalse(small.pairwiseOnExecutors());
+        assertEquals(3, small.partialsAtDriver());
+        OrderedTreeAggregate.Plan large = OrderedTreeAggregate.plan(9, 2, 100_000, conf, "gradient");
+        assertTrue(large.pairwiseOnExecutors());
+        assertEquals(1, large.partialsAtDriver());
+        // one partial alone larger than maxResultSize can never be collected: said before any job
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OrderedTreeAggregate.plan(9, 2, 2_000_000, conf, "gradient"));
+        assertEquals("each partial gradient is 2.0 MB, more than spark.driver.maxResultSize (1.0 MB): raise "
+                + "spark.driver.maxResultSize (and spark.driver.memory)", e.getMessage());
+        // unlimited maxResultSize: the driver heap alone bounds the budget
+        long heap = Runtime.getRuntime().maxMemory();
+        assertEquals(heap / 4, OrderedTreeAggregate.plan(9, 2, 1, new SparkConf().set("spark.driver.maxResultSize", "0"),
+                "gradient").driverBudget());
     }
 }

@@ -1,4 +1,4 @@
-package io.sparkprop.bench;
+package io.sparkprop.testutil;
 
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -16,7 +16,7 @@ import com.sun.management.GarbageCollectionNotificationInfo;
  * collected, so it mostly reflects the collector's heuristics and {@code -Xmx}), and the heap still
  * in use right after each garbage collection (live data: what the work really needs).
  */
-final class HeapSampler implements AutoCloseable {
+public final class HeapSampler implements AutoCloseable {
     private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     private final Thread thread;
     private final NotificationListener gcListener;
@@ -25,7 +25,7 @@ final class HeapSampler implements AutoCloseable {
     private volatile long baseline;
     private volatile boolean running = true;
 
-    HeapSampler() {
+    public HeapSampler() {
         thread = new Thread(() -> {
             while (running) {
                 peak = Math.max(peak, memory.getHeapMemoryUsage().getUsed());
@@ -57,7 +57,7 @@ final class HeapSampler implements AutoCloseable {
     }
 
     /** Collects garbage, then restarts both marks, and the baseline, from the heap in use now. */
-    void reset() {
+    public void reset() {
         System.gc();
         baseline = memory.getHeapMemoryUsage().getUsed();
         peak = baseline;
@@ -65,17 +65,17 @@ final class HeapSampler implements AutoCloseable {
     }
 
     /** The heap in use right after the last {@link #reset()}'s collection: what was live before the work. */
-    long baseline() {
+    public long baseline() {
         return baseline;
     }
 
     /** The highest sampled used heap since the last {@link #reset()}, in bytes. */
-    long peak() {
+    public long peak() {
         return Math.max(peak, memory.getHeapMemoryUsage().getUsed());
     }
 
     /** The highest memory in use right after a collection since the last {@link #reset()}, in bytes. */
-    long peakAfterGc() {
+    public long peakAfterGc() {
         return peakAfterGc;
     }
 
