@@ -9,12 +9,15 @@ import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.ejml.data.DMatrixRMaj;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Packs the examples of one partition into blocks of {@code blockSize} examples, streaming: one
- * block is filled at a time, and class-index targets become one-hot vectors. Every example is
- * checked as it is packed; the first bad one fails the partition with a message naming the row and
- * the expected and found values.
+ * Packs the examples of one partition into blocks of {@code blockSize} examples; class-index targets
+ * become one-hot vectors. {@link #pack} keeps the blocks (a cached shard) and orders the examples
+ * canonically first; {@link #forEachBlock} streams, one block at a time, in the order delivered.
+ * Every example is checked as it is packed; the first bad one fails the partition with a message
+ * naming the row and the expected and found values.
  *
  * <p>Two layouts. {@link Layout#COLUMNS} (the kernel's): example {@code j} is column {@code j} of
  * {@code X} ({@code n×B}) and {@code Y} ({@code m×B}). {@link Layout#ROWS}: example {@code j} is row
@@ -23,6 +26,7 @@ import org.ejml.data.DMatrixRMaj;
  * every example across {@code n} rows.
  */
 public final class ShardPacker implements java.io.Serializable {
+    private static final Logger LOG = LoggerFactory.getLogger(ShardPacker.class);
     private static final long serialVersionUID = 1L;
 
     /** Where an example goes in a block. */
@@ -76,7 +80,10 @@ public final class ShardPacker implements java.io.Serializable {
 
     /**
      * Packs every example of {@code examples} (partition {@code partition}) into a shard that keeps all
-     * its blocks; the layout must be {@link Layout#COLUMNS}.
+     * its blocks, in {@link CanonicalOrder canonical order}: the shard depends on which examples the
+     * partition holds, not on the order Spark delivers them in (which a shuffle does not fix). The
+     * layout must be {@link Layout#COLUMNS}. Bad examples are reported by their position in the
+     * partition as delivered.
      *
      * @throws IllegalArgumentException on the first example with a wrong feature count, a non-finite
      *                                  feature or target, a bad class index, or a negative or non-finite weight
@@ -85,16 +92,22 @@ public final class ShardPacker implements java.io.Serializable {
         if (layout != Layout.COLUMNS) {
             throw new IllegalStateException("shards hold examples as columns");
         }
+        List<Example> delivered = CanonicalOrder.drain(examples);
+        int[] order = CanonicalOrder.of(delivered);
         List<DMatrixRMaj> xs = new ArrayList<>();
         List<DMatrixRMaj> ys = new ArrayList<>();
         List<double[]> ws = new ArrayList<>();
         boolean[] allUnit = {true};
-        Totals totals = fill(partition, examples, false, (x, y, w) -> {
+        Iterator<Example> sorted = Arrays.stream(order).mapToObj(delivered::get).iterator();
+        Totals totals = fill(partition, sorted, order, false, (x, y, w) -> {
             xs.add(x);
             ys.add(y);
             ws.add(w);
             allUnit[0] &= isAllOnes(w);
         });
+        // once per partition and fit, and again whenever Spark rebuilds a lost cached shard from its lineage
+        LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {}", partition, totals.count, xs.size(),
+                blockSize);
         return new Shard(partition, xs.toArray(new DMatrixRMaj[0]), ys.toArray(new DMatrixRMaj[0]),
                 allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
     }
@@ -107,7 +120,7 @@ public final class ShardPacker implements java.io.Serializable {
      * @throws IllegalArgumentException as {@link #pack}
      */
     public long forEachBlock(int partition, Iterator<Example> examples, BlockConsumer consumer) {
-        return fill(partition, examples, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w)).count;
+        return fill(partition, examples, null, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w)).count;
     }
 
     private static final class Totals {
@@ -118,9 +131,11 @@ public final class ShardPacker implements java.io.Serializable {
     /**
      * Fills blocks example by example. With {@code reuse} the same buffers serve every block (cleared
      * after the consumer, so sparse rows and one-hot targets start from zeros); without, every block
-     * is new. The last, short block is handed over exactly sized.
+     * is new. The last, short block is handed over exactly sized. {@code deliveredRow[k]}, when given,
+     * is the position the {@code k}-th example had as delivered, for messages.
      */
-    private Totals fill(int partition, Iterator<Example> examples, boolean reuse, BlockConsumer consumer) {
+    private Totals fill(int partition, Iterator<Example> examples, int[] deliveredRow, boolean reuse,
+                        BlockConsumer consumer) {
         Totals totals = new Totals();
         DMatrixRMaj x = null;
         DMatrixRMaj y = null;
@@ -133,7 +148,7 @@ public final class ShardPacker implements java.io.Serializable {
                 y = block(numOutputs, blockSize);
                 w = new double[blockSize];
             }
-            long row = totals.count;
+            long row = deliveredRow == null ? totals.count : deliveredRow[(int) totals.count];
             putFeatures(e.features(), x.data, col, partition, row);
             putTarget(e.target(), y.data, col, partition, row);
             double weight = e.weight();

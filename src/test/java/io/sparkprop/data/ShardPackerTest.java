@@ -19,6 +19,21 @@ class ShardPackerTest {
             Example.of(Vectors.sparse(3, new int[] {1}, new double[] {5}), 0),
             Example.weighted(2.0, Vectors.dense(7, 8, 9), 1));
 
+    /** Example {@code i} of {@link #EXAMPLES} as packed: features, one-hot target, weight. */
+    private static final double[][][] PACKED = {
+        {{1, 2, 3}, {0, 0, 1}, {1}},
+        {{0, 5, 0}, {1, 0, 0}, {1}},
+        {{7, 8, 9}, {0, 1, 0}, {2}},
+    };
+
+    private static double[] column(DMatrixRMaj m, int j) {
+        double[] c = new double[m.numRows];
+        for (int i = 0; i < m.numRows; i++) {
+            c[i] = m.get(i, j);
+        }
+        return c;
+    }
+
     @Test
     void columnsLayoutPacksExamplesAsColumnsWithOneHotTargets() {
         Shard shard = new ShardPacker(3, 3, 2).pack(4, EXAMPLES.iterator());
@@ -26,14 +41,53 @@ class ShardPackerTest {
         assertEquals(2, shard.numBlocks());
         assertEquals(3, shard.count());
         assertEquals(4.0, shard.weightSum());
-        assertArrayEquals(new double[] {1, 0, 2, 5, 3, 0}, shard.features(0).data);
-        assertArrayEquals(new double[] {0, 1, 0, 0, 1, 0}, shard.targets(0).data);
         // the short last block is exactly sized
+        assertEquals(2, shard.features(0).numCols);
         assertEquals(1, shard.features(1).numCols);
-        assertArrayEquals(new double[] {7, 8, 9}, shard.features(1).data);
-        assertArrayEquals(new double[] {1, 1}, shard.weights(0));
-        assertArrayEquals(new double[] {2}, shard.weights(1));
+        int[] order = CanonicalOrder.of(EXAMPLES);
+        for (int k = 0; k < 3; k++) {
+            int block = k / 2;
+            int j = k % 2;
+            double[][] expected = PACKED[order[k]];
+            assertArrayEquals(expected[0], column(shard.features(block), j));
+            assertArrayEquals(expected[1], column(shard.targets(block), j));
+            assertEquals(expected[2][0], shard.weights(block)[j]);
+        }
         assertEquals(8 * (9 + 9 + 3), shard.payloadBytes());
+    }
+
+    /** Spark does not fix the order of a shuffled partition's rows; the shard must not depend on it. */
+    @Test
+    void theShardDoesNotDependOnTheOrderTheExamplesArriveIn() {
+        int[][] permutations = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+        Shard first = null;
+        for (int[] p : permutations) {
+            List<Example> delivered = Arrays.asList(EXAMPLES.get(p[0]), EXAMPLES.get(p[1]), EXAMPLES.get(p[2]),
+                    EXAMPLES.get(0));
+            Shard shard = new ShardPacker(3, 3, 2).pack(0, delivered.iterator());
+            if (first == null) {
+                first = shard;
+                continue;
+            }
+            for (int b = 0; b < 2; b++) {
+                assertArrayEquals(first.features(b).data, shard.features(b).data);
+                assertArrayEquals(first.targets(b).data, shard.targets(b).data);
+                assertArrayEquals(first.weights(b), shard.weights(b));
+            }
+        }
+        // a dense and a sparse form of one vector are the same example
+        assertEquals(CanonicalOrder.hash(Example.of(new double[] {0, 5, 0}, 0)), CanonicalOrder.hash(EXAMPLES.get(1)));
+    }
+
+    /** A bad example is named by its position as delivered, whatever its place in the canonical order. */
+    @Test
+    void aBadExampleIsNamedByItsDeliveredRow() {
+        List<Example> delivered = Arrays.asList(EXAMPLES.get(0), EXAMPLES.get(2),
+                Example.of(new double[] {1, Double.NaN, 3}, 0), EXAMPLES.get(1));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ShardPacker(3, 3, 2).pack(6, delivered.iterator()));
+        assertEquals("feature 1 is NaN in row 2 of partition 6; remove or impute non-finite values before training",
+                e.getMessage());
     }
 
     @Test

@@ -65,6 +65,33 @@ class BackpropKernelTest {
                 < Tolerances.REORDERED_SUM_RELATIVE);
     }
 
+    /**
+     * A kernel's workspace carries nothing from one block to the next: a kernel that has just run
+     * larger and smaller blocks gives the same bits as a fresh one (a re-run task may land on a new
+     * executor thread with a fresh kernel).
+     */
+    @ParameterizedTest
+    @EnumSource(value = GemmBackend.class, names = {"EJML", "NETLIB"})
+    void aReusedKernelGivesTheBitsOfAFreshOne(GemmBackend backend) {
+        SplittableRandom random = new SplittableRandom(5);
+        Parameters params = randomParams(DEEP, 8);
+        BackpropKernel used = new BackpropKernel(DEEP, backend.gemm());
+        for (int b : new int[] {13, 2, 7}) {
+            GradientSum warmUp = new GradientSum(DEEP);
+            used.lossAndGradient(params, TestData.uniform(random, 6, b, -1, 1), TestData.oneHot(random, 4, b),
+                    TestData.uniform(random, b, 0.1, 3), warmUp);
+        }
+        int b = 5;
+        DMatrixRMaj x = TestData.uniform(random, 6, b, -1, 1);
+        DMatrixRMaj y = TestData.oneHot(random, 4, b);
+        GradientSum fromUsed = new GradientSum(DEEP);
+        double usedLoss = used.lossAndGradient(params, x, y, null, fromUsed);
+        GradientSum fromFresh = new GradientSum(DEEP);
+        double freshLoss = new BackpropKernel(DEEP, backend.gemm()).lossAndGradient(params, x, y, null, fromFresh);
+        assertEquals(freshLoss, usedLoss, 0.0);
+        assertArrayEquals(fromFresh.gradient().toFlat(), fromUsed.gradient().toFlat(), 0.0);
+    }
+
     /** An example of weight 2 counts as the same example twice. */
     @Test
     void weightTwoEqualsTheExampleTwice() {
