@@ -33,6 +33,8 @@ final class JobData {
     private static final StructType SCHEMA = new StructType().add("features", SQLDataTypes.VectorType())
             .add("label", DataTypes.DoubleType);
 
+    private static final int SYNTHETIC_SLICE = 50_000;
+
     private JobData() {
     }
 
@@ -162,10 +164,13 @@ final class JobData {
         return in;
     }
 
-    /** {@code y = x·β + 1 + noise}, features uniform in [−1, 1], generated per partition from the seed. */
+    /**
+     * {@code y = x·β + 1 + noise}, features uniform in [−1, 1], generated from the seed in slices of
+     * {@value #SYNTHETIC_SLICE} rows, so that the data are the same on any cluster.
+     */
     static Dataset<Row> synthetic(SparkSession spark, int rows, int n, double noise, long seed) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int partitions = sc.defaultParallelism();
+        int partitions = (rows + SYNTHETIC_SLICE - 1) / SYNTHETIC_SLICE;
         List<Integer> parts = new ArrayList<>();
         for (int p = 0; p < partitions; p++) {
             parts.add(p);

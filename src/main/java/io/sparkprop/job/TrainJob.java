@@ -34,16 +34,21 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The training job behind {@code jobs/train CONF} and {@code jobs/submit … CONF}: reads a
  * {@link JobConfig}, the data, splits it (test, validation), fits a Pipeline (optional standard
  * scaling, then the configured estimator), evaluates it on the test rows, and writes to
  * {@code output.dir}: {@code model/} (a Spark ML PipelineModel), {@code metrics.json},
- * {@code report.html} and, for MLPs, {@code history.csv}, {@code loss.png} and {@code accuracy.png}. Everything is written to a temporary sibling folder first and renamed at the
- * end, so a failed run leaves no half-written output.
+ * {@code report.html} and, for MLPs, {@code history.csv}, {@code loss.png} and {@code accuracy.png}.
+ * Everything is written to a temporary sibling folder ({@code .NAME.tmp-UUID}) first and renamed at
+ * the end, so a failed or killed run leaves no half-written output; the temporary folders a killed
+ * run leaves behind are removed by the next run to the same {@code output.dir}.
  */
 public final class TrainJob {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TrainJob() {
@@ -105,6 +110,7 @@ public final class TrainJob {
                 throw new IllegalArgumentException("output.dir " + output + " exists; set output.overwrite=true or "
                         + "choose another folder");
             }
+            removeStaleTemporaryFolders(fs, output);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot check output.dir " + output + ": " + e.getMessage(), e);
         }
@@ -127,62 +133,83 @@ public final class TrainJob {
         train = train.withColumn("isValidation", functions.rand(seed + 1).lt(validation))
                 .repartition(partitions).cache();
         test = test.repartition(partitions).cache();
-        if (train.isEmpty()) {
-            throw new IllegalArgumentException("the training data is empty (data.format " + c.string("data.format")
-                    + ", data.path '" + c.string("data.path") + "')");
-        }
-
-        String type = c.string("model.type");
-        boolean scale = c.string("data.scale").equals("standard");
-        PipelineStage estimator = estimator(c, type, validation > 0, scale ? "scaled" : "features");
-        PipelineStage[] stages = scale
-                ? new PipelineStage[] {new StandardScaler().setInputCol("features").setOutputCol("scaled")
-                        .setWithMean(false), estimator}
-                : new PipelineStage[] {estimator};
-        long start = System.nanoTime();
-        PipelineModel model = new Pipeline().setStages(stages).fit(train);
-        double fitSeconds = (System.nanoTime() - start) / 1e9;
-        Transformer fitted = model.stages()[model.stages().length - 1];
-
-        Map<String, Object> metrics = new LinkedHashMap<>();
-        metrics.put("model", type);
-        metrics.put("trainExamples", train.count());
-        metrics.put("testExamples", test.count());
-        metrics.put("fitSeconds", fitSeconds);
-        Dataset<Row> scored = model.transform(test);
-        metrics.put("test", type.equals("mlp-classifier") ? classification(scored, ((MlpClassificationModel) fitted)
-                .numClasses()) : regression(scored));
-        metrics.put("config", c.values());
-
-        Path temporary = new Path(output.getParent() == null ? new Path(".") : output.getParent(),
-                "." + output.getName() + ".tmp-" + UUID.randomUUID());
         try {
-            model.write().save(new Path(temporary, "model").toString());
-            write(fs, new Path(temporary, "metrics.json"),
-                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
-            List<EpochRecord> epochs = fitted instanceof MlpModel ? ((MlpModel<?>) fitted).summary().epochs() : null;
-            if (epochs != null) {
-                write(fs, new Path(temporary, "history.csv"), historyCsv(epochs));
+            if (train.isEmpty()) {
+                throw new IllegalArgumentException("the training data is empty (data.format "
+                        + c.string("data.format") + ", data.path '" + c.string("data.path") + "')");
             }
-            Report.write(fs, temporary, epochs, metrics, c.values(), headline(metrics));
-            if (fs.exists(output)) {
-                fs.delete(output, true);
-            }
-            if (!fs.rename(temporary, output)) {
-                throw new IOException("cannot rename " + temporary + " to " + output);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the outputs to " + output + ": " + e.getMessage(), e);
-        } finally {
+            String type = c.string("model.type");
+            boolean scale = c.string("data.scale").equals("standard");
+            PipelineStage estimator = estimator(c, type, validation > 0, scale ? "scaled" : "features");
+            PipelineStage[] stages = scale
+                    ? new PipelineStage[] {new StandardScaler().setInputCol("features").setOutputCol("scaled")
+                            .setWithMean(false), estimator}
+                    : new PipelineStage[] {estimator};
+            long start = System.nanoTime();
+            PipelineModel model = new Pipeline().setStages(stages).fit(train);
+            double fitSeconds = (System.nanoTime() - start) / 1e9;
+            Transformer fitted = model.stages()[model.stages().length - 1];
+
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("model", type);
+            metrics.put("trainExamples", train.count());
+            metrics.put("testExamples", test.count());
+            metrics.put("fitSeconds", fitSeconds);
+            Dataset<Row> scored = model.transform(test);
+            metrics.put("test", type.equals("mlp-classifier")
+                    ? classification(scored, ((MlpClassificationModel) fitted).numClasses()) : regression(scored));
+            metrics.put("config", c.values());
+
+            Path temporary = new Path(output.getParent() == null ? new Path(".") : output.getParent(),
+                    "." + output.getName() + ".tmp-" + UUID.randomUUID());
             try {
-                fs.delete(temporary, true);
-            } catch (IOException ignored) {
-                // nothing more to clean
+                model.write().save(new Path(temporary, "model").toString());
+                write(fs, new Path(temporary, "metrics.json"),
+                        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
+                List<EpochRecord> epochs = fitted instanceof MlpModel
+                        ? ((MlpModel<?>) fitted).summary().epochs() : null;
+                if (epochs != null) {
+                    write(fs, new Path(temporary, "history.csv"), historyCsv(epochs));
+                }
+                Report.write(fs, temporary, epochs, metrics, c.values(), headline(metrics));
+                if (fs.exists(output)) {
+                    fs.delete(output, true);
+                }
+                if (!fs.rename(temporary, output)) {
+                    throw new IOException("cannot rename " + temporary + " to " + output);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the outputs to " + output + ": " + e.getMessage(), e);
+            } finally {
+                try {
+                    fs.delete(temporary, true);
+                } catch (IOException ignored) {
+                    // nothing more to clean
+                }
             }
+            return metrics;
+        } finally {
+            // also when training fails: a session that runs many jobs must not keep their data
+            train.unpersist();
+            test.unpersist();
         }
-        train.unpersist();
-        test.unpersist();
-        return metrics;
+    }
+
+    /**
+     * Removes the {@code .NAME.tmp-*} siblings of {@code output} that a killed run left behind (a run that
+     * ends, well or not, removes its own). Two runs writing to the same {@code output.dir} at once are
+     * not supported: the second would remove the first's work in progress.
+     */
+    private static void removeStaleTemporaryFolders(FileSystem fs, Path output) throws IOException {
+        Path parent = output.getParent() == null ? new Path(".") : output.getParent();
+        org.apache.hadoop.fs.FileStatus[] stale = fs.globStatus(new Path(parent, "." + output.getName() + ".tmp-*"));
+        if (stale == null) {
+            return;
+        }
+        for (org.apache.hadoop.fs.FileStatus s : stale) {
+            LOG.warn("sparkprop: removing {}, the temporary output of an earlier run that did not finish", s.getPath());
+            fs.delete(s.getPath(), true);
+        }
     }
 
     /** The test metrics worth a console line: accuracy and log loss, or RMSE, MAE and R². */
