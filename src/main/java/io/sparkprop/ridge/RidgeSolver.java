@@ -408,8 +408,8 @@ public final class RidgeSolver {
     }
 
     /**
-     * Plans the merge of the partial statistics ({@link OrderedTreeAggregate#plan}: the last level is
-     * merged on an executor when its partial sums would crowd the driver) and rejects, before any Spark
+     * Plans the merge of the partial statistics ({@link OrderedTreeAggregate#plan}: merged pairwise on
+     * the executors when the tree's last level would crowd the driver) and rejects, before any Spark
      * job, a problem whose statistics cannot fit on the driver: it holds the partial sums the plan brings
      * it, of {@code 8(n² + nm + n + 2m)} bytes each, and three {@code n×n} matrices for the solve.
      */

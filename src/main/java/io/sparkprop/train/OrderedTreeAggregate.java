@@ -26,9 +26,9 @@ import scala.Tuple2;
  * always give bit-identical sums, whatever the timing and whichever tasks Spark re-runs.
  *
  * <p>Memory: a merge task holds the members of its group (Spark's shuffle sorter checks its memory
- * only every 32 records, so large members are not spilled in time), and the driver holds the last
- * level's {@code k} partial results. Both are fine for small partial results. When {@code k} large
- * ones would take more than {@code min(driver heap, spark.driver.maxResultSize) / 4}, {@link #plan}
+ * only every 32 records, {@code Spillable.maybeSpill}, so large members are not spilled in time), and
+ * the driver holds the last level's {@code k} partial results. Both are fine for small partial
+ * results. When {@code k} large ones would take more than {@code min(driver heap, spark.driver.maxResultSize) / 4}, {@link #plan}
  * merges them pairwise instead — levels of {@code ⌈n/2⌉} groups of at most two down to one group,
  * all on the executors — so that a merge task holds two partial results and the driver receives one.
  * Either way the merge order is a function of the plan alone.
@@ -84,8 +84,8 @@ public final class OrderedTreeAggregate {
     }
 
     /**
-     * How many partial results the driver collects without merging the last level on an executor: the
-     * number of groups of the last tree level (or of partitions, without levels).
+     * How many partial results the tree of depth {@code depth} brings the driver: the number of groups
+     * of its last level (or of partitions, without levels).
      */
     public static int finalLevelSize(int numPartitions, int depth) {
         int n = numPartitions;
@@ -100,7 +100,7 @@ public final class OrderedTreeAggregate {
         return Math.max((int) Math.ceil(Math.pow(numPartitions, 1.0 / Math.max(depth, 1))), 2);
     }
 
-    /** How one aggregation runs: its levels, and where the last one is merged. */
+    /** How one aggregation runs: the tree of a depth, or pairwise merges on the executors. */
     public static final class Plan implements java.io.Serializable {
         private final int numPartitions;
         private final int depth;
@@ -117,6 +117,7 @@ public final class OrderedTreeAggregate {
             this.driverBudget = driverBudget;
         }
 
+        /** The tree's depth (the setting; unused when {@link #pairwiseOnExecutors()}). */
         public int depth() {
             return depth;
         }

@@ -122,7 +122,11 @@ public final class Trainer {
         return this;
     }
 
-    /** Depth of the tree that merges the partitions' gradient sums (≥ 1; default 2). */
+    /**
+     * Depth of the tree that merges the partitions' gradient sums (≥ 1; default 2). Gradients too large
+     * for the driver to collect the tree's last level at once are merged pairwise on the executors
+     * instead ({@link OrderedTreeAggregate#plan}); {@link TrainingResult#aggregation()} tells which ran.
+     */
     public Trainer setAggregationDepth(int depth) {
         this.aggregationDepth = Checks.atLeast("aggregationDepth", depth, 1, null);
         return this;
@@ -247,6 +251,8 @@ public final class Trainer {
                 throw new IllegalArgumentException("patience " + patience + " needs validation data: set it with "
                         + "setValidationData");
             }
+            // before any job: a gradient that can never reach the driver is refused here
+            OrderedTreeAggregate.Plan plan = gradientPlan(sc, partitions);
             packed = pack(sc, data, effectiveBlock);
             if (validationData != null) {
                 validation = packValidation(sc);
@@ -264,7 +270,7 @@ public final class Trainer {
                             + "({} MB of doubles), {}, GEMM {}", packed.count, partitions, effectiveBlock,
                     iterationsPerEpoch, packed.cachedBytes >> 20, packed.payloadBytes >> 20, optimizer,
                     gemmBackend.gemm().name());
-            Loop loop = new Loop(sc, packed.shards, partitions, iterationsPerEpoch, !fullBatch);
+            Loop loop = new Loop(sc, packed.shards, partitions, iterationsPerEpoch, !fullBatch, plan);
             loop.validation = validation;
             Parameters trained = loop.run();
             return new TrainingResult(trained, loop.history, packed.count, packed.weightSum, partitions,
@@ -294,9 +300,10 @@ public final class Trainer {
         String previousDescription = sc.getLocalProperty("spark.job.description");
         Packed packed = null;
         try {
+            OrderedTreeAggregate.Plan plan = gradientPlan(sc, data.getNumPartitions());
             packed = pack(sc, data, blockSize);
             sc.setJobDescription("sparkprop gradient");
-            return new Loop(sc, packed.shards, data.getNumPartitions(), 1, false).gradient(at, 0, 0);
+            return new Loop(sc, packed.shards, data.getNumPartitions(), 1, false, plan).gradient(at, 0, 0);
         } finally {
             if (packed != null) {
                 packed.shards.unpersist(false);
@@ -442,14 +449,15 @@ public final class Trainer {
         double bestValidationLoss;
         Parameters best;
 
-        Loop(JavaSparkContext sc, JavaRDD<Shard> shards, int partitions, int iterationsPerEpoch, boolean shuffle) {
+        Loop(JavaSparkContext sc, JavaRDD<Shard> shards, int partitions, int iterationsPerEpoch, boolean shuffle,
+             OrderedTreeAggregate.Plan plan) {
             this.sc = sc;
             this.shards = shards;
             this.partitions = partitions;
             this.iterationsPerEpoch = iterationsPerEpoch;
             this.shuffle = shuffle;
             this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
-            this.plan = gradientPlan(sc, partitions);
+            this.plan = plan;
         }
 
         Parameters run() {

@@ -2,10 +2,12 @@ package io.sparkprop.job;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -16,40 +18,81 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 
 import io.sparkprop.ml.MlpModel;
 import io.sparkprop.testutil.ChildJvm;
 import io.sparkprop.testutil.SparkTestSupport;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real Spark standalone cluster on loopback, started from the Maven jars (DESIGN §7): a master,
- * a worker with 2 executor cores, and the job submitted with {@code jobs/submit} and the shaded jar;
- * the model it writes must equal the one of the same job in {@code local[2]}. Every process started
- * here is stopped by its pid, also when the test fails.
+ * A real Spark standalone cluster on loopback, started from the Maven jars (DESIGN §7): a master and
+ * a worker with 2 cores, jobs submitted with {@code jobs/submit} and the shaded jar. The model a job
+ * writes there must equal the one of the same job in {@code local[2]}, bit for bit — also when an
+ * executor JVM is killed mid-training, and when the driver JVM is killed and the job resumed from
+ * its checkpoints. Every process started here is stopped by its pid, also when a test fails.
  */
 @Tag("cluster")
 class StandaloneClusterIT {
+    private static final List<Process> CLUSTER = new ArrayList<>();
+    @TempDir
+    static Path clusterDir;
+    private static Map<String, String> env;
+    private static String url;
+    private static Process worker;
+
     private final List<Process> started = new ArrayList<>();
 
     @TempDir
     Path dir;
 
+    @BeforeAll
+    static void startCluster() throws Exception {
+        String sparkHome = System.getProperty("sparkprop.sparkHome");
+        env = Map.of("SPARK_HOME", sparkHome, "SPARK_SCALA_VERSION", "2.13", "OPENBLAS_NUM_THREADS", "1",
+                "SPARK_LOCAL_IP", "127.0.0.1");
+        int masterPort = freePort();
+        Process master = start(CLUSTER, clusterDir.resolve("master.log"), java(sparkHome,
+                "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", Integer.toString(masterPort),
+                "--webui-port", Integer.toString(freePort())));
+        awaitPort(masterPort, master, clusterDir.resolve("master.log"));
+        url = "spark://127.0.0.1:" + masterPort;
+        int workerPort = freePort();
+        worker = start(CLUSTER, clusterDir.resolve("worker.log"), java(sparkHome,
+                "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1", "--port",
+                Integer.toString(workerPort), "--webui-port", Integer.toString(freePort()), "--cores", "2",
+                "--memory", "2g", "--work-dir", clusterDir.resolve("work").toString()));
+        awaitPort(workerPort, worker, clusterDir.resolve("worker.log"));
+    }
+
+    @AfterAll
+    static void stopCluster() throws InterruptedException {
+        stop(CLUSTER);
+    }
+
     @AfterEach
-    void stopWhatWeStarted() throws InterruptedException {
-        for (int i = started.size() - 1; i >= 0; i--) {
-            Process p = started.get(i);
+    void stopWhatTheTestStarted() throws InterruptedException {
+        stop(started);
+    }
+
+    private static void stop(List<Process> processes) throws InterruptedException {
+        for (int i = processes.size() - 1; i >= 0; i--) {
+            Process p = processes.get(i);
             p.destroy();
             if (!p.waitFor(20, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 p.waitFor(10, TimeUnit.SECONDS);
             }
         }
+        processes.clear();
     }
 
     private static int freePort() throws IOException {
@@ -58,13 +101,13 @@ class StandaloneClusterIT {
         }
     }
 
-    private Process start(String name, List<String> command, Map<String, String> env) throws IOException {
+    private static Process start(List<Process> owner, Path log, List<String> command) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().putAll(env);
         pb.redirectErrorStream(true);
-        pb.redirectOutput(dir.resolve(name + ".log").toFile());
+        pb.redirectOutput(log.toFile());
         Process p = pb.start();
-        started.add(p);
+        owner.add(p);
         return p;
     }
 
@@ -87,65 +130,164 @@ class StandaloneClusterIT {
         throw new AssertionError("nothing listens on port " + port + " after 60 s: " + Files.readString(log));
     }
 
-    private Properties job(Path output) {
+    /** Waits up to {@code seconds} for {@code condition}, failing with the log of {@code process} if it ends first. */
+    private static void await(String what, int seconds, Process process, Path log, BooleanSupplier condition)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (!process.isAlive()) {
+                throw new AssertionError("the job ended before " + what + ": " + Files.readString(log));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no " + what + " after " + seconds + " s: " + Files.readString(log));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A regression job; {@code rows} sets how long it trains (20 000 rows: 200 updates an epoch). */
+    private static Properties job(Path output, int rows, int epochs) {
         Properties p = new Properties();
         p.setProperty("data.format", "synthetic");
-        p.setProperty("data.synthetic.rows", "2000");
+        p.setProperty("data.synthetic.rows", Integer.toString(rows));
         p.setProperty("data.synthetic.features", "8");
         p.setProperty("model.type", "mlp-regressor");
         p.setProperty("model.hidden", "6");
         p.setProperty("train.stepSize", "0.01");
         p.setProperty("train.batchSize", "100");
-        p.setProperty("train.maxEpochs", "3");
+        p.setProperty("train.maxEpochs", Integer.toString(epochs));
         p.setProperty("train.tol", "0");
         p.setProperty("spark.partitions", "2");
         p.setProperty("output.dir", output.toString());
         return p;
     }
 
-    @Test
-    void aJobOnAStandaloneClusterEqualsTheSameJobInLocalMode() throws Exception {
-        String sparkHome = System.getProperty("sparkprop.sparkHome");
-        String jar = System.getProperty("sparkprop.jar");
-        assertTrue(Files.isRegularFile(Paths.get(jar)), "the shaded jar " + jar);
-        Map<String, String> env = Map.of("SPARK_HOME", sparkHome, "SPARK_SCALA_VERSION", "2.13",
-                "OPENBLAS_NUM_THREADS", "1", "SPARK_LOCAL_IP", "127.0.0.1");
-
-        int masterPort = freePort();
-        Process master = start("master", java(sparkHome, "org.apache.spark.deploy.master.Master", "--host",
-                "127.0.0.1", "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(freePort())), env);
-        awaitPort(masterPort, master, dir.resolve("master.log"));
-        String url = "spark://127.0.0.1:" + masterPort;
-        int workerPort = freePort();
-        Process worker = start("worker", java(sparkHome, "org.apache.spark.deploy.worker.Worker", url, "--host",
-                "127.0.0.1", "--port", Integer.toString(workerPort), "--webui-port", Integer.toString(freePort()),
-                "--cores", "2", "--memory", "2g", "--work-dir", dir.resolve("work").toString()), env);
-        awaitPort(workerPort, worker, dir.resolve("worker.log"));
-
-        Path clusterOut = dir.resolve("cluster-out");
-        Path conf = dir.resolve("job.properties");
+    /** Starts {@code jobs/submit} with {@code config} as a user runs it; its pid is the driver JVM's. */
+    private Process submit(String name, Properties config, String... sparkConf) throws IOException {
+        Path conf = dir.resolve(name + ".properties");
         try (var out = Files.newOutputStream(conf)) {
-            job(clusterOut).store(out, "standalone-cluster integration test");
+            config.store(out, "standalone-cluster integration test");
         }
-        // jobs/submit as a user runs it; with a jars-only SPARK_HOME it runs SparkSubmit from those jars
-        Process submit = start("submit", List.of("bash", Paths.get("jobs", "submit").toString(), "--master", url,
-                "--conf", "spark.executor.memory=1g", "--conf", "spark.driver.host=127.0.0.1", conf.toString()), env);
+        List<String> command = new ArrayList<>(List.of("bash", Paths.get("jobs", "submit").toString(), "--master", url,
+                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.executor.memory=512m"));
+        for (String c : sparkConf) {
+            command.add("--conf");
+            command.add(c);
+        }
+        command.add(conf.toString());
+        // jobs/submit ends in exec: the process started here becomes the driver JVM
+        return start(started, dir.resolve(name + ".log"), command);
+    }
+
+    private String finish(String name, Process submit) throws Exception {
         assertTrue(submit.waitFor(300, TimeUnit.SECONDS), "the submitted job finished within 5 minutes");
-        String log = Files.readString(dir.resolve("submit.log"));
+        String log = read(dir.resolve(name + ".log"));
         assertEquals(0, submit.exitValue(), log);
         assertTrue(log.contains("sparkprop: done;"), log);
+        return log;
+    }
 
-        Path localOut = dir.resolve("local-out");
+    /** Runs {@code config} in {@code local[2]} in this JVM; its model must equal the one in {@code clusterOutput}. */
+    private static void assertSameAsLocal(Properties config, Path clusterOutput) {
         SparkSession spark = SparkTestSupport.start(StandaloneClusterIT.class);
         try {
-            TrainJob.run(JobConfig.parse(job(localOut)), spark);
-            double[] local = ((MlpModel<?>) PipelineModel.load(localOut.resolve("model").toString()).stages()[0])
-                    .parameters().toFlat();
-            double[] cluster = ((MlpModel<?>) PipelineModel.load(clusterOut.resolve("model").toString()).stages()[0])
-                    .parameters().toFlat();
-            assertArrayEquals(local, cluster, 0.0);
+            TrainJob.run(JobConfig.parse(config), spark);
+            assertArrayEquals(parameters(Paths.get(config.getProperty("output.dir"))), parameters(clusterOutput), 0.0);
         } finally {
             spark.stop();
         }
+    }
+
+    private static double[] parameters(Path output) {
+        return ((MlpModel<?>) PipelineModel.load(output.resolve("model").toString()).stages()[0]).parameters().toFlat();
+    }
+
+    /** The executor JVMs the worker runs now (children of the worker process). */
+    private static List<ProcessHandle> executors() {
+        return worker.toHandle().descendants()
+                .filter(h -> h.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+                .toList();
+    }
+
+    @Test
+    void aJobOnAStandaloneClusterEqualsTheSameJobInLocalMode() throws Exception {
+        String jar = System.getProperty("sparkprop.jar");
+        assertTrue(Files.isRegularFile(Paths.get(jar)), "the shaded jar " + jar);
+        Path clusterOut = dir.resolve("cluster-out");
+        finish("submit", submit("submit", job(clusterOut, 2000, 3)));
+        assertSameAsLocal(job(dir.resolve("local-out"), 2000, 3), clusterOut);
+    }
+
+    /**
+     * Two executors of one core; after epoch 2 of 6 one of them is killed (SIGKILL). Spark re-runs its
+     * tasks, rebuilds its cached shard from the lineage on a live executor, and training ends with the
+     * parameters of an uninterrupted run.
+     */
+    @Test
+    void killingAnExecutorMidTrainingChangesNoBit() throws Exception {
+        Path out = dir.resolve("executor-kill-out");
+        Path log = dir.resolve("executor-kill.log");
+        Process submit = submit("executor-kill", job(out, 20000, 6), "spark.executor.cores=1");
+        await("two executors and epoch 2", 240, submit, log,
+                () -> read(log).contains("sparkprop epoch 2/6") && executors().size() == 2);
+        String before = read(log);
+        assertFalse(before.contains("sparkprop epoch 6/6"), before);
+        ProcessHandle victim = executors().get(0);
+        assertTrue(victim.destroyForcibly(), "killed executor " + victim.pid());
+        String done = finish("executor-kill", submit);
+        assertTrue(done.substring(before.length()).contains("sparkprop epoch 6/6"), done);
+        assertTrue(done.contains("Lost executor") || done.contains("ExecutorLostFailure")
+                || done.contains("removed"), "the driver saw the executor go: " + done);
+        // every executor logs the shards it packs: 2 at the start, and again any that were lost
+        long packs;
+        try (Stream<Path> files = Files.walk(clusterDir.resolve("work"))) {
+            packs = files.filter(f -> f.getFileName().toString().equals("stderr")).mapToLong(f -> read(f).lines()
+                    .filter(l -> l.contains("sparkprop: packed partition")).count()).sum();
+        }
+        assertTrue(packs >= 3, "a lost shard was packed again (" + packs + " packs)");
+        assertSameAsLocal(job(dir.resolve("executor-kill-local"), 20000, 6), out);
+    }
+
+    /**
+     * The driver JVM is killed (SIGKILL) after its second checkpoint: the output folder does not exist.
+     * The same job with {@code resume=true} continues from the newest checkpoint, removes a temporary
+     * output folder an interrupted run left, and writes the parameters of an uninterrupted run.
+     */
+    @Test
+    void aKilledDriverResumesToTheSameBits() throws Exception {
+        Path out = dir.resolve("driver-kill-out");
+        Path checkpoints = dir.resolve("checkpoints");
+        Properties config = job(out, 20000, 6);
+        config.setProperty("checkpoint.dir", checkpoints.toString());
+        Path log = dir.resolve("driver-kill.log");
+        Process driver = submit("driver-kill", config);
+        await("the second checkpoint", 240, driver, log, () -> Files.exists(checkpoints.resolve("epoch-000002.ckpt")));
+        driver.destroyForcibly();
+        assertTrue(driver.waitFor(30, TimeUnit.SECONDS), "the driver is gone");
+        String killed = read(log);
+        assertFalse(killed.contains("sparkprop epoch 6/6"), "killed mid-training: " + killed);
+        assertFalse(Files.exists(out), "no output from a killed driver");
+        // what a driver killed while writing its outputs would leave: a temporary sibling folder
+        Path stale = dir.resolve(".driver-kill-out.tmp-0c0ffee0-0000-4000-8000-000000000000");
+        Files.createDirectories(stale.resolve("model"));
+        Files.writeString(stale.resolve("model").resolve("part-00000"), "half-written");
+
+        config.setProperty("resume", "true");
+        String resumed = finish("driver-resume", submit("driver-resume", config));
+        assertTrue(resumed.contains("sparkprop: resuming after epoch"), resumed);
+        assertFalse(resumed.contains("sparkprop epoch 1/6"), "no epoch is trained twice: " + resumed);
+        assertFalse(Files.exists(stale), "the stale temporary folder is removed");
+        try (Stream<Path> siblings = Files.list(dir)) {
+            assertEquals(List.of(), siblings.filter(p -> p.getFileName().toString().contains(".tmp-")).toList());
+        }
+        assertSameAsLocal(job(dir.resolve("driver-kill-local"), 20000, 6), out);
     }
 }
