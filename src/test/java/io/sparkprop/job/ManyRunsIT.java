@@ -15,6 +15,7 @@ import java.util.Properties;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.BlockId;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -29,6 +30,7 @@ import org.slf4j.LoggerFactory;
  * the number of runs, and {@code -Dsparkprop.manyRuns.histogram=true} writes the heap's class histogram
  * ({@code jcmd GC.class_histogram}) at both measurements to {@code target/histogram-RUN.txt}.
  */
+@Tag("load")
 class ManyRunsIT {
     private static final Logger LOG = LoggerFactory.getLogger(ManyRunsIT.class);
     private static final int RUNS = Integer.getInteger("sparkprop.manyRuns.runs", 50);

@@ -1,6 +1,5 @@
 package io.sparkprop.job;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -9,7 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 
 import io.sparkprop.testutil.ChildJvm;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,15 +49,7 @@ class ShadedJarIT {
         List<String> command = ChildJvm.command("2g", System.getProperty("sparkprop.jar") + File.pathSeparator
                 + Paths.get(System.getProperty("sparkprop.sparkHome"), "jars", "*"), TrainJob.class.getName(),
                 conf.toString());
-        Path log = dir.resolve("job.log");
-        Process job = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            assertTrue(job.waitFor(300, TimeUnit.SECONDS), "the job finished within 5 minutes");
-        } finally {
-            job.destroyForcibly();
-        }
-        String output = Files.readString(log);
-        assertEquals(0, job.exitValue(), output);
+        String output = ChildJvm.runToSuccess(new ProcessBuilder(command), dir.resolve("job.log"), 5, "the job");
         assertTrue(output.contains("sparkprop: done;"), output);
         assertTrue(Files.exists(dir.resolve("out").resolve("report.html")), output);
     }

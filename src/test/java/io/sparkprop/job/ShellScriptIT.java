@@ -1,15 +1,12 @@
 package io.sparkprop.job;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -61,16 +58,9 @@ class ShellScriptIT {
         List<String> command = ChildJvm.command("2g", String.join(File.pathSeparator, cp),
                 "scala.tools.nsc.MainGenericRunner", "-usejavacp", "-nc", "-i",
                 Paths.get("jobs", "shell", "quickstart.scala").toAbsolutePath().toString());
-        Path log = dir.resolve("repl.log");
-        Process repl = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        try {
-            assertTrue(repl.waitFor(300, TimeUnit.SECONDS), "the script finished within 5 minutes");
-        } finally {
-            repl.destroyForcibly();
-        }
-        String output = Files.readString(log);
-        assertEquals(0, repl.exitValue(), output);
+        String output = ChildJvm.runToSuccess(new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))), dir.resolve("repl.log"), 5,
+                "the script");
         Matcher m = Pattern.compile("sparkprop quickstart: test accuracy (\\d\\.\\d+)").matcher(output);
         assertTrue(m.find(), output);
         assertTrue(Double.parseDouble(m.group(1)) >= 0.8, output);

@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import io.sparkprop.testutil.ChildJvm;
 import org.junit.jupiter.api.Tag;
@@ -30,21 +28,11 @@ class LargeModelIT {
 
     @Test
     void fiveMillionParametersOn64ShardsTrainWithTheDefaultDriverMemory() throws Exception {
-        Path log = dir.resolve("large-model.log");
         ProcessBuilder pb = new ProcessBuilder(ChildJvm.command("1g", System.getProperty("java.class.path"),
                 LargeModelMain.class.getName(), "64", "8", "2"));
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-        pb.redirectErrorStream(true);
-        pb.redirectOutput(log.toFile());
         pb.directory(new File(System.getProperty("user.dir")));
-        Process p = pb.start();
-        try {
-            assertTrue(p.waitFor(10, TimeUnit.MINUTES), "finished within 10 minutes");
-        } finally {
-            p.destroyForcibly();
-        }
-        String out = Files.readString(log);
-        assertEquals(0, p.exitValue(), out);
+        String out = ChildJvm.runToSuccess(pb, dir.resolve("large-model.log"), 10, "the training");
         String line = out.lines().filter(l -> l.startsWith("result: ")).findFirst()
                 .orElseThrow(() -> new AssertionError("no result line: " + out));
         Map<String, String> result = new HashMap<>();
