@@ -160,33 +160,7 @@ public final class TrainJob {
                     ? classification(scored, ((MlpClassificationModel) fitted).numClasses()) : regression(scored));
             metrics.put("config", c.values());
 
-            Path temporary = new Path(output.getParent() == null ? new Path(".") : output.getParent(),
-                    "." + output.getName() + ".tmp-" + UUID.randomUUID());
-            try {
-                model.write().save(new Path(temporary, "model").toString());
-                write(fs, new Path(temporary, "metrics.json"),
-                        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
-                List<EpochRecord> epochs = fitted instanceof MlpModel
-                        ? ((MlpModel<?>) fitted).summary().epochs() : null;
-                if (epochs != null) {
-                    write(fs, new Path(temporary, "history.csv"), historyCsv(epochs));
-                }
-                Report.write(fs, temporary, epochs, metrics, c.values(), headline(metrics));
-                if (fs.exists(output)) {
-                    fs.delete(output, true);
-                }
-                if (!fs.rename(temporary, output)) {
-                    throw new IOException("cannot rename " + temporary + " to " + output);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write the outputs to " + output + ": " + e.getMessage(), e);
-            } finally {
-                try {
-                    fs.delete(temporary, true);
-                } catch (IOException ignored) {
-                    // nothing more to clean
-                }
-            }
+            writeOutputs(fs, output, model, fitted, metrics, c);
             return metrics;
         } finally {
             // also when training fails: a session that runs many jobs must not keep their data
@@ -195,14 +169,50 @@ public final class TrainJob {
         }
     }
 
+    /** Writes the outputs to a temporary sibling of {@code output}, then renames it to {@code output}. */
+    private static void writeOutputs(FileSystem fs, Path output, PipelineModel model, Transformer fitted,
+                                     Map<String, Object> metrics, JobConfig c) {
+        Path temporary = temporarySibling(output, UUID.randomUUID().toString());
+        try {
+            model.write().save(new Path(temporary, "model").toString());
+            write(fs, new Path(temporary, "metrics.json"),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
+            List<EpochRecord> epochs = fitted instanceof MlpModel
+                    ? ((MlpModel<?>) fitted).summary().epochs() : null;
+            if (epochs != null) {
+                write(fs, new Path(temporary, "history.csv"), historyCsv(epochs));
+            }
+            Report.write(fs, temporary, epochs, metrics, c.values(), headline(metrics));
+            if (fs.exists(output)) {
+                fs.delete(output, true);
+            }
+            if (!fs.rename(temporary, output)) {
+                throw new IOException("cannot rename " + temporary + " to " + output);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the outputs to " + output + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                fs.delete(temporary, true);
+            } catch (IOException ignored) {
+                // nothing more to clean
+            }
+        }
+    }
+
+    /** {@code .NAME.tmp-SUFFIX} next to {@code output} (its name a glob with {@code SUFFIX} = {@code *}). */
+    private static Path temporarySibling(Path output, String suffix) {
+        return new Path(output.getParent() == null ? new Path(".") : output.getParent(),
+                "." + output.getName() + ".tmp-" + suffix);
+    }
+
     /**
      * Removes the {@code .NAME.tmp-*} siblings of {@code output} that a killed run left behind (a run that
      * ends, well or not, removes its own). Two runs writing to the same {@code output.dir} at once are
      * not supported: the second would remove the first's work in progress.
      */
     private static void removeStaleTemporaryFolders(FileSystem fs, Path output) throws IOException {
-        Path parent = output.getParent() == null ? new Path(".") : output.getParent();
-        org.apache.hadoop.fs.FileStatus[] stale = fs.globStatus(new Path(parent, "." + output.getName() + ".tmp-*"));
+        org.apache.hadoop.fs.FileStatus[] stale = fs.globStatus(temporarySibling(output, "*"));
         if (stale == null) {
             return;
         }

@@ -103,6 +103,20 @@ class TrainJobTest {
         assertTrue((Double) test(metrics).get("r2") > 0.99, metrics.toString());
     }
 
+    /** A killed run's temporary output folder is removed by the next run to the same output; others stay. */
+    @Test
+    void aStaleTemporaryOutputFolderIsRemoved() throws IOException {
+        Path stale = dir.resolve(".out.tmp-1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        Files.createDirectories(stale.resolve("model"));
+        Files.writeString(stale.resolve("model").resolve("part-00000"), "half-written");
+        Path other = Files.createDirectories(dir.resolve(".other.tmp-1b4e28ba-2fa1-11d2-883f-0016d3cca427"));
+        TrainJob.run(JobConfig.parse(config("data.format", "synthetic", "data.synthetic.rows", "200", "model.type",
+                "ridge")), spark);
+        assertTrue(Files.isDirectory(dir.resolve("out").resolve("model")));
+        assertTrue(!Files.exists(stale), "removed: " + stale);
+        assertTrue(Files.isDirectory(other), "another output's folder stays");
+    }
+
     /** resume=true after a crash ends with the model of an uninterrupted run. */
     @Test
     void aResumedJobEqualsAnUninterruptedOne() throws IOException {
