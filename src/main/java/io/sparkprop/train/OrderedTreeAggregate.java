@@ -68,9 +68,6 @@ public final class OrderedTreeAggregate {
      * @throws IllegalArgumentException if one partial result alone exceeds {@code spark.driver.maxResultSize}
      */
     public static Plan plan(int numPartitions, int depth, long partialBytes, SparkConf conf, String what) {
-        if (depth < 1) {
-            throw new IllegalArgumentException("aggregationDepth must be >= 1, found " + depth);
-        }
         long maxResult = conf.getSizeAsBytes("spark.driver.maxResultSize", "1g");
         if (maxResult > 0 && partialBytes > maxResult) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "each partial %s is %.1f MB, more than "
@@ -88,12 +85,23 @@ public final class OrderedTreeAggregate {
      * of its last level (or of partitions, without levels).
      */
     public static int finalLevelSize(int numPartitions, int depth) {
+        int[] levels = levels(numPartitions, depth, false);
+        return levels.length == 0 ? numPartitions : levels[levels.length - 1];
+    }
+
+    /**
+     * The number of groups of each level below the partitions: the tree's ({@code n ← n/s} while
+     * {@code n > s + ⌈n/s⌉}), or, pairwise, {@code n ← ⌈n/2⌉} down to one.
+     */
+    private static int[] levels(int numPartitions, int depth, boolean pairwise) {
+        List<Integer> levels = new ArrayList<>();
         int n = numPartitions;
         int scale = scale(n, depth);
-        while (n > scale + (int) Math.ceil((double) n / scale)) {
-            n /= scale;
+        while (pairwise ? n > 1 : n > scale + (int) Math.ceil((double) n / scale)) {
+            n = pairwise ? (n + 1) / 2 : n / scale;
+            levels.add(n);
         }
-        return n;
+        return levels.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private static int scale(int numPartitions, int depth) {
@@ -143,18 +151,8 @@ public final class OrderedTreeAggregate {
         /** Merges all values of {@code partials} (keyed by partition index, at most one per key). */
         public <T> T aggregate(JavaPairRDD<Integer, T> partials, Merge<T> mergeInPlace) {
             JavaPairRDD<Integer, T> level = partials;
-            int n = numPartitions;
-            if (pairwiseOnExecutors) {
-                while (n > 1) {
-                    n = (n + 1) / 2;
-                    level = mergeGroups(level, n, mergeInPlace);
-                }
-            } else {
-                int scale = scale(n, depth);
-                while (n > scale + (int) Math.ceil((double) n / scale)) {
-                    n /= scale;
-                    level = mergeGroups(level, n, mergeInPlace);
-                }
+            for (int groups : levels(numPartitions, depth, pairwiseOnExecutors)) {
+                level = mergeGroups(level, groups, mergeInPlace);
             }
             return mergeByKey(level.collect(), mergeInPlace);
         }
