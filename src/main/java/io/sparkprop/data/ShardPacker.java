@@ -123,6 +123,116 @@ public final class ShardPacker implements java.io.Serializable {
         return fill(partition, examples, null, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w)).count;
     }
 
+    /**
+     * As {@link #forEachBlock}, but hands the blocks over with the partition's examples in
+     * {@link CanonicalOrder canonical order}, so that sums formed block by block are the same bits
+     * whatever order Spark delivers the rows in (a shuffle fixes which rows a partition holds, not
+     * their order; a re-run task after an executor loss may receive them in another). The partition
+     * is buffered once in this packer's layout — about its raw doubles plus 12 bytes an example — and
+     * streamed from there through one reused block. Bad examples are reported by their delivered
+     * position, as by {@link #pack}.
+     *
+     * @return the number of examples
+     * @throws IllegalArgumentException as {@link #pack}
+     */
+    public long forEachBlockCanonical(int partition, Iterator<Example> examples, BlockConsumer consumer) {
+        long[][] hashes = {new long[1024]};
+        int[] seen = {0};
+        Iterator<Example> hashing = new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return examples.hasNext();
+            }
+
+            @Override
+            public Example next() {
+                Example e = examples.next();
+                if (seen[0] == hashes[0].length) {
+                    hashes[0] = Arrays.copyOf(hashes[0], 2 * seen[0]);
+                }
+                hashes[0][seen[0]++] = CanonicalOrder.hash(e);
+                return e;
+            }
+        };
+        List<DMatrixRMaj> xs = new ArrayList<>();
+        List<DMatrixRMaj> ys = new ArrayList<>();
+        List<double[]> ws = new ArrayList<>();
+        Totals totals = fill(partition, hashing, null, false, (x, y, w) -> {
+            xs.add(x);
+            ys.add(y);
+            ws.add(w);
+        });
+        int count = (int) totals.count;
+        if (count == 0) {
+            return 0;
+        }
+        long[] h = hashes[0];
+        Integer[] boxed = new Integer[count];
+        for (int i = 0; i < count; i++) {
+            boxed[i] = i;
+        }
+        Arrays.sort(boxed, (a, b) -> {
+            int c = Long.compare(h[a], h[b]);
+            return c != 0 ? c : compareBuffered(xs, ys, ws, a, b);
+        });
+        DMatrixRMaj x = block(numFeatures, blockSize);
+        DMatrixRMaj y = block(numOutputs, blockSize);
+        double[] w = new double[blockSize];
+        int col = 0;
+        for (int k = 0; k < count; k++) {
+            int source = boxed[k];
+            copyExample(xs.get(source / blockSize), source % blockSize, x, col, numFeatures);
+            copyExample(ys.get(source / blockSize), source % blockSize, y, col, numOutputs);
+            w[col] = ws.get(source / blockSize)[source % blockSize];
+            if (++col == blockSize || k == count - 1) {
+                DMatrixRMaj bx = col == blockSize ? x : firstExamples(x, col);
+                DMatrixRMaj by = col == blockSize ? y : firstExamples(y, col);
+                double[] bw = col == blockSize ? w : Arrays.copyOf(w, col);
+                consumer.accept(bx, by, isAllOnes(bw) ? null : bw);
+                col = 0;
+            }
+        }
+        return count;
+    }
+
+    /** Copies example {@code from} of block {@code src} into position {@code to} of {@code dst} ({@code size} values). */
+    private void copyExample(DMatrixRMaj src, int from, DMatrixRMaj dst, int to, int size) {
+        if (layout == Layout.ROWS) {
+            System.arraycopy(src.data, from * size, dst.data, to * size, size);
+        } else {
+            int srcCols = src.numCols;
+            for (int i = 0; i < size; i++) {
+                dst.data[i * blockSize + to] = src.data[i * srcCols + from];
+            }
+        }
+    }
+
+    /** Orders two buffered examples of equal hash by their values: features, then target, then weight. */
+    private int compareBuffered(List<DMatrixRMaj> xs, List<DMatrixRMaj> ys, List<double[]> ws, int a, int b) {
+        int c = compareValues(xs, a, b, numFeatures);
+        if (c == 0) {
+            c = compareValues(ys, a, b, numOutputs);
+        }
+        return c != 0 ? c : Double.compare(ws.get(a / blockSize)[a % blockSize], ws.get(b / blockSize)[b % blockSize]);
+    }
+
+    private int compareValues(List<DMatrixRMaj> blocks, int a, int b, int size) {
+        DMatrixRMaj ba = blocks.get(a / blockSize);
+        DMatrixRMaj bb = blocks.get(b / blockSize);
+        for (int i = 0; i < size; i++) {
+            int c = Double.compare(valueOf(ba, a % blockSize, i, size), valueOf(bb, b % blockSize, i, size));
+            if (c != 0) {
+                return c;
+            }
+        }
+        return 0;
+    }
+
+    /** Value {@code i} of example {@code j} of a block (which may be a short, exactly sized last block). */
+    private double valueOf(DMatrixRMaj block, int j, int i, int size) {
+        return layout == Layout.ROWS ? block.data[j * size + i] : block.data[i * block.numCols + j];
+    }
+
     private static final class Totals {
         long count;
         double weightSum;

@@ -1,34 +1,40 @@
 package io.sparkprop.ridge;
 
 import java.io.Serializable;
+import java.util.Collections;
 
 import io.sparkprop.data.Example;
 import io.sparkprop.data.ShardPacker;
 import io.sparkprop.linalg.Gemm;
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.train.OrderedTreeAggregate;
 import io.sparkprop.train.SparkJobs;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.ejml.data.DMatrixRMaj;
+import scala.Tuple2;
 
 /**
  * One pass that scores a linear model {@code ŷ = W x + b} on data: per output, the weighted sums
- * {@code Σw(y−ŷ)²}, {@code Σw|y−ŷ|}, {@code Σw y}, {@code Σw y²} and {@code Σw}, from which RMSE, MAE and
- * R² follow. Predictions are formed per block with one GEMM.
+ * {@code Σw(y−ŷ)²}, {@code Σw|y−ŷ|}, the weighted mean {@code ȳ} and centred {@code Σw(y−ȳ)²}, and {@code Σw},
+ * from which RMSE, MAE and R² follow. Predictions are formed per block with one GEMM. The label's
+ * spread is summed about block means and combined by the pairwise update (Chan et al.), never as
+ * {@code Σwy² − Wȳ²}, which cancels to noise for labels with a large offset.
  */
 final class Evaluation implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final double[] sse;
     private final double[] sae;
-    private final double[] sy;
-    private final double[] syy;
+    private final double[] yMean;
+    private final double[] cyy;
     private double weightSum;
 
     private Evaluation(int m) {
         sse = new double[m];
         sae = new double[m];
-        sy = new double[m];
-        syy = new double[m];
+        yMean = new double[m];
+        cyy = new double[m];
     }
 
     static Evaluation of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmBackend backend) {
@@ -40,15 +46,18 @@ final class Evaluation implements Serializable {
         double[] coefficientData = w.data.clone();
         double[] intercepts = b.clone();
         try {
-            return data.mapPartitionsWithIndex((p, it) -> {
+            // rows in canonical order and partitions merged by index: the same sums on any cluster
+            JavaPairRDD<Integer, Evaluation> partials = data.mapPartitionsWithIndex((p, it) -> {
                 Evaluation e = new Evaluation(m);
                 DMatrixRMaj coefficients = DMatrixRMaj.wrap(m, n, coefficientData);
                 DMatrixRMaj prediction = new DMatrixRMaj(m, 1);
                 Gemm gemm = backend.gemm();
-                packer.forEachBlock(p, it, (x, y, weights) -> e.add(gemm, coefficients, intercepts, x, y, weights,
-                        prediction));
-                return java.util.Collections.singletonList(e).iterator();
-            }, true).reduce(Evaluation::merge);
+                packer.forEachBlockCanonical(p, it, (x, y, weights) -> e.add(gemm, coefficients, intercepts, x, y,
+                        weights, prediction));
+                return Collections.singletonList(new Tuple2<>(p, e)).iterator();
+            }, true).mapToPair(kv -> kv);
+            Evaluation merged = OrderedTreeAggregate.aggregate(partials, data.getNumPartitions(), 2, Evaluation::merge);
+            return merged != null ? merged : new Evaluation(m);
         } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
             throw SparkJobs.inputError(e, "evaluating the ridge model");
         }
@@ -59,28 +68,55 @@ final class Evaluation implements Serializable {
         int cols = x.numCols;
         pred.reshape(w.numRows, cols);
         gemm.gemm(false, false, 1.0, w, x, 0.0, pred);
+        double blockWeight = 0;
+        for (int j = 0; j < cols; j++) {
+            blockWeight += weights == null ? 1.0 : weights[j];
+        }
         for (int k = 0; k < w.numRows; k++) {
+            double sum = 0;
             for (int j = 0; j < cols; j++) {
                 double wj = weights == null ? 1.0 : weights[j];
                 double yv = y.data[k * cols + j];
                 double r = yv - pred.data[k * cols + j] - b[k];
                 sse[k] += wj * r * r;
                 sae[k] += wj * Math.abs(r);
-                sy[k] += wj * yv;
-                syy[k] += wj * yv * yv;
+                sum += wj * yv;
             }
+            if (!(blockWeight > 0)) {
+                continue;
+            }
+            // two-pass mean of the block, then its centred sum of squares
+            double mean = sum / blockWeight;
+            double correction = 0;
+            for (int j = 0; j < cols; j++) {
+                correction += (weights == null ? 1.0 : weights[j]) * (y.data[k * cols + j] - mean);
+            }
+            mean += correction / blockWeight;
+            double squares = 0;
+            for (int j = 0; j < cols; j++) {
+                double d = y.data[k * cols + j] - mean;
+                squares += (weights == null ? 1.0 : weights[j]) * d * d;
+            }
+            combine(k, weightSum, blockWeight, mean, squares);
         }
-        for (int j = 0; j < cols; j++) {
-            weightSum += weights == null ? 1.0 : weights[j];
-        }
+        weightSum += blockWeight;
+    }
+
+    /** Adds a part of weight {@code wb}, mean {@code mean} and centred squares {@code squares} to output {@code k}. */
+    private void combine(int k, double wa, double wb, double mean, double squares) {
+        double total = wa + wb;
+        double delta = mean - yMean[k];
+        cyy[k] += squares + (wa > 0 ? wa / total * wb * delta * delta : 0.0);
+        yMean[k] = wa > 0 ? yMean[k] + wb / total * delta : mean;
     }
 
     private static Evaluation merge(Evaluation a, Evaluation b) {
         for (int k = 0; k < a.sse.length; k++) {
             a.sse[k] += b.sse[k];
             a.sae[k] += b.sae[k];
-            a.sy[k] += b.sy[k];
-            a.syy[k] += b.syy[k];
+            if (b.weightSum > 0) {
+                a.combine(k, a.weightSum, b.weightSum, b.yMean[k], b.cyy[k]);
+            }
         }
         a.weightSum += b.weightSum;
         return a;
@@ -105,9 +141,7 @@ final class Evaluation implements Serializable {
     double[] r2() {
         double[] r = new double[sse.length];
         for (int k = 0; k < r.length; k++) {
-            double mean = sy[k] / weightSum;
-            double sst = syy[k] - weightSum * mean * mean;
-            r[k] = sst > 0 ? 1 - sse[k] / sst : Double.NaN;
+            r[k] = cyy[k] > 0 ? 1 - sse[k] / cyy[k] : Double.NaN;
         }
         return r;
     }

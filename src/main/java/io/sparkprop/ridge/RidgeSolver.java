@@ -1,6 +1,5 @@
 package io.sparkprop.ridge;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -24,11 +23,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.CommonOps_DDRM;
-import org.ejml.dense.row.decomposition.TriangularSolver_DDRM;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -40,13 +34,15 @@ import scala.Tuple2;
  * {@code LinearRegression} with {@code regParam = λ·σ_y}, since MLlib standardises the label). The
  * intercept is never penalised. With {@code standardization} the penalty is
  * {@code (λ/2) Σ_j σ_j² ‖W_{:,j}‖²} ({@code σ_j} the weighted population standard deviation of feature
- * {@code j}) and the coefficients are returned on the original scale, as MLlib does; features of zero
- * variance then get coefficient 0.
+ * {@code j}) and the coefficients are returned on the original scale, as MLlib does. A constant feature
+ * (one value on every row of positive weight) gets coefficient 0 whenever an intercept is fitted or
+ * the features are standardised; if every feature is constant, {@code W = 0} and {@code b = ȳ}.
  *
- * <p>Solver {@link Solver#NORMAL} (default): one distributed pass sums the sufficient statistics
- * ({@link RidgeStatistics}, BLAS-3 per block), then the driver solves, with the centred moments
- * {@code C = S_xx/Σw − x̄x̄ᵀ}, {@code c = S_xy/Σw − x̄ȳᵀ} ({@code x̄ = 0}, {@code ȳ = 0} without intercept),
- * {@code (C + λD) Wᵀ = c} by one Cholesky factorisation for all outputs ({@code D = I}, or
+ * <p>Solver {@link Solver#NORMAL} (default): one distributed pass sums the centred co-moments
+ * ({@link RidgeStatistics}: BLAS-3 per block, blocks and partitions combined by the pairwise update,
+ * each partition's rows in canonical order and the partitions merged in a fixed order, so the sums are
+ * the same bits on any cluster), then the driver solves {@code (C/Σw + λD) Wᵀ = c/Σw} by one
+ * equilibrated Cholesky factorisation for all outputs ({@link NormalEquations}; {@code D = I}, or
  * {@code diag(σ²)} with standardisation), and {@code b = ȳ − W x̄}. This is the seeds' closed form
  * {@code W = Y Xᵀ (X Xᵀ + λ' I)⁻¹} with {@code λ' = Σw·λ}, on centred data. Solver {@link Solver#SGD}
  * trains the same model with the distributed {@link Trainer} (no hidden layer, identity output, half
@@ -54,8 +50,6 @@ import scala.Tuple2;
  */
 public final class RidgeSolver {
     private static final Logger LOG = LoggerFactory.getLogger(RidgeSolver.class);
-    /** Pivots of the Cholesky factor below this fraction of the largest diagonal entry mean "singular". */
-    private static final double SINGULAR_PIVOT_RATIO = 1e-13;
 
     /** How the model is fitted. */
     public enum Solver {
@@ -213,7 +207,7 @@ public final class RidgeSolver {
                 }
                 Gemm gemm = backend.gemm();
                 RidgeStatistics s = new RidgeStatistics(n, m);
-                packer.forEachBlock(p, it, (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
+                packer.forEachBlockCanonical(p, it, (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
                 return Collections.singletonList(new Tuple2<>(p, s)).iterator();
             }, true).mapToPair(kv -> kv);
             stats = plan.aggregate(partials, RidgeStatistics::mergeInPlace);
@@ -242,169 +236,25 @@ public final class RidgeSolver {
     }
 
     /**
-     * The driver-side solve from complete statistics.
+     * The driver-side solve from complete statistics ({@link NormalEquations}).
      *
      * @throws IllegalArgumentException if the system is singular or numerically indefinite
      */
     RidgeSolution solve(RidgeStatistics stats) {
-        stats.symmetrise();
-        int n = stats.n;
-        int m = stats.m;
-        double sw = stats.weightSum;
-        double[] xMean = new double[n];
-        double[] yMean = new double[m];
-        for (int j = 0; j < n; j++) {
-            xMean[j] = stats.sx[j] / sw;
+        NormalEquations.Result r = NormalEquations.solve(stats, regParam, fitIntercept, standardization);
+        if (r.constantFeatures > 0) {
+            LOG.info("sparkprop ridge: {} constant feature(s) get coefficient 0", r.constantFeatures);
         }
-        for (int k = 0; k < m; k++) {
-            yMean[k] = stats.sy[k] / sw;
-        }
-        // C = S_xx/Σw − x̄x̄ᵀ (centred) or S_xx/Σw; c = S_xy/Σw − x̄ȳᵀ or S_xy/Σw
-        DMatrixRMaj c = new DMatrixRMaj(n, n);
-        DMatrixRMaj rhs = new DMatrixRMaj(n, m);
-        double[] variance = new double[n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                double v = stats.xx.data[i * n + j] / sw;
-                c.data[i * n + j] = fitIntercept ? v - xMean[i] * xMean[j] : v;
-            }
-            for (int k = 0; k < m; k++) {
-                double v = stats.xy.data[i * m + k] / sw;
-                rhs.data[i * m + k] = fitIntercept ? v - xMean[i] * yMean[k] : v;
-            }
-            variance[i] = Math.max(0.0, stats.xx.data[i * n + i] / sw - xMean[i] * xMean[i]);
-        }
-        // with standardisation, features of zero variance are left out (coefficient 0), as MLlib does
-        List<Integer> kept = new ArrayList<>();
-        for (int j = 0; j < n; j++) {
-            if (!standardization || variance[j] > 0) {
-                kept.add(j);
-            }
-        }
-        if (kept.size() < n) {
-            LOG.info("sparkprop ridge: {} constant feature(s) get coefficient 0", n - kept.size());
-        }
-        int r = kept.size();
-        DMatrixRMaj a = new DMatrixRMaj(r, r);
-        DMatrixRMaj b = new DMatrixRMaj(r, m);
-        for (int i = 0; i < r; i++) {
-            int fi = kept.get(i);
-            for (int j = 0; j < r; j++) {
-                a.data[i * r + j] = c.data[fi * n + kept.get(j)];
-            }
-            a.data[i * r + i] += regParam * (standardization ? variance[fi] : 1.0);
-            System.arraycopy(rhs.data, fi * m, b.data, i * m, m);
-        }
-        DMatrixRMaj theta = choleskySolve(a, b, kept, stats);
-        DMatrixRMaj w = new DMatrixRMaj(m, n);
-        for (int i = 0; i < r; i++) {
-            for (int k = 0; k < m; k++) {
-                w.data[k * n + kept.get(i)] = theta.data[i * m + k];
-            }
-        }
-        double[] intercepts = new double[m];
-        if (fitIntercept) {
-            for (int k = 0; k < m; k++) {
-                double s = yMean[k];
-                for (int j = 0; j < n; j++) {
-                    s -= w.data[k * n + j] * xMean[j];
-                }
-                intercepts[k] = s;
-            }
-        }
-        double[][] metrics = trainingMetrics(stats, w, intercepts, yMean);
-        return new RidgeSolution(w, intercepts, metrics[0], metrics[1], null, stats.count, sw, 0, 0);
-    }
-
-    /**
-     * {@code A Θ = B} by Cholesky, {@code A = L Lᵀ}. A pivot {@code L_ii²} below {@value #SINGULAR_PIVOT_RATIO}
-     * of the largest diagonal entry of {@code A} means feature {@code i} adds (almost) nothing that the
-     * features before it do not already span: the system is singular in double precision.
-     */
-    private DMatrixRMaj choleskySolve(DMatrixRMaj a, DMatrixRMaj b, List<Integer> kept, RidgeStatistics stats) {
-        int r = a.numRows;
-        double maxDiagonal = 0;
-        for (int i = 0; i < r; i++) {
-            maxDiagonal = Math.max(maxDiagonal, a.get(i, i));
-        }
-        int worst = -1;
-        double worstRatio = Double.POSITIVE_INFINITY;
-        // a (nearly) constant feature shows on the diagonal already; name it before factorising
-        for (int i = 0; i < r; i++) {
-            double ratio = a.get(i, i) / Math.max(maxDiagonal, Double.MIN_NORMAL);
-            if (!(ratio > SINGULAR_PIVOT_RATIO) && !(ratio >= worstRatio)) {
-                worstRatio = ratio;
-                worst = i;
-            }
-        }
-        // EJML picks a blocked factorisation for large r; through this factory the factor comes back
-        // row-major either way
-        CholeskyDecomposition_F64<DMatrixRMaj> chol = DecompositionFactory_DDRM.chol(r, true);
-        boolean positive = worst < 0 && chol.decompose(a.copy());
-        DMatrixRMaj l = positive ? chol.getT(null) : null;
-        if (positive) {
-            for (int i = 0; i < r; i++) {
-                double ratio = l.get(i, i) * l.get(i, i) / Math.max(maxDiagonal, Double.MIN_NORMAL);
-                if (!(ratio >= worstRatio)) {
-                    worstRatio = ratio;
-                    worst = i;
-                }
-            }
-        }
-        if (!positive || !(worstRatio > SINGULAR_PIVOT_RATIO) || !(maxDiagonal > 0)) {
-            String where = worst >= 0 ? "feature " + kept.get(worst) + " is (nearly) constant or a linear combination "
-                    + "of the features before it" : "the features are collinear or constant";
+        if (r.isSingular()) {
+            String where = r.singularFeature >= 0 ? "feature " + r.singularFeature
+                    + " is (nearly) constant or a linear combination of the features before it"
+                    : "the features are collinear or constant";
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "the ridge normal equations are singular or numerically indefinite (%s; %d examples, %d features, "
                             + "regParam %s): set regParam > 0, or remove constant and collinear features",
                     where, stats.count, stats.n, regParam));
         }
-        // L Lᵀ θ_k = b_k for every output k: forward, then back substitution
-        int m = b.numCols;
-        DMatrixRMaj theta = new DMatrixRMaj(r, m);
-        double[] column = new double[r];
-        for (int k = 0; k < m; k++) {
-            for (int i = 0; i < r; i++) {
-                column[i] = b.data[i * m + k];
-            }
-            TriangularSolver_DDRM.solveL(l.data, column, r);
-            TriangularSolver_DDRM.solveTranL(l.data, column, r);
-            for (int i = 0; i < r; i++) {
-                theta.data[i * m + k] = column[i];
-            }
-        }
-        return theta;
-    }
-
-    /**
-     * Per-output RMSE and R² from the statistics: with {@code ŷ = Wx + b},
-     * {@code Σw(y−ŷ)² = Σw y² − 2(W s_xy + b s_y) + Σw (Wx + b)²}, expanded with {@code S_xx}, {@code s_x}.
-     */
-    private static double[][] trainingMetrics(RidgeStatistics s, DMatrixRMaj w, double[] b, double[] yMean) {
-        int n = s.n;
-        int m = s.m;
-        double[] rmse = new double[m];
-        double[] r2 = new double[m];
-        DMatrixRMaj wk = new DMatrixRMaj(n, 1);
-        DMatrixRMaj sxxW = new DMatrixRMaj(n, 1);
-        for (int k = 0; k < m; k++) {
-            System.arraycopy(w.data, k * n, wk.data, 0, n);
-            CommonOps_DDRM.mult(s.xx, wk, sxxW);
-            double wSxxW = 0;
-            double wSxy = 0;
-            double wSx = 0;
-            for (int j = 0; j < n; j++) {
-                wSxxW += wk.data[j] * sxxW.data[j];
-                wSxy += wk.data[j] * s.xy.data[j * m + k];
-                wSx += wk.data[j] * s.sx[j];
-            }
-            double sse = s.syy[k] - 2 * (wSxy + b[k] * s.sy[k]) + wSxxW + 2 * b[k] * wSx + b[k] * b[k] * s.weightSum;
-            sse = Math.max(0.0, sse);
-            double sst = Math.max(0.0, s.syy[k] - s.weightSum * yMean[k] * yMean[k]);
-            rmse[k] = Math.sqrt(sse / s.weightSum);
-            r2[k] = sst > 0 ? 1 - sse / sst : Double.NaN;
-        }
-        return new double[][] {rmse, r2};
+        return new RidgeSolution(r.coefficients, r.intercepts, r.rmse, r.r2, null, stats.count, stats.weightSum, 0, 0);
     }
 
     /**

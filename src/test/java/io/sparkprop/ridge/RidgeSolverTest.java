@@ -289,10 +289,11 @@ class RidgeSolverTest {
         for (int i = 0; i < 20; i++) {
             constant.add(Example.of(new double[] {random.nextDouble(), 5.0}, random.nextDouble()));
         }
-        e = assertThrows(IllegalArgumentException.class, () -> new RidgeSolver().fit(sc.parallelize(constant, 2)));
-        assertTrue(e.getMessage().contains("feature 1 is (nearly) constant or a linear combination"), e.getMessage());
-        // with standardisation a constant feature gets coefficient 0, as in MLlib
-        RidgeSolution s = new RidgeSolver().setStandardization(true).fit(sc.parallelize(constant, 2));
+        // an exactly constant feature carries nothing beside the intercept: coefficient 0, with or without
+        // standardisation (as in MLlib), and no longer an error even with regParam 0
+        RidgeSolution s = new RidgeSolver().fit(sc.parallelize(constant, 2));
+        assertEquals(0.0, s.coefficients(0)[1]);
+        s = new RidgeSolver().setStandardization(true).fit(sc.parallelize(constant, 2));
         assertEquals(0.0, s.coefficients(0)[1]);
 
         List<Example> few = data(4, 6, 1, false, 2);
