@@ -16,8 +16,10 @@ import io.sparkprop.ml.MlpClassificationModel;
 import io.sparkprop.ml.MlpClassifier;
 import io.sparkprop.ml.MlpEstimator;
 import io.sparkprop.ml.MlpModel;
+import io.sparkprop.ml.MlpTrainingSummary;
 import io.sparkprop.ml.MlpRegressor;
 import io.sparkprop.ml.RidgeRegression;
+import io.sparkprop.ml.RidgeRegressionModel;
 import io.sparkprop.train.EpochRecord;
 import io.sparkprop.train.TrainingDivergedException;
 import org.apache.hadoop.fs.FileSystem;
@@ -155,6 +157,13 @@ public final class TrainJob {
             metrics.put("trainExamples", train.count());
             metrics.put("testExamples", test.count());
             metrics.put("fitSeconds", fitSeconds);
+            if (fitted instanceof MlpModel) {
+                MlpTrainingSummary summary = ((MlpModel<?>) fitted).summary();
+                metrics.put("gemm", summary.gemm());
+                metrics.put("bitsPortable", summary.bitsPortable());
+            } else if (fitted instanceof RidgeRegressionModel) {
+                metrics.put("gemm", ((RidgeRegressionModel) fitted).summary().gemm());
+            }
             Dataset<Row> scored = model.transform(test);
             metrics.put("test", type.equals("mlp-classifier")
                     ? classification(scored, ((MlpClassificationModel) fitted).numClasses()) : regression(scored));

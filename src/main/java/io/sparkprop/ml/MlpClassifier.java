@@ -186,7 +186,7 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
         NetworkSpec spec = network(numFeatures, classes);
         TrainingResult result = train(dataset, spec);
         MlpClassificationModel model = new MlpClassificationModel(uid(), result.parameters(),
-                new MlpTrainingSummary(result.history(), result.bestEpoch()));
+                new MlpTrainingSummary(result));
         copyValues(model, ParamMap.empty());
         return model.setParent(this);
     }

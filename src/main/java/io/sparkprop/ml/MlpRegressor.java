@@ -146,7 +146,7 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> impleme
         NetworkSpec spec = network(((Vector) first.get(0)).size(), outputs);
         TrainingResult result = train(dataset, spec);
         MlpRegressionModel model = new MlpRegressionModel(uid(), result.parameters(),
-                new MlpTrainingSummary(result.history(), result.bestEpoch()), vectorLabel);
+                new MlpTrainingSummary(result), vectorLabel);
         copyValues(model, ParamMap.empty());
         return model.setParent(this);
     }

@@ -6,6 +6,7 @@ import java.util.List;
 import io.sparkprop.train.EpochRecord;
 import io.sparkprop.train.IterationRecord;
 import io.sparkprop.train.TrainingHistory;
+import io.sparkprop.train.TrainingResult;
 
 /**
  * What the fit that made an MLP model recorded: the loss of every iteration, and per epoch the
@@ -17,10 +18,33 @@ public final class MlpTrainingSummary implements Serializable {
 
     private final TrainingHistory history;
     private final int bestEpoch;
+    private final String gemm;
+    private final List<String> otherGemmFingerprints;
 
-    MlpTrainingSummary(TrainingHistory history, int bestEpoch) {
-        this.history = history;
-        this.bestEpoch = bestEpoch;
+    MlpTrainingSummary(TrainingResult result) {
+        this.history = result.history();
+        this.bestEpoch = result.bestEpoch();
+        this.gemm = result.gemm();
+        this.otherGemmFingerprints = List.copyOf(result.otherGemmFingerprints());
+    }
+
+    /** The GEMM backend the driver chose for every executor, with its fingerprint (BLAS library, OpenBLAS core type, CPU). */
+    public String gemm() {
+        return gemm;
+    }
+
+    /**
+     * Whether every executor's BLAS matched the driver's fingerprint: then the model is the same bits as
+     * any run of the same data, seed and shards with that backend and fingerprint. False when some
+     * executor's BLAS ran on another kind of CPU or library ({@link #otherGemmFingerprints()}).
+     */
+    public boolean bitsPortable() {
+        return otherGemmFingerprints.isEmpty();
+    }
+
+    /** The executors' GEMM fingerprints that differed from the driver's. */
+    public List<String> otherGemmFingerprints() {
+        return otherGemmFingerprints;
     }
 
     /** The batch objective of every iteration. */
@@ -48,7 +72,10 @@ public final class MlpTrainingSummary implements Serializable {
         return history.epochs().stream().mapToDouble(EpochRecord::validationLoss).toArray();
     }
 
-    /** The validation accuracy of every epoch (NaN without validation rows). */
+    /**
+     * The validation accuracy of every epoch: NaN (absent) without validation rows, and for a regressor,
+     * whose identity output has no accuracy.
+     */
     public double[] validationAccuracyHistory() {
         return history.epochs().stream().mapToDouble(EpochRecord::validationAccuracy).toArray();
     }

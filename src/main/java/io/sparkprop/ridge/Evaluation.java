@@ -6,7 +6,7 @@ import java.util.Collections;
 import io.sparkprop.data.Example;
 import io.sparkprop.data.ShardPacker;
 import io.sparkprop.linalg.Gemm;
-import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.train.OrderedTreeAggregate;
 import io.sparkprop.train.SparkJobs;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -37,7 +37,7 @@ final class Evaluation implements Serializable {
         cyy = new double[m];
     }
 
-    static Evaluation of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmBackend backend) {
+    static Evaluation of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmChoice backend) {
         int n = w.numCols;
         int m = w.numRows;
         ShardPacker packer = new ShardPacker(n, m, 256);

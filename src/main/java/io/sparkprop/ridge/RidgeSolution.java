@@ -3,7 +3,7 @@ package io.sparkprop.ridge;
 import java.io.Serializable;
 
 import io.sparkprop.data.Example;
-import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.GemmChoice;
 import org.apache.spark.api.java.JavaRDD;
 import org.ejml.data.DMatrixRMaj;
 
@@ -25,11 +25,12 @@ public final class RidgeSolution implements Serializable {
     private double[] mae;
     /** For the lazy MAE; not serialised. */
     private transient JavaRDD<Example> trainingData;
-    private transient GemmBackend backend;
+    private transient GemmChoice backend;
     private final long numExamples;
     private final double weightSum;
     private final double passMillis;
     private final double solveMillis;
+    private String gemm = "";
 
     RidgeSolution(DMatrixRMaj coefficients, double[] intercepts, double[] rmse, double[] r2, double[] mae,
                   long numExamples, double weightSum, double passMillis, double solveMillis) {
@@ -85,7 +86,18 @@ public final class RidgeSolution implements Serializable {
     }
 
     /** Lets {@link #meanAbsoluteError()} compute the MAE from {@code data} when first asked. */
-    RidgeSolution withLazyMeanAbsoluteError(JavaRDD<Example> data, GemmBackend gemmBackend) {
+    /** Records the GEMM backend of the fit; returns {@code this}. */
+    RidgeSolution withGemm(String description) {
+        this.gemm = description;
+        return this;
+    }
+
+    /** The GEMM backend the driver chose for the fit, with its fingerprint (BLAS library, core type, CPU). */
+    public String gemm() {
+        return gemm;
+    }
+
+    RidgeSolution withLazyMeanAbsoluteError(JavaRDD<Example> data, GemmChoice gemmBackend) {
         this.trainingData = data;
         this.backend = gemmBackend;
         return this;

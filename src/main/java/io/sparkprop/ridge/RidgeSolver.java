@@ -9,6 +9,7 @@ import io.sparkprop.data.Example;
 import io.sparkprop.data.ShardPacker;
 import io.sparkprop.linalg.Gemm;
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
@@ -194,7 +195,7 @@ public final class RidgeSolver {
         int partitions = data.getNumPartitions();
         OrderedTreeAggregate.Plan plan = checkDriverMemory(sc, n, m, partitions);
         ShardPacker packer = new ShardPacker(n, m, blockSize, ShardPacker.Layout.ROWS);
-        GemmBackend backend = gemmBackend;
+        GemmChoice backend = GemmChoice.decide(gemmBackend);
         String previous = sc.getLocalProperty("spark.job.description");
         long passStart = System.nanoTime();
         RidgeStatistics stats;
@@ -232,7 +233,7 @@ public final class RidgeSolver {
                 Math.round(passMillis), Math.round(solveMillis));
         return new RidgeSolution(solution.coefficients(), solution.intercepts(), solution.rootMeanSquaredError(),
                 solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis)
-                .withLazyMeanAbsoluteError(data, gemmBackend);
+                .withLazyMeanAbsoluteError(data, backend).withGemm(backend.describe());
     }
 
     /**
@@ -300,8 +301,8 @@ public final class RidgeSolver {
                 .setAggregationDepth(aggregationDepth).setGemmBackend(gemmBackend).fit(data);
         double trainMillis = (System.nanoTime() - start) / 1e6;
         Parameters p = r.parameters();
-        Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0), gemmBackend);
+        Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0), GemmChoice.decide(gemmBackend));
         return new RidgeSolution(p.weights(0).copy(), p.biases(0).clone(), e.rmse(), e.r2(), e.mae(),
-                r.numExamples(), r.weightSum(), trainMillis, 0);
+                r.numExamples(), r.weightSum(), trainMillis, 0).withGemm(r.gemm());
     }
 }

@@ -4,12 +4,13 @@ import java.util.Collections;
 import java.util.Iterator;
 
 import io.sparkprop.data.Shard;
-import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
@@ -18,13 +19,15 @@ import scala.Tuple2;
  * slice of the epoch's order ({@link BlockSchedule}) go through the kernel, which adds into one
  * {@link GradientSum} allocated here, on the executor, only when the slice is not empty. The
  * result depends on the shard, the broadcast parameters and the iteration alone, so a re-run task
- * computes the same bits.
+ * computes the same bits — with the GEMM backend the driver chose ({@link GemmChoice}); an executor
+ * that cannot provide it fails the task, and one whose BLAS runs on another kind of CPU is reported.
  */
 final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, GradientSum>>> {
     private static final long serialVersionUID = 1L;
 
     private final Broadcast<Parameters> parameters;
-    private final GemmBackend backend;
+    private final GemmChoice gemm;
+    private final CollectionAccumulator<String> fingerprints;
     private final long seed;
     private final int epoch;
     private final int iterationInEpoch;
@@ -32,10 +35,12 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
     private final boolean shuffle;
     private final LongAccumulator blocksRead;
 
-    BatchGradient(Broadcast<Parameters> parameters, GemmBackend backend, long seed, int epoch, int iterationInEpoch,
-                  int iterationsPerEpoch, boolean shuffle, LongAccumulator blocksRead) {
+    BatchGradient(Broadcast<Parameters> parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
+                  long seed, int epoch, int iterationInEpoch, int iterationsPerEpoch, boolean shuffle,
+                  LongAccumulator blocksRead) {
         this.parameters = parameters;
-        this.backend = backend;
+        this.gemm = gemm;
+        this.fingerprints = fingerprints;
         this.seed = seed;
         this.epoch = epoch;
         this.iterationInEpoch = iterationInEpoch;
@@ -58,7 +63,11 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
         }
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, shuffle, new int[blocks]);
         Parameters params = parameters.value();
-        BackpropKernel kernel = KernelCache.get(params.spec(), backend);
+        BackpropKernel kernel = KernelCache.get(params.spec(), gemm);
+        String other = gemm.checkOnExecutor("accumulator " + fingerprints.id());
+        if (other != null) {
+            fingerprints.add(other);
+        }
         GradientSum sum = new GradientSum(params.spec());
         for (int pos = start; pos < end; pos++) {
             int k = order[pos];

@@ -4,7 +4,11 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import io.sparkprop.nn.NetworkSpec;
@@ -16,30 +20,62 @@ import org.apache.hadoop.fs.Path;
 /**
  * Training checkpoints through Hadoop's FileSystem API (local paths, HDFS, …). A checkpoint after
  * epoch {@code e} is the file {@code epoch-<e+1, 6 digits>.ckpt} in the checkpoint folder, holding in
- * a small binary format (magic, version, layer sizes, epoch, iteration, previous epoch loss,
- * parameters, optimiser state): everything the loop needs to go on exactly as if it had not
- * stopped — the block order derives from (seed, epoch, shard), so there is no random state to keep.
+ * a small binary format (magic, version, layer sizes, the run's identity, epoch, iteration, applied
+ * updates, previous epoch loss, why the run stopped if it did, the early-stopping state — best epoch,
+ * its validation loss and parameters — the parameters and the optimiser state): everything the loop
+ * needs to go on exactly as if it had not stopped — the block order derives from (seed, epoch, shard),
+ * so there is no random state to keep.
+ *
+ * <p>The identity is what fixes the run's schedule and arithmetic (seed, shards, block size, updates
+ * per epoch, optimiser and its hyper-parameters, …) as {@code key → value}. Resuming with any of them
+ * different would silently follow another run, so {@link #newest} refuses it, naming both values;
+ * settings that only decide when to stop (epochs, {@code tol}, patience) are not part of it.
  * It is written under a temporary name and renamed, so a crash never leaves a half-written file
  * that looks complete; temporary files are ignored (and cleaned) when resuming.
  */
 final class Checkpoints {
     private static final int MAGIC = 0x53504b43; // "SPKC"
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
     private static final String PREFIX = "epoch-";
     private static final String SUFFIX = ".ckpt";
 
+    /** Why a run stopped before its last epoch, as recorded in its final checkpoint. */
+    enum Stop {
+        /** Not stopped. */
+        NONE,
+        /** The epoch loss changed by less than {@code tol}. */
+        CONVERGED,
+        /** No better validation loss for {@code patience} epochs. */
+        EARLY_STOPPED
+    }
+
     /** The state of a run after an epoch. */
     static final class State {
+        final Map<String, String> identity;
         final int epoch;
         final long iteration;
+        final long updates;
         final double previousEpochLoss;
+        final Stop stop;
+        final int bestEpoch;
+        final double bestValidationLoss;
+        /** The best epoch's parameters, or {@code null} when there is no validation data. */
+        final double[] bestParameters;
         final double[] parameters;
         final double[][] optimizer;
 
-        State(int epoch, long iteration, double previousEpochLoss, double[] parameters, double[][] optimizer) {
+        State(Map<String, String> identity, int epoch, long iteration, long updates, double previousEpochLoss,
+              Stop stop, int bestEpoch, double bestValidationLoss, double[] bestParameters, double[] parameters,
+              double[][] optimizer) {
+            this.identity = identity;
             this.epoch = epoch;
             this.iteration = iteration;
+            this.updates = updates;
             this.previousEpochLoss = previousEpochLoss;
+            this.stop = stop;
+            this.bestEpoch = bestEpoch;
+            this.bestValidationLoss = bestValidationLoss;
+            this.bestParameters = bestParameters;
             this.parameters = parameters;
             this.optimizer = optimizer;
         }
@@ -71,9 +107,22 @@ final class Checkpoints {
                 for (int s : sizes) {
                     out.writeInt(s);
                 }
+                out.writeInt(state.identity.size());
+                for (Map.Entry<String, String> e : state.identity.entrySet()) {
+                    out.writeUTF(e.getKey());
+                    out.writeUTF(e.getValue());
+                }
                 out.writeInt(state.epoch);
                 out.writeLong(state.iteration);
+                out.writeLong(state.updates);
                 out.writeDouble(state.previousEpochLoss);
+                out.writeInt(state.stop.ordinal());
+                out.writeInt(state.bestEpoch);
+                out.writeDouble(state.bestValidationLoss);
+                out.writeBoolean(state.bestParameters != null);
+                if (state.bestParameters != null) {
+                    writeArray(out, state.bestParameters);
+                }
                 writeArray(out, state.parameters);
                 out.writeInt(state.optimizer.length);
                 for (double[] a : state.optimizer) {
@@ -93,9 +142,10 @@ final class Checkpoints {
      * The newest complete checkpoint, or {@code null} if there is none; leftover temporary files of
      * interrupted writes are deleted.
      *
-     * @throws IllegalArgumentException if it belongs to a network of other layer sizes, or is damaged
+     * @throws IllegalArgumentException if it belongs to a network of other layer sizes or to a run of
+     *                                  another identity (both values named), or is damaged
      */
-    State newest(NetworkSpec spec, int optimizerArrays) {
+    State newest(NetworkSpec spec, Map<String, String> identity, int optimizerArrays) {
         FileStatus newest = null;
         try {
             if (!fs.exists(folder)) {
@@ -118,9 +168,13 @@ final class Checkpoints {
         }
         Path file = newest.getPath();
         try (DataInputStream in = fs.open(file)) {
-            if (in.readInt() != MAGIC || in.readInt() != VERSION) {
-                throw new IllegalArgumentException("checkpoint " + file + " is not a sparkprop checkpoint of version "
-                        + VERSION);
+            if (in.readInt() != MAGIC) {
+                throw new IllegalArgumentException("checkpoint " + file + " is not a sparkprop checkpoint");
+            }
+            int version = in.readInt();
+            if (version != VERSION) {
+                throw new IllegalArgumentException("checkpoint " + file + " is of format version " + version
+                        + ", this sparkprop reads version " + VERSION + ": use another checkpoint folder or resume=false");
             }
             int[] sizes = new int[in.readInt()];
             for (int i = 0; i < sizes.length; i++) {
@@ -131,9 +185,20 @@ final class Checkpoints {
                         + Arrays.toString(sizes) + ", this run trains " + Arrays.toString(spec.layerSizes())
                         + ": use another checkpoint folder or resume=false");
             }
+            Map<String, String> saved = new LinkedHashMap<>();
+            int entries = in.readInt();
+            for (int i = 0; i < entries; i++) {
+                saved.put(in.readUTF(), in.readUTF());
+            }
+            checkIdentity(file, saved, identity);
             int epoch = in.readInt();
             long iteration = in.readLong();
+            long updates = in.readLong();
             double previous = in.readDouble();
+            Stop stop = Stop.values()[in.readInt()];
+            int bestEpoch = in.readInt();
+            double bestValidationLoss = in.readDouble();
+            double[] best = in.readBoolean() ? readArray(in) : null;
             double[] parameters = readArray(in);
             double[][] optimizer = new double[in.readInt()][];
             if (optimizer.length != optimizerArrays) {
@@ -143,9 +208,28 @@ final class Checkpoints {
             for (int i = 0; i < optimizer.length; i++) {
                 optimizer[i] = readArray(in);
             }
-            return new State(epoch, iteration, previous, parameters, optimizer);
+            return new State(saved, epoch, iteration, updates, previous, stop, bestEpoch, bestValidationLoss, best,
+                    parameters, optimizer);
         } catch (IOException e) {
             throw new IllegalArgumentException("checkpoint " + file + " cannot be read (" + e + ")", e);
+        }
+    }
+
+    /** Refuses a resume whose identity differs from the checkpoint's, naming every difference. */
+    private static void checkIdentity(Path file, Map<String, String> saved, Map<String, String> current) {
+        List<String> differences = new ArrayList<>();
+        for (Map.Entry<String, String> e : current.entrySet()) {
+            String was = saved.get(e.getKey());
+            if (!e.getValue().equals(was)) {
+                differences.add(e.getKey() + " " + (was == null ? "(not recorded)" : was) + ", this run has "
+                        + e.getValue());
+            }
+        }
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException("checkpoint " + file + " was written with "
+                    + String.join("; ", differences) + ". Resuming would follow another schedule and give other "
+                    + "results: run with the checkpoint's settings (e.g. the same number of shards), or use another "
+                    + "checkpoint folder or resume=false");
         }
     }
 

@@ -5,7 +5,9 @@ import java.util.Collections;
 import java.util.Iterator;
 
 import io.sparkprop.data.Shard;
-import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.GemmChoice;
+import io.sparkprop.nn.Activation;
+import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.api.java.function.Function2;
@@ -23,6 +25,16 @@ final class Evaluation implements Serializable {
     double correctWeight;
     double weightSum;
 
+    /**
+     * Whether accuracy means something for {@code spec}: a classifier's output — softmax (largest output
+     * at the target's class), or sigmoid (one unit thresholded at 0.5, or the largest of several). An
+     * identity output is a regression: it has no accuracy, reported as absent (NaN), not as 1.0.
+     */
+    static boolean hasAccuracy(NetworkSpec spec) {
+        Activation out = spec.outputActivation();
+        return out == Activation.SOFTMAX || out == Activation.SIGMOID;
+    }
+
     Evaluation mergeInPlace(Evaluation other) {
         lossSum += other.lossSum;
         correctWeight += other.correctWeight;
@@ -35,9 +47,9 @@ final class Evaluation implements Serializable {
         private static final long serialVersionUID = 1L;
 
         private final Broadcast<Parameters> parameters;
-        private final GemmBackend backend;
+        private final GemmChoice backend;
 
-        OfShard(Broadcast<Parameters> parameters, GemmBackend backend) {
+        OfShard(Broadcast<Parameters> parameters, GemmChoice backend) {
             this.parameters = parameters;
             this.backend = backend;
         }

@@ -1,6 +1,6 @@
 package io.sparkprop.train;
 
-import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.kernel.BackpropKernel;
 
@@ -14,10 +14,11 @@ final class KernelCache {
     private KernelCache() {
     }
 
-    static BackpropKernel get(NetworkSpec spec, GemmBackend backend) {
+    /** The thread's kernel for {@code spec} with the driver's GEMM (checked: see {@link GemmChoice#gemm()}). */
+    static BackpropKernel get(NetworkSpec spec, GemmChoice gemm) {
         Entry e = CACHE.get();
-        if (e == null || e.backend != backend || !e.kernel.spec().equals(spec)) {
-            e = new Entry(new BackpropKernel(spec, backend.gemm()), backend);
+        if (e == null || !e.backend.equals(gemm.name()) || !e.kernel.spec().equals(spec)) {
+            e = new Entry(new BackpropKernel(spec, gemm.gemm()), gemm.name());
             CACHE.set(e);
         }
         return e.kernel;
@@ -25,9 +26,9 @@ final class KernelCache {
 
     private static final class Entry {
         final BackpropKernel kernel;
-        final GemmBackend backend;
+        final String backend;
 
-        Entry(BackpropKernel kernel, GemmBackend backend) {
+        Entry(BackpropKernel kernel, String backend) {
             this.kernel = kernel;
             this.backend = backend;
         }

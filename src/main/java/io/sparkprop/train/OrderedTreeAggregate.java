@@ -13,25 +13,26 @@ import org.apache.spark.api.java.JavaPairRDD;
 import scala.Tuple2;
 
 /**
- * A tree aggregation with Spark's level structure ({@code RDD.treeAggregate}: with {@code n} partial
- * results and depth {@code d}, scale {@code s = max(⌈n^{1/d}⌉, 2)}; levels of {@code n ← n/s}
- * groups while {@code n > s + ⌈n/s⌉}) whose merge order is fixed by the partial results' keys.
+ * A tree aggregation of partial results keyed by partition index whose merge order — the
+ * association of every floating-point sum — is a function of the number of partitions alone: a
+ * pairwise tree, level after level {@code n ← ⌈n/2⌉}, in which group {@code g} of a level holds the
+ * keys {@code k ≡ g mod ⌈n/2⌉} of the level before, merged in key order. Neither the tree's depth, nor
+ * the driver's memory, nor where a level runs changes a bit of the result.
  *
- * <p>Why not {@code treeAggregate} itself: it merges partial results in the order they arrive —
+ * <p>Why not {@code RDD.treeAggregate}: it merges partial results in the order they arrive —
  * {@code foldByKey} in shuffle-fetch order and the final {@code fold} in task-completion order — and
  * floating-point addition is not associative, so the same data could give sums that differ in the
- * last bits from run to run. Here the members of group {@code g} (the keys {@code k ≡ g mod groups})
- * reach their merge task sorted by key ({@code repartitionAndSortWithinPartitions}) and are merged
- * left to right as they stream in, and the last level is merged by key as well, so the same inputs
- * always give bit-identical sums, whatever the timing and whichever tasks Spark re-runs.
+ * last bits from run to run. Here the members of a group reach their merge task sorted by key
+ * ({@code repartitionAndSortWithinPartitions}) and are merged as they stream in.
  *
- * <p>Memory: a merge task holds the members of its group (Spark's shuffle sorter checks its memory
- * only every 32 records, {@code Spillable.maybeSpill}, so large members are not spilled in time), and
- * the driver holds the last level's {@code k} partial results. Both are fine for small partial
- * results. When {@code k} large ones would take more than {@code min(driver heap, spark.driver.maxResultSize) / 4}, {@link #plan}
- * merges them pairwise instead — levels of {@code ⌈n/2⌉} groups of at most two down to one group,
- * all on the executors — so that a merge task holds two partial results and the driver receives one.
- * Either way the merge order is a function of the plan alone.
+ * <p>Where the levels run: on the executors while more partial results remain than the tree of
+ * depth {@code aggregationDepth} of Spark's {@code treeAggregate} would bring the driver (scale
+ * {@code s = max(⌈n^{1/d}⌉, 2)}, levels {@code n ← n/s} while {@code n > s + ⌈n/s⌉}); the driver collects
+ * the rest and runs the remaining levels itself, in the same order. When the collected partial results
+ * would take more than {@code min(driver heap, spark.driver.maxResultSize) / 4}, {@link #plan} runs
+ * every level on the executors, so that a merge task holds two partial results and the driver
+ * receives one (a merge task holds its group: Spark's shuffle sorter checks its memory only every 32
+ * records, {@code Spillable.maybeSpill}, so large members would not be spilled in time).
  */
 public final class OrderedTreeAggregate {
     /** The share of {@code min(driver heap, spark.driver.maxResultSize)} the collected partials may take. */
@@ -81,34 +82,29 @@ public final class OrderedTreeAggregate {
     }
 
     /**
-     * How many partial results the tree of depth {@code depth} brings the driver: the number of groups
-     * of its last level (or of partitions, without levels).
+     * How many partial results the tree of depth {@code depth} of Spark's {@code treeAggregate} brings the
+     * driver: the number of groups of its last level (or of partitions, without levels).
      */
     public static int finalLevelSize(int numPartitions, int depth) {
-        int[] levels = levels(numPartitions, depth, false);
-        return levels.length == 0 ? numPartitions : levels[levels.length - 1];
+        int n = numPartitions;
+        int scale = Math.max((int) Math.ceil(Math.pow(numPartitions, 1.0 / Math.max(depth, 1))), 2);
+        while (n > scale + (int) Math.ceil((double) n / scale)) {
+            n = n / scale;
+        }
+        return n;
     }
 
-    /**
-     * The number of groups of each level below the partitions: the tree's ({@code n ← n/s} while
-     * {@code n > s + ⌈n/s⌉}), or, pairwise, {@code n ← ⌈n/2⌉} down to one.
-     */
-    private static int[] levels(int numPartitions, int depth, boolean pairwise) {
+    /** The number of groups of each pairwise level below the partitions: {@code n ← ⌈n/2⌉} down to one. */
+    static int[] pairwiseLevels(int numPartitions) {
         List<Integer> levels = new ArrayList<>();
-        int n = numPartitions;
-        int scale = scale(n, depth);
-        while (pairwise ? n > 1 : n > scale + (int) Math.ceil((double) n / scale)) {
-            n = pairwise ? (n + 1) / 2 : n / scale;
+        for (int n = numPartitions; n > 1; ) {
+            n = (n + 1) / 2;
             levels.add(n);
         }
         return levels.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    private static int scale(int numPartitions, int depth) {
-        return Math.max((int) Math.ceil(Math.pow(numPartitions, 1.0 / Math.max(depth, 1))), 2);
-    }
-
-    /** How one aggregation runs: the tree of a depth, or pairwise merges on the executors. */
+    /** How one aggregation runs: which of its levels run on the executors and which on the driver. */
     public static final class Plan implements java.io.Serializable {
         private final int numPartitions;
         private final int depth;
@@ -125,22 +121,32 @@ public final class OrderedTreeAggregate {
             this.driverBudget = driverBudget;
         }
 
-        /** The tree's depth (the setting; unused when {@link #pairwiseOnExecutors()}). */
-        public int depth() {
-            return depth;
-        }
-
         /**
-         * Whether the partial results are merged pairwise down to one on the executors (instead of the tree of
-         * {@link #depth()}), so that a merge task holds two and the driver receives one.
+         * Whether every level runs on the executors (instead of the last ones on the driver), so that a merge
+         * task holds two partial results and the driver receives one.
          */
         public boolean pairwiseOnExecutors() {
             return pairwiseOnExecutors;
         }
 
-        /** Partial results the driver holds at once. */
+        /** Partial results the driver collects: one, or the first level no larger than the tree's last. */
         public int partialsAtDriver() {
-            return pairwiseOnExecutors ? 1 : finalLevelSize(numPartitions, depth);
+            return numPartitions <= 1 ? numPartitions : levelsOnExecutors() == 0 ? numPartitions
+                    : pairwiseLevels(numPartitions)[levelsOnExecutors() - 1];
+        }
+
+        /** How many of the pairwise levels run on the executors. */
+        private int levelsOnExecutors() {
+            int[] levels = pairwiseLevels(numPartitions);
+            if (pairwiseOnExecutors) {
+                return levels.length;
+            }
+            int atDriver = finalLevelSize(numPartitions, depth);
+            int count = 0;
+            for (int n = numPartitions; n > atDriver && count < levels.length; count++) {
+                n = levels[count];
+            }
+            return count;
         }
 
         /** The most the collected partial results may take: {@code min(driver heap, maxResultSize) / 4}; 0 if unplanned. */
@@ -150,11 +156,18 @@ public final class OrderedTreeAggregate {
 
         /** Merges all values of {@code partials} (keyed by partition index, at most one per key). */
         public <T> T aggregate(JavaPairRDD<Integer, T> partials, Merge<T> mergeInPlace) {
+            int[] levels = pairwiseLevels(numPartitions);
+            int onExecutors = levelsOnExecutors();
             JavaPairRDD<Integer, T> level = partials;
-            for (int groups : levels(numPartitions, depth, pairwiseOnExecutors)) {
-                level = mergeGroups(level, groups, mergeInPlace);
+            for (int i = 0; i < onExecutors; i++) {
+                level = mergeGroups(level, levels[i], mergeInPlace);
             }
-            return mergeByKey(level.collect(), mergeInPlace);
+            List<Tuple2<Integer, T>> collected = new ArrayList<>(level.collect());
+            // the remaining levels on the driver, grouped and ordered exactly as on the executors
+            for (int i = onExecutors; i < levels.length; i++) {
+                collected = mergeGroupsLocally(collected, levels[i], mergeInPlace);
+            }
+            return collected.isEmpty() ? null : mergeGroupsLocally(collected, 1, mergeInPlace).get(0)._2;
         }
 
         @Override
@@ -162,8 +175,8 @@ public final class OrderedTreeAggregate {
             return pairwiseOnExecutors
                     ? String.format(Locale.ROOT, "pairwise merges of %d partial results on the executors, 1 at the driver",
                             numPartitions)
-                    : String.format(Locale.ROOT, "depth %d, %d partial result(s) at the driver", depth,
-                            partialsAtDriver());
+                    : String.format(Locale.ROOT, "pairwise merges of %d partial results, the last %d at the driver",
+                            numPartitions, partialsAtDriver());
         }
     }
 
@@ -188,11 +201,21 @@ public final class OrderedTreeAggregate {
                 : Collections.singletonList(new Tuple2<>(group, result)).iterator();
     }
 
-    private static <T> T mergeByKey(Iterable<Tuple2<Integer, T>> members, Merge<T> mergeInPlace) {
-        List<Tuple2<Integer, T>> sorted = new ArrayList<>();
-        members.forEach(sorted::add);
+    /** {@link #mergeGroups} on a list: group {@code g} merges the keys {@code ≡ g mod groups} in key order. */
+    private static <T> List<Tuple2<Integer, T>> mergeGroupsLocally(List<Tuple2<Integer, T>> level, int groups,
+                                                                   Merge<T> mergeInPlace) {
+        List<Tuple2<Integer, T>> sorted = new ArrayList<>(level);
         sorted.sort(Comparator.comparing(Tuple2::_1));
-        Iterator<Tuple2<Integer, T>> merged = mergeInOrder(0, sorted.iterator(), mergeInPlace);
-        return merged.hasNext() ? merged.next()._2 : null;
+        List<Tuple2<Integer, T>> next = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            List<Tuple2<Integer, T>> members = new ArrayList<>();
+            for (Tuple2<Integer, T> t : sorted) {
+                if (t._1 % groups == g) {
+                    members.add(t);
+                }
+            }
+            mergeInOrder(g, members.iterator(), mergeInPlace).forEachRemaining(next::add);
+        }
+        return next;
     }
 }

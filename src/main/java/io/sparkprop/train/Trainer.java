@@ -1,14 +1,19 @@
 package io.sparkprop.train;
 
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
 
 import io.sparkprop.data.DataFrames;
 import io.sparkprop.data.Example;
 import io.sparkprop.data.Shard;
 import io.sparkprop.data.ShardPacker;
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
@@ -21,6 +26,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.storage.RDDInfo;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +56,8 @@ import scala.reflect.ClassTag$;
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+    /** An epoch loss at or above this is meaningless (see {@code Loop.isMeaningful}). */
+    static final double MEANINGFUL_LOSS = 1e100;
 
     private final NetworkSpec spec;
     private Optimizer optimizer = Optimizer.adam(1e-3);
@@ -266,16 +274,18 @@ public final class Trainer {
             // past that, iterations would exist in which no partition has a block to read.
             int iterationsPerEpoch = fullBatch ? 1
                     : (int) Math.min((packed.count + batchSize - 1) / batchSize, packed.maxBlocks);
+            GemmChoice gemm = GemmChoice.decide(gemmBackend);
             LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch, cached {} MB "
                             + "({} MB of doubles), {}, GEMM {}", packed.count, partitions, effectiveBlock,
                     iterationsPerEpoch, packed.cachedBytes >> 20, packed.payloadBytes >> 20, optimizer,
-                    gemmBackend.gemm().name());
-            Loop loop = new Loop(sc, packed.shards, partitions, iterationsPerEpoch, !fullBatch, plan);
+                    gemm.describe());
+            Loop loop = new Loop(sc, packed.shards, partitions, iterationsPerEpoch, !fullBatch, plan, gemm);
             loop.validation = validation;
+            loop.identity = identity(partitions, effectiveBlock, iterationsPerEpoch);
             Parameters trained = loop.run();
             return new TrainingResult(trained, loop.history, packed.count, packed.weightSum, partitions,
                     effectiveBlock, iterationsPerEpoch, packed.cachedBytes, packed.payloadBytes, loop.converged,
-                    loop.bestEpoch, loop.plan);
+                    loop.bestEpoch, loop.plan, gemm.describe(), loop.otherFingerprints());
         } finally {
             if (packed != null) {
                 packed.shards.unpersist(false);
@@ -303,7 +313,8 @@ public final class Trainer {
             OrderedTreeAggregate.Plan plan = gradientPlan(sc, data.getNumPartitions());
             packed = pack(sc, data, blockSize);
             sc.setJobDescription("sparkprop gradient");
-            return new Loop(sc, packed.shards, data.getNumPartitions(), 1, false, plan).gradient(at, 0, 0);
+            return new Loop(sc, packed.shards, data.getNumPartitions(), 1, false, plan, GemmChoice.decide(gemmBackend))
+                    .gradient(at, 0, 0);
         } finally {
             if (packed != null) {
                 packed.shards.unpersist(false);
@@ -443,14 +454,18 @@ public final class Trainer {
         final TrainingHistory history = new TrainingHistory();
         final LongAccumulator blocksRead;
         final OrderedTreeAggregate.Plan plan;
+        final GemmChoice gemm;
+        final CollectionAccumulator<String> fingerprints;
         boolean converged;
         Packed validation;
+        Map<String, String> identity = new LinkedHashMap<>();
         int bestEpoch = -1;
         double bestValidationLoss;
         Parameters best;
+        private boolean warnedMeaningless;
 
         Loop(JavaSparkContext sc, JavaRDD<Shard> shards, int partitions, int iterationsPerEpoch, boolean shuffle,
-             OrderedTreeAggregate.Plan plan) {
+             OrderedTreeAggregate.Plan plan, GemmChoice gemm) {
             this.sc = sc;
             this.shards = shards;
             this.partitions = partitions;
@@ -458,6 +473,13 @@ public final class Trainer {
             this.shuffle = shuffle;
             this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
             this.plan = plan;
+            this.gemm = gemm;
+            this.fingerprints = sc.sc().collectionAccumulator("sparkprop GEMM fingerprints");
+        }
+
+        /** The executors' GEMM fingerprints that differed from the driver's, each once. */
+        List<String> otherFingerprints() {
+            return new ArrayList<>(new TreeSet<>(fingerprints.value()));
         }
 
         Parameters run() {
@@ -467,12 +489,15 @@ public final class Trainer {
             bestValidationLoss = Double.POSITIVE_INFINITY;
             best = null;
             long iteration = 0;
+            // applied updates: Adam's step counter and the decay schedule advance on these only, not on
+            // iterations that found no example of positive weight
+            long updates = 0;
             double previousEpochLoss = Double.NaN;
             int firstEpoch = 0;
             Checkpoints checkpoints = checkpointDir == null ? null
                     : new Checkpoints(checkpointDir, sc.hadoopConfiguration());
             if (checkpoints != null && resume) {
-                Checkpoints.State saved = checkpoints.newest(spec, updater.state().length);
+                Checkpoints.State saved = checkpoints.newest(spec, identity, updater.state().length);
                 if (saved != null) {
                     current = Parameters.fromFlat(spec, saved.parameters);
                     double[][] state = updater.state();
@@ -481,7 +506,18 @@ public final class Trainer {
                     }
                     firstEpoch = saved.epoch + 1;
                     iteration = saved.iteration;
+                    updates = saved.updates;
                     previousEpochLoss = saved.previousEpochLoss;
+                    bestEpoch = saved.bestEpoch;
+                    bestValidationLoss = saved.bestValidationLoss;
+                    best = saved.bestParameters == null ? null : Parameters.fromFlat(spec, saved.bestParameters);
+                    if (saved.stop != Checkpoints.Stop.NONE) {
+                        // the run had ended: resuming it must not train on
+                        converged = saved.stop == Checkpoints.Stop.CONVERGED;
+                        LOG.info("sparkprop: the run in {} had stopped after epoch {} ({}); nothing to resume",
+                                checkpointDir, firstEpoch, converged ? "converged" : "early stop");
+                        return patience > 0 && best != null ? best : current;
+                    }
                     LOG.info("sparkprop: resuming after epoch {} from {}", firstEpoch, checkpointDir);
                 }
             }
@@ -489,7 +525,9 @@ public final class Trainer {
             long start = System.nanoTime();
             double listenerMillis = 0;
             for (int epoch = firstEpoch; epoch < maxEpochs; epoch++) {
-                double epochLossSum = 0;
+                // Σ_t W_t·J_t(θ_t) and Σ_t W_t: the epoch loss is the batch-weighted mean of the objective
+                // J_t(θ_t) = data term + penalty, both at the parameters θ_t the update started from
+                double epochObjectiveSum = 0;
                 double epochWeightSum = 0;
                 long epochExamples = 0;
                 long epochStart = System.nanoTime();
@@ -502,7 +540,7 @@ public final class Trainer {
                     long blocks = blocksRead.value() - blocksBefore;
                     if (sum == null || sum.weightSum() == 0) {
                         // no example (or only zero weights) in this slice: nothing to learn from
-                        history.add(new IterationRecord(epoch, iteration, Double.NaN, optimizer.stepSizeAt(iteration),
+                        history.add(new IterationRecord(epoch, iteration, Double.NaN, optimizer.stepSizeAt(updates),
                                 sum == null ? 0 : sum.count(), blocks, millisSince(iterationStart)));
                         continue;
                     }
@@ -518,20 +556,21 @@ public final class Trainer {
                         g.axpyWeightsInPlace(regParam, current); // ∇(λ/2 ‖W‖²) = λW
                         objective += 0.5 * regParam * current.weightNormSquared();
                     }
-                    updater.update(theta, g.toFlat(), iteration);
+                    double step = optimizer.stepSizeAt(updates);
+                    updater.update(theta, g.toFlat(), updates);
+                    updates++;
                     Parameters next = Parameters.fromFlat(spec, theta);
                     if (!next.isFinite()) {
                         throw diverged(epoch, iteration, "the update made the parameters non-finite", current);
                     }
                     current = next;
-                    epochLossSum += sum.lossSum();
+                    epochObjectiveSum += objective * sum.weightSum();
                     epochWeightSum += sum.weightSum();
                     epochExamples += sum.count();
-                    history.add(new IterationRecord(epoch, iteration, objective, optimizer.stepSizeAt(iteration),
-                            sum.count(), blocks, millisSince(iterationStart)));
+                    history.add(new IterationRecord(epoch, iteration, objective, step, sum.count(), blocks,
+                            millisSince(iterationStart)));
                 }
-                double epochLoss = epochLossSum / epochWeightSum
-                        + (regParam > 0 ? 0.5 * regParam * current.weightNormSquared() : 0.0);
+                double epochLoss = epochObjectiveSum / epochWeightSum;
                 double elapsed = millisSince(start) - listenerMillis;
                 double validationLoss = Double.NaN;
                 double validationAccuracy = Double.NaN;
@@ -540,7 +579,7 @@ public final class Trainer {
                             maxEpochs));
                     Evaluation e = evaluate(validation, current);
                     validationLoss = e.lossSum / e.weightSum;
-                    validationAccuracy = e.correctWeight / e.weightSum;
+                    validationAccuracy = Evaluation.hasAccuracy(spec) ? e.correctWeight / e.weightSum : Double.NaN;
                     if (bestEpoch < 0 || validationLoss < bestValidationLoss) {
                         bestEpoch = epoch;
                         bestValidationLoss = validationLoss;
@@ -552,32 +591,40 @@ public final class Trainer {
                 double eta = elapsed / (epoch + 1) * (maxEpochs - epoch - 1);
                 LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g%s, %.0f examples/s, %.1f s "
                                 + "elapsed, ETA %.1f s", epoch + 1, maxEpochs, epochLoss,
-                        validation == null ? "" : String.format(Locale.ROOT, ", validation loss %.6g accuracy %.4f",
-                                validationLoss, validationAccuracy),
+                        validation == null ? "" : String.format(Locale.ROOT, ", validation loss %.6g", validationLoss)
+                                + (Double.isNaN(validationAccuracy) ? ""
+                                : String.format(Locale.ROOT, " accuracy %.4f", validationAccuracy)),
                         epochWeightSum > 0 ? epochExamples / (millisSince(epochStart) / 1e3) : 0.0,
                         elapsed / 1e3, eta / 1e3));
+                boolean goOn = true;
                 if (epochListener != null) {
                     long listenerStart = System.nanoTime();
-                    boolean goOn = epochListener.afterEpoch(record, current.copy());
+                    goOn = epochListener.afterEpoch(record, current.copy());
                     listenerMillis += millisSince(listenerStart);
-                    if (!goOn) {
-                        LOG.info("sparkprop: stopped by the epoch listener after epoch {}", epoch + 1);
-                        break;
-                    }
                 }
-                if (checkpoints != null && (epoch + 1) % checkpointEvery == 0) {
-                    checkpoints.write(spec, new Checkpoints.State(epoch, iteration, epochLoss, current.toFlat(),
-                            updater.state()));
-                }
+                boolean meaningful = isMeaningful(epochLoss);
+                Checkpoints.Stop stop = Checkpoints.Stop.NONE;
                 if (patience > 0 && epoch - bestEpoch >= patience) {
                     LOG.info("sparkprop: early stop after epoch {}: no lower validation loss for {} epochs; keeping "
                             + "epoch {}", epoch + 1, patience, bestEpoch + 1);
-                    break;
-                }
-                if (tol > 0 && epoch > 0
+                    stop = Checkpoints.Stop.EARLY_STOPPED;
+                } else if (tol > 0 && epoch > 0 && meaningful
                         && Math.abs(epochLoss - previousEpochLoss) <= tol * Math.abs(previousEpochLoss)) {
                     converged = true;
                     LOG.info("sparkprop: converged after epoch {} (relative loss change <= tol {})", epoch + 1, tol);
+                    stop = Checkpoints.Stop.CONVERGED;
+                }
+                // written after the stopping decision, so that a resumed run that had stopped stays stopped
+                if (checkpoints != null && ((epoch + 1) % checkpointEvery == 0 || stop != Checkpoints.Stop.NONE)) {
+                    checkpoints.write(spec, new Checkpoints.State(identity, epoch, iteration, updates, epochLoss, stop,
+                            bestEpoch, bestValidationLoss, best == null ? null : best.toFlat(), current.toFlat(),
+                            updater.state()));
+                }
+                if (stop != Checkpoints.Stop.NONE) {
+                    break;
+                }
+                if (!goOn) {
+                    LOG.info("sparkprop: stopped by the epoch listener after epoch {}", epoch + 1);
                     break;
                 }
                 previousEpochLoss = epochLoss;
@@ -586,12 +633,31 @@ public final class Trainer {
             return patience > 0 && best != null ? best : current;
         }
 
+        /**
+         * Whether a loss is small enough for its relative changes to mean anything. A loss near the
+         * top of the double range (features of ~1e150 and beyond give squared terms of ~1e300) moves by
+         * less than any {@code tol} relative to itself while nothing is learnt: such a run is warned
+         * about once and never called converged.
+         */
+        private boolean isMeaningful(double loss) {
+            if (Math.abs(loss) < MEANINGFUL_LOSS) {
+                return true;
+            }
+            if (!warnedMeaningless) {
+                warnedMeaningless = true;
+                LOG.warn(String.format(Locale.ROOT, "sparkprop: the training loss is %.3g: the features' scale makes "
+                        + "the loss and its gradient meaningless, and the run will not be called converged; "
+                        + "standardise the features (data.scale=standard in a job, or a StandardScaler stage)", loss));
+            }
+            return false;
+        }
+
         private Evaluation evaluate(Packed data, Parameters at) {
             // parameters are replaced, never mutated, so the broadcast needs no copy of its own
             Broadcast<Parameters> bc = sc.broadcast(at);
             try {
                 JavaPairRDD<Integer, Evaluation> partials = data.shards.mapPartitionsWithIndex(
-                        new Evaluation.OfShard(bc, gemmBackend), true).mapToPair(kv -> kv);
+                        new Evaluation.OfShard(bc, gemm), true).mapToPair(kv -> kv);
                 return OrderedTreeAggregate.aggregate(partials, data.shards.getNumPartitions(), aggregationDepth,
                         Evaluation::mergeInPlace);
             } finally {
@@ -603,7 +669,8 @@ public final class Trainer {
             Broadcast<Parameters> bc = sc.broadcast(current);
             try {
                 JavaPairRDD<Integer, GradientSum> partials = shards.mapPartitionsWithIndex(
-                        new BatchGradient(bc, gemmBackend, seed, epoch, t, iterationsPerEpoch, shuffle, blocksRead),
+                        new BatchGradient(bc, gemm, fingerprints, seed, epoch, t, iterationsPerEpoch, shuffle,
+                                blocksRead),
                         true).mapToPair(kv -> kv);
                 return plan.aggregate(partials, GradientSum::mergeInPlace);
             } finally {
@@ -616,6 +683,25 @@ public final class Trainer {
                     "training diverged at epoch %d, iteration %d: %s; try a smaller step size (stepSize is %s)",
                     epoch + 1, iteration + 1, what, optimizer.stepSize()), epoch, iteration, lastFinite, history);
         }
+    }
+
+    /**
+     * What fixes this run's schedule and arithmetic, recorded in its checkpoints: a resume with any of it
+     * different would silently follow another run (see {@link Checkpoints}). Settings that only decide
+     * when to stop (epochs, {@code tol}, patience) are left out, so a finished run can be extended.
+     */
+    private Map<String, String> identity(int shards, int block, int updatesPerEpoch) {
+        Map<String, String> id = new LinkedHashMap<>();
+        id.put("network", spec.toString());
+        id.put("seed", Long.toString(seed));
+        id.put("shards", Integer.toString(shards));
+        id.put("block size", Integer.toString(block));
+        id.put("batch size", Integer.toString(batchSize));
+        id.put("updates per epoch", Integer.toString(updatesPerEpoch));
+        id.put("optimizer", optimizer.toString());
+        id.put("regParam", Double.toString(regParam));
+        id.put("initial parameters", initialParameters == null ? "seeded" : "given");
+        return id;
     }
 
     /**

@@ -46,17 +46,34 @@ class OrderedTreeAggregateTest {
     }
 
     @Test
-    void mergesInKeyOrderThroughTheTreeLevels() {
-        // 9 partials, depth 2: scale 3, one level of 3 groups (key mod 3), then the driver in key order
+    void mergesInKeyOrderThroughThePairwiseLevels() {
+        // 9 partials: levels of 5 groups {0,5} {1,6} {2,7} {3,8} {4}; 3 groups {0,3} {1,4} {2}; 2 groups {0,2} {1};
+        // 1. At depth 2 the first two levels run on the executors (3 partials reach the driver, as many as
+        // Spark's treeAggregate would bring it), the rest on the driver — in the same order.
         for (int run = 0; run < 3; run++) {
-            assertEquals("0.3.6.1.4.7.2.5.8",
+            assertEquals("0.5.3.8.2.7.1.6.4",
                     OrderedTreeAggregate.aggregate(partials(9, -1), 9, 2, (a, b) -> a + "." + b));
         }
-        // depth 1: everything to the driver, in key order
-        assertEquals("0.1.2.3.4.5.6.7.8", OrderedTreeAggregate.aggregate(partials(9, -1), 9, 1, (a, b) -> a + "." + b));
+        assertEquals(3, new OrderedTreeAggregate.Plan(9, 2, false, 0).partialsAtDriver());
+        // depth 1: everything to the driver, and still the same order
+        assertEquals(9, new OrderedTreeAggregate.Plan(9, 1, false, 0).partialsAtDriver());
+        assertEquals("0.5.3.8.2.7.1.6.4",
+                OrderedTreeAggregate.aggregate(partials(9, -1), 9, 1, (a, b) -> a + "." + b));
         // a partition without a partial result is simply absent
-        assertEquals("0.3.6.1.7.2.5.8", OrderedTreeAggregate.aggregate(partials(9, 4), 9, 2, (a, b) -> a + "." + b));
+        assertEquals("0.5.3.8.2.7.1.6", OrderedTreeAggregate.aggregate(partials(9, 4), 9, 2, (a, b) -> a + "." + b));
         assertNull(OrderedTreeAggregate.aggregate(partials(1, 0), 1, 2, (a, b) -> a + "." + b));
+    }
+
+    /** The association of the sum depends on the number of partitions alone: not on depth, nor on the plan. */
+    @Test
+    void depthAndPlanChangeWhereLevelsRunButNotTheOrder() {
+        for (int n : new int[] {1, 2, 3, 4, 7, 16, 33}) {
+            String expected = new OrderedTreeAggregate.Plan(n, 2, true, 0).aggregate(partials(n, -1), (a, b) -> a + "." + b);
+            for (int depth = 1; depth <= 4; depth++) {
+                assertEquals(expected, OrderedTreeAggregate.aggregate(partials(n, -1), n, depth, (a, b) -> a + "." + b),
+                        n + " partitions, depth " + depth);
+            }
+        }
     }
 
     @Test

@@ -108,7 +108,8 @@ public final class BackpropKernel {
     /**
      * Forward pass only, for evaluation: the block's weighted loss sum {@code Σ_j w_j C_j}, and into
      * {@code correctWeight[0]} (modified) the weight of the examples whose largest output is where their
-     * target is largest (classification accuracy for one-hot targets).
+     * target is largest (classification accuracy for one-hot targets) — with one output, whose output and
+     * target lie on the same side of 0.5 (a binary classifier's accuracy). Meaningful for classifiers only.
      *
      * @param weights per-example weights, length ≥ {@code B}, or {@code null} for weight 1
      */
@@ -122,6 +123,16 @@ public final class BackpropKernel {
         double loss = outputLossAndDelta(y, w, b);
         DMatrixRMaj a = activations[layers - 1];
         int m = a.numRows;
+        if (m == 1) {
+            // one output: the argmax of one value would always match; a binary classifier's output
+            // (a probability) is right when it falls on the same side of 0.5 as its 0/1 target
+            for (int j = 0; j < b; j++) {
+                if ((a.data[j] >= 0.5) == (y.data[j] >= 0.5)) {
+                    correctWeight[0] += w[j];
+                }
+            }
+            return loss;
+        }
         for (int j = 0; j < b; j++) {
             int best = 0;
             int target = 0;
