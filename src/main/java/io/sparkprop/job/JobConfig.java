@@ -16,6 +16,8 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 
+import io.sparkprop.train.Defaults;
+
 /**
  * A training job's settings, read from a {@code .properties} file: one key per setting, each with a
  * default (or required), the form its value must take, and a description ({@link #KEYS} is the
@@ -81,26 +83,37 @@ public final class JobConfig {
         key("split.seed", "7", "an integer", "seed of the random splits", LONG);
         key("model.type", null, "one of mlp-classifier, mlp-regressor, ridge", "what to train",
                 choice("mlp-classifier", "mlp-regressor", "ridge"));
-        key("model.hidden", "64", "comma-separated widths > 0, or empty", "hidden layers of an MLP", WIDTHS);
-        key("model.activation", "relu", "one of relu, tanh, sigmoid", "hidden activation of an MLP",
+        key("model.hidden", java.util.stream.IntStream.of(Defaults.HIDDEN_LAYERS).mapToObj(Integer::toString)
+                .collect(java.util.stream.Collectors.joining(",")), "comma-separated widths > 0, or empty", "hidden layers of an MLP", WIDTHS);
+        key("model.activation", Defaults.ACTIVATION, "one of relu, tanh, sigmoid", "hidden activation of an MLP",
                 choice("relu", "tanh", "sigmoid"));
-        key("train.optimizer", "adam", "one of sgd, momentum, adam", "update rule", choice("sgd", "momentum", "adam"));
-        key("train.stepSize", "0.001", "a number > 0", "step size", POSITIVE_DOUBLE);
-        key("train.momentum", "0.9", "a number in [0, 1)", "momentum of the momentum rule", FRACTION);
-        key("train.batchSize", "256", "an integer >= 0", "examples per update; 0 = full batch", NON_NEGATIVE_INT);
-        key("train.maxEpochs", "10", "an integer > 0", "epochs at most", POSITIVE_INT);
-        key("train.tol", "1e-6", "a number >= 0", "stop when the epoch loss changes less than this, relatively",
+        key("train.optimizer", Defaults.OPTIMIZER, "one of " + String.join(", ", Defaults.OPTIMIZERS), "update rule",
+                choice(Defaults.OPTIMIZERS));
+        key("train.stepSize", str(Defaults.STEP_SIZE), "a number > 0", "step size (ridge sgd: "
+                + str(Defaults.RIDGE_SGD_STEP_SIZE) + " unless set)", POSITIVE_DOUBLE);
+        key("train.stepDecay", str(Defaults.STEP_DECAY), "a number >= 0",
+                "inverse-time decay d of the step size, stepSize / (1 + d·t) at update t; 0 = constant (MLPs)",
                 NON_NEGATIVE_DOUBLE);
-        key("train.regParam", "0", "a number >= 0", "ridge penalty λ", NON_NEGATIVE_DOUBLE);
-        key("train.blockSize", "128", "an integer > 0", "examples per block", POSITIVE_INT);
-        key("train.aggregationDepth", "2", "an integer > 0", "depth of the merge tree", POSITIVE_INT);
-        key("train.seed", "42", "an integer", "seed of the initial weights and batch order", LONG);
-        key("train.patience", "0", "an integer >= 0",
+        key("train.momentum", str(Defaults.MOMENTUM), "a number in [0, 1)", "momentum of the momentum and nesterov "
+                + "rules", FRACTION);
+        key("train.batchSize", str(Defaults.BATCH_SIZE), "an integer >= 0", "examples per update; 0 = full batch "
+                + "(MLPs)", NON_NEGATIVE_INT);
+        key("train.maxEpochs", str(Defaults.MAX_EPOCHS), "an integer > 0", "epochs at most (ridge sgd: "
+                + Defaults.RIDGE_SGD_MAX_EPOCHS + " unless set)", POSITIVE_INT);
+        key("train.tol", str(Defaults.TOL), "a number >= 0", "stop when the epoch loss changes less than this, relatively",
+                NON_NEGATIVE_DOUBLE);
+        key("train.regParam", str(Defaults.REG_PARAM), "a number >= 0", "ridge penalty λ", NON_NEGATIVE_DOUBLE);
+        key("train.blockSize", str(Defaults.BLOCK_SIZE), "an integer > 0", "examples per block (ridge: "
+                + Defaults.RIDGE_BLOCK_SIZE + " unless set)", POSITIVE_INT);
+        key("train.aggregationDepth", str(Defaults.AGGREGATION_DEPTH), "an integer > 0",
+                "how many partial results reach the driver: about partitions^(1/depth)", POSITIVE_INT);
+        key("train.seed", str(Defaults.SEED), "an integer", "seed of the initial weights and batch order", LONG);
+        key("train.patience", str(Defaults.PATIENCE), "an integer >= 0",
                 "early stopping: epochs without a lower validation loss (needs split.validation > 0); 0 = off",
                 NON_NEGATIVE_INT);
-        key("ridge.fitIntercept", "true", "true or false", "fit an unpenalised intercept (model.type ridge)", BOOLEAN);
-        key("ridge.standardization", "false", "true or false", "penalise standardised coefficients (ridge)", BOOLEAN);
-        key("ridge.solver", "normal", "normal or sgd", "closed form or gradient descent (ridge)",
+        key("ridge.fitIntercept", str(Defaults.RIDGE_FIT_INTERCEPT), "true or false", "fit an unpenalised intercept (model.type ridge)", BOOLEAN);
+        key("ridge.standardization", str(Defaults.RIDGE_STANDARDIZATION), "true or false", "penalise standardised coefficients (ridge)", BOOLEAN);
+        key("ridge.solver", Defaults.RIDGE_SOLVER, "normal or sgd", "closed form or gradient descent (ridge)",
                 choice("normal", "sgd"));
         key("checkpoint.dir", "", "a path, or empty", "folder for training checkpoints (MLPs); empty for none", ANY);
         key("checkpoint.every", "1", "an integer > 0", "epochs between checkpoints", POSITIVE_INT);
@@ -116,10 +129,24 @@ public final class JobConfig {
 
     private final Map<String, String> values;
     private final Map<String, String> sparkConf;
+    private final java.util.Set<String> given;
 
-    private JobConfig(Map<String, String> values, Map<String, String> sparkConf) {
+    private JobConfig(Map<String, String> values, Map<String, String> sparkConf, java.util.Set<String> given) {
         this.values = values;
         this.sparkConf = sparkConf;
+        this.given = given;
+    }
+
+    /** The README's reference row for {@code key}: name, default (or "required" / "empty"), form, meaning. */
+    public static String readmeRow(Key key) {
+        String value = key.defaultValue() == null ? "required"
+                : key.defaultValue().isEmpty() ? "empty" : "`" + key.defaultValue() + "`";
+        return "| `" + key.name() + "` | " + value + " | " + key.form() + " | " + key.doc() + " |";
+    }
+
+    /** Whether {@code key} was given in the file (rather than taken from its default). */
+    public boolean isSet(String key) {
+        return given.contains(key);
     }
 
     /**
@@ -128,7 +155,20 @@ public final class JobConfig {
      * @throws IllegalArgumentException naming the file and the first problem
      */
     public static JobConfig load(Path file) {
-        Properties p = new Properties();
+        List<String> repeated = new ArrayList<>();
+        // Properties keeps the last of a repeated key without a word; a config that says model.type twice
+        // must not silently train the second
+        Properties p = new Properties() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public synchronized Object put(Object key, Object value) {
+                if (containsKey(key) && !repeated.contains(key)) {
+                    repeated.add((String) key);
+                }
+                return super.put(key, value);
+            }
+        };
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
         } catch (IOException e) {
@@ -136,6 +176,17 @@ public final class JobConfig {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("config " + file + " is not a valid .properties file: "
                     + e.getMessage(), e);
+        }
+        if (!repeated.isEmpty()) {
+            String key = repeated.get(0);
+            String lines;
+            try {
+                lines = linesOf(file, key);
+            } catch (IOException e) {
+                lines = "unknown";
+            }
+            throw new IllegalArgumentException(file + ": key " + key + " is given more than once (lines " + lines
+                    + "): keep one");
         }
         try {
             return parse(p);
@@ -168,6 +219,7 @@ public final class JobConfig {
             }
             values.put(name, value.trim());
         }
+        java.util.Set<String> given = new java.util.HashSet<>(values.keySet());
         for (Key key : KEYS.values()) {
             if (!values.containsKey(key.name())) {
                 if (key.defaultValue() == null) {
@@ -176,7 +228,7 @@ public final class JobConfig {
                 values.put(key.name(), key.defaultValue());
             }
         }
-        JobConfig config = new JobConfig(values, spark);
+        JobConfig config = new JobConfig(values, spark, given);
         config.checkCombinations();
         return config;
     }
@@ -198,6 +250,28 @@ public final class JobConfig {
             throw new IllegalArgumentException("data.format synthetic makes regression data: model.type must be "
                     + "ridge or mlp-regressor, found " + string("model.type"));
         }
+    }
+
+    /** The 1-based numbers of the lines of {@code file} that set {@code key}, joined by " and ". */
+    private static String linesOf(Path file, String key) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> found = new ArrayList<>();
+        boolean continued = false;
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).stripLeading();
+            boolean startsKey = !continued && line.startsWith(key)
+                    && (line.length() == key.length() || "=: \t\f".indexOf(line.charAt(key.length())) >= 0);
+            if (startsKey) {
+                found.add(Integer.toString(i + 1));
+            }
+            // a line ending in an odd number of backslashes continues on the next
+            int slashes = 0;
+            for (int k = line.length() - 1; k >= 0 && line.charAt(k) == '\\'; k--) {
+                slashes++;
+            }
+            continued = !line.startsWith("#") && !line.startsWith("!") && slashes % 2 == 1;
+        }
+        return String.join(" and ", found);
     }
 
     /** The value of {@code key}, trimmed. */
@@ -263,6 +337,25 @@ public final class JobConfig {
 
     private static void key(String name, String defaultValue, String form, String doc, Predicate<String> valid) {
         KEYS.put(name, new Key(name, defaultValue, form, doc, valid));
+    }
+
+    /** A default as the config file would spell it: {@code 0.001}, {@code 1.0E-6} → {@code 1e-6}, {@code 0.0} → {@code 0}. */
+    private static String str(Object value) {
+        if (value instanceof Double) {
+            double d = (Double) value;
+            if (d == Math.rint(d) && Math.abs(d) < 1e15) {
+                return Long.toString((long) d);
+            }
+            String text = Double.toString(d);
+            int e = text.indexOf('E');
+            if (e < 0) {
+                return text;
+            }
+            String mantissa = text.substring(0, e);
+            return (mantissa.endsWith(".0") ? mantissa.substring(0, mantissa.length() - 2) : mantissa) + "e"
+                    + text.substring(e + 1);
+        }
+        return String.valueOf(value);
     }
 
     private static Predicate<String> choice(String... options) {

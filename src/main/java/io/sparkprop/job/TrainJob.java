@@ -246,11 +246,22 @@ public final class TrainJob {
 
     private static PipelineStage estimator(JobConfig c, String type, boolean validation, String features) {
         if (type.equals("ridge")) {
-            return new RidgeRegression().setFeaturesCol(features).setRegParam(c.real("train.regParam"))
+            RidgeRegression ridge = new RidgeRegression().setFeaturesCol(features).setRegParam(c.real("train.regParam"))
                     .setFitIntercept(c.bool("ridge.fitIntercept")).setStandardization(c.bool("ridge.standardization"))
-                    .setSolver(c.string("ridge.solver")).setStepSize(c.real("train.stepSize"))
-                    .setMaxEpochs(c.integer("train.maxEpochs")).setAggregationDepth(c.integer("train.aggregationDepth"))
+                    .setSolver(c.string("ridge.solver")).setAggregationDepth(c.integer("train.aggregationDepth"))
                     .setSeed(c.longValue("train.seed"));
+            // the keys whose ridge default differs from the MLP's (see Defaults) are passed only when given,
+            // so that an unset key means the same for the job as for the estimator
+            if (c.isSet("train.stepSize")) {
+                ridge.setStepSize(c.real("train.stepSize"));
+            }
+            if (c.isSet("train.maxEpochs")) {
+                ridge.setMaxEpochs(c.integer("train.maxEpochs"));
+            }
+            if (c.isSet("train.blockSize")) {
+                ridge.setBlockSize(c.integer("train.blockSize"));
+            }
+            return ridge;
         }
         MlpEstimator<?> m = type.equals("mlp-classifier") ? new MlpClassifier() : new MlpRegressor();
         // the params are the estimators' shared ones, so they are set once through the base class
@@ -259,6 +270,7 @@ public final class TrainJob {
         m.set(m.activation(), c.string("model.activation"));
         m.set(m.optimizer(), c.string("train.optimizer"));
         m.set(m.stepSize(), c.real("train.stepSize"));
+        m.set(m.stepDecay(), c.real("train.stepDecay"));
         m.set(m.momentum(), c.real("train.momentum"));
         m.set(m.batchSize(), c.integer("train.batchSize"));
         m.set(m.maxEpochs(), c.integer("train.maxEpochs"));

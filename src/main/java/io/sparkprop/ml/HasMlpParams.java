@@ -45,9 +45,14 @@ public interface HasMlpParams extends Params {
         return mlpParams().activation;
     }
 
-    /** Update rule; default {@code adam}. */
+    /** Update rule: {@code sgd}, {@code momentum}, {@code nesterov} or {@code adam} (default). */
     default Param<String> optimizer() {
         return mlpParams().optimizer;
+    }
+
+    /** Inverse-time decay {@code d} of the step size, {@code stepSize / (1 + d·t)} at update {@code t}; default 0. */
+    default DoubleParam stepDecay() {
+        return mlpParams().stepDecay;
     }
 
     /** Step size; default 0.001. */
@@ -55,7 +60,7 @@ public interface HasMlpParams extends Params {
         return mlpParams().stepSize;
     }
 
-    /** Momentum of the momentum optimizer; default 0.9. */
+    /** Momentum of the momentum and nesterov optimizers; default 0.9. */
     default DoubleParam momentum() {
         return mlpParams().momentum;
     }
@@ -143,6 +148,10 @@ public interface HasMlpParams extends Params {
 
     default double getStepSize() {
         return (Double) getOrDefault(stepSize());
+    }
+
+    default double getStepDecay() {
+        return (Double) getOrDefault(stepDecay());
     }
 
     default double getMomentum() {

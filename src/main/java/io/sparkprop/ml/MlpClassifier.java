@@ -104,6 +104,11 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
         return this;
     }
 
+    public MlpClassifier setStepDecay(double value) {
+        set(stepDecay(), value);
+        return this;
+    }
+
     public MlpClassifier setMomentum(double value) {
         set(momentum(), value);
         return this;

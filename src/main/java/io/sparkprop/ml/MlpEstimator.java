@@ -1,7 +1,5 @@
 package io.sparkprop.ml;
 
-import java.util.Locale;
-
 import io.sparkprop.data.DataFrames;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
@@ -38,7 +36,7 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
     protected MlpEstimator(String uid) {
         this.uid = uid;
         this.mlpParams = new MlpParams(this);
-        mlpParams.setDefaults(this, getClass().getName().hashCode());
+        mlpParams.setDefaults(this);
     }
 
     @Override
@@ -137,17 +135,7 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
 
     /** A trainer configured from the params. */
     protected Trainer trainer(NetworkSpec spec) {
-        Optimizer rule;
-        switch (getOptimizer().toLowerCase(Locale.ROOT)) {
-            case "sgd":
-                rule = Optimizer.sgd(getStepSize());
-                break;
-            case "momentum":
-                rule = Optimizer.momentum(getStepSize(), getMomentum());
-                break;
-            default:
-                rule = Optimizer.adam(getStepSize());
-        }
+        Optimizer rule = Optimizer.named(getOptimizer(), getStepSize(), getMomentum(), getStepDecay());
         return new Trainer(spec).setOptimizer(rule).setBatchSize(getBatchSize()).setMaxEpochs(getMaxEpochs())
                 .setTol(getTol()).setRegParam(getRegParam()).setBlockSize(getBlockSize())
                 .setAggregationDepth(getAggregationDepth()).setSeed(getSeed());

@@ -25,7 +25,7 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
         this.uid = uid;
         this.mlpParams = new MlpParams(this);
         // the estimator's values are copied over these at fit; a copy or a loaded model starts from them
-        mlpParams.setDefaults(this, 0L);
+        mlpParams.setDefaults(this);
         this.parameters = parameters;
         this.predictor = new RowPredictor(parameters);
         this.summary = summary;

@@ -2,6 +2,8 @@ package io.sparkprop.ml;
 
 import java.util.Arrays;
 
+import io.sparkprop.train.Defaults;
+import io.sparkprop.train.Optimizer;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntArrayParam;
 import org.apache.spark.ml.param.IntParam;
@@ -28,6 +30,7 @@ public final class MlpParams implements java.io.Serializable {
     final Param<String> optimizer;
     final DoubleParam stepSize;
     final DoubleParam momentum;
+    final DoubleParam stepDecay;
     final IntParam batchSize;
     final IntParam maxEpochs;
     final DoubleParam tol;
@@ -50,11 +53,19 @@ public final class MlpParams implements java.io.Serializable {
                 positiveWidths);
         activation = new Param<>(owner, "activation", "activation of the hidden layers: relu, tanh or sigmoid",
                 ParamValidators.inArray(new String[] {"relu", "tanh", "sigmoid"}));
-        optimizer = new Param<>(owner, "optimizer", "update rule: sgd, momentum or adam",
-                ParamValidators.inArray(new String[] {"sgd", "momentum", "adam"}));
+        // the validator throws itself, so that an unknown name is refused when set with the valid ones named
+        // (Spark's own message names only the value)
+        scala.Function1<String, Object> knownRule = name -> {
+            Optimizer.Kind.parse(name);
+            return true;
+        };
+        optimizer = new Param<>(owner, "optimizer", "update rule: " + String.join(", ", Defaults.OPTIMIZERS)
+                + " (case-insensitive)", knownRule);
         stepSize = new DoubleParam(owner, "stepSize", "step size (learning rate) > 0", ParamValidators.gt(0));
-        momentum = new DoubleParam(owner, "momentum", "momentum in [0, 1) of the momentum optimizer",
+        momentum = new DoubleParam(owner, "momentum", "momentum in [0, 1) of the momentum and nesterov optimizers",
                 ParamValidators.inRange(0, 1, true, false));
+        stepDecay = new DoubleParam(owner, "stepDecay", "inverse-time decay d >= 0 of the step size, "
+                + "stepSize / (1 + d·t) at update t; 0 = constant", ParamValidators.gtEq(0));
         batchSize = new IntParam(owner, "batchSize", "examples per update across the cluster; 0 = full batch",
                 ParamValidators.gtEq(0));
         maxEpochs = new IntParam(owner, "maxEpochs", "passes over the data at most (>= 1)", ParamValidators.gtEq(1));
@@ -75,26 +86,27 @@ public final class MlpParams implements java.io.Serializable {
                 ParamValidators.gtEq(0));
     }
 
-    /** The defaults of the estimators and, through them, of their models. */
-    void setDefaults(Params owner, long defaultSeed) {
+    /** The defaults of the estimators and, through them, of their models: those of {@link Defaults}. */
+    void setDefaults(Params owner) {
         owner.setDefault(featuresCol, "features");
         owner.setDefault(labelCol, "label");
         owner.setDefault(predictionCol, "prediction");
         owner.setDefault(weightCol, "");
-        owner.setDefault(hiddenLayers, new int[] {64});
-        owner.setDefault(activation, "relu");
-        owner.setDefault(optimizer, "adam");
-        owner.setDefault(stepSize, 0.001);
-        owner.setDefault(momentum, 0.9);
-        owner.setDefault(batchSize, 256);
-        owner.setDefault(maxEpochs, 10);
-        owner.setDefault(tol, 1e-6);
-        owner.setDefault(regParam, 0.0);
-        owner.setDefault(blockSize, 128);
-        owner.setDefault(aggregationDepth, 2);
-        owner.setDefault(seed, defaultSeed);
+        owner.setDefault(hiddenLayers, Defaults.HIDDEN_LAYERS.clone());
+        owner.setDefault(activation, Defaults.ACTIVATION);
+        owner.setDefault(optimizer, Defaults.OPTIMIZER);
+        owner.setDefault(stepSize, Defaults.STEP_SIZE);
+        owner.setDefault(stepDecay, Defaults.STEP_DECAY);
+        owner.setDefault(momentum, Defaults.MOMENTUM);
+        owner.setDefault(batchSize, Defaults.BATCH_SIZE);
+        owner.setDefault(maxEpochs, Defaults.MAX_EPOCHS);
+        owner.setDefault(tol, Defaults.TOL);
+        owner.setDefault(regParam, Defaults.REG_PARAM);
+        owner.setDefault(blockSize, Defaults.BLOCK_SIZE);
+        owner.setDefault(aggregationDepth, Defaults.AGGREGATION_DEPTH);
+        owner.setDefault(seed, Defaults.SEED);
         owner.setDefault(validationIndicatorCol, "");
-        owner.setDefault(patience, 0);
+        owner.setDefault(patience, Defaults.PATIENCE);
     }
 
     /**

@@ -75,6 +75,11 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> impleme
         return this;
     }
 
+    public MlpRegressor setStepDecay(double value) {
+        set(stepDecay(), value);
+        return this;
+    }
+
     public MlpRegressor setMomentum(double value) {
         set(momentum(), value);
         return this;

@@ -4,6 +4,7 @@ import java.util.Locale;
 
 import io.sparkprop.ridge.RidgeSolution;
 import io.sparkprop.ridge.RidgeSolver;
+import io.sparkprop.train.Defaults;
 import io.sparkprop.train.Optimizer;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -78,15 +79,15 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         setDefault(labelCol, "label");
         setDefault(predictionCol, "prediction");
         setDefault(weightCol, "");
-        setDefault(regParam, 0.0);
-        setDefault(fitIntercept, true);
-        setDefault(standardization, false);
-        setDefault(solver, "normal");
-        setDefault(blockSize, 512);
-        setDefault(aggregationDepth, 2);
-        setDefault(stepSize, 0.01);
-        setDefault(maxEpochs, 200);
-        setDefault(seed, (long) RidgeRegression.class.getName().hashCode());
+        setDefault(regParam, Defaults.REG_PARAM);
+        setDefault(fitIntercept, Defaults.RIDGE_FIT_INTERCEPT);
+        setDefault(standardization, Defaults.RIDGE_STANDARDIZATION);
+        setDefault(solver, Defaults.RIDGE_SOLVER);
+        setDefault(blockSize, Defaults.RIDGE_BLOCK_SIZE);
+        setDefault(aggregationDepth, Defaults.AGGREGATION_DEPTH);
+        setDefault(stepSize, Defaults.RIDGE_SGD_STEP_SIZE);
+        setDefault(maxEpochs, Defaults.RIDGE_SGD_MAX_EPOCHS);
+        setDefault(seed, Defaults.SEED);
     }
 
     @Override

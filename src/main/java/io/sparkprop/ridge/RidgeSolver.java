@@ -14,6 +14,7 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.train.Checks;
+import io.sparkprop.train.Defaults;
 import io.sparkprop.train.OrderedTreeAggregate;
 import io.sparkprop.train.SparkJobs;
 import io.sparkprop.train.Optimizer;
@@ -70,18 +71,18 @@ public final class RidgeSolver {
         }
     }
 
-    private double regParam = 0.0;
-    private boolean fitIntercept = true;
-    private boolean standardization = false;
-    private Solver solver = Solver.NORMAL;
-    private int blockSize = 512;
-    private int aggregationDepth = 2;
+    private double regParam = Defaults.REG_PARAM;
+    private boolean fitIntercept = Defaults.RIDGE_FIT_INTERCEPT;
+    private boolean standardization = Defaults.RIDGE_STANDARDIZATION;
+    private Solver solver = Solver.fromName(Defaults.RIDGE_SOLVER);
+    private int blockSize = Defaults.RIDGE_BLOCK_SIZE;
+    private int aggregationDepth = Defaults.AGGREGATION_DEPTH;
     private GemmBackend gemmBackend = GemmBackend.AUTO;
-    private Optimizer optimizer = Optimizer.adam(0.01);
-    private int maxEpochs = 200;
-    private int batchSize = 0;
-    private double tol = 0.0;
-    private long seed = 42L;
+    private Optimizer optimizer = Optimizer.adam(Defaults.RIDGE_SGD_STEP_SIZE);
+    private int maxEpochs = Defaults.RIDGE_SGD_MAX_EPOCHS;
+    private int batchSize = Defaults.RIDGE_SGD_BATCH_SIZE;
+    private double tol = Defaults.RIDGE_SGD_TOL;
+    private long seed = Defaults.SEED;
 
     /** {@code λ ≥ 0}. */
     public RidgeSolver setRegParam(double regParam) {

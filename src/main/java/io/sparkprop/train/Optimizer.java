@@ -30,6 +30,21 @@ public final class Optimizer implements Serializable {
         public String lowerName() {
             return name().toLowerCase(Locale.ROOT);
         }
+
+        /**
+         * The rule named {@code name}, case-insensitive.
+         *
+         * @throws IllegalArgumentException naming the valid names
+         */
+        public static Kind parse(String name) {
+            for (Kind k : values()) {
+                if (name != null && k.name().equalsIgnoreCase(name.trim())) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("unknown optimizer '" + name + "', expected one of "
+                    + String.join(", ", Defaults.OPTIMIZERS));
+        }
     }
 
     private final Kind kind;
@@ -49,6 +64,32 @@ public final class Optimizer implements Serializable {
         this.beta1 = Checks.unitInterval("beta1", beta1);
         this.beta2 = Checks.unitInterval("beta2", beta2);
         this.epsilon = Checks.finitePositive("epsilon", epsilon);
+    }
+
+    /**
+     * The rule named {@code name} ({@code sgd}, {@code momentum}, {@code nesterov} or {@code adam},
+     * case-insensitive) with step size {@code stepSize}, momentum {@code momentum} (momentum and
+     * Nesterov; ignored otherwise) and inverse-time decay {@code decay}; Adam with its usual
+     * {@code β₁ = 0.9}, {@code β₂ = 0.999}, {@code ε = 1e-8}.
+     *
+     * @throws IllegalArgumentException for another name, naming the valid ones
+     */
+    public static Optimizer named(String name, double stepSize, double momentum, double decay) {
+        Optimizer rule;
+        switch (Kind.parse(name)) {
+            case SGD:
+                rule = sgd(stepSize);
+                break;
+            case MOMENTUM:
+                rule = momentum(stepSize, momentum);
+                break;
+            case NESTEROV:
+                rule = nesterov(stepSize, momentum);
+                break;
+            default:
+                rule = adam(stepSize);
+        }
+        return decay == 0 ? rule : rule.withDecay(decay);
     }
 
     /** Plain SGD with a constant step. */

@@ -60,14 +60,15 @@ public final class Trainer {
     static final double MEANINGFUL_LOSS = 1e100;
 
     private final NetworkSpec spec;
-    private Optimizer optimizer = Optimizer.adam(1e-3);
-    private int batchSize = 256;
-    private int maxEpochs = 10;
-    private double tol = 1e-6;
-    private double regParam = 0.0;
-    private int blockSize = 128;
-    private int aggregationDepth = 2;
-    private long seed = 42L;
+    private Optimizer optimizer = Optimizer.named(Defaults.OPTIMIZER, Defaults.STEP_SIZE, Defaults.MOMENTUM,
+            Defaults.STEP_DECAY);
+    private int batchSize = Defaults.BATCH_SIZE;
+    private int maxEpochs = Defaults.MAX_EPOCHS;
+    private double tol = Defaults.TOL;
+    private double regParam = Defaults.REG_PARAM;
+    private int blockSize = Defaults.BLOCK_SIZE;
+    private int aggregationDepth = Defaults.AGGREGATION_DEPTH;
+    private long seed = Defaults.SEED;
     private GemmBackend gemmBackend = GemmBackend.AUTO;
     private Parameters initialParameters;
     private EpochListener epochListener;
@@ -78,7 +79,7 @@ public final class Trainer {
     private int checkpointEvery = 1;
     private boolean resume;
 
-    /** A trainer for {@code spec} with the defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
+    /** A trainer for {@code spec} with the defaults of {@link Defaults}: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
     public Trainer(NetworkSpec spec) {
         this.spec = Checks.notNull("network spec", spec);
     }

@@ -101,7 +101,19 @@ class JobConfigTest {
     void theReadmeDocumentsEveryKey() throws IOException {
         String readme = Files.readString(Paths.get("README.md"));
         for (JobConfig.Key key : JobConfig.KEYS.values()) {
-            assertTrue(readme.contains("| `" + key.name() + "` |"), "README table row for " + key.name());
+            // the whole row, so that the README's defaults cannot drift from the code's
+            assertTrue(readme.contains(JobConfig.readmeRow(key)), "README table row for " + key.name()
+                    + ", expected: " + JobConfig.readmeRow(key));
         }
+    }
+
+    /** Properties keeps the last of a repeated key silently; the job refuses it, naming both lines. */
+    @Test
+    void aKeyGivenTwiceIsRefusedNamingBothLines() throws IOException {
+        Path file = dir.resolve("twice.properties");
+        Files.writeString(file, "# two model types\nmodel.type = mlp-classifier\ndata.format=sample\n"
+                + "output.dir=out\nmodel.type: ridge\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobConfig.load(file));
+        assertEquals(file + ": key model.type is given more than once (lines 2 and 5): keep one", e.getMessage());
     }
 }

@@ -1,0 +1,139 @@
+package io.sparkprop.ml;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.SplittableRandom;
+
+import io.sparkprop.data.DataFrames;
+import io.sparkprop.job.JobConfig;
+import io.sparkprop.nn.Activation;
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.ridge.RidgeSolution;
+import io.sparkprop.ridge.RidgeSolver;
+import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.train.Trainer;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The three entry points — the Java trainer and solver, the Spark ML estimators, the job's config —
+ * mean the same with nothing set: the same defaults, and the same bits trained from them.
+ */
+class DefaultsAgreeTest {
+    private static SparkSession spark;
+    private static Dataset<Row> frame;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkTestSupport.start(DefaultsAgreeTest.class);
+        SplittableRandom random = new SplittableRandom(3);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            double[] x = {random.nextDouble(), random.nextDouble(), random.nextDouble()};
+            rows.add(RowFactory.create(Vectors.dense(x), x[0] - 2 * x[1] + 0.5 * x[2] + 0.1 * random.nextDouble()));
+        }
+        StructType schema = new StructType().add("features", SQLDataTypes.VectorType())
+                .add("label", DataTypes.DoubleType);
+        frame = spark.createDataFrame(rows, schema).repartition(2).cache();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static JobConfig defaultConfig(String modelType) {
+        Properties p = new Properties();
+        p.setProperty("data.format", "sample");
+        p.setProperty("model.type", modelType);
+        p.setProperty("output.dir", "out");
+        return JobConfig.parse(p);
+    }
+
+    /** The value of {@code owner}'s default for the param named {@code name}. */
+    private static Object defaultOf(Params owner, String name) {
+        Param<?> param = owner.getParam(name);
+        return owner.getDefault(param).get();
+    }
+
+    @Test
+    void theJobsKeysDefaultToTheEstimatorsParams() {
+        JobConfig c = defaultConfig("mlp-classifier");
+        for (MlpEstimator<?> m : new MlpEstimator<?>[] {new MlpClassifier(), new MlpRegressor()}) {
+            assertArrayEquals(c.integers("model.hidden"), (int[]) defaultOf(m, "hiddenLayers"));
+            assertEquals(c.string("model.activation"), defaultOf(m, "activation"));
+            assertEquals(c.string("train.optimizer"), defaultOf(m, "optimizer"));
+            for (String real : new String[] {"stepSize", "stepDecay", "momentum", "tol", "regParam"}) {
+                assertEquals(c.real("train." + real), (Double) defaultOf(m, real), 0.0, real);
+            }
+            for (String integer : new String[] {"batchSize", "maxEpochs", "blockSize", "aggregationDepth", "patience"}) {
+                assertEquals(c.integer("train." + integer), (Integer) defaultOf(m, integer), integer);
+            }
+            assertEquals(c.longValue("train.seed"), (Long) defaultOf(m, "seed"));
+        }
+        RidgeRegression ridge = new RidgeRegression();
+        assertEquals(c.real("train.regParam"), (Double) defaultOf(ridge, "regParam"), 0.0);
+        assertEquals(c.bool("ridge.fitIntercept"), defaultOf(ridge, "fitIntercept"));
+        assertEquals(c.bool("ridge.standardization"), defaultOf(ridge, "standardization"));
+        assertEquals(c.string("ridge.solver"), defaultOf(ridge, "solver"));
+        assertEquals(c.integer("train.aggregationDepth"), (Integer) defaultOf(ridge, "aggregationDepth"));
+        assertEquals(c.longValue("train.seed"), (Long) defaultOf(ridge, "seed"));
+        // the keys whose ridge defaults differ are not passed unless given (see TrainJob.estimator)
+        assertTrue(!c.isSet("train.stepSize") && !c.isSet("train.maxEpochs") && !c.isSet("train.blockSize"));
+    }
+
+    @Test
+    void theTrainerAndTheEstimatorTrainTheSameBitsFromTheirDefaults() {
+        MlpRegressionModel model = new MlpRegressor().setMaxEpochs(2).fit(frame);
+        NetworkSpec spec = NetworkSpec.of(3, new int[] {64}, Activation.RELU, 1, Activation.IDENTITY, null);
+        double[] direct = new Trainer(spec).setMaxEpochs(2)
+                .fit(DataFrames.toExamples(frame, "features", "label", null)).parameters().toFlat();
+        assertArrayEquals(direct, model.parameters().toFlat(), 0.0);
+    }
+
+    @Test
+    void theRidgeSolverAndTheEstimatorTrainTheSameBitsFromTheirDefaults() {
+        RidgeRegressionModel model = new RidgeRegression().setSolver("sgd").fit(frame);
+        RidgeSolution direct = new RidgeSolver().setSolver(RidgeSolver.Solver.SGD).fit(frame, "features", "label", null);
+        assertArrayEquals(direct.coefficients(0), model.coefficients().toArray(), 0.0);
+        assertEquals(direct.intercepts()[0], model.intercept(), 0.0);
+    }
+
+    @Test
+    void everyUpdateRuleIsSelectableByNameAndAnUnknownOneIsRefusedWhenSet() {
+        for (String name : new String[] {"sgd", "momentum", "nesterov", "adam", "Nesterov"}) {
+            MlpRegressionModel m = new MlpRegressor().setOptimizer(name).setStepSize(0.01).setMaxEpochs(1).fit(frame);
+            assertEquals(name, m.getOptimizer());
+        }
+        // nesterov is not silently another rule: it trains other bits than momentum and adam
+        double[] nesterov = new MlpRegressor().setOptimizer("nesterov").setMaxEpochs(1).fit(frame).parameters().toFlat();
+        double[] momentum = new MlpRegressor().setOptimizer("momentum").setMaxEpochs(1).fit(frame).parameters().toFlat();
+        double[] adam = new MlpRegressor().setOptimizer("adam").setMaxEpochs(1).fit(frame).parameters().toFlat();
+        assertTrue(!java.util.Arrays.equals(nesterov, momentum) && !java.util.Arrays.equals(nesterov, adam));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new MlpClassifier().setOptimizer("rmsprop"));
+        assertEquals("unknown optimizer 'rmsprop', expected one of sgd, momentum, nesterov, adam", e.getMessage());
+        // the decay is a param: it changes the steps, and 0 is the constant step
+        double[] decayed = new MlpRegressor().setOptimizer("sgd").setStepDecay(0.5).setMaxEpochs(1).fit(frame)
+                .parameters().toFlat();
+        double[] constant = new MlpRegressor().setOptimizer("sgd").setMaxEpochs(1).fit(frame).parameters().toFlat();
+        assertTrue(!java.util.Arrays.equals(decayed, constant));
+    }
+}
