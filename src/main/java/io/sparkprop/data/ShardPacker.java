@@ -37,10 +37,16 @@ public final class ShardPacker implements java.io.Serializable {
         ROWS
     }
 
+    /** The advice that ends every message about a non-finite value: a job looks for it to name the file. */
+    public static final String NON_FINITE_ADVICE = "remove or impute non-finite values before training";
+
     private final int numFeatures;
     private final int numOutputs;
     private final int blockSize;
     private final Layout layout;
+    /** The DataFrame columns the features and the label came from, for messages; {@code null} if unknown. */
+    private String featuresColumn;
+    private String labelColumn;
 
     /**
      * A packer with examples as columns.
@@ -66,6 +72,27 @@ public final class ShardPacker implements java.io.Serializable {
         this.numOutputs = numOutputs;
         this.blockSize = blockSize;
         this.layout = layout;
+    }
+
+    /**
+     * Names the columns the features and the label came from, so that a bad value is reported as
+     * {@code feature 3 of column 'features'} or {@code column 'label'}; returns {@code this}.
+     */
+    public ShardPacker withColumnNames(String featuresColumn, String labelColumn) {
+        this.featuresColumn = featuresColumn;
+        this.labelColumn = labelColumn;
+        return this;
+    }
+
+    private String feature(int i) {
+        return featuresColumn == null ? "feature " + i : "feature " + i + " of column '" + featuresColumn + "'";
+    }
+
+    private String target(int i) {
+        if (labelColumn != null) {
+            return numOutputs == 1 ? "column '" + labelColumn + "'" : "target " + i + " of column '" + labelColumn + "'";
+        }
+        return numOutputs == 1 ? "the label" : "target " + i;
     }
 
     /**
@@ -315,7 +342,7 @@ public final class ShardPacker implements java.io.Serializable {
             double[] values = ((DenseVector) v).values();
             for (int i = 0; i < numFeatures; i++) {
                 if (!Double.isFinite(values[i])) {
-                    throw nonFinite("feature " + i, values[i], partition, row);
+                    throw nonFinite(feature(i), values[i], partition, row);
                 }
             }
             if (layout == Layout.ROWS) {
@@ -332,7 +359,7 @@ public final class ShardPacker implements java.io.Serializable {
             for (int k = 0; k < indices.length; k++) {
                 double value = values[k];
                 if (!Double.isFinite(value)) {
-                    throw nonFinite("feature " + indices[k], value, partition, row);
+                    throw nonFinite(feature(indices[k]), value, partition, row);
                 }
                 // the block starts zeroed, so only the stored entries need writing
                 d[offset(indices[k], col, numFeatures)] = value;
@@ -341,7 +368,7 @@ public final class ShardPacker implements java.io.Serializable {
             for (int i = 0; i < numFeatures; i++) {
                 double value = v.apply(i);
                 if (!Double.isFinite(value)) {
-                    throw nonFinite("feature " + i, value, partition, row);
+                    throw nonFinite(feature(i), value, partition, row);
                 }
                 d[offset(i, col, numFeatures)] = value;
             }
@@ -352,7 +379,7 @@ public final class ShardPacker implements java.io.Serializable {
         if (target.length == numOutputs) {
             for (int i = 0; i < numOutputs; i++) {
                 if (!Double.isFinite(target[i])) {
-                    throw nonFinite(numOutputs == 1 ? "the label" : "target " + i, target[i], partition, row);
+                    throw nonFinite(target(i), target[i], partition, row);
                 }
                 d[offset(i, col, numOutputs)] = target[i];
             }
@@ -370,8 +397,8 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     private static IllegalArgumentException nonFinite(String what, double value, int partition, long row) {
-        return new IllegalArgumentException(what + " is " + value + " in " + where(partition, row)
-                + "; remove or impute non-finite values before training");
+        return new IllegalArgumentException(what + " is " + value + " in " + where(partition, row) + "; "
+                + NON_FINITE_ADVICE);
     }
 
     private static String where(int partition, long row) {

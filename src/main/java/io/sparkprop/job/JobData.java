@@ -67,17 +67,10 @@ final class JobData {
                 }
                 break;
             case "csv":
-                out[0] = tabular(spark.read().option("header", c.bool("data.csv.header")).option("inferSchema", true)
-                        .csv(path), c);
-                if (!test.isEmpty()) {
-                    out[1] = tabular(spark.read().option("header", c.bool("data.csv.header"))
-                            .option("inferSchema", true).csv(test), c);
-                }
-                break;
             case "parquet":
-                out[0] = tabular(spark.read().parquet(path), c);
+                out[0] = tabular(rawTable(spark, c, path), c);
                 if (!test.isEmpty()) {
-                    out[1] = tabular(spark.read().parquet(test), c);
+                    out[1] = tabular(rawTable(spark, c, test), c);
                 }
                 break;
             default:
@@ -85,6 +78,79 @@ final class JobData {
                         c.real("data.synthetic.noise"), c.longValue("split.seed"));
         }
         return out;
+    }
+
+    /** A csv or parquet source as Spark reads it, before the features are assembled. */
+    private static Dataset<Row> rawTable(SparkSession spark, JobConfig c, String path) {
+        return c.string("data.format").equals("csv")
+                ? spark.read().option("header", c.bool("data.csv.header")).option("inferSchema", true).csv(path)
+                : spark.read().parquet(path);
+    }
+
+    /**
+     * For a csv or parquet source: the first row (in file order, as Spark reads them) with an empty,
+     * NaN or infinite value in a column the job uses, described by what a user can find — the column's
+     * name, the file, and the row's first values; {@code null} if there is none or the source is of
+     * another kind. Run only after training has failed on a non-finite value: the packer can name only
+     * a feature's index and a row's position in its partition.
+     */
+    static String describeFirstNonFiniteRow(SparkSession spark, JobConfig c) {
+        String format = c.string("data.format");
+        if (!format.equals("csv") && !format.equals("parquet")) {
+            return null;
+        }
+        Dataset<Row> df = rawTable(spark, c, c.string("data.path"));
+        List<String> used = new ArrayList<>(featureColumns(df, c));
+        used.add(c.string("data.label.column"));
+        // a ready-made Vector column is the packer's to describe
+        used.removeIf(name -> !Arrays.asList(df.columns()).contains(name)
+                || !(df.schema().apply(name).dataType() instanceof org.apache.spark.sql.types.NumericType));
+        org.apache.spark.sql.Column bad = functions.lit(false);
+        for (String column : used) {
+            org.apache.spark.sql.Column v = functions.col(column).cast(DataTypes.DoubleType);
+            bad = bad.or(v.isNull()).or(functions.isnan(v)).or(v.equalTo(Double.POSITIVE_INFINITY))
+                    .or(v.equalTo(Double.NEGATIVE_INFINITY));
+        }
+        List<Row> rows = df.withColumn("__file", functions.input_file_name()).filter(bad).limit(1).collectAsList();
+        if (rows.isEmpty()) {
+            return null;
+        }
+        Row row = rows.get(0);
+        String column = null;
+        String what = null;
+        for (String name : used) {
+            Object value = row.get(row.fieldIndex(name));
+            double d = value == null ? Double.NaN : ((Number) value).doubleValue();
+            if (value == null || !Double.isFinite(d)) {
+                column = name;
+                what = value == null ? "empty (null)" : Double.toString(d);
+                break;
+            }
+        }
+        StringBuilder values = new StringBuilder();
+        String[] columns = df.columns();
+        for (int i = 0; i < Math.min(columns.length, 8); i++) {
+            values.append(i == 0 ? "" : ", ").append(columns[i]).append('=').append(row.get(i));
+        }
+        if (columns.length > 8) {
+            values.append(", …");
+        }
+        return String.format("column '%s' is %s in a row of %s (%s); %s", column, what, row.getString(
+                row.fieldIndex("__file")), values, io.sparkprop.data.ShardPacker.NON_FINITE_ADVICE);
+    }
+
+    /** The feature columns of a csv or parquet source: {@code data.feature.columns}, or all but the label. */
+    private static List<String> featureColumns(Dataset<Row> df, JobConfig c) {
+        String label = c.string("data.label.column");
+        List<String> features = c.names("data.feature.columns");
+        if (features.isEmpty()) {
+            for (String column : df.columns()) {
+                if (!column.equals(label)) {
+                    features.add(column);
+                }
+            }
+        }
+        return features;
     }
 
     private static void requireNumeric(Dataset<Row> df, String column, String role) {
@@ -122,13 +188,7 @@ final class JobData {
                 && df.schema().apply("features").dataType().equals(SQLDataTypes.VectorType())) {
             return df.select(functions.col("features"), functions.col(label).cast(DataTypes.DoubleType).as("label"));
         }
-        if (features.isEmpty()) {
-            for (String column : df.columns()) {
-                if (!column.equals(label)) {
-                    features.add(column);
-                }
-            }
-        }
+        features = featureColumns(df, c);
         for (String f : features) {
             if (!Arrays.asList(df.columns()).contains(f)) {
                 throw new IllegalArgumentException("data.feature.columns names '" + f + "', which is not a column; "

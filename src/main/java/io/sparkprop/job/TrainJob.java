@@ -13,6 +13,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkprop.ml.MlpClassificationModel;
+import io.sparkprop.data.ShardPacker;
 import io.sparkprop.ml.MlpClassifier;
 import io.sparkprop.ml.MlpEstimator;
 import io.sparkprop.ml.MlpModel;
@@ -66,6 +67,8 @@ public final class TrainJob {
         int code;
         try {
             JobConfig config = JobConfig.load(Paths.get(args[0]));
+            // before Spark starts: a run must not train for an hour to find it cannot write its outputs
+            checkOutputCreatable(config.string("output.dir"));
             SparkSession spark = session(config);
             try {
                 Map<String, Object> metrics = run(config, spark);
@@ -77,12 +80,57 @@ public final class TrainJob {
             }
         } catch (IllegalArgumentException | TrainingDivergedException e) {
             System.err.println("sparkprop: " + e.getMessage());
+            pointToTheLog();
             code = 2;
         } catch (Exception e) { // Spark's AnalysisException (e.g. a missing path) is checked, and undeclared
             System.err.println("sparkprop: the job failed: " + e.getMessage());
+            pointToTheLog();
             code = e.getClass().getSimpleName().equals("AnalysisException") ? 2 : 1;
         }
         System.exit(code);
+    }
+
+    /**
+     * Where the full log went, when the launcher keeps one ({@code jobs/train} sends Spark's task
+     * failures and their stack traces there, and only one line per failure to the console).
+     */
+    private static void pointToTheLog() {
+        String log = System.getProperty("sparkprop.logFile");
+        if (log != null && !log.isEmpty()) {
+            System.err.println("sparkprop: the full log, with Spark's stack traces, is in " + log);
+        }
+    }
+
+    /**
+     * Refuses an {@code output.dir} on the local file system that cannot be created: beneath a file, or
+     * in a folder that cannot be written. Other file systems are checked when Spark has started.
+     *
+     * @throws IllegalArgumentException naming the path in the way
+     */
+    static void checkOutputCreatable(String outputDir) {
+        java.net.URI uri = new Path(outputDir).toUri();
+        if (uri.getScheme() != null && !uri.getScheme().equals("file")) {
+            return;
+        }
+        java.nio.file.Path target = Paths.get(uri.getPath()).toAbsolutePath();
+        if (java.nio.file.Files.isRegularFile(target)) {
+            throw new IllegalArgumentException("output.dir " + outputDir + " is a file: choose a folder");
+        }
+        java.nio.file.Path existing = target;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return;
+        }
+        if (!java.nio.file.Files.isDirectory(existing)) {
+            throw new IllegalArgumentException("output.dir " + outputDir + " cannot be created: " + existing
+                    + " is a file, not a folder");
+        }
+        if (!java.nio.file.Files.isWritable(existing)) {
+            throw new IllegalArgumentException("output.dir " + outputDir + " cannot be created: " + existing
+                    + " is not writable");
+        }
     }
 
     /** The Spark session: the master of spark-submit when there is one, else {@code spark.master}. */
@@ -104,6 +152,7 @@ public final class TrainJob {
      *                                  {@code output.overwrite}) and the like, with what to change
      */
     public static Map<String, Object> run(JobConfig c, SparkSession spark) {
+        checkOutputCreatable(c.string("output.dir"));
         Path output = new Path(c.string("output.dir"));
         FileSystem fs;
         try {
@@ -148,7 +197,16 @@ public final class TrainJob {
                             .setWithMean(false), estimator}
                     : new PipelineStage[] {estimator};
             long start = System.nanoTime();
-            PipelineModel model = new Pipeline().setStages(stages).fit(train);
+            PipelineModel model;
+            try {
+                model = new Pipeline().setStages(stages).fit(train);
+            } catch (IllegalArgumentException e) {
+                // the packer names a feature's index and a row's place in its partition; the job knows the
+                // columns and the files, so it looks up the first bad row where a user can find it
+                String found = e.getMessage() != null && e.getMessage().contains(ShardPacker.NON_FINITE_ADVICE)
+                        ? JobData.describeFirstNonFiniteRow(spark, c) : null;
+                throw found == null ? e : new IllegalArgumentException(found, e);
+            }
             double fitSeconds = (System.nanoTime() - start) / 1e9;
             Transformer fitted = model.stages()[model.stages().length - 1];
 

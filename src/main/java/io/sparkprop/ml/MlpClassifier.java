@@ -172,18 +172,26 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
         if (classes == 1) {
             throw new IllegalArgumentException("numClasses must be 0 (infer) or >= 2, found 1");
         }
+        // one pass for the smallest and largest label: the class count, and a refusal of a single class
+        Row range = dataset.select(functions.min(functions.col(getLabelCol())),
+                functions.max(functions.col(getLabelCol()))).first();
+        if (range.isNullAt(1)) {
+            throw new IllegalArgumentException("the training data is empty: no labels in column '"
+                    + getLabelCol() + "'");
+        }
+        double smallest = ((Number) range.get(0)).doubleValue();
+        double largest = ((Number) range.get(1)).doubleValue();
+        if (!Double.isFinite(largest)) {
+            // Spark's max ranks NaN above every number
+            throw new IllegalArgumentException("label column '" + getLabelCol() + "' contains " + largest
+                    + "; labels must be class indices 0..k-1");
+        }
+        if (smallest == largest) {
+            // a classifier of one class learns nothing but to always say it
+            throw new IllegalArgumentException("every label in column '" + getLabelCol() + "' is " + largest
+                    + ": a classifier needs examples of at least two classes; check labelCol and the data");
+        }
         if (classes == 0) {
-            Row max = dataset.select(functions.max(functions.col(getLabelCol()))).first();
-            if (max.isNullAt(0)) {
-                throw new IllegalArgumentException("the training data is empty: no labels in column '"
-                        + getLabelCol() + "'");
-            }
-            double largest = ((Number) max.get(0)).doubleValue();
-            if (!Double.isFinite(largest)) {
-                // Spark's max ranks NaN above every number
-                throw new IllegalArgumentException("label column '" + getLabelCol() + "' contains " + largest
-                        + "; labels must be class indices 0..k-1");
-            }
             // a fractional largest label still gives k >= 2; packing then rejects the bad row by name
             classes = Math.max(2, (int) Math.min(Math.floor(largest) + 1, 1 << 20));
         }

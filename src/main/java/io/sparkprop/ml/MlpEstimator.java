@@ -149,7 +149,7 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
         @SuppressWarnings("unchecked")
         Dataset<Row> rows = (Dataset<Row>) dataset;
         String weights = getWeightCol().isEmpty() ? null : getWeightCol();
-        Trainer trainer = trainer(spec).setPatience(getPatience());
+        Trainer trainer = trainer(spec).setPatience(getPatience()).setColumnNames(getFeaturesCol(), getLabelCol());
         String indicator = getValidationIndicatorCol();
         if (!indicator.isEmpty()) {
             // a null indicator counts as false: the row is trained on

@@ -83,6 +83,9 @@ public final class RidgeSolver {
     private int batchSize = Defaults.RIDGE_SGD_BATCH_SIZE;
     private double tol = Defaults.RIDGE_SGD_TOL;
     private long seed = Defaults.SEED;
+    /** The columns of the DataFrame being fitted, for messages about bad values. */
+    private String featuresColumn;
+    private String labelColumn;
 
     /** {@code λ ≥ 0}. */
     public RidgeSolver setRegParam(double regParam) {
@@ -163,7 +166,14 @@ public final class RidgeSolver {
 
     /** Fits on a DataFrame: Vector features, numeric or Vector label, optional numeric weight column. */
     public RidgeSolution fit(Dataset<Row> data, String featuresCol, String labelCol, String weightCol) {
-        return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
+        featuresColumn = featuresCol;
+        labelColumn = labelCol;
+        try {
+            return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
+        } finally {
+            featuresColumn = null;
+            labelColumn = null;
+        }
     }
 
     /**
@@ -195,7 +205,8 @@ public final class RidgeSolver {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
         int partitions = data.getNumPartitions();
         OrderedTreeAggregate.Plan plan = checkDriverMemory(sc, n, m, partitions);
-        ShardPacker packer = new ShardPacker(n, m, blockSize, ShardPacker.Layout.ROWS);
+        ShardPacker packer = new ShardPacker(n, m, blockSize, ShardPacker.Layout.ROWS)
+                .withColumnNames(featuresColumn, labelColumn);
         GemmChoice backend = GemmChoice.decide(gemmBackend);
         String previous = sc.getLocalProperty("spark.job.description");
         long passStart = System.nanoTime();
@@ -299,7 +310,8 @@ public final class RidgeSolver {
         long start = System.nanoTime();
         TrainingResult r = new Trainer(spec).setOptimizer(optimizer).setRegParam(regParam).setBatchSize(batchSize)
                 .setBlockSize(blockSize).setMaxEpochs(maxEpochs).setTol(tol).setSeed(seed)
-                .setAggregationDepth(aggregationDepth).setGemmBackend(gemmBackend).fit(data);
+                .setAggregationDepth(aggregationDepth).setGemmBackend(gemmBackend)
+                .setColumnNames(featuresColumn, labelColumn).fit(data);
         double trainMillis = (System.nanoTime() - start) / 1e6;
         Parameters p = r.parameters();
         Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0), GemmChoice.decide(gemmBackend));

@@ -78,6 +78,8 @@ public final class Trainer {
     private String checkpointDir;
     private int checkpointEvery = 1;
     private boolean resume;
+    private String featuresColumn;
+    private String labelColumn;
 
     /** A trainer for {@code spec} with the defaults of {@link Defaults}: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
     public Trainer(NetworkSpec spec) {
@@ -215,6 +217,17 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * The DataFrame columns the examples come from, so that a bad value is reported by column
+     * ({@code feature 3 of column 'features' is NaN …}); {@code null} for none. The DataFrame
+     * {@code fit} methods set them.
+     */
+    public Trainer setColumnNames(String featuresColumn, String labelColumn) {
+        this.featuresColumn = featuresColumn;
+        this.labelColumn = labelColumn;
+        return this;
+    }
+
     /** Called after every epoch on the driver ({@code null}: none); it can stop training early. */
     public Trainer setEpochListener(EpochListener listener) {
         this.epochListener = listener;
@@ -231,12 +244,12 @@ public final class Trainer {
      * multi-output classifier) or Vector label column.
      */
     public TrainingResult fit(Dataset<Row> data, String featuresCol, String labelCol) {
-        return fit(DataFrames.toExamples(data, featuresCol, labelCol, null));
+        return setColumnNames(featuresCol, labelCol).fit(DataFrames.toExamples(data, featuresCol, labelCol, null));
     }
 
     /** As {@link #fit(Dataset, String, String)}, with a numeric weight column ({@code null} for none). */
     public TrainingResult fit(Dataset<Row> data, String featuresCol, String labelCol, String weightCol) {
-        return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
+        return setColumnNames(featuresCol, labelCol).fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
     }
 
     /**
@@ -348,7 +361,8 @@ public final class Trainer {
     private Packed pack(JavaSparkContext sc, JavaRDD<Example> data, int block) {
         int partitions = data.getNumPartitions();
         warnAboutSlowSettings(sc, data);
-        ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block);
+        ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
+                .withColumnNames(featuresColumn, labelColumn);
         JavaRDD<Shard> shards = data
                 .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
                 .setName("sparkprop shards (" + spec + ")")
@@ -711,9 +725,32 @@ public final class Trainer {
      * gradient next to its own copies (parameters, optimiser state, update).
      */
     private OrderedTreeAggregate.Plan gradientPlan(JavaSparkContext sc, int partitions) {
-        long gradientBytes = 8L * spec.parameterCount();
-        OrderedTreeAggregate.Plan plan = OrderedTreeAggregate.plan(partitions, aggregationDepth, gradientBytes,
-                sc.getConf(), "gradient");
+        long count = spec.parameterCount();
+        long gradientBytes = 8L * count;
+        String size = String.format(Locale.ROOT, "the network %s has %,d parameters (%s as doubles)",
+                java.util.Arrays.stream(spec.layerSizes()).mapToObj(Integer::toString)
+                        .collect(java.util.stream.Collectors.joining("-")), count, bytes(gradientBytes));
+        // parameters, gradients and optimiser state are flat double arrays: at most 2^31 − 1 values each
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(size + ", more than the 2,147,483,639 values one array can hold: "
+                    + "use narrower layers");
+        }
+        // the driver holds θ, the update's gradient (summed and flat), the next θ and the optimiser's state
+        // next to at least one partial gradient
+        int optimizerArrays = optimizer.newUpdater(0).state().length;
+        long heap = Runtime.getRuntime().maxMemory();
+        long leastDriverBytes = gradientBytes * (6L + optimizerArrays);
+        if (leastDriverBytes > heap) {
+            throw new IllegalArgumentException(size + ": the driver needs at least " + bytes(leastDriverBytes)
+                    + " for the parameters, gradients and optimiser state, and has " + bytes(heap)
+                    + ": raise spark.driver.memory or use narrower layers");
+        }
+        OrderedTreeAggregate.Plan plan;
+        try {
+            plan = OrderedTreeAggregate.plan(partitions, aggregationDepth, gradientBytes, sc.getConf(), "gradient");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(size + ": " + e.getMessage(), e);
+        }
         if (plan.pairwiseOnExecutors()) {
             LOG.info("sparkprop: {} partial gradients of {} MB would reach the driver, more than its budget of {} MB "
                             + "(min(driver heap, spark.driver.maxResultSize) / {}): merging them pairwise on the "
@@ -721,14 +758,23 @@ public final class Trainer {
                     OrderedTreeAggregate.finalLevelSize(partitions, aggregationDepth), gradientBytes >> 20,
                     plan.driverBudget() >> 20, OrderedTreeAggregate.DRIVER_SHARE);
         }
-        // the driver holds θ, the update's gradient (summed and flat), the next θ and the optimiser's state
-        long driverBytes = gradientBytes * (5 + plan.partialsAtDriver() + optimizer.newUpdater(0).state().length);
-        long heap = Runtime.getRuntime().maxMemory();
+        long driverBytes = gradientBytes * (5 + plan.partialsAtDriver() + optimizerArrays);
         if (driverBytes > 0.8 * heap) {
             LOG.warn("sparkprop: a model of {} parameters needs about {} MB of driver memory, close to or above the "
-                    + "driver's {} MB: raise spark.driver.memory", spec.parameterCount(), driverBytes >> 20, heap >> 20);
+                    + "driver's {} MB: raise spark.driver.memory", count, driverBytes >> 20, heap >> 20);
         }
         return plan;
+    }
+
+    /** {@code 12.7 TB}, {@code 340.0 MB}: decimal units, as Spark's settings are read. */
+    private static String bytes(double b) {
+        String[] units = {"bytes", "kB", "MB", "GB", "TB", "PB"};
+        int u = 0;
+        while (b >= 1000 && u < units.length - 1) {
+            b /= 1000;
+            u++;
+        }
+        return u == 0 ? String.format(Locale.ROOT, "%.0f bytes", b) : String.format(Locale.ROOT, "%.1f %s", b, units[u]);
     }
 
     private static double millisSince(long nanoStart) {

@@ -60,6 +60,7 @@ class BadInputCatalogueTest {
         Files.writeString(root.resolve("fraction.csv"), "a,b,label\n1,2,0.5\n2,1,1\n");
         Files.writeString(root.resolve("negative.csv"), "a,b,label\n1,2,-1\n2,1,1\n");
         Files.writeString(root.resolve("empty.csv"), "a,b,label\n");
+        Files.writeString(root.resolve("one-class.csv"), "a,b,label\n1,2,1\n2,1,1\n3,3,1\n");
     }
 
     @AfterAll
@@ -94,12 +95,31 @@ class BadInputCatalogueTest {
     static Stream<Arguments> cases() {
         List<Arguments> c = new ArrayList<>();
         String[] csv = {"data.format", "csv", "model.type", "mlp-classifier", "split.test", "0.5"};
-        c.add(job("NaN feature", "feature 0 is NaN in row \\d+ of partition \\d+; remove or impute non-finite values before "
-                + "training", concat(csv, "data.path", "$ROOT/nan.csv", "split.test", "0")));
+        // the packer knows a feature's index and a row's place in its partition; the job names the column and file
+        c.add(job("NaN feature", "column 'a' is NaN in a row of file:.*nan\\.csv \\(a=NaN, b=1, label=1\\); remove or "
+                + "impute non-finite values before training", concat(csv, "data.path", "$ROOT/nan.csv", "split.test", "0")));
         c.add(job("string feature", "feature column 'label' must be numeric, found string",
                 concat(csv, "data.path", "$ROOT/words.csv", "data.label.column", "b", "data.feature.columns", "a,label")));
-        c.add(job("infinite feature", "feature 1 is Infinity in row \\d+ of partition \\d+; remove or impute.*",
-                concat(csv, "data.path", "$ROOT/inf.csv", "split.test", "0")));
+        c.add(job("infinite feature", "column 'b' is Infinity in a row of file:.*inf\\.csv \\(a=2, b=Infinity, "
+                + "label=1\\); remove or impute.*", concat(csv, "data.path", "$ROOT/inf.csv", "split.test", "0")));
+        c.add(api("NaN feature through an estimator", "feature 0 of column 'features' is NaN in row \\d+ of partition "
+                + "\\d+; remove or impute non-finite values before training",
+                () -> new MlpRegressor().setMaxEpochs(1).fit(new VectorAssembler().setInputCols(new String[] {"a", "b"})
+                        .setOutputCol("features").setHandleInvalid("keep").transform(spark.read().option("header", true)
+                                .option("inferSchema", true).csv(root.resolve("nan.csv").toString())))));
+        c.add(job("a single class", "every label in column 'label' is 1\\.0: a classifier needs examples of at least two "
+                + "classes; check labelCol and the data", concat(csv, "data.path", "$ROOT/one-class.csv", "split.test", "0")));
+        c.add(job("output.dir beneath a file", "output\\.dir .*good\\.csv/out cannot be created: .*good\\.csv is a "
+                + "file, not a folder", concat(csv, "data.path", "$ROOT/good.csv", "output.dir", "$ROOT/good.csv/out")));
+        c.add(api("a layer of 2e9 units", "the network 784-2000000000-10 has 1,590,000,000,010 parameters \\(12\\.7 TB "
+                + "as doubles\\), more than the 2,147,483,639 values one array can hold: use narrower layers",
+                () -> new Trainer(NetworkSpec.builder().input(784).dense(2_000_000_000, Activation.RELU)
+                        .dense(10, Activation.SOFTMAX).build()).fit(sc.parallelize(List.of(Example.of(new double[784], 1)), 1))));
+        c.add(api("a model larger than the driver", "the network 784-1000000-10 has 795,000,010 parameters \\(6\\.4 GB as doubles\\): "
+                + "the driver needs at least .* GB for the parameters, gradients and optimiser state, and has .*: raise "
+                + "spark\\.driver\\.memory or use narrower layers",
+                () -> new Trainer(NetworkSpec.builder().input(784).dense(1_000_000, Activation.RELU)
+                        .dense(10, Activation.SOFTMAX).build()).fit(sc.parallelize(List.of(Example.of(new double[784], 1)), 1))));
         c.add(job("string label", "label column 'label' must be numeric, found string",
                 concat(csv, "data.path", "$ROOT/words.csv")));
         c.add(job("fractional label", "expected a class index in 0\\.\\.1, found 0\\.5 in row \\d+ of partition \\d+",
