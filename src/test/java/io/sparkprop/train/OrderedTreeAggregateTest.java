@@ -92,6 +92,44 @@ class OrderedTreeAggregateTest {
         assertEquals(64, java.util.Arrays.stream(all.split("\\.")).distinct().count());
     }
 
+    /**
+     * Floating-point sums whose value depends on their association: merged all on the executors
+     * (the plan for gradients too large for the driver), partly there, or all on the driver, they are
+     * the same bits — so driver memory cannot change a model.
+     */
+    @Test
+    void theSameBitsWhereverTheLevelsRun() {
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            ids.add(i);
+        }
+        JavaPairRDD<Integer, double[]> sums = sc.parallelize(ids, 9).mapToPair(i -> {
+            double[] v = new double[64];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(i);
+            for (int k = 0; k < v.length; k++) {
+                v[k] = Math.pow(10, r.nextInt(-8, 9)) * r.nextDouble();
+            }
+            return new Tuple2<>(i, v);
+        });
+        OrderedTreeAggregate.Merge<double[]> add = (a, b) -> {
+            for (int k = 0; k < a.length; k++) {
+                a[k] += b[k];
+            }
+            return a;
+        };
+        double[] executors = new OrderedTreeAggregate.Plan(9, 2, true, 0).aggregate(sums, add);
+        double[] driver = new OrderedTreeAggregate.Plan(9, 1, false, 0).aggregate(sums, add);
+        double[] both = new OrderedTreeAggregate.Plan(9, 2, false, 0).aggregate(sums, add);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(executors, driver, 0.0);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(executors, both, 0.0);
+        // and the association does matter for these values: another order gives other bits
+        double[] leftToRight = new double[64];
+        for (Tuple2<Integer, double[]> t : sums.sortByKey().collect()) {
+            add.mergeInPlace(leftToRight, t._2);
+        }
+        assertFalse(java.util.Arrays.equals(executors, leftToRight), "the test data must be order-sensitive");
+    }
+
     @Test
     void thePlanKeepsTheDriverWithinAQuarterOfMaxResultSize() {
         SparkConf conf = new SparkConf().set("spark.driver.maxResultSize", "1m");
