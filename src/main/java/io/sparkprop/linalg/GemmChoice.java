@@ -42,6 +42,11 @@ public final class GemmChoice implements Serializable {
         this.fingerprint = fingerprint;
     }
 
+    /** A choice as a driver elsewhere might have made it, for tests of the executor side. */
+    static GemmChoice of(GemmBackend backend, String name, String fingerprint) {
+        return new GemmChoice(backend, name, fingerprint);
+    }
+
     /** Resolves {@code requested} in this (the driver's) JVM. */
     public static GemmChoice decide(GemmBackend requested) {
         Gemm gemm = requested.gemm();

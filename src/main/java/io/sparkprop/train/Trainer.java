@@ -81,7 +81,7 @@ public final class Trainer {
     private String featuresColumn;
     private String labelColumn;
 
-    /** A trainer for {@code spec} with the defaults of {@link Defaults}: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, λ 0, blocks of 128. */
+    /** A trainer for {@code spec} with the defaults of {@link Defaults} (Adam(1e-3), batch 256, 10 epochs, …). */
     public Trainer(NetworkSpec spec) {
         this.spec = Checks.notNull("network spec", spec);
     }

@@ -135,4 +135,39 @@ class ShardPackerTest {
                         Example.of(Vectors.sparse(3, new int[] {2}, new double[] {Double.NaN}), 1)).iterator()))
                         .getMessage());
     }
+
+    /** Canonical streaming: the same blocks, in rows or columns, whatever order the rows arrive in. */
+    @Test
+    void canonicalStreamingDoesNotDependOnTheDeliveredOrder() {
+        List<Example> examples = new ArrayList<>();
+        java.util.SplittableRandom random = new java.util.SplittableRandom(2);
+        for (int i = 0; i < 23; i++) {
+            double[] x = {random.nextDouble(), i % 3 == 0 ? 0 : random.nextDouble(), 1e6 + i};
+            examples.add(i % 5 == 0 ? Example.weighted(0.5, Vectors.dense(x), new double[] {i})
+                    : Example.of(x, new double[] {i}));
+        }
+        examples.add(examples.get(4)); // a duplicate: equal rows are interchangeable
+        for (ShardPacker.Layout layout : ShardPacker.Layout.values()) {
+            String reference = null;
+            for (long seed = 0; seed < 5; seed++) {
+                List<Example> shuffled = new ArrayList<>(examples);
+                java.util.Collections.shuffle(shuffled, new java.util.Random(seed));
+                StringBuilder blocks = new StringBuilder();
+                long count = new ShardPacker(3, 1, 5, layout).forEachBlockCanonical(0, shuffled.iterator(),
+                        (x, y, w) -> blocks.append(Arrays.toString(x.data)).append(Arrays.toString(y.data))
+                                .append(Arrays.toString(w)).append('|'));
+                assertEquals(24, count);
+                if (reference == null) {
+                    reference = blocks.toString();
+                } else {
+                    assertEquals(reference, blocks.toString(), layout + ", order " + seed);
+                }
+            }
+        }
+        List<Example> delivered = Arrays.asList(EXAMPLES.get(0), Example.of(new double[] {1, Double.NaN, 3}, 0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ShardPacker(3, 3, 2)
+                .withColumnNames("f", "y").forEachBlockCanonical(7, delivered.iterator(), (x, y, w) -> { }));
+        assertEquals("feature 1 of column 'f' is NaN in row 1 of partition 7; remove or impute non-finite values "
+                + "before training", e.getMessage());
+    }
 }
