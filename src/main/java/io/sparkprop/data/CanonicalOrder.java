@@ -44,6 +44,108 @@ final class CanonicalOrder {
         return result;
     }
 
+    /**
+     * The positions of {@code examples} in an order of their contents alone, as {@link #of}'s but
+     * cheaper, for passes that order a partition every time they run (the ridge statistics and
+     * evaluation) rather than once per fit: a polynomial hash of the dense values ({@link #fastHash}; a
+     * sparse vector hashes as its dense form), sorted as primitives with the position in a
+     * {@code long}'s low bits; only runs of equal hash bits (duplicates, or rare collisions) are then
+     * ordered by value. Not the order of {@link #of}: each pass uses one of the two consistently.
+     */
+    static int[] ofFast(List<Example> examples) {
+        int n = examples.size();
+        long[] hashes = new long[n];
+        for (int i = 0; i < n; i++) {
+            hashes[i] = fastHash(examples.get(i));
+        }
+        return sortByHash(hashes, n, (a, b) -> compareValues(examples.get(a), examples.get(b)));
+    }
+
+    /** Compares the items at two positions by value. */
+    @FunctionalInterface
+    interface ValueOrder {
+        int compare(int a, int b);
+    }
+
+    /**
+     * The positions {@code 0..n−1} ordered by {@code hashes}: sorted as primitives with the position in
+     * a {@code long}'s low bits, then runs of equal hash bits (duplicates, or rare collisions) ordered
+     * by {@code byValue}, so that the order depends on the items' values alone.
+     */
+    static int[] sortByHash(long[] hashes, int n, ValueOrder byValue) {
+        if (n == 0) {
+            return new int[0];
+        }
+        int indexBits = Math.max(1, 32 - Integer.numberOfLeadingZeros(n - 1));
+        long indexMask = (1L << indexBits) - 1;
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            keys[i] = (hashes[i] & ~indexMask) | i;
+        }
+        Arrays.sort(keys);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = (int) (keys[i] & indexMask);
+        }
+        for (int start = 0; start < n; ) {
+            int end = start + 1;
+            while (end < n && (keys[end] & ~indexMask) == (keys[start] & ~indexMask)) {
+                end++;
+            }
+            if (end - start > 1) {
+                Integer[] run = new Integer[end - start];
+                for (int k = start; k < end; k++) {
+                    run[k - start] = order[k];
+                }
+                Arrays.sort(run, byValue::compare);
+                for (int k = start; k < end; k++) {
+                    order[k] = run[k - start];
+                }
+            }
+            start = end;
+        }
+        return order;
+    }
+
+    private static final long MULTIPLIER = 0x9E3779B97F4A7C15L;
+
+    /**
+     * Four interleaved polynomial hashes {@code h_l ← h_l·K + bits(v + 0)} over the dense features
+     * (value {@code i} into lane {@code i mod 4}, so that the multiplications do not wait on one another;
+     * adding +0 makes both zeros +0, so a sparse vector hashes as its dense form), then the target and
+     * weight, mixed by MurmurHash3's finaliser.
+     */
+    static long fastHash(Example e) {
+        Vector v = e.features();
+        double[] values = v instanceof DenseVector ? ((DenseVector) v).values() : v.toArray();
+        double[] target = e.target();
+        return hashRow(values, 0, values.length, target, 0, target.length, e.weight());
+    }
+
+    /** {@link #fastHash} of a packed row: {@code n} features from {@code x[xFrom]}, {@code m} targets, a weight. */
+    static long hashRow(double[] x, int xFrom, int n, double[] y, int yFrom, int m, double weight) {
+        long h0 = 0x243F6A8885A308D3L;
+        long h1 = 0x13198A2E03707344L;
+        long h2 = 0xA4093822299F31D0L;
+        long h3 = 0x082EFA98EC4E6C89L;
+        int i = xFrom;
+        int end = xFrom + n;
+        for (; i + 3 < end; i += 4) {
+            h0 = h0 * MULTIPLIER + Double.doubleToRawLongBits(x[i] + 0.0);
+            h1 = h1 * MULTIPLIER + Double.doubleToRawLongBits(x[i + 1] + 0.0);
+            h2 = h2 * MULTIPLIER + Double.doubleToRawLongBits(x[i + 2] + 0.0);
+            h3 = h3 * MULTIPLIER + Double.doubleToRawLongBits(x[i + 3] + 0.0);
+        }
+        for (; i < end; i++) {
+            h0 = h0 * MULTIPLIER + Double.doubleToRawLongBits(x[i] + 0.0);
+        }
+        long h = mix(h0) ^ mix(h1 + 1) ^ mix(h2 + 2) ^ mix(h3 + 3) ^ n;
+        for (int k = yFrom; k < yFrom + m; k++) {
+            h = h * MULTIPLIER + Double.doubleToRawLongBits(y[k] + 0.0);
+        }
+        return mix(h * MULTIPLIER + Double.doubleToRawLongBits(weight + 0.0));
+    }
+
     /** Drains {@code examples} into a list (the partition is packed whole anyway). */
     static List<Example> drain(Iterator<Example> examples) {
         List<Example> all = new ArrayList<>();
@@ -90,7 +192,7 @@ final class CanonicalOrder {
         return k;
     }
 
-    private static int compareValues(Example a, Example b) {
+    static int compareValues(Example a, Example b) {
         int c = Integer.compare(a.features().size(), b.features().size());
         if (c != 0) {
             return c;

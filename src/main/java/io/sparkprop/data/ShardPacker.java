@@ -151,66 +151,41 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     /**
-     * As {@link #forEachBlock}, but hands the blocks over with the partition's examples in
-     * {@link CanonicalOrder canonical order}, so that sums formed block by block are the same bits
-     * whatever order Spark delivers the rows in (a shuffle fixes which rows a partition holds, not
-     * their order; a re-run task after an executor loss may receive them in another). The partition
-     * is buffered once in this packer's layout — about its raw doubles plus 12 bytes an example — and
-     * streamed from there through one reused block. Bad examples are reported by their delivered
-     * position, as by {@link #pack}.
+     * As {@link #forEachBlock}, but hands the blocks over with the partition's examples in a
+     * canonical order (by their contents alone, see {@link CanonicalOrder#ofFast}), so that sums formed
+     * block by block are the same bits whatever order Spark delivers the rows in (a shuffle fixes which
+     * rows a partition holds, not their order; a re-run task after an executor loss may receive them in
+     * another). The partition's examples are held while they are ordered (about its raw doubles) and
+     * then streamed through one reused set of block buffers. Bad examples are reported by their
+     * delivered position, as by {@link #pack}.
      *
      * @return the number of examples
      * @throws IllegalArgumentException as {@link #pack}
      */
     public long forEachBlockCanonical(int partition, Iterator<Example> examples, BlockConsumer consumer) {
-        long[][] hashes = {new long[1024]};
-        int[] seen = {0};
-        Iterator<Example> hashing = new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return examples.hasNext();
-            }
-
-            @Override
-            public Example next() {
-                Example e = examples.next();
-                if (seen[0] == hashes[0].length) {
-                    hashes[0] = Arrays.copyOf(hashes[0], 2 * seen[0]);
-                }
-                hashes[0][seen[0]++] = CanonicalOrder.hash(e);
-                return e;
-            }
-        };
-        List<DMatrixRMaj> xs = new ArrayList<>();
-        List<DMatrixRMaj> ys = new ArrayList<>();
-        List<double[]> ws = new ArrayList<>();
-        Totals totals = fill(partition, hashing, null, false, (x, y, w) -> {
-            xs.add(x);
-            ys.add(y);
-            ws.add(w);
-        });
-        int count = (int) totals.count;
+        if (layout == Layout.COLUMNS) {
+            List<Example> delivered = CanonicalOrder.drain(examples);
+            int[] order = CanonicalOrder.ofFast(delivered);
+            Iterator<Example> sorted = Arrays.stream(order).mapToObj(delivered::get).iterator();
+            return fill(partition, sorted, order, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w))
+                    .count;
+        }
+        // rows: checked and packed block by block as delivered, copied into a row buffer of large chunks
+        // (≥ 4 MB each, so the collector does not copy them about while the partition is read), hashed
+        // there, ordered, and gathered back into one reused block
+        RowBuffer buffer = new RowBuffer(numFeatures, numOutputs);
+        fill(partition, examples, null, true, (x, y, w) -> buffer.append(x, y, w));
+        int count = buffer.count;
         if (count == 0) {
             return 0;
         }
-        long[] h = hashes[0];
-        Integer[] boxed = new Integer[count];
-        for (int i = 0; i < count; i++) {
-            boxed[i] = i;
-        }
-        Arrays.sort(boxed, (a, b) -> {
-            int c = Long.compare(h[a], h[b]);
-            return c != 0 ? c : compareBuffered(xs, ys, ws, a, b);
-        });
+        int[] order = buffer.canonicalOrder();
         DMatrixRMaj x = block(numFeatures, blockSize);
         DMatrixRMaj y = block(numOutputs, blockSize);
         double[] w = new double[blockSize];
         int col = 0;
         for (int k = 0; k < count; k++) {
-            int source = boxed[k];
-            copyExample(xs.get(source / blockSize), source % blockSize, x, col, numFeatures);
-            copyExample(ys.get(source / blockSize), source % blockSize, y, col, numOutputs);
-            w[col] = ws.get(source / blockSize)[source % blockSize];
+            buffer.copyRow(order[k], x.data, y.data, w, col);
             if (++col == blockSize || k == count - 1) {
                 DMatrixRMaj bx = col == blockSize ? x : firstExamples(x, col);
                 DMatrixRMaj by = col == blockSize ? y : firstExamples(y, col);
@@ -222,42 +197,68 @@ public final class ShardPacker implements java.io.Serializable {
         return count;
     }
 
-    /** Copies example {@code from} of block {@code src} into position {@code to} of {@code dst} ({@code size} values). */
-    private void copyExample(DMatrixRMaj src, int from, DMatrixRMaj dst, int to, int size) {
-        if (layout == Layout.ROWS) {
-            System.arraycopy(src.data, from * size, dst.data, to * size, size);
-        } else {
-            int srcCols = src.numCols;
-            for (int i = 0; i < size; i++) {
-                dst.data[i * blockSize + to] = src.data[i * srcCols + from];
+    /** A partition's rows (features, targets, weights) in chunks of a few MB, for {@link #forEachBlockCanonical}. */
+    private static final class RowBuffer {
+        private final int n;
+        private final int m;
+        private final int chunkRows;
+        private final List<double[]> xs = new ArrayList<>();
+        private final List<double[]> ys = new ArrayList<>();
+        private final List<double[]> ws = new ArrayList<>();
+        private long[] hashes = new long[1024];
+        int count;
+
+        RowBuffer(int n, int m) {
+            this.n = n;
+            this.m = m;
+            this.chunkRows = Math.max(1024, (4 << 20) / (8 * n));
+        }
+
+        /** Appends the rows of a block ({@code x} B×n, {@code y} B×m, {@code w} of length ≥ B). */
+        void append(DMatrixRMaj x, DMatrixRMaj y, double[] w) {
+            for (int j = 0; j < x.numRows; j++) {
+                int c = count / chunkRows;
+                int r = count % chunkRows;
+                if (r == 0) {
+                    xs.add(new double[chunkRows * n]);
+                    ys.add(new double[chunkRows * m]);
+                    ws.add(new double[chunkRows]);
+                }
+                System.arraycopy(x.data, j * n, xs.get(c), r * n, n);
+                System.arraycopy(y.data, j * m, ys.get(c), r * m, m);
+                ws.get(c)[r] = w[j];
+                if (count == hashes.length) {
+                    hashes = Arrays.copyOf(hashes, 2 * count);
+                }
+                hashes[count] = CanonicalOrder.hashRow(xs.get(c), r * n, n, ys.get(c), r * m, m, w[j]);
+                count++;
             }
         }
-    }
 
-    /** Orders two buffered examples of equal hash by their values: features, then target, then weight. */
-    private int compareBuffered(List<DMatrixRMaj> xs, List<DMatrixRMaj> ys, List<double[]> ws, int a, int b) {
-        int c = compareValues(xs, a, b, numFeatures);
-        if (c == 0) {
-            c = compareValues(ys, a, b, numOutputs);
+        void copyRow(int i, double[] x, double[] y, double[] w, int to) {
+            int c = i / chunkRows;
+            int r = i % chunkRows;
+            System.arraycopy(xs.get(c), r * n, x, to * n, n);
+            System.arraycopy(ys.get(c), r * m, y, to * m, m);
+            w[to] = ws.get(c)[r];
         }
-        return c != 0 ? c : Double.compare(ws.get(a / blockSize)[a % blockSize], ws.get(b / blockSize)[b % blockSize]);
-    }
 
-    private int compareValues(List<DMatrixRMaj> blocks, int a, int b, int size) {
-        DMatrixRMaj ba = blocks.get(a / blockSize);
-        DMatrixRMaj bb = blocks.get(b / blockSize);
-        for (int i = 0; i < size; i++) {
-            int c = Double.compare(valueOf(ba, a % blockSize, i, size), valueOf(bb, b % blockSize, i, size));
-            if (c != 0) {
-                return c;
+        /** Positions by hash, sorted as primitives; runs of equal hash bits ordered by value. */
+        int[] canonicalOrder() {
+            return CanonicalOrder.sortByHash(hashes, count, this::compareRows);
+        }
+
+        private int compareRows(int a, int b) {
+            int ca = a / chunkRows;
+            int ra = a % chunkRows;
+            int cb = b / chunkRows;
+            int rb = b % chunkRows;
+            int c = Arrays.compare(xs.get(ca), ra * n, ra * n + n, xs.get(cb), rb * n, rb * n + n);
+            if (c == 0) {
+                c = Arrays.compare(ys.get(ca), ra * m, ra * m + m, ys.get(cb), rb * m, rb * m + m);
             }
+            return c != 0 ? c : Double.compare(ws.get(ca)[ra], ws.get(cb)[rb]);
         }
-        return 0;
-    }
-
-    /** Value {@code i} of example {@code j} of a block (which may be a short, exactly sized last block). */
-    private double valueOf(DMatrixRMaj block, int j, int i, int size) {
-        return layout == Layout.ROWS ? block.data[j * size + i] : block.data[i * block.numCols + j];
     }
 
     private static final class Totals {

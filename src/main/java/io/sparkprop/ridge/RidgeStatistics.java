@@ -82,37 +82,54 @@ final class RidgeStatistics implements Serializable {
             return;
         }
         count += b;
+        if (blockXMean == null) {
+            blockXMean = new double[n];
+            blockYMean = new double[m];
+        }
+        // pass 1: the block's weight, each feature's range (rows of positive weight) and the weighted sums
         double blockWeight = 0;
+        double[] mx = blockXMean;
+        double[] my = blockYMean;
+        Arrays.fill(mx, 0.0);
+        Arrays.fill(my, 0.0);
         for (int j = 0; j < b; j++) {
             double w = weights == null ? 1.0 : weights[j];
+            if (!(w > 0)) {
+                continue;
+            }
             blockWeight += w;
-            if (w > 0) {
-                int base = j * n;
-                for (int i = 0; i < n; i++) {
-                    double v = x.data[base + i];
-                    if (v < xMin[i]) {
-                        xMin[i] = v;
-                    }
-                    if (v > xMax[i]) {
-                        xMax[i] = v;
-                    }
+            int base = j * n;
+            for (int i = 0; i < n; i++) {
+                double v = x.data[base + i];
+                mx[i] += w * v;
+                if (v < xMin[i]) {
+                    xMin[i] = v;
                 }
+                if (v > xMax[i]) {
+                    xMax[i] = v;
+                }
+            }
+            int baseY = j * m;
+            for (int k = 0; k < m; k++) {
+                my[k] += w * y.data[baseY + k];
             }
         }
         if (!(blockWeight > 0)) {
             return; // rows of weight 0 add nothing but their count
         }
-        if (blockXMean == null) {
-            blockXMean = new double[n];
-            blockYMean = new double[m];
+        for (int i = 0; i < n; i++) {
+            mx[i] /= blockWeight;
         }
-        centreOnWeightedMean(x, weights, blockWeight, blockXMean, scratch(true));
-        centreOnWeightedMean(y, weights, blockWeight, blockYMean, scratch(false));
-        if (weights != null) {
-            scaleRowsBySqrt(x, weights);
-            scaleRowsBySqrt(y, weights);
+        for (int k = 0; k < m; k++) {
+            my[k] /= blockWeight;
         }
-        // the block's own co-moments go straight into the sums; the cross term follows from the means
+        // pass 2: centre on that mean and scale by √w in place; the residual sums δ·W_b (what rounding
+        // left off the mean) correct the mean and, as −W_b δδᵀ, the co-moments — the second step of a
+        // two-pass mean without a third pass over the block
+        double[] dx = scratch(true);
+        double[] dy = scratch(false);
+        centreAndScale(x, weights, mx, dx);
+        centreAndScale(y, weights, my, dy);
         double previousWeight = weightSum;
         gemm.syrkLower(true, 1.0, x, 1.0, cxx);
         gemm.gemm(true, false, 1.0, x, y, 1.0, cxy);
@@ -123,7 +140,57 @@ final class RidgeStatistics implements Serializable {
                 cyy[k] += v * v;
             }
         }
-        combineMeans(previousWeight, blockWeight, blockXMean, blockYMean);
+        for (int i = 0; i < n; i++) {
+            dx[i] /= blockWeight;
+        }
+        for (int k = 0; k < m; k++) {
+            dy[k] /= blockWeight;
+        }
+        for (int i = 0; i < n; i++) {
+            double ci = blockWeight * dx[i];
+            int row = i * n;
+            for (int j = 0; j <= i; j++) {
+                cxx.data[row + j] -= ci * dx[j];
+            }
+            for (int k = 0; k < m; k++) {
+                cxy.data[i * m + k] -= ci * dy[k];
+            }
+            mx[i] += dx[i];
+        }
+        for (int k = 0; k < m; k++) {
+            cyy[k] -= blockWeight * dy[k] * dy[k];
+            my[k] += dy[k];
+        }
+        // the block's own co-moments are in the sums; the cross term follows from the means
+        combineMeans(previousWeight, blockWeight, mx, my);
+    }
+
+    /**
+     * {@code a_j ← (a_j − mean)·√w_j} for every row {@code j} (modified), and {@code residual = Σ_j w_j (a_j − mean)}
+     * (overwritten).
+     */
+    private static void centreAndScale(DMatrixRMaj a, double[] w, double[] mean, double[] residual) {
+        int cols = a.numCols;
+        double[] d = a.data;
+        Arrays.fill(residual, 0.0);
+        for (int j = 0; j < a.numRows; j++) {
+            int base = j * cols;
+            if (w == null) {
+                for (int i = 0; i < cols; i++) {
+                    double c = d[base + i] - mean[i];
+                    residual[i] += c;
+                    d[base + i] = c;
+                }
+            } else {
+                double wj = w[j];
+                double s = Math.sqrt(wj);
+                for (int i = 0; i < cols; i++) {
+                    double c = d[base + i] - mean[i];
+                    residual[i] += wj * c;
+                    d[base + i] = s * c;
+                }
+            }
+        }
     }
 
     /** {@code this ← this ∪ other} by the pairwise update; returns {@code this}. */
@@ -222,57 +289,6 @@ final class RidgeStatistics implements Serializable {
     /** {@code Σ w_i}. */
     double weightSum() {
         return weightSum;
-    }
-
-    /**
-     * Subtracts the weighted column means of {@code a}'s rows from them (modified) and stores the
-     * means in {@code mean}. The mean is refined by the mean of the first residuals (the second step
-     * of a two-pass mean), so that it is exact to rounding whatever the values' offset.
-     */
-    private static void centreOnWeightedMean(DMatrixRMaj a, double[] w, double weightSum, double[] mean,
-                                             double[] correction) {
-        int cols = a.numCols;
-        int rows = a.numRows;
-        double[] d = a.data;
-        Arrays.fill(mean, 0.0);
-        for (int j = 0; j < rows; j++) {
-            double wj = w == null ? 1.0 : w[j];
-            int base = j * cols;
-            for (int i = 0; i < cols; i++) {
-                mean[i] += wj * d[base + i];
-            }
-        }
-        for (int i = 0; i < cols; i++) {
-            mean[i] /= weightSum;
-        }
-        Arrays.fill(correction, 0.0);
-        for (int j = 0; j < rows; j++) {
-            double wj = w == null ? 1.0 : w[j];
-            int base = j * cols;
-            for (int i = 0; i < cols; i++) {
-                correction[i] += wj * (d[base + i] - mean[i]);
-            }
-        }
-        for (int i = 0; i < cols; i++) {
-            mean[i] += correction[i] / weightSum;
-        }
-        for (int j = 0; j < rows; j++) {
-            int base = j * cols;
-            for (int i = 0; i < cols; i++) {
-                d[base + i] -= mean[i];
-            }
-        }
-    }
-
-    private static void scaleRowsBySqrt(DMatrixRMaj a, double[] w) {
-        int cols = a.numCols;
-        for (int j = 0; j < a.numRows; j++) {
-            double s = Math.sqrt(w[j]);
-            int base = j * cols;
-            for (int i = 0; i < cols; i++) {
-                a.data[base + i] *= s;
-            }
-        }
     }
 
     private static void add(double[] into, double[] from) {
