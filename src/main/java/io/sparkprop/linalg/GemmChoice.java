@@ -130,7 +130,7 @@ public final class GemmChoice implements Serializable {
         if (Files.isReadable(maps)) {
             try (Stream<String> lines = Files.lines(maps)) {
                 lines.map(l -> l.substring(l.lastIndexOf(' ') + 1))
-                        .filter(p -> p.startsWith("/") && Paths.get(p).getFileName().toString().contains("blas"))
+                        .filter(p -> p.startsWith("/") && isBlasLibrary(Paths.get(p).getFileName().toString()))
                         .forEach(libraries::add);
             } catch (IOException | RuntimeException e) {
                 // the fingerprint is informative only
@@ -140,6 +140,14 @@ public final class GemmChoice implements Serializable {
             libraries.add("unknown");
         }
         return libraries;
+    }
+
+    /**
+     * A BLAS library's file name: contains "blas", but is not netlib's JNI shim, which is extracted to a
+     * temporary file of a random name in every JVM and says nothing about the arithmetic.
+     */
+    static boolean isBlasLibrary(String fileName) {
+        return fileName.contains("blas") && !fileName.contains("netlib");
     }
 
     /** The CPU model and its widest x86 vector extension, from {@code /proc/cpuinfo} (Linux). */

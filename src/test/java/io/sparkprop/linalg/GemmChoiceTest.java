@@ -37,4 +37,14 @@ class GemmChoiceTest {
         assertNull(elsewhere.checkOnExecutor("run 1"), "reported once");
         assertEquals(here, elsewhere.checkOnExecutor("run 2"));
     }
+
+    /** The fingerprint must be the same in every JVM of one machine: netlib's shim has a random temporary name. */
+    @Test
+    void theFingerprintLeavesOutNetlibsTemporaryShim() {
+        assertTrue(GemmChoice.isBlasLibrary("libopenblasp-r0.3.21.so"));
+        assertTrue(GemmChoice.isBlasLibrary("libblas.so.3"));
+        assertTrue(!GemmChoice.isBlasLibrary("libnetlibblasjni.so10214579606470447060"));
+        assertTrue(!GemmChoice.decide(GemmBackend.AUTO).fingerprint().contains("netlib"),
+                GemmChoice.decide(GemmBackend.AUTO).fingerprint());
+    }
 }
