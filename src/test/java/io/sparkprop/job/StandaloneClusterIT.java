@@ -224,6 +224,11 @@ class StandaloneClusterIT {
         Path clusterOut = dir.resolve("cluster-out");
         finish("submit", submit("submit", job(clusterOut, 2000, 3)));
         assertSameAsLocal(job(dir.resolve("local-out"), 2000, 3), clusterOut);
+        // the executors are other JVMs on the same machine: the same GEMM, and the summary says so
+        String metrics = Files.readString(clusterOut.resolve("metrics.json"));
+        assertTrue(metrics.contains("\"bitsPortable\" : true"), metrics);
+        assertTrue(metrics.contains("\"gemm\" : \"netlib-native (") || metrics.contains("\"gemm\" : \"ejml ("),
+                metrics);
     }
 
     /**
