@@ -171,7 +171,7 @@ public final class ShardPacker implements java.io.Serializable {
                     .count;
         }
         // rows: checked and packed block by block as delivered, copied into a row buffer of large chunks
-        // (≥ 4 MB each, so the collector does not copy them about while the partition is read), hashed
+        // (about 4 MB each, so the collector does not copy them about while the partition is read), hashed
         // there, ordered, and gathered back into one reused block
         RowBuffer buffer = new RowBuffer(numFeatures, numOutputs);
         fill(partition, examples, null, true, (x, y, w) -> buffer.append(x, y, w));
@@ -211,7 +211,9 @@ public final class ShardPacker implements java.io.Serializable {
         RowBuffer(int n, int m) {
             this.n = n;
             this.m = m;
-            this.chunkRows = Math.max(1024, (4 << 20) / (8 * n));
+            // just under 4 MB a chunk: one region of G1's humongous space at the region sizes of
+            // multi-GB heaps, rather than 4 MB and a few bytes spilling into a second region
+            this.chunkRows = Math.max(1, ((4 << 20) - 4096) / (8 * n));
         }
 
         /** Appends the rows of a block ({@code x} B×n, {@code y} B×m, {@code w} of length ≥ B). */
