@@ -195,7 +195,11 @@ final class Checkpoints {
             long iteration = in.readLong();
             long updates = in.readLong();
             double previous = in.readDouble();
-            Stop stop = Stop.values()[in.readInt()];
+            int stopCode = in.readInt();
+            if (stopCode < 0 || stopCode >= Stop.values().length) {
+                throw new IOException("unknown stop code " + stopCode);
+            }
+            Stop stop = Stop.values()[stopCode];
             int bestEpoch = in.readInt();
             double bestValidationLoss = in.readDouble();
             double[] best = in.readBoolean() ? readArray(in) : null;
