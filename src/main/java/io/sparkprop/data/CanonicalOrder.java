@@ -11,7 +11,7 @@ import org.apache.spark.ml.linalg.Vector;
 
 /**
  * An order of a partition's examples that depends on their contents alone: by a 64-bit hash of
- * the non-zero features (index and bits), the target and the weight, and on equal hashes by those
+ * the non-zero features (index and bits), the target and the weight, and on equal hash bits by those
  * values themselves. Examples equal in every value are interchangeable, so the order of the
  * values is fully determined.
  *
@@ -24,39 +24,15 @@ final class CanonicalOrder {
     private CanonicalOrder() {
     }
 
-    /** The positions of {@code examples} in canonical order. */
+    /**
+     * The positions of {@code examples} in canonical order: by {@link #hash}, and on equal hash bits by
+     * value ({@link #sortByHash}).
+     */
     static int[] of(List<Example> examples) {
         int n = examples.size();
         long[] hashes = new long[n];
-        Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
             hashes[i] = hash(examples.get(i));
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> {
-            int c = Long.compare(hashes[a], hashes[b]);
-            return c != 0 ? c : compareValues(examples.get(a), examples.get(b));
-        });
-        int[] result = new int[n];
-        for (int i = 0; i < n; i++) {
-            result[i] = order[i];
-        }
-        return result;
-    }
-
-    /**
-     * The positions of {@code examples} in an order of their contents alone, as {@link #of}'s but
-     * cheaper, for passes that order a partition every time they run (the ridge statistics and
-     * evaluation) rather than once per fit: a polynomial hash of the dense values ({@link #fastHash}; a
-     * sparse vector hashes as its dense form), sorted as primitives with the position in a
-     * {@code long}'s low bits; only runs of equal hash bits (duplicates, or rare collisions) are then
-     * ordered by value. Not the order of {@link #of}: each pass uses one of the two consistently.
-     */
-    static int[] ofFast(List<Example> examples) {
-        int n = examples.size();
-        long[] hashes = new long[n];
-        for (int i = 0; i < n; i++) {
-            hashes[i] = fastHash(examples.get(i));
         }
         return sortByHash(hashes, n, (a, b) -> compareValues(examples.get(a), examples.get(b)));
     }
@@ -110,19 +86,14 @@ final class CanonicalOrder {
     private static final long MULTIPLIER = 0x9E3779B97F4A7C15L;
 
     /**
-     * Four interleaved polynomial hashes {@code h_l ← h_l·K + bits(v + 0)} over the dense features
-     * (value {@code i} into lane {@code i mod 4}, so that the multiplications do not wait on one another;
-     * adding +0 makes both zeros +0, so a sparse vector hashes as its dense form), then the target and
-     * weight, mixed by MurmurHash3's finaliser.
+     * A hash of a packed row — {@code n} features from {@code x[xFrom]}, {@code m} targets from
+     * {@code y[yFrom]}, a weight — for passes that order a partition's rows every time they run (the
+     * ridge statistics) rather than once per fit: four interleaved polynomial hashes
+     * {@code h_l ← h_l·K + bits(v + 0)} over the features (value {@code i} into lane {@code i mod 4}, so
+     * that the multiplications do not wait on one another; adding +0 makes both zeros +0), then the
+     * target and weight, mixed by MurmurHash3's finaliser. Cheaper than {@link #hash} on dense rows,
+     * and not the same order: each pass uses one of the two.
      */
-    static long fastHash(Example e) {
-        Vector v = e.features();
-        double[] values = v instanceof DenseVector ? ((DenseVector) v).values() : v.toArray();
-        double[] target = e.target();
-        return hashRow(values, 0, values.length, target, 0, target.length, e.weight());
-    }
-
-    /** {@link #fastHash} of a packed row: {@code n} features from {@code x[xFrom]}, {@code m} targets, a weight. */
     static long hashRow(double[] x, int xFrom, int n, double[] y, int yFrom, int m, double weight) {
         long h0 = 0x243F6A8885A308D3L;
         long h1 = 0x13198A2E03707344L;

@@ -151,13 +151,13 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     /**
-     * As {@link #forEachBlock}, but hands the blocks over with the partition's examples in a
-     * canonical order (by their contents alone, see {@link CanonicalOrder#ofFast}), so that sums formed
-     * block by block are the same bits whatever order Spark delivers the rows in (a shuffle fixes which
-     * rows a partition holds, not their order; a re-run task after an executor loss may receive them in
-     * another). The partition's examples are held while they are ordered (about its raw doubles) and
-     * then streamed through one reused set of block buffers. Bad examples are reported by their
-     * delivered position, as by {@link #pack}.
+     * As {@link #forEachBlock}, but hands the blocks over with the partition's examples in a canonical
+     * order (by their contents alone: {@link #pack}'s in the columns layout, by a cheaper hash of the
+     * packed rows in the rows layout), so that sums formed block by block are the same bits whatever
+     * order Spark delivers the rows in (a shuffle fixes which rows a partition holds, not their order; a
+     * re-run task after an executor loss may receive them in another). The partition's examples are
+     * held while they are ordered (about its raw doubles) and then streamed through one reused set of
+     * block buffers. Bad examples are reported by their delivered position, as by {@link #pack}.
      *
      * @return the number of examples
      * @throws IllegalArgumentException as {@link #pack}
@@ -165,7 +165,7 @@ public final class ShardPacker implements java.io.Serializable {
     public long forEachBlockCanonical(int partition, Iterator<Example> examples, BlockConsumer consumer) {
         if (layout == Layout.COLUMNS) {
             List<Example> delivered = CanonicalOrder.drain(examples);
-            int[] order = CanonicalOrder.ofFast(delivered);
+            int[] order = CanonicalOrder.of(delivered);
             Iterator<Example> sorted = Arrays.stream(order).mapToObj(delivered::get).iterator();
             return fill(partition, sorted, order, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w))
                     .count;
