@@ -103,7 +103,7 @@ public final class TrainJob {
 
     /**
      * Refuses an {@code output.dir} on the local file system that cannot be created: beneath a file, or
-     * in a folder that cannot be written. Other file systems are checked when Spark has started.
+     * in a folder that cannot be written. Paths on other file systems are not checked here.
      *
      * @throws IllegalArgumentException naming the path in the way
      */

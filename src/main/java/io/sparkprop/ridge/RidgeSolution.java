@@ -85,7 +85,6 @@ public final class RidgeSolution implements Serializable {
         return mae == null ? null : mae.clone();
     }
 
-    /** Lets {@link #meanAbsoluteError()} compute the MAE from {@code data} when first asked. */
     /** Records the GEMM backend of the fit; returns {@code this}. */
     RidgeSolution withGemm(String description) {
         this.gemm = description;
@@ -97,6 +96,7 @@ public final class RidgeSolution implements Serializable {
         return gemm;
     }
 
+    /** Lets {@link #meanAbsoluteError()} compute the MAE from {@code data} when first asked. */
     RidgeSolution withLazyMeanAbsoluteError(JavaRDD<Example> data, GemmChoice gemmBackend) {
         this.trainingData = data;
         this.backend = gemmBackend;

@@ -83,9 +83,6 @@ public final class RidgeSolver {
     private int batchSize = Defaults.RIDGE_SGD_BATCH_SIZE;
     private double tol = Defaults.RIDGE_SGD_TOL;
     private long seed = Defaults.SEED;
-    /** The columns of the DataFrame being fitted, for messages about bad values. */
-    private String featuresColumn;
-    private String labelColumn;
 
     /** {@code λ ≥ 0}. */
     public RidgeSolver setRegParam(double regParam) {
@@ -166,14 +163,7 @@ public final class RidgeSolver {
 
     /** Fits on a DataFrame: Vector features, numeric or Vector label, optional numeric weight column. */
     public RidgeSolution fit(Dataset<Row> data, String featuresCol, String labelCol, String weightCol) {
-        featuresColumn = featuresCol;
-        labelColumn = labelCol;
-        try {
-            return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
-        } finally {
-            featuresColumn = null;
-            labelColumn = null;
-        }
+        return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol), featuresCol, labelCol);
     }
 
     /**
@@ -184,29 +174,40 @@ public final class RidgeSolver {
      *                                  too large for the driver's memory
      */
     public RidgeSolution fit(JavaRDD<Example> data) {
+        return fit(data, null, null);
+    }
+
+    /** {@link #fit(JavaRDD)}, naming the columns the examples came from in messages about bad values. */
+    private RidgeSolution fit(JavaRDD<Example> data, String featuresCol, String labelCol) {
         List<Example> first = data.take(1);
         if (first.isEmpty()) {
             throw new IllegalArgumentException("the training data is empty: no examples in any of "
                     + data.getNumPartitions() + " partitions");
         }
-        return fit(data, first.get(0).features().size(), first.get(0).target().length);
+        return fit(data, first.get(0).features().size(), first.get(0).target().length, featuresCol, labelCol);
     }
 
     /** As {@link #fit(JavaRDD)} with the feature and output counts given. */
     public RidgeSolution fit(JavaRDD<Example> data, int numFeatures, int numOutputs) {
+        return fit(data, numFeatures, numOutputs, null, null);
+    }
+
+    private RidgeSolution fit(JavaRDD<Example> data, int numFeatures, int numOutputs, String featuresCol,
+                              String labelCol) {
         if (numFeatures < 1 || numOutputs < 1) {
             throw new IllegalArgumentException("expected at least one feature and one output, found "
                     + numFeatures + " and " + numOutputs);
         }
-        return solver == Solver.SGD ? fitSgd(data, numFeatures, numOutputs) : fitNormal(data, numFeatures, numOutputs);
+        return solver == Solver.SGD ? fitSgd(data, numFeatures, numOutputs, featuresCol, labelCol)
+                : fitNormal(data, numFeatures, numOutputs, featuresCol, labelCol);
     }
 
-    private RidgeSolution fitNormal(JavaRDD<Example> data, int n, int m) {
+    private RidgeSolution fitNormal(JavaRDD<Example> data, int n, int m, String featuresCol, String labelCol) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
         int partitions = data.getNumPartitions();
         OrderedTreeAggregate.Plan plan = checkDriverMemory(sc, n, m, partitions);
         ShardPacker packer = new ShardPacker(n, m, blockSize, ShardPacker.Layout.ROWS)
-                .withColumnNames(featuresColumn, labelColumn);
+                .withColumnNames(featuresCol, labelCol);
         GemmChoice backend = GemmChoice.decide(gemmBackend);
         String previous = sc.getLocalProperty("spark.job.description");
         long passStart = System.nanoTime();
@@ -301,7 +302,7 @@ public final class RidgeSolver {
         return plan;
     }
 
-    private RidgeSolution fitSgd(JavaRDD<Example> data, int n, int m) {
+    private RidgeSolution fitSgd(JavaRDD<Example> data, int n, int m, String featuresCol, String labelCol) {
         if (!fitIntercept || standardization) {
             throw new IllegalArgumentException("solver sgd fits an intercept on unstandardised features; with "
                     + "fitIntercept=false or standardization=true use solver normal");
@@ -311,7 +312,7 @@ public final class RidgeSolver {
         TrainingResult r = new Trainer(spec).setOptimizer(optimizer).setRegParam(regParam).setBatchSize(batchSize)
                 .setBlockSize(blockSize).setMaxEpochs(maxEpochs).setTol(tol).setSeed(seed)
                 .setAggregationDepth(aggregationDepth).setGemmBackend(gemmBackend)
-                .setColumnNames(featuresColumn, labelColumn).fit(data);
+                .setColumnNames(featuresCol, labelCol).fit(data);
         double trainMillis = (System.nanoTime() - start) / 1e6;
         Parameters p = r.parameters();
         Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0), GemmChoice.decide(gemmBackend));

@@ -218,9 +218,9 @@ public final class Trainer {
     }
 
     /**
-     * The DataFrame columns the examples come from, so that a bad value is reported by column
-     * ({@code feature 3 of column 'features' is NaN …}); {@code null} for none. The DataFrame
-     * {@code fit} methods set them.
+     * The DataFrame columns the examples of {@link #fit(JavaRDD)} come from, so that a bad value is
+     * reported by column ({@code feature 3 of column 'features' is NaN …}); {@code null} for none. The
+     * DataFrame {@code fit} methods name their own columns.
      */
     public Trainer setColumnNames(String featuresColumn, String labelColumn) {
         this.featuresColumn = featuresColumn;
@@ -244,12 +244,12 @@ public final class Trainer {
      * multi-output classifier) or Vector label column.
      */
     public TrainingResult fit(Dataset<Row> data, String featuresCol, String labelCol) {
-        return setColumnNames(featuresCol, labelCol).fit(DataFrames.toExamples(data, featuresCol, labelCol, null));
+        return fit(DataFrames.toExamples(data, featuresCol, labelCol, null), featuresCol, labelCol);
     }
 
     /** As {@link #fit(Dataset, String, String)}, with a numeric weight column ({@code null} for none). */
     public TrainingResult fit(Dataset<Row> data, String featuresCol, String labelCol, String weightCol) {
-        return setColumnNames(featuresCol, labelCol).fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol));
+        return fit(DataFrames.toExamples(data, featuresCol, labelCol, weightCol), featuresCol, labelCol);
     }
 
     /**
@@ -259,6 +259,11 @@ public final class Trainer {
      * @throws TrainingDivergedException  when the loss, gradient or parameters become non-finite
      */
     public TrainingResult fit(JavaRDD<Example> input) {
+        return fit(input, featuresColumn, labelColumn);
+    }
+
+    /** {@link #fit(JavaRDD)} with the columns to name in messages about bad values ({@code null}: none). */
+    private TrainingResult fit(JavaRDD<Example> input, String featuresCol, String labelCol) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(input.context());
         String previousDescription = sc.getLocalProperty("spark.job.description");
         JavaRDD<Example> data = toShardPartitions(sc, input);
@@ -275,9 +280,9 @@ public final class Trainer {
             }
             // before any job: a gradient that can never reach the driver is refused here
             OrderedTreeAggregate.Plan plan = gradientPlan(sc, partitions);
-            packed = pack(sc, data, effectiveBlock);
+            packed = pack(sc, data, effectiveBlock, featuresCol, labelCol);
             if (validationData != null) {
-                validation = packValidation(sc);
+                validation = packValidation(sc, featuresCol, labelCol);
             }
             boolean fullBatch = batchSize == 0 || batchSize >= packed.count;
             if (batchSize > packed.count) {
@@ -325,7 +330,7 @@ public final class Trainer {
         Packed packed = null;
         try {
             OrderedTreeAggregate.Plan plan = gradientPlan(sc, data.getNumPartitions());
-            packed = pack(sc, data, blockSize);
+            packed = pack(sc, data, blockSize, featuresColumn, labelColumn);
             sc.setJobDescription("sparkprop gradient");
             return new Loop(sc, packed.shards, data.getNumPartitions(), 1, false, plan, GemmChoice.decide(gemmBackend))
                     .gradient(at, 0, 0);
@@ -338,9 +343,9 @@ public final class Trainer {
     }
 
     /** Packs the validation data like the training data; empty validation data is an error. */
-    private Packed packValidation(JavaSparkContext sc) {
+    private Packed packValidation(JavaSparkContext sc, String featuresCol, String labelCol) {
         try {
-            return pack(sc, toShardPartitions(sc, validationData), blockSize);
+            return pack(sc, toShardPartitions(sc, validationData), blockSize, featuresCol, labelCol);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("validation data: " + e.getMessage(), e);
         }
@@ -358,11 +363,12 @@ public final class Trainer {
     }
 
     /** Packs and caches the shards and counts them; an empty or all-zero-weight dataset is an error. */
-    private Packed pack(JavaSparkContext sc, JavaRDD<Example> data, int block) {
+    private Packed pack(JavaSparkContext sc, JavaRDD<Example> data, int block, String featuresCol,
+                        String labelCol) {
         int partitions = data.getNumPartitions();
         warnAboutSlowSettings(sc, data);
         ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
-                .withColumnNames(featuresColumn, labelColumn);
+                .withColumnNames(featuresCol, labelCol);
         JavaRDD<Shard> shards = data
                 .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
                 .setName("sparkprop shards (" + spec + ")")
@@ -655,8 +661,8 @@ public final class Trainer {
          * about once and never called converged.
          */
         private boolean isMeaningful(double loss) {
-            if (Math.abs(loss) < MEANINGFUL_LOSS) {
-                return true;
+            if (!(Math.abs(loss) >= MEANINGFUL_LOSS)) {
+                return true; // NaN included: it is no scale problem, and never compares as converged
             }
             if (!warnedMeaningless) {
                 warnedMeaningless = true;
