@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import java.util.function.Predicate;
 
 import io.sparkprop.train.Defaults;
+import io.sparkprop.train.Optimizer;
 
 /**
  * A training job's settings, read from a {@code .properties} file: one key per setting, each with a
@@ -83,12 +84,13 @@ public final class JobConfig {
         key("split.seed", "7", "an integer", "seed of the random splits", LONG);
         key("model.type", null, "one of mlp-classifier, mlp-regressor, ridge", "what to train",
                 choice("mlp-classifier", "mlp-regressor", "ridge"));
-        key("model.hidden", java.util.stream.IntStream.of(Defaults.HIDDEN_LAYERS).mapToObj(Integer::toString)
-                .collect(java.util.stream.Collectors.joining(",")), "comma-separated widths > 0, or empty", "hidden layers of an MLP", WIDTHS);
+        key("model.hidden", java.util.stream.IntStream.of(Defaults.hiddenLayers()).mapToObj(Integer::toString)
+                .collect(java.util.stream.Collectors.joining(",")), "comma-separated widths > 0, or empty",
+                "hidden layers of an MLP", WIDTHS);
         key("model.activation", Defaults.ACTIVATION, "one of relu, tanh, sigmoid", "hidden activation of an MLP",
                 choice("relu", "tanh", "sigmoid"));
-        key("train.optimizer", Defaults.OPTIMIZER, "one of " + String.join(", ", Defaults.OPTIMIZERS), "update rule",
-                choice(Defaults.OPTIMIZERS));
+        key("train.optimizer", Defaults.OPTIMIZER, "one of " + String.join(", ", Optimizer.Kind.names()),
+                "update rule", choice(Optimizer.Kind.names()));
         key("train.stepSize", str(Defaults.STEP_SIZE), "a number > 0", "step size (ridge sgd: "
                 + str(Defaults.RIDGE_SGD_STEP_SIZE) + " unless set)", POSITIVE_DOUBLE);
         key("train.stepDecay", str(Defaults.STEP_DECAY), "a number >= 0",
@@ -100,7 +102,8 @@ public final class JobConfig {
                 + "(MLPs)", NON_NEGATIVE_INT);
         key("train.maxEpochs", str(Defaults.MAX_EPOCHS), "an integer > 0", "epochs at most (ridge sgd: "
                 + Defaults.RIDGE_SGD_MAX_EPOCHS + " unless set)", POSITIVE_INT);
-        key("train.tol", str(Defaults.TOL), "a number >= 0", "stop when the epoch loss changes less than this, relatively",
+        key("train.tol", str(Defaults.TOL), "a number >= 0",
+                "stop when the epoch loss changes less than this, relatively",
                 NON_NEGATIVE_DOUBLE);
         key("train.regParam", str(Defaults.REG_PARAM), "a number >= 0", "ridge penalty λ", NON_NEGATIVE_DOUBLE);
         key("train.blockSize", str(Defaults.BLOCK_SIZE), "an integer > 0", "examples per block (ridge: "
@@ -111,8 +114,10 @@ public final class JobConfig {
         key("train.patience", str(Defaults.PATIENCE), "an integer >= 0",
                 "early stopping: epochs without a lower validation loss (needs split.validation > 0); 0 = off",
                 NON_NEGATIVE_INT);
-        key("ridge.fitIntercept", str(Defaults.RIDGE_FIT_INTERCEPT), "true or false", "fit an unpenalised intercept (model.type ridge)", BOOLEAN);
-        key("ridge.standardization", str(Defaults.RIDGE_STANDARDIZATION), "true or false", "penalise standardised coefficients (ridge)", BOOLEAN);
+        key("ridge.fitIntercept", str(Defaults.RIDGE_FIT_INTERCEPT), "true or false",
+                "fit an unpenalised intercept (model.type ridge)", BOOLEAN);
+        key("ridge.standardization", str(Defaults.RIDGE_STANDARDIZATION), "true or false",
+                "penalise standardised coefficients (ridge)", BOOLEAN);
         key("ridge.solver", Defaults.RIDGE_SOLVER, "normal or sgd", "closed form or gradient descent (ridge)",
                 choice("normal", "sgd"));
         key("checkpoint.dir", "", "a path, or empty", "folder for training checkpoints (MLPs); empty for none", ANY);

@@ -59,7 +59,7 @@ public final class MlpParams implements java.io.Serializable {
             Optimizer.Kind.parse(name);
             return true;
         };
-        optimizer = new Param<>(owner, "optimizer", "update rule: " + String.join(", ", Defaults.OPTIMIZERS)
+        optimizer = new Param<>(owner, "optimizer", "update rule: " + String.join(", ", Optimizer.Kind.names())
                 + " (case-insensitive)", knownRule);
         stepSize = new DoubleParam(owner, "stepSize", "step size (learning rate) > 0", ParamValidators.gt(0));
         momentum = new DoubleParam(owner, "momentum", "momentum in [0, 1) of the momentum and nesterov optimizers",
@@ -92,7 +92,7 @@ public final class MlpParams implements java.io.Serializable {
         owner.setDefault(labelCol, "label");
         owner.setDefault(predictionCol, "prediction");
         owner.setDefault(weightCol, "");
-        owner.setDefault(hiddenLayers, Defaults.HIDDEN_LAYERS.clone());
+        owner.setDefault(hiddenLayers, Defaults.hiddenLayers());
         owner.setDefault(activation, Defaults.ACTIVATION);
         owner.setDefault(optimizer, Defaults.OPTIMIZER);
         owner.setDefault(stepSize, Defaults.STEP_SIZE);

@@ -16,8 +16,6 @@ public final class Defaults {
 
     /** Update rule: {@code adam}. */
     public static final String OPTIMIZER = "adam";
-    /** The update rules by name, as the API params and config keys accept them. */
-    public static final String[] OPTIMIZERS = {"sgd", "momentum", "nesterov", "adam"};
     /** Step size {@code η}. */
     public static final double STEP_SIZE = 1e-3;
     /** Inverse-time decay {@code d} of the step size, {@code η_t = η / (1 + d·t)}; 0 = constant. */
@@ -40,8 +38,10 @@ public final class Defaults {
     public static final long SEED = 42L;
     /** Early stopping patience in epochs; 0 = off. */
     public static final int PATIENCE = 0;
-    /** Hidden layer widths of an MLP. */
-    public static final int[] HIDDEN_LAYERS = {64};
+    /** Hidden layer widths of an MLP (a new array each call: the default cannot be changed by a caller). */
+    public static int[] hiddenLayers() {
+        return new int[] {64};
+    }
     /** Hidden activation of an MLP. */
     public static final String ACTIVATION = "relu";
 

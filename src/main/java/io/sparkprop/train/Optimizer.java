@@ -43,7 +43,12 @@ public final class Optimizer implements Serializable {
                 }
             }
             throw new IllegalArgumentException("unknown optimizer '" + name + "', expected one of "
-                    + String.join(", ", Defaults.OPTIMIZERS));
+                    + String.join(", ", names()));
+        }
+
+        /** The rules' names as settings spell them: {@code sgd}, {@code momentum}, {@code nesterov}, {@code adam}. */
+        public static String[] names() {
+            return java.util.Arrays.stream(values()).map(Kind::lowerName).toArray(String[]::new);
         }
     }
 
