@@ -14,9 +14,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
-import io.sparkprop.train.Defaults;
+import io.sparkprop.ridge.RidgeSettings;
+import io.sparkprop.train.MlpSettings;
 import io.sparkprop.train.Optimizer;
 
 /**
@@ -30,8 +32,13 @@ public final class JobConfig {
     /** Prefix of keys passed through to Spark's configuration. */
     public static final String SPARK_CONF_PREFIX = "spark.conf.";
 
-    /** One setting: its name, default ({@code null} when required), expected form and meaning. */
-    public record Key(String name, String defaultValue, String form, String doc, Predicate<String> valid) {
+    /**
+     * One setting: its name, default ({@code null} when required), expected form and meaning, and where
+     * its value goes: into the MLP's {@link MlpSettings} and/or the ridge's {@link RidgeSettings}
+     * ({@code null}: not a setting of that model).
+     */
+    public record Key(String name, String defaultValue, String form, String doc, Predicate<String> valid,
+                      BiConsumer<MlpSettings.Builder, String> mlp, BiConsumer<RidgeSettings.Builder, String> ridge) {
     }
 
     /** Every key, in the order of the README's table. */
@@ -84,42 +91,54 @@ public final class JobConfig {
         key("split.seed", "7", "an integer", "seed of the random splits", LONG);
         key("model.type", null, "one of mlp-classifier, mlp-regressor, ridge", "what to train",
                 choice("mlp-classifier", "mlp-regressor", "ridge"));
-        key("model.hidden", java.util.stream.IntStream.of(Defaults.hiddenLayers()).mapToObj(Integer::toString)
+        key("model.hidden", java.util.stream.IntStream.of(MlpSettings.defaultHiddenLayers()).mapToObj(Integer::toString)
                 .collect(java.util.stream.Collectors.joining(",")), "comma-separated widths > 0, or empty",
                 "hidden layers of an MLP", WIDTHS);
-        key("model.activation", Defaults.ACTIVATION, "one of relu, tanh, sigmoid", "hidden activation of an MLP",
+        key("model.activation", MlpSettings.DEFAULT_ACTIVATION, "one of relu, tanh, sigmoid", "hidden activation of an MLP",
                 choice("relu", "tanh", "sigmoid"));
-        key("train.optimizer", Defaults.OPTIMIZER, "one of " + String.join(", ", Optimizer.Kind.names()),
-                "update rule", choice(Optimizer.Kind.names()));
-        key("train.stepSize", str(Defaults.STEP_SIZE), "a number > 0", "step size (ridge sgd: "
-                + str(Defaults.RIDGE_SGD_STEP_SIZE) + " unless set)", POSITIVE_DOUBLE);
-        key("train.stepDecay", str(Defaults.STEP_DECAY), "a number >= 0",
+        // the training settings: defaults from MlpSettings (the MLPs') and RidgeSettings, one row each
+        MlpSettings mlp = MlpSettings.defaults();
+        RidgeSettings ridge = RidgeSettings.defaults();
+        setting("train.optimizer", mlp.optimizer(), "one of " + String.join(", ", Optimizer.Kind.names()),
+                "update rule (MLPs; ridge sgd runs " + ridge.optimizer() + ")", choice(Optimizer.Kind.names()),
+                (b, v) -> b.optimizer(v), null);
+        setting("train.stepSize", str(mlp.stepSize()), "a number > 0", "step size (ridge sgd: "
+                + str(ridge.stepSize()) + " unless set)", POSITIVE_DOUBLE,
+                (b, v) -> b.stepSize(parseDouble(v)), (b, v) -> b.stepSize(parseDouble(v)));
+        setting("train.stepDecay", str(mlp.stepDecay()), "a number >= 0",
                 "inverse-time decay d of the step size, stepSize / (1 + d·t) at update t; 0 = constant (MLPs)",
-                NON_NEGATIVE_DOUBLE);
-        key("train.momentum", str(Defaults.MOMENTUM), "a number in [0, 1)", "momentum of the momentum and nesterov "
-                + "rules", FRACTION);
-        key("train.batchSize", str(Defaults.BATCH_SIZE), "an integer >= 0", "examples per update; 0 = full batch "
-                + "(MLPs)", NON_NEGATIVE_INT);
-        key("train.maxEpochs", str(Defaults.MAX_EPOCHS), "an integer > 0", "epochs at most (ridge sgd: "
-                + Defaults.RIDGE_SGD_MAX_EPOCHS + " unless set)", POSITIVE_INT);
-        key("train.tol", str(Defaults.TOL), "a number >= 0",
-                "stop when the epoch loss changes less than this, relatively",
-                NON_NEGATIVE_DOUBLE);
-        key("train.regParam", str(Defaults.REG_PARAM), "a number >= 0", "ridge penalty λ", NON_NEGATIVE_DOUBLE);
-        key("train.blockSize", str(Defaults.BLOCK_SIZE), "an integer > 0", "examples per block (ridge: "
-                + Defaults.RIDGE_BLOCK_SIZE + " unless set)", POSITIVE_INT);
-        key("train.aggregationDepth", str(Defaults.AGGREGATION_DEPTH), "an integer > 0",
-                "how many partial results reach the driver: about partitions^(1/depth)", POSITIVE_INT);
-        key("train.seed", str(Defaults.SEED), "an integer", "seed of the initial weights and batch order", LONG);
-        key("train.patience", str(Defaults.PATIENCE), "an integer >= 0",
+                NON_NEGATIVE_DOUBLE, (b, v) -> b.stepDecay(parseDouble(v)), null);
+        setting("train.momentum", str(mlp.momentum()), "a number in [0, 1)", "momentum of the momentum and nesterov "
+                + "rules", FRACTION, (b, v) -> b.momentum(parseDouble(v)), null);
+        setting("train.batchSize", str(mlp.batchSize()), "an integer >= 0", "examples per update; 0 = full batch "
+                + "(MLPs)", NON_NEGATIVE_INT, (b, v) -> b.batchSize(parseInt(v)), null);
+        setting("train.maxEpochs", str(mlp.maxEpochs()), "an integer > 0", "epochs at most (ridge sgd: "
+                + ridge.maxEpochs() + " unless set)", POSITIVE_INT,
+                (b, v) -> b.maxEpochs(parseInt(v)), (b, v) -> b.maxEpochs(parseInt(v)));
+        setting("train.tol", str(mlp.tol()), "a number >= 0",
+                "stop when the epoch loss changes less than this, relatively (MLPs)",
+                NON_NEGATIVE_DOUBLE, (b, v) -> b.tol(parseDouble(v)), null);
+        setting("train.regParam", str(mlp.regParam()), "a number >= 0", "ridge penalty λ", NON_NEGATIVE_DOUBLE,
+                (b, v) -> b.regParam(parseDouble(v)), (b, v) -> b.regParam(parseDouble(v)));
+        setting("train.blockSize", str(mlp.blockSize()), "an integer > 0", "examples per block (ridge: "
+                + ridge.blockSize() + " unless set)", POSITIVE_INT,
+                (b, v) -> b.blockSize(parseInt(v)), (b, v) -> b.blockSize(parseInt(v)));
+        setting("train.aggregationDepth", str(mlp.aggregationDepth()), "an integer > 0",
+                "how many partial results reach the driver: about partitions^(1/depth)", POSITIVE_INT,
+                (b, v) -> b.aggregationDepth(parseInt(v)), (b, v) -> b.aggregationDepth(parseInt(v)));
+        setting("train.seed", str(mlp.seed()), "an integer", "seed of the initial weights and batch order", LONG,
+                (b, v) -> b.seed(Long.parseLong(v)), (b, v) -> b.seed(Long.parseLong(v)));
+        setting("train.patience", str(mlp.patience()), "an integer >= 0",
                 "early stopping: epochs without a lower validation loss (needs split.validation > 0); 0 = off",
-                NON_NEGATIVE_INT);
-        key("ridge.fitIntercept", str(Defaults.RIDGE_FIT_INTERCEPT), "true or false",
-                "fit an unpenalised intercept (model.type ridge)", BOOLEAN);
-        key("ridge.standardization", str(Defaults.RIDGE_STANDARDIZATION), "true or false",
-                "penalise standardised coefficients (ridge)", BOOLEAN);
-        key("ridge.solver", Defaults.RIDGE_SOLVER, "normal or sgd", "closed form or gradient descent (ridge)",
-                choice("normal", "sgd"));
+                NON_NEGATIVE_INT, (b, v) -> b.patience(parseInt(v)), null);
+        setting("ridge.fitIntercept", str(ridge.fitIntercept()), "true or false",
+                "fit an unpenalised intercept (model.type ridge)", BOOLEAN, null,
+                (b, v) -> b.fitIntercept(parseBoolean(v)));
+        setting("ridge.standardization", str(ridge.standardization()), "true or false",
+                "penalise standardised coefficients (ridge)", BOOLEAN, null,
+                (b, v) -> b.standardization(parseBoolean(v)));
+        setting("ridge.solver", ridge.solver().name().toLowerCase(Locale.ROOT), "normal or sgd",
+                "closed form or gradient descent (ridge)", choice("normal", "sgd"), null, (b, v) -> b.solver(v));
         key("checkpoint.dir", "", "a path, or empty", "folder for training checkpoints (MLPs); empty for none", ANY);
         key("checkpoint.every", "1", "an integer > 0", "epochs between checkpoints", POSITIVE_INT);
         key("resume", "false", "true or false", "continue from the newest complete checkpoint in checkpoint.dir; "
@@ -255,6 +274,12 @@ public final class JobConfig {
             throw new IllegalArgumentException("data.format synthetic makes regression data: model.type must be "
                     + "ridge or mlp-regressor, found " + string("model.type"));
         }
+        // the settings' own checks (ranges and combinations the keys' forms do not cover), before Spark starts
+        if (string("model.type").equals("ridge")) {
+            ridgeSettings();
+        } else {
+            mlpSettings();
+        }
     }
 
     /** The 1-based numbers of the lines of {@code file} that set {@code key}, joined by " and ". */
@@ -341,7 +366,58 @@ public final class JobConfig {
     }
 
     private static void key(String name, String defaultValue, String form, String doc, Predicate<String> valid) {
-        KEYS.put(name, new Key(name, defaultValue, form, doc, valid));
+        KEYS.put(name, new Key(name, defaultValue, form, doc, valid, null, null));
+    }
+
+    private static void setting(String name, String defaultValue, String form, String doc, Predicate<String> valid,
+                                BiConsumer<MlpSettings.Builder, String> mlp,
+                                BiConsumer<RidgeSettings.Builder, String> ridge) {
+        KEYS.put(name, new Key(name, defaultValue, form, doc, valid, mlp, ridge));
+    }
+
+    /**
+     * The MLP's training settings: {@link MlpSettings}' defaults with every {@code train.*} key that was
+     * given in the file.
+     *
+     * @throws IllegalArgumentException naming the setting out of its range
+     */
+    public MlpSettings mlpSettings() {
+        MlpSettings.Builder b = MlpSettings.builder();
+        for (Key key : KEYS.values()) {
+            if (key.mlp() != null && given.contains(key.name())) {
+                key.mlp().accept(b, string(key.name()));
+            }
+        }
+        return b.build();
+    }
+
+    /**
+     * The ridge settings: {@link RidgeSettings}' defaults with every key of the ridge that was given in the
+     * file (so that an unset key means the same for the job as for the estimator, where the ridge's
+     * defaults differ from the MLP's).
+     *
+     * @throws IllegalArgumentException naming the setting out of its range
+     */
+    public RidgeSettings ridgeSettings() {
+        RidgeSettings.Builder b = RidgeSettings.builder();
+        for (Key key : KEYS.values()) {
+            if (key.ridge() != null && given.contains(key.name())) {
+                key.ridge().accept(b, string(key.name()));
+            }
+        }
+        return b.build();
+    }
+
+    private static double parseDouble(String v) {
+        return Double.parseDouble(v.trim());
+    }
+
+    private static int parseInt(String v) {
+        return Integer.parseInt(v.trim());
+    }
+
+    private static boolean parseBoolean(String v) {
+        return Boolean.parseBoolean(v.trim().toLowerCase(Locale.ROOT));
     }
 
     /** A default as the config file would spell it: {@code 0.001}, {@code 1.0E-6} → {@code 1e-6}, {@code 0.0} → {@code 0}. */

@@ -85,7 +85,7 @@ public final class TrainJob {
         } catch (Exception e) { // Spark's AnalysisException (e.g. a missing path) is checked, and undeclared
             System.err.println("sparkprop: the job failed: " + e.getMessage());
             pointToTheLog();
-            code = e.getClass().getSimpleName().equals("AnalysisException") ? 2 : 1;
+            code = e instanceof org.apache.spark.sql.AnalysisException ? 2 : 1;
         }
         System.exit(code);
     }
@@ -304,42 +304,14 @@ public final class TrainJob {
 
     private static PipelineStage estimator(JobConfig c, String type, boolean validation, String features) {
         if (type.equals("ridge")) {
-            RidgeRegression ridge = new RidgeRegression().setFeaturesCol(features).setRegParam(c.real("train.regParam"))
-                    .setFitIntercept(c.bool("ridge.fitIntercept")).setStandardization(c.bool("ridge.standardization"))
-                    .setSolver(c.string("ridge.solver")).setAggregationDepth(c.integer("train.aggregationDepth"))
-                    .setSeed(c.longValue("train.seed"));
-            // the keys whose ridge default differs from the MLP's (see Defaults) are passed only when given,
-            // so that an unset key means the same for the job as for the estimator
-            if (c.isSet("train.stepSize")) {
-                ridge.setStepSize(c.real("train.stepSize"));
-            }
-            if (c.isSet("train.maxEpochs")) {
-                ridge.setMaxEpochs(c.integer("train.maxEpochs"));
-            }
-            if (c.isSet("train.blockSize")) {
-                ridge.setBlockSize(c.integer("train.blockSize"));
-            }
-            return ridge;
+            return new RidgeRegression().setSettings(c.ridgeSettings()).setFeaturesCol(features);
         }
-        MlpEstimator<?> m = type.equals("mlp-classifier") ? new MlpClassifier() : new MlpRegressor();
+        MlpEstimator<?, ?> m = type.equals("mlp-classifier") ? new MlpClassifier() : new MlpRegressor();
         // the params are the estimators' shared ones, so they are set once through the base class
-        m.set(m.featuresCol(), features);
-        m.set(m.hiddenLayers(), c.integers("model.hidden"));
-        m.set(m.activation(), c.string("model.activation"));
-        m.set(m.optimizer(), c.string("train.optimizer"));
-        m.set(m.stepSize(), c.real("train.stepSize"));
-        m.set(m.stepDecay(), c.real("train.stepDecay"));
-        m.set(m.momentum(), c.real("train.momentum"));
-        m.set(m.batchSize(), c.integer("train.batchSize"));
-        m.set(m.maxEpochs(), c.integer("train.maxEpochs"));
-        m.set(m.tol(), c.real("train.tol"));
-        m.set(m.regParam(), c.real("train.regParam"));
-        m.set(m.blockSize(), c.integer("train.blockSize"));
-        m.set(m.aggregationDepth(), c.integer("train.aggregationDepth"));
-        m.set(m.seed(), c.longValue("train.seed"));
-        m.set(m.patience(), c.integer("train.patience"));
+        m.setSettings(c.mlpSettings()).setFeaturesCol(features).setHiddenLayers(c.integers("model.hidden"))
+                .setActivation(c.string("model.activation"));
         if (validation) {
-            m.set(m.validationIndicatorCol(), "isValidation");
+            m.setValidationIndicatorCol("isValidation");
         }
         m.setCheckpointing(c.string("checkpoint.dir"), c.integer("checkpoint.every"), c.bool("resume"));
         return m;

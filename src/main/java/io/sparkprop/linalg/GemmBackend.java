@@ -8,8 +8,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Which {@link Gemm} implementation to use. {@link #AUTO} (the default) picks Spark's netlib BLAS
  * when it resolves to native code or the Vector API, and EJML otherwise; {@link #EJML} and
- * {@link #NETLIB} force one. Measured on a 2-core AVX-512 machine (one thread, the MLP's shapes):
- * EJML ≈ 7 GFLOP/s, netlib Vector API ≈ 25–35, netlib native OpenBLAS ≈ 55.
+ * {@link #NETLIB} force one. Their rates on the MLP's shapes are measured by {@code jobs/bench kernel}
+ * (figures in the README).
  */
 public enum GemmBackend {
     AUTO,

@@ -29,7 +29,7 @@ import org.apache.spark.sql.types.StructType;
  *         .fit(train);
  * }</pre>
  */
-public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> implements DefaultParamsWritable {
+public final class MlpClassifier extends MlpEstimator<MlpClassifier, MlpClassificationModel> implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
 
     public MlpClassifier() {
@@ -62,107 +62,6 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
     @Override
     protected Activation outputActivation() {
         return Activation.SOFTMAX;
-    }
-
-    public MlpClassifier setFeaturesCol(String value) {
-        set(featuresCol(), value);
-        return this;
-    }
-
-    public MlpClassifier setLabelCol(String value) {
-        set(labelCol(), value);
-        return this;
-    }
-
-    public MlpClassifier setPredictionCol(String value) {
-        set(predictionCol(), value);
-        return this;
-    }
-
-    public MlpClassifier setWeightCol(String value) {
-        set(weightCol(), value);
-        return this;
-    }
-
-    public MlpClassifier setHiddenLayers(int[] value) {
-        set(hiddenLayers(), value);
-        return this;
-    }
-
-    public MlpClassifier setActivation(String value) {
-        set(activation(), value);
-        return this;
-    }
-
-    public MlpClassifier setOptimizer(String value) {
-        set(optimizer(), value);
-        return this;
-    }
-
-    public MlpClassifier setStepSize(double value) {
-        set(stepSize(), value);
-        return this;
-    }
-
-    public MlpClassifier setStepDecay(double value) {
-        set(stepDecay(), value);
-        return this;
-    }
-
-    public MlpClassifier setMomentum(double value) {
-        set(momentum(), value);
-        return this;
-    }
-
-    public MlpClassifier setBatchSize(int value) {
-        set(batchSize(), value);
-        return this;
-    }
-
-    public MlpClassifier setMaxEpochs(int value) {
-        set(maxEpochs(), value);
-        return this;
-    }
-
-    public MlpClassifier setTol(double value) {
-        set(tol(), value);
-        return this;
-    }
-
-    public MlpClassifier setRegParam(double value) {
-        set(regParam(), value);
-        return this;
-    }
-
-    public MlpClassifier setBlockSize(int value) {
-        set(blockSize(), value);
-        return this;
-    }
-
-    public MlpClassifier setAggregationDepth(int value) {
-        set(aggregationDepth(), value);
-        return this;
-    }
-
-    public MlpClassifier setSeed(long value) {
-        set(seed(), value);
-        return this;
-    }
-
-    public MlpClassifier setValidationIndicatorCol(String value) {
-        set(validationIndicatorCol(), value);
-        return this;
-    }
-
-    public MlpClassifier setPatience(int value) {
-        set(patience(), value);
-        return this;
-    }
-
-    /** Warm start from a trained model of the same network ({@code null} to clear); not a persisted param. */
-    public MlpClassifier setInitialModel(MlpClassificationModel model) {
-        initialModel(model);
-        return this;
     }
 
     @Override
@@ -238,8 +137,6 @@ public final class MlpClassifier extends MlpEstimator<MlpClassificationModel> im
 
     @Override
     public MlpClassifier copy(ParamMap extra) {
-        MlpClassifier copy = defaultCopy(extra);
-        copy.initialModel(getInitialModel());
-        return copy;
+        return copyWith(extra);
     }
 }

@@ -3,12 +3,13 @@ package io.sparkprop.ml;
 import io.sparkprop.data.DataFrames;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.train.Optimizer;
+import io.sparkprop.train.MlpSettings;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataType;
@@ -20,14 +21,19 @@ import org.apache.spark.sql.types.StructType;
  * What the MLP estimators share: the params and their defaults, schema checks, and turning the
  * params into a {@link Trainer}. Subclasses choose the output layer and build the model.
  *
+ * The setters are defined here once and return the concrete estimator ({@code E}), so that
+ * {@code new MlpClassifier().setHiddenLayers(…).setBatchSize(…)} stays an {@code MlpClassifier}.
+ *
+ * @param <E> the concrete estimator type
  * @param <M> the model type
  */
-public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> implements HasMlpParams {
+public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpModel<M>> extends Estimator<M>
+        implements HasMlpParams {
     private static final long serialVersionUID = 1L;
 
     private final String uid;
     private final MlpParams mlpParams;
-    private MlpModel<?> initialModel;
+    private M initialModel;
     private String checkpointDir;
     private int checkpointEvery = 1;
     private boolean resume;
@@ -58,12 +64,128 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
     /** The output layer's activation (softmax, identity, …). */
     protected abstract Activation outputActivation();
 
+    @SuppressWarnings("unchecked")
+    private E self() {
+        return (E) this;
+    }
+
+    public E setFeaturesCol(String value) {
+        set(featuresCol(), value);
+        return self();
+    }
+
+    public E setLabelCol(String value) {
+        set(labelCol(), value);
+        return self();
+    }
+
+    public E setPredictionCol(String value) {
+        set(predictionCol(), value);
+        return self();
+    }
+
+    public E setWeightCol(String value) {
+        set(weightCol(), value);
+        return self();
+    }
+
+    public E setHiddenLayers(int[] value) {
+        set(hiddenLayers(), value);
+        return self();
+    }
+
+    public E setActivation(String value) {
+        set(activation(), value);
+        return self();
+    }
+
+    public E setOptimizer(String value) {
+        set(optimizer(), value);
+        return self();
+    }
+
+    public E setStepSize(double value) {
+        set(stepSize(), value);
+        return self();
+    }
+
+    public E setStepDecay(double value) {
+        set(stepDecay(), value);
+        return self();
+    }
+
+    public E setMomentum(double value) {
+        set(momentum(), value);
+        return self();
+    }
+
+    public E setBatchSize(int value) {
+        set(batchSize(), value);
+        return self();
+    }
+
+    public E setMaxEpochs(int value) {
+        set(maxEpochs(), value);
+        return self();
+    }
+
+    public E setTol(double value) {
+        set(tol(), value);
+        return self();
+    }
+
+    public E setRegParam(double value) {
+        set(regParam(), value);
+        return self();
+    }
+
+    public E setBlockSize(int value) {
+        set(blockSize(), value);
+        return self();
+    }
+
+    public E setAggregationDepth(int value) {
+        set(aggregationDepth(), value);
+        return self();
+    }
+
+    public E setSeed(long value) {
+        set(seed(), value);
+        return self();
+    }
+
+    public E setValidationIndicatorCol(String value) {
+        set(validationIndicatorCol(), value);
+        return self();
+    }
+
+    public E setPatience(int value) {
+        set(patience(), value);
+        return self();
+    }
+
+    /**
+     * Sets every training param from {@code settings} ({@link MlpSettings}; its {@code numShards} and
+     * {@code gemmBackend} are no params of the estimators).
+     */
+    public E setSettings(MlpSettings settings) {
+        mlpParams.set(this, settings);
+        return self();
+    }
+
+    /** The training settings the params describe, checked. */
+    public MlpSettings settings() {
+        return mlpParams.settings(this);
+    }
+
     /**
      * Warm start: the next fits begin from this model's weights instead of a seeded initialisation;
-     * its network must have the layer sizes this estimator builds. {@code null} to clear.
+     * its network must have the layer sizes this estimator builds. {@code null} to clear. Not a
+     * persisted param.
      */
-    protected void initialModel(MlpModel<?> model) {
+    public E setInitialModel(M model) {
         this.initialModel = model;
+        return self();
     }
 
     /**
@@ -71,14 +193,15 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
      * {@code resume}, continue from the newest complete checkpoint there; the resumed fit ends
      * bit-identical to an uninterrupted one. Not params: they describe a run, not a model.
      */
-    public void setCheckpointing(String folder, int everyEpochs, boolean resume) {
+    public E setCheckpointing(String folder, int everyEpochs, boolean resume) {
         this.checkpointDir = folder;
         this.checkpointEvery = everyEpochs;
         this.resume = resume;
+        return self();
     }
 
     /** The warm-start model, or {@code null}. */
-    public MlpModel<?> getInitialModel() {
+    public M getInitialModel() {
         return initialModel;
     }
 
@@ -133,12 +256,16 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
                 outputActivation(), null);
     }
 
-    /** A trainer configured from the params. */
-    protected Trainer trainer(NetworkSpec spec) {
-        Optimizer rule = Optimizer.named(getOptimizer(), getStepSize(), getMomentum(), getStepDecay());
-        return new Trainer(spec).setOptimizer(rule).setBatchSize(getBatchSize()).setMaxEpochs(getMaxEpochs())
-                .setTol(getTol()).setRegParam(getRegParam()).setBlockSize(getBlockSize())
-                .setAggregationDepth(getAggregationDepth()).setSeed(getSeed());
+    /**
+     * A copy with the same params and warm-start model ({@code Params.copy}). Checkpointing is not copied:
+     * copies made by a {@code CrossValidator} or {@code Pipeline} would write to, and resume from, one
+     * folder.
+     */
+    protected E copyWith(ParamMap extra) {
+        E copy = defaultCopy(extra);
+        MlpEstimator<E, M> c = copy;
+        c.initialModel = initialModel;
+        return copy;
     }
 
     /**
@@ -149,7 +276,7 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
         @SuppressWarnings("unchecked")
         Dataset<Row> rows = (Dataset<Row>) dataset;
         String weights = getWeightCol().isEmpty() ? null : getWeightCol();
-        Trainer trainer = trainer(spec).setPatience(getPatience()).setColumnNames(getFeaturesCol(), getLabelCol());
+        Trainer trainer = new Trainer(spec, settings()).setColumnNames(getFeaturesCol(), getLabelCol());
         String indicator = getValidationIndicatorCol();
         if (!indicator.isEmpty()) {
             // a null indicator counts as false: the row is trained on
@@ -159,7 +286,7 @@ public abstract class MlpEstimator<M extends Model<M>> extends Estimator<M> impl
             rows = rows.filter(org.apache.spark.sql.functions.not(held));
         }
         if (checkpointDir != null && !checkpointDir.isEmpty()) {
-            trainer.setCheckpoint(checkpointDir, checkpointEvery).setResume(resume);
+            trainer.setCheckpointing(checkpointDir, checkpointEvery, resume);
         }
         if (initialModel != null) {
             if (!initialModel.spec().equals(spec)) {

@@ -137,8 +137,8 @@ final class MlpModelIO {
             Parameters p = model.parameters;
             List<Row> rows = new ArrayList<>();
             for (int l = 0; l < spec.numLayers(); l++) {
-                rows.add(RowFactory.create(l, spec.width(l), spec.fanIn(l), p.weights(l).data.clone(),
-                        p.biases(l).clone()));
+                rows.add(RowFactory.create(l, spec.width(l), spec.fanIn(l), p.weightValues(l).clone(),
+                        p.biasValues(l).clone()));
             }
             spark.createDataFrame(rows, LAYER_SCHEMA).repartition(1).write().parquet(new Path(path, "data").toString());
         }
@@ -185,10 +185,10 @@ final class MlpModelIO {
                 }
                 seen[l] = true;
                 for (int i = 0; i < w.size(); i++) {
-                    parameters.weights(l).data[i] = w.get(i);
+                    parameters.weightValues(l)[i] = w.get(i);
                 }
                 for (int i = 0; i < bias.size(); i++) {
-                    parameters.biases(l)[i] = bias.get(i);
+                    parameters.biasValues(l)[i] = bias.get(i);
                 }
             }
             for (int l = 0; l < seen.length; l++) {

@@ -2,7 +2,7 @@ package io.sparkprop.ml;
 
 import java.util.Arrays;
 
-import io.sparkprop.train.Defaults;
+import io.sparkprop.train.MlpSettings;
 import io.sparkprop.train.Optimizer;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntArrayParam;
@@ -18,7 +18,7 @@ import org.apache.spark.ml.param.Params;
  * owner's constructor after its uid is set: a {@link Param} records its parent's uid when created,
  * so params created earlier (e.g. by a Scala superclass) would belong to no one.
  */
-public final class MlpParams implements java.io.Serializable {
+final class MlpParams implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
 
     final Param<String> featuresCol;
@@ -41,7 +41,7 @@ public final class MlpParams implements java.io.Serializable {
     final Param<String> validationIndicatorCol;
     final IntParam patience;
 
-    public MlpParams(Params owner) {
+    MlpParams(Params owner) {
         featuresCol = new Param<>(owner, "featuresCol", "features column name (a Vector column)");
         labelCol = new Param<>(owner, "labelCol", "label column name");
         predictionCol = new Param<>(owner, "predictionCol", "prediction column name");
@@ -86,27 +86,65 @@ public final class MlpParams implements java.io.Serializable {
                 ParamValidators.gtEq(0));
     }
 
-    /** The defaults of the estimators and, through them, of their models: those of {@link Defaults}. */
+    /** The defaults of the estimators and, through them, of their models: those of {@link MlpSettings#defaults()}. */
     void setDefaults(Params owner) {
+        MlpSettings d = MlpSettings.defaults();
         owner.setDefault(featuresCol, "features");
         owner.setDefault(labelCol, "label");
         owner.setDefault(predictionCol, "prediction");
         owner.setDefault(weightCol, "");
-        owner.setDefault(hiddenLayers, Defaults.hiddenLayers());
-        owner.setDefault(activation, Defaults.ACTIVATION);
-        owner.setDefault(optimizer, Defaults.OPTIMIZER);
-        owner.setDefault(stepSize, Defaults.STEP_SIZE);
-        owner.setDefault(stepDecay, Defaults.STEP_DECAY);
-        owner.setDefault(momentum, Defaults.MOMENTUM);
-        owner.setDefault(batchSize, Defaults.BATCH_SIZE);
-        owner.setDefault(maxEpochs, Defaults.MAX_EPOCHS);
-        owner.setDefault(tol, Defaults.TOL);
-        owner.setDefault(regParam, Defaults.REG_PARAM);
-        owner.setDefault(blockSize, Defaults.BLOCK_SIZE);
-        owner.setDefault(aggregationDepth, Defaults.AGGREGATION_DEPTH);
-        owner.setDefault(seed, Defaults.SEED);
+        owner.setDefault(hiddenLayers, MlpSettings.defaultHiddenLayers());
+        owner.setDefault(activation, MlpSettings.DEFAULT_ACTIVATION);
+        owner.setDefault(optimizer, d.optimizer());
+        owner.setDefault(stepSize, d.stepSize());
+        owner.setDefault(stepDecay, d.stepDecay());
+        owner.setDefault(momentum, d.momentum());
+        owner.setDefault(batchSize, d.batchSize());
+        owner.setDefault(maxEpochs, d.maxEpochs());
+        owner.setDefault(tol, d.tol());
+        owner.setDefault(regParam, d.regParam());
+        owner.setDefault(blockSize, d.blockSize());
+        owner.setDefault(aggregationDepth, d.aggregationDepth());
+        owner.setDefault(seed, d.seed());
         owner.setDefault(validationIndicatorCol, "");
-        owner.setDefault(patience, Defaults.PATIENCE);
+        owner.setDefault(patience, d.patience());
+    }
+
+    /**
+     * The settings these params describe, checked: the one conversion from the params to what the
+     * trainer takes.
+     */
+    MlpSettings settings(Params owner) {
+        return MlpSettings.builder()
+                .optimizer(get(owner, optimizer)).stepSize(get(owner, stepSize)).momentum(get(owner, momentum))
+                .stepDecay(get(owner, stepDecay)).batchSize(get(owner, batchSize)).maxEpochs(get(owner, maxEpochs))
+                .tol(get(owner, tol)).regParam(get(owner, regParam)).blockSize(get(owner, blockSize))
+                .aggregationDepth(get(owner, aggregationDepth)).seed(get(owner, seed)).patience(get(owner, patience))
+                .build();
+    }
+
+    /**
+     * The params of {@code settings} set on {@code owner}: the inverse of {@link #settings}. (The
+     * settings' {@code numShards} and {@code gemmBackend} are no params; they keep their defaults.)
+     */
+    void set(Params owner, MlpSettings settings) {
+        owner.set(optimizer, settings.optimizer());
+        owner.set(stepSize, settings.stepSize());
+        owner.set(momentum, settings.momentum());
+        owner.set(stepDecay, settings.stepDecay());
+        owner.set(batchSize, settings.batchSize());
+        owner.set(maxEpochs, settings.maxEpochs());
+        owner.set(tol, settings.tol());
+        owner.set(regParam, settings.regParam());
+        owner.set(blockSize, settings.blockSize());
+        owner.set(aggregationDepth, settings.aggregationDepth());
+        owner.set(seed, settings.seed());
+        owner.set(patience, settings.patience());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> T get(Params owner, Param<?> param) {
+        return (T) owner.getOrDefault(param);
     }
 
     /**

@@ -19,7 +19,7 @@ import org.apache.spark.sql.types.StructType;
  * sparkprop's distributed trainer. The label is a number (one output) or a Vector (one output per
  * entry, all of the same size).
  */
-public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> implements DefaultParamsWritable {
+public final class MlpRegressor extends MlpEstimator<MlpRegressor, MlpRegressionModel> implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
 
     public MlpRegressor() {
@@ -33,107 +33,6 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> impleme
     @Override
     protected Activation outputActivation() {
         return Activation.IDENTITY;
-    }
-
-    public MlpRegressor setFeaturesCol(String value) {
-        set(featuresCol(), value);
-        return this;
-    }
-
-    public MlpRegressor setLabelCol(String value) {
-        set(labelCol(), value);
-        return this;
-    }
-
-    public MlpRegressor setPredictionCol(String value) {
-        set(predictionCol(), value);
-        return this;
-    }
-
-    public MlpRegressor setWeightCol(String value) {
-        set(weightCol(), value);
-        return this;
-    }
-
-    public MlpRegressor setHiddenLayers(int[] value) {
-        set(hiddenLayers(), value);
-        return this;
-    }
-
-    public MlpRegressor setActivation(String value) {
-        set(activation(), value);
-        return this;
-    }
-
-    public MlpRegressor setOptimizer(String value) {
-        set(optimizer(), value);
-        return this;
-    }
-
-    public MlpRegressor setStepSize(double value) {
-        set(stepSize(), value);
-        return this;
-    }
-
-    public MlpRegressor setStepDecay(double value) {
-        set(stepDecay(), value);
-        return this;
-    }
-
-    public MlpRegressor setMomentum(double value) {
-        set(momentum(), value);
-        return this;
-    }
-
-    public MlpRegressor setBatchSize(int value) {
-        set(batchSize(), value);
-        return this;
-    }
-
-    public MlpRegressor setMaxEpochs(int value) {
-        set(maxEpochs(), value);
-        return this;
-    }
-
-    public MlpRegressor setTol(double value) {
-        set(tol(), value);
-        return this;
-    }
-
-    public MlpRegressor setRegParam(double value) {
-        set(regParam(), value);
-        return this;
-    }
-
-    public MlpRegressor setBlockSize(int value) {
-        set(blockSize(), value);
-        return this;
-    }
-
-    public MlpRegressor setAggregationDepth(int value) {
-        set(aggregationDepth(), value);
-        return this;
-    }
-
-    public MlpRegressor setSeed(long value) {
-        set(seed(), value);
-        return this;
-    }
-
-    public MlpRegressor setValidationIndicatorCol(String value) {
-        set(validationIndicatorCol(), value);
-        return this;
-    }
-
-    public MlpRegressor setPatience(int value) {
-        set(patience(), value);
-        return this;
-    }
-
-    /** Warm start from a trained model of the same network ({@code null} to clear); not a persisted param. */
-    public MlpRegressor setInitialModel(MlpRegressionModel model) {
-        initialModel(model);
-        return this;
     }
 
     @Override
@@ -175,8 +74,6 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressionModel> impleme
 
     @Override
     public MlpRegressor copy(ParamMap extra) {
-        MlpRegressor copy = defaultCopy(extra);
-        copy.initialModel(getInitialModel());
-        return copy;
+        return copyWith(extra);
     }
 }

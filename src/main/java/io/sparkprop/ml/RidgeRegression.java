@@ -3,9 +3,8 @@ package io.sparkprop.ml;
 import java.util.Locale;
 
 import io.sparkprop.ridge.RidgeSolution;
+import io.sparkprop.ridge.RidgeSettings;
 import io.sparkprop.ridge.RidgeSolver;
-import io.sparkprop.train.Defaults;
-import io.sparkprop.train.Optimizer;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.BooleanParam;
@@ -79,15 +78,16 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         setDefault(labelCol, "label");
         setDefault(predictionCol, "prediction");
         setDefault(weightCol, "");
-        setDefault(regParam, Defaults.REG_PARAM);
-        setDefault(fitIntercept, Defaults.RIDGE_FIT_INTERCEPT);
-        setDefault(standardization, Defaults.RIDGE_STANDARDIZATION);
-        setDefault(solver, Defaults.RIDGE_SOLVER);
-        setDefault(blockSize, Defaults.RIDGE_BLOCK_SIZE);
-        setDefault(aggregationDepth, Defaults.AGGREGATION_DEPTH);
-        setDefault(stepSize, Defaults.RIDGE_SGD_STEP_SIZE);
-        setDefault(maxEpochs, Defaults.RIDGE_SGD_MAX_EPOCHS);
-        setDefault(seed, Defaults.SEED);
+        RidgeSettings d = RidgeSettings.defaults();
+        setDefault(regParam, d.regParam());
+        setDefault(fitIntercept, d.fitIntercept());
+        setDefault(standardization, d.standardization());
+        setDefault(solver, d.solver().name().toLowerCase(Locale.ROOT));
+        setDefault(blockSize, d.blockSize());
+        setDefault(aggregationDepth, d.aggregationDepth());
+        setDefault(stepSize, d.stepSize());
+        setDefault(maxEpochs, d.maxEpochs());
+        setDefault(seed, d.seed());
     }
 
     @Override
@@ -219,21 +219,49 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         Dataset<Row> rows = (Dataset<Row>) dataset;
         boolean vectorLabel = dataset.schema().apply(getOrDefault(labelCol)).dataType()
                 .equals(SQLDataTypes.VectorType());
-        RidgeSolver ridge = new RidgeSolver().setRegParam((Double) getOrDefault(regParam))
-                .setFitIntercept((Boolean) getOrDefault(fitIntercept))
-                .setStandardization((Boolean) getOrDefault(standardization))
-                .setSolver(RidgeSolver.Solver.fromName(getOrDefault(solver).toUpperCase(Locale.ROOT)))
-                .setBlockSize((Integer) getOrDefault(blockSize))
-                .setAggregationDepth((Integer) getOrDefault(aggregationDepth))
-                .setOptimizer(Optimizer.adam((Double) getOrDefault(stepSize)))
-                .setMaxEpochs((Integer) getOrDefault(maxEpochs)).setSeed((Long) getOrDefault(seed));
+        RidgeSolver ridge = new RidgeSolver(settings());
         String weights = getOrDefault(weightCol);
         RidgeSolution solution = ridge.fit(rows, getOrDefault(featuresCol), getOrDefault(labelCol),
                 weights.isEmpty() ? null : weights);
-        RidgeRegressionModel model = new RidgeRegressionModel(uid, solution.coefficients(), solution.intercepts(),
+        org.apache.spark.ml.linalg.DenseMatrix w = solution.coefficients(); // row-major (isTransposed)
+        RidgeRegressionModel model = new RidgeRegressionModel(uid,
+                org.ejml.data.DMatrixRMaj.wrap(w.numRows(), w.numCols(), w.values()), solution.intercepts(),
                 vectorLabel, solution);
         copyValues(model, ParamMap.empty());
         return model.setParent(this);
+    }
+
+    /** The settings the params describe, checked: the one conversion from the params to the solver's. */
+    public RidgeSettings settings() {
+        return RidgeSettings.builder().regParam((Double) getOrDefault(regParam))
+                .fitIntercept((Boolean) getOrDefault(fitIntercept))
+                .standardization((Boolean) getOrDefault(standardization)).solver(getOrDefault(solver))
+                .blockSize((Integer) getOrDefault(blockSize)).aggregationDepth((Integer) getOrDefault(aggregationDepth))
+                .stepSize((Double) getOrDefault(stepSize)).maxEpochs((Integer) getOrDefault(maxEpochs))
+                .seed((Long) getOrDefault(seed)).build();
+    }
+
+    /**
+     * Sets every param from {@code settings}. The sgd solver's optimizer, batch size and tolerance are no
+     * params (it runs Adam, full batch, every epoch): settings with other values are refused.
+     */
+    public RidgeRegression setSettings(RidgeSettings settings) {
+        RidgeSettings d = RidgeSettings.defaults();
+        if (!settings.optimizer().equals(d.optimizer()) || settings.batchSize() != d.batchSize()
+                || settings.tol() != d.tol()) {
+            throw new IllegalArgumentException("RidgeRegression's sgd solver runs " + d.optimizer() + ", batch size "
+                    + d.batchSize() + ", tol " + d.tol() + "; for other values use RidgeSolver");
+        }
+        set(regParam, settings.regParam());
+        set(fitIntercept, settings.fitIntercept());
+        set(standardization, settings.standardization());
+        set(solver, settings.solver().name().toLowerCase(Locale.ROOT));
+        set(blockSize, settings.blockSize());
+        set(aggregationDepth, settings.aggregationDepth());
+        set(stepSize, settings.stepSize());
+        set(maxEpochs, settings.maxEpochs());
+        set(seed, settings.seed());
+        return this;
     }
 
     @Override

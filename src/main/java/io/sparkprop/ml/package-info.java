@@ -1,8 +1,12 @@
 /**
- * The Spark ML API: estimators {@link io.sparkprop.ml.MlpClassifier} and
- * {@link io.sparkprop.ml.MlpRegressor} and their models, usable as Pipeline stages and inside
- * {@code CrossValidator}. They validate columns and params and delegate training to
- * {@link io.sparkprop.train.Trainer}. (Persistence, the ridge estimator, validation-based early
- * stopping and warm start are still to come.)
+ * The Spark ML API: the estimators {@link io.sparkprop.ml.MlpClassifier},
+ * {@link io.sparkprop.ml.MlpRegressor} and {@link io.sparkprop.ml.RidgeRegression} and their models,
+ * usable as Pipeline stages and inside {@code CrossValidator}, saved and loaded with
+ * {@code save}/{@code load} (also through {@code Pipeline.load}). The estimators check columns and params,
+ * convert their params to one settings value ({@link io.sparkprop.train.MlpSettings},
+ * {@link io.sparkprop.ridge.RidgeSettings}) whose defaults they also take, and hand training to
+ * {@link io.sparkprop.train.Trainer} or {@link io.sparkprop.ridge.RidgeSolver}. Held-out validation rows
+ * ({@code validationIndicatorCol}) with early stopping ({@code patience}), warm start
+ * ({@code setInitialModel}) and checkpointing ({@code setCheckpointing}) are on the MLP estimators.
  */
 package io.sparkprop.ml;

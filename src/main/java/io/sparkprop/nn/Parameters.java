@@ -4,11 +4,14 @@ import java.io.Serializable;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-import org.ejml.data.DMatrixRMaj;
+import org.apache.spark.ml.linalg.DenseMatrix;
+import org.apache.spark.ml.linalg.DenseVector;
 
 /**
- * Weights {@code W_l ∈ R^{n_l × n_{l-1}}} (EJML row-major) and biases {@code b_l ∈ R^{n_l}} of every
- * layer of a {@link NetworkSpec}. The same layout holds gradients and optimiser state.
+ * Weights {@code W_l ∈ R^{n_l × n_{l-1}}} (row-major arrays) and biases {@code b_l ∈ R^{n_l}} of every
+ * layer of a {@link NetworkSpec}. The same layout holds gradients and optimiser state. Users read them
+ * as Spark matrices and vectors ({@link #weights}, {@link #biases}); the numeric core works on the live
+ * arrays ({@link #weightValues}, {@link #biasValues}).
  *
  * <p>The flat layout, used for broadcast, aggregation and saving, is layer after layer:
  * {@code W_l} row-major, then {@code b_l}; its length is {@link NetworkSpec#parameterCount()}.
@@ -19,16 +22,17 @@ public final class Parameters implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final NetworkSpec spec;
-    private final DMatrixRMaj[] weights;
+    /** {@code W_l} row-major: entry {@code (i, j)} at {@code i · n_{l-1} + j}. */
+    private final double[][] weights;
     private final double[][] biases;
 
     private Parameters(NetworkSpec spec) {
         this.spec = spec;
         int layers = spec.numLayers();
-        this.weights = new DMatrixRMaj[layers];
+        this.weights = new double[layers][];
         this.biases = new double[layers][];
         for (int l = 0; l < layers; l++) {
-            weights[l] = new DMatrixRMaj(spec.width(l), spec.fanIn(l));
+            weights[l] = new double[spec.width(l) * spec.fanIn(l)];
             biases[l] = new double[spec.width(l)];
         }
     }
@@ -53,7 +57,7 @@ public final class Parameters implements Serializable {
             double r = spec.activation(l).usesHeInitialisation()
                     ? Math.sqrt(6.0 / fanIn)
                     : Math.sqrt(6.0 / (fanIn + fanOut));
-            double[] w = p.weights[l].data;
+            double[] w = p.weights[l];
             for (int i = 0; i < w.length; i++) {
                 w[i] = r * (2.0 * random.nextDouble() - 1.0);
             }
@@ -81,13 +85,29 @@ public final class Parameters implements Serializable {
         return spec;
     }
 
-    /** {@code W_l}, live (changes to it change these parameters). */
-    public DMatrixRMaj weights(int layer) {
+    /**
+     * {@code W_l} ({@code n_l × n_{l-1}}) as a Spark matrix that shares these parameters' values (Spark
+     * offers no way to change it; {@link #weightValues} does).
+     */
+    public DenseMatrix weights(int layer) {
+        return new DenseMatrix(spec.width(layer), spec.fanIn(layer), weights[layer], true);
+    }
+
+    /** {@code b_l} as a Spark vector that shares these parameters' values. */
+    public DenseVector biases(int layer) {
+        return new DenseVector(biases[layer]);
+    }
+
+    /**
+     * {@code W_l}'s values, live and row-major: entry {@code (i, j)} at {@code i · n_{l-1} + j}; changes
+     * to the array change these parameters.
+     */
+    public double[] weightValues(int layer) {
         return weights[layer];
     }
 
-    /** {@code b_l}, live. */
-    public double[] biases(int layer) {
+    /** {@code b_l}'s values, live. */
+    public double[] biasValues(int layer) {
         return biases[layer];
     }
 
@@ -107,8 +127,8 @@ public final class Parameters implements Serializable {
     public int copyToFlat(double[] flat, int offset) {
         int pos = offset;
         for (int l = 0; l < weights.length; l++) {
-            double[] w = weights[l].data;
-            int nw = weights[l].getNumElements();
+            double[] w = weights[l];
+            int nw = w.length;
             System.arraycopy(w, 0, flat, pos, nw);
             pos += nw;
             System.arraycopy(biases[l], 0, flat, pos, biases[l].length);
@@ -125,8 +145,8 @@ public final class Parameters implements Serializable {
         }
         int pos = offset;
         for (int l = 0; l < weights.length; l++) {
-            int nw = weights[l].getNumElements();
-            System.arraycopy(flat, pos, weights[l].data, 0, nw);
+            int nw = weights[l].length;
+            System.arraycopy(flat, pos, weights[l], 0, nw);
             pos += nw;
             System.arraycopy(flat, pos, biases[l], 0, biases[l].length);
             pos += biases[l].length;
@@ -145,7 +165,7 @@ public final class Parameters implements Serializable {
     public void copyFromInPlace(Parameters other) {
         checkSameShape(other);
         for (int l = 0; l < weights.length; l++) {
-            System.arraycopy(other.weights[l].data, 0, weights[l].data, 0, weights[l].getNumElements());
+            System.arraycopy(other.weights[l], 0, weights[l], 0, weights[l].length);
             System.arraycopy(other.biases[l], 0, biases[l], 0, biases[l].length);
         }
     }
@@ -153,7 +173,7 @@ public final class Parameters implements Serializable {
     /** {@code this ← 0}. */
     public void setZeroInPlace() {
         for (int l = 0; l < weights.length; l++) {
-            Arrays.fill(weights[l].data, 0, weights[l].getNumElements(), 0.0);
+            Arrays.fill(weights[l], 0.0);
             Arrays.fill(biases[l], 0.0);
         }
     }
@@ -162,7 +182,7 @@ public final class Parameters implements Serializable {
     public void axpyInPlace(double alpha, Parameters x) {
         checkSameShape(x);
         for (int l = 0; l < weights.length; l++) {
-            axpy(alpha, x.weights[l].data, weights[l].data, weights[l].getNumElements());
+            axpy(alpha, x.weights[l], weights[l], weights[l].length);
             axpy(alpha, x.biases[l], biases[l], biases[l].length);
         }
     }
@@ -174,14 +194,14 @@ public final class Parameters implements Serializable {
     public void axpyWeightsInPlace(double alpha, Parameters x) {
         checkSameShape(x);
         for (int l = 0; l < weights.length; l++) {
-            axpy(alpha, x.weights[l].data, weights[l].data, weights[l].getNumElements());
+            axpy(alpha, x.weights[l], weights[l], weights[l].length);
         }
     }
 
     /** {@code this ← s · this}. */
     public void scaleInPlace(double s) {
         for (int l = 0; l < weights.length; l++) {
-            scale(s, weights[l].data, weights[l].getNumElements());
+            scale(s, weights[l], weights[l].length);
             scale(s, biases[l], biases[l].length);
         }
     }
@@ -189,9 +209,9 @@ public final class Parameters implements Serializable {
     /** {@code Σ_l ‖W_l‖_F²}, biases excluded (the ridge penalty is {@code λ/2} times this). */
     public double weightNormSquared() {
         double sum = 0;
-        for (DMatrixRMaj w : weights) {
-            for (int i = 0; i < w.getNumElements(); i++) {
-                sum += w.data[i] * w.data[i];
+        for (double[] w : weights) {
+            for (double v : w) {
+                sum += v * v;
             }
         }
         return sum;
@@ -200,7 +220,7 @@ public final class Parameters implements Serializable {
     /** Whether every weight and bias is finite (no NaN or infinity). */
     public boolean isFinite() {
         for (int l = 0; l < weights.length; l++) {
-            if (!allFinite(weights[l].data, weights[l].getNumElements()) || !allFinite(biases[l], biases[l].length)) {
+            if (!allFinite(weights[l], weights[l].length) || !allFinite(biases[l], biases[l].length)) {
                 return false;
             }
         }
@@ -212,8 +232,8 @@ public final class Parameters implements Serializable {
         checkSameShape(other);
         double max = 0;
         for (int l = 0; l < weights.length; l++) {
-            for (int i = 0; i < weights[l].getNumElements(); i++) {
-                max = Math.max(max, Math.abs(weights[l].data[i] - other.weights[l].data[i]));
+            for (int i = 0; i < weights[l].length; i++) {
+                max = Math.max(max, Math.abs(weights[l][i] - other.weights[l][i]));
             }
             for (int i = 0; i < biases[l].length; i++) {
                 max = Math.max(max, Math.abs(biases[l][i] - other.biases[l][i]));

@@ -5,6 +5,7 @@ import java.io.Serializable;
 import io.sparkprop.data.Example;
 import io.sparkprop.linalg.GemmChoice;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.linalg.DenseMatrix;
 import org.ejml.data.DMatrixRMaj;
 
 /**
@@ -46,8 +47,13 @@ public final class RidgeSolution implements Serializable {
     }
 
     /** {@code W}, m×n (a copy). */
-    public DMatrixRMaj coefficients() {
-        return coefficients.copy();
+    public DenseMatrix coefficients() {
+        return new DenseMatrix(coefficients.numRows, coefficients.numCols, coefficients.data.clone(), true);
+    }
+
+    /** {@code W} as stored, for the solver. */
+    DMatrixRMaj coefficientsInternal() {
+        return coefficients;
     }
 
     /** Row {@code output} of {@code W}: the coefficients of one output (a copy). */
@@ -79,7 +85,7 @@ public final class RidgeSolution implements Serializable {
      */
     public synchronized double[] meanAbsoluteError() {
         if (mae == null && trainingData != null) {
-            mae = Evaluation.of(trainingData, coefficients, intercepts, backend).mae();
+            mae = ResidualMetrics.of(trainingData, coefficients, intercepts, backend).mae();
             trainingData = null;
         }
         return mae == null ? null : mae.clone();

@@ -14,10 +14,8 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.train.Checks;
-import io.sparkprop.train.Defaults;
 import io.sparkprop.train.OrderedTreeAggregate;
 import io.sparkprop.train.SparkJobs;
-import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -25,6 +23,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.ejml.data.DMatrixRMaj;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -71,40 +70,47 @@ public final class RidgeSolver {
         }
     }
 
-    private double regParam = Defaults.REG_PARAM;
-    private boolean fitIntercept = Defaults.RIDGE_FIT_INTERCEPT;
-    private boolean standardization = Defaults.RIDGE_STANDARDIZATION;
-    private Solver solver = Solver.fromName(Defaults.RIDGE_SOLVER);
-    private int blockSize = Defaults.RIDGE_BLOCK_SIZE;
-    private int aggregationDepth = Defaults.AGGREGATION_DEPTH;
-    private GemmBackend gemmBackend = GemmBackend.AUTO;
-    private Optimizer optimizer = Optimizer.adam(Defaults.RIDGE_SGD_STEP_SIZE);
-    private int maxEpochs = Defaults.RIDGE_SGD_MAX_EPOCHS;
-    private int batchSize = Defaults.RIDGE_SGD_BATCH_SIZE;
-    private double tol = Defaults.RIDGE_SGD_TOL;
-    private long seed = Defaults.SEED;
+    private RidgeSettings settings;
 
-    /** {@code λ ≥ 0}. */
+    /** A solver with the default settings ({@link RidgeSettings#defaults()}). */
+    public RidgeSolver() {
+        this(RidgeSettings.defaults());
+    }
+
+    /** A solver with {@code settings}. */
+    public RidgeSolver(RidgeSettings settings) {
+        this.settings = Checks.notNull("settings", settings);
+    }
+
+    /** The settings of the next fit. */
+    public RidgeSettings settings() {
+        return settings;
+    }
+
+    // The setters below are shorthands for new RidgeSolver(settings().toBuilder().x(value).build()): the
+    // settings are checked, and documented, in RidgeSettings alone.
+
+    /** {@link RidgeSettings#regParam()}. */
     public RidgeSolver setRegParam(double regParam) {
-        this.regParam = Checks.finiteNonNegative("regParam", regParam);
+        settings = settings.toBuilder().regParam(regParam).build();
         return this;
     }
 
-    /** Fit an unpenalised intercept (default true). */
+    /** {@link RidgeSettings#fitIntercept()}. */
     public RidgeSolver setFitIntercept(boolean fitIntercept) {
-        this.fitIntercept = fitIntercept;
+        settings = settings.toBuilder().fitIntercept(fitIntercept).build();
         return this;
     }
 
-    /** Penalise standardised coefficients (default false). */
+    /** {@link RidgeSettings#standardization()}. */
     public RidgeSolver setStandardization(boolean standardization) {
-        this.standardization = standardization;
+        settings = settings.toBuilder().standardization(standardization).build();
         return this;
     }
 
-    /** {@link Solver#NORMAL} (default) or {@link Solver#SGD}. */
+    /** {@link RidgeSettings#solver()}. */
     public RidgeSolver setSolver(Solver solver) {
-        this.solver = Checks.notNull("solver", solver);
+        settings = settings.toBuilder().solver(solver).build();
         return this;
     }
 
@@ -115,49 +121,13 @@ public final class RidgeSolver {
      * stays in cache while it is filled (measured best of 512, 1024, 2048 at 200k × 1000).
      */
     public RidgeSolver setBlockSize(int blockSize) {
-        this.blockSize = Checks.atLeast("blockSize", blockSize, 1, null);
+        settings = settings.toBuilder().blockSize(blockSize).build();
         return this;
     }
 
-    /** Depth of the merge tree (≥ 1, default 2). */
-    public RidgeSolver setAggregationDepth(int depth) {
-        this.aggregationDepth = Checks.atLeast("aggregationDepth", depth, 1, null);
-        return this;
-    }
-
-    /** GEMM backend of the executors. */
+    /** {@link RidgeSettings#gemmBackend()}. */
     public RidgeSolver setGemmBackend(GemmBackend backend) {
-        this.gemmBackend = Checks.notNull("gemm backend", backend);
-        return this;
-    }
-
-    /** Optimiser of the sgd solver (default Adam, step 0.01). */
-    public RidgeSolver setOptimizer(Optimizer optimizer) {
-        this.optimizer = Checks.notNull("optimizer", optimizer);
-        return this;
-    }
-
-    /** Epochs of the sgd solver (default 200). */
-    public RidgeSolver setMaxEpochs(int maxEpochs) {
-        this.maxEpochs = Checks.atLeast("maxEpochs", maxEpochs, 1, null);
-        return this;
-    }
-
-    /** Batch size of the sgd solver (default 0: full batch). */
-    public RidgeSolver setBatchSize(int batchSize) {
-        this.batchSize = Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
-        return this;
-    }
-
-    /** Convergence tolerance of the sgd solver (default 0: run all epochs). */
-    public RidgeSolver setTol(double tol) {
-        this.tol = Checks.finiteNonNegative("tol", tol);
-        return this;
-    }
-
-    /** Seed of the sgd solver. */
-    public RidgeSolver setSeed(long seed) {
-        this.seed = seed;
+        settings = settings.toBuilder().gemmBackend(backend).build();
         return this;
     }
 
@@ -198,7 +168,7 @@ public final class RidgeSolver {
             throw new IllegalArgumentException("expected at least one feature and one output, found "
                     + numFeatures + " and " + numOutputs);
         }
-        return solver == Solver.SGD ? fitSgd(data, numFeatures, numOutputs, featuresCol, labelCol)
+        return settings.solver() == Solver.SGD ? fitSgd(data, numFeatures, numOutputs, featuresCol, labelCol)
                 : fitNormal(data, numFeatures, numOutputs, featuresCol, labelCol);
     }
 
@@ -206,9 +176,9 @@ public final class RidgeSolver {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(data.context());
         int partitions = data.getNumPartitions();
         OrderedTreeAggregate.Plan plan = checkDriverMemory(sc, n, m, partitions);
-        ShardPacker packer = new ShardPacker(n, m, blockSize, ShardPacker.Layout.ROWS)
+        ShardPacker packer = new ShardPacker(n, m, settings.blockSize(), ShardPacker.Layout.ROWS)
                 .withColumnNames(featuresCol, labelCol);
-        GemmChoice backend = GemmChoice.decide(gemmBackend);
+        GemmChoice backend = GemmChoice.decide(settings.gemmBackend());
         String previous = sc.getLocalProperty("spark.job.description");
         long passStart = System.nanoTime();
         RidgeStatistics stats;
@@ -244,7 +214,7 @@ public final class RidgeSolver {
         double solveMillis = (System.nanoTime() - solveStart) / 1e6;
         LOG.info("sparkprop ridge: {} examples, {} features, {} outputs: pass {} ms, solve {} ms", stats.count, n, m,
                 Math.round(passMillis), Math.round(solveMillis));
-        return new RidgeSolution(solution.coefficients(), solution.intercepts(), solution.rootMeanSquaredError(),
+        return new RidgeSolution(solution.coefficientsInternal(), solution.intercepts(), solution.rootMeanSquaredError(),
                 solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis)
                 .withLazyMeanAbsoluteError(data, backend).withGemm(backend.describe());
     }
@@ -255,7 +225,8 @@ public final class RidgeSolver {
      * @throws IllegalArgumentException if the system is singular or numerically indefinite
      */
     RidgeSolution solve(RidgeStatistics stats) {
-        NormalEquations.Result r = NormalEquations.solve(stats, regParam, fitIntercept, standardization);
+        NormalEquations.Result r = NormalEquations.solve(stats, settings.regParam(), settings.fitIntercept(),
+                settings.standardization());
         if (r.constantFeatures > 0) {
             LOG.info("sparkprop ridge: {} constant feature(s) get coefficient 0", r.constantFeatures);
         }
@@ -266,7 +237,7 @@ public final class RidgeSolver {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "the ridge normal equations are singular or numerically indefinite (%s; %d examples, %d features, "
                             + "regParam %s): set regParam > 0, or remove constant and collinear features",
-                    where, stats.count, stats.n, regParam));
+                    where, stats.count, stats.n, settings.regParam()));
         }
         return new RidgeSolution(r.coefficients, r.intercepts, r.rmse, r.r2, null, stats.count, stats.weightSum, 0, 0);
     }
@@ -291,7 +262,7 @@ public final class RidgeSolver {
         }
         OrderedTreeAggregate.Plan plan;
         try {
-            plan = OrderedTreeAggregate.plan(partitions, aggregationDepth, (long) statBytes, sc.getConf(),
+            plan = OrderedTreeAggregate.plan(partitions, settings.aggregationDepth(), (long) statBytes, sc.getConf(),
                     "sum of the ridge statistics");
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("ridge with " + n + " features: " + e.getMessage(), e);
@@ -303,20 +274,18 @@ public final class RidgeSolver {
     }
 
     private RidgeSolution fitSgd(JavaRDD<Example> data, int n, int m, String featuresCol, String labelCol) {
-        if (!fitIntercept || standardization) {
+        if (!settings.fitIntercept() || settings.standardization()) {
             throw new IllegalArgumentException("solver sgd fits an intercept on unstandardised features; with "
                     + "fitIntercept=false or standardization=true use solver normal");
         }
         NetworkSpec spec = NetworkSpec.builder().input(n).dense(m, Activation.IDENTITY).build();
         long start = System.nanoTime();
-        TrainingResult r = new Trainer(spec).setOptimizer(optimizer).setRegParam(regParam).setBatchSize(batchSize)
-                .setBlockSize(blockSize).setMaxEpochs(maxEpochs).setTol(tol).setSeed(seed)
-                .setAggregationDepth(aggregationDepth).setGemmBackend(gemmBackend)
-                .setColumnNames(featuresCol, labelCol).fit(data);
+        TrainingResult r = new Trainer(spec, settings.sgdSettings()).setColumnNames(featuresCol, labelCol).fit(data);
         double trainMillis = (System.nanoTime() - start) / 1e6;
         Parameters p = r.parameters();
-        Evaluation e = Evaluation.of(data, p.weights(0), p.biases(0), GemmChoice.decide(gemmBackend));
-        return new RidgeSolution(p.weights(0).copy(), p.biases(0).clone(), e.rmse(), e.r2(), e.mae(),
+        DMatrixRMaj w = DMatrixRMaj.wrap(m, n, p.weightValues(0).clone());
+        ResidualMetrics e = ResidualMetrics.of(data, w, p.biasValues(0), GemmChoice.decide(settings.gemmBackend()));
+        return new RidgeSolution(w, p.biasValues(0).clone(), e.rmse(), e.r2(), e.mae(),
                 r.numExamples(), r.weightSum(), trainMillis, 0).withGemm(r.gemm());
     }
 }

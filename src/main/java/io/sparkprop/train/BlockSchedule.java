@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
  * epoch, a partition's blocks are spread evenly over the epoch's iterations, and the choice never
  * depends on timing, task attempts or other partitions. Full batch is {@code T = 1}.
  */
-public final class BlockSchedule {
+final class BlockSchedule {
     private BlockSchedule() {
     }
 

@@ -19,7 +19,7 @@ import io.sparkprop.nn.Parameters;
  * @param converged          whether training stopped on {@code tol} rather than {@code maxEpochs}
  * @param bestEpoch          the 0-based epoch of the lowest validation loss, or −1 without validation data;
  *                           with early stopping ({@link Trainer#setPatience}) the parameters are that epoch's
- * @param aggregation        how the partial gradients were merged (which levels ran where)
+ * @param aggregation        how the partial gradients were merged (which levels ran where), in words
  * @param gemm               the GEMM backend the driver chose and its fingerprint (BLAS library, OpenBLAS core
  *                           type, CPU): every executor ran this backend
  * @param otherGemmFingerprints the fingerprints of executors whose BLAS differed in library or CPU from the
@@ -28,7 +28,7 @@ import io.sparkprop.nn.Parameters;
 public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
                              int numShards, int blockSize, int iterationsPerEpoch, long cachedBytes,
                              long payloadBytes, boolean converged, int bestEpoch,
-                             OrderedTreeAggregate.Plan aggregation, String gemm,
+                             String aggregation, String gemm,
                              java.util.List<String> otherGemmFingerprints) implements Serializable {
     /** Whether every executor's GEMM matched the driver's fingerprint (the bits are those of any such run). */
     public boolean bitsPortable() {

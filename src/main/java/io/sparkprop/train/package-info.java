@@ -1,9 +1,11 @@
 /**
- * The data-parallel training loop: {@link io.sparkprop.train.Trainer} packs the data into cached
- * shards, broadcasts the parameters each iteration, sums the partitions' gradients in a fixed-order
- * pairwise tree ({@link io.sparkprop.train.OrderedTreeAggregate}), and applies an
- * {@link io.sparkprop.train.Optimizer} (SGD, momentum, Nesterov, Adam) with the ridge term on the
- * driver, recording a {@link io.sparkprop.train.TrainingHistory}; checkpoints hold a run's whole state
- * and identity. Every setting's default is in {@link io.sparkprop.train.Defaults}.
+ * Data-parallel training, in the order of one fit: the settings ({@link io.sparkprop.train.MlpSettings},
+ * where every setting's default lives) → the packed data ({@code PackedData}: cached shards, counted and
+ * checked in one pass) → the loop ({@code TrainingLoop}) of rounds ({@code SynchronousRound}: broadcast
+ * the parameters, every shard's gradient over its blocks, a fixed-order pairwise merge
+ * ({@link io.sparkprop.train.OrderedTreeAggregate}), an {@link io.sparkprop.train.Optimizer} step with the
+ * ridge term on the driver), asking its stopping rules ({@code StoppingRule}) after every epoch and
+ * recording a {@link io.sparkprop.train.TrainingHistory}; checkpoints hold a run's whole state and
+ * identity. {@link io.sparkprop.train.Trainer} is the entry point.
  */
 package io.sparkprop.train;

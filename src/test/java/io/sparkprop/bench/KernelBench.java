@@ -48,6 +48,9 @@ public class KernelBench {
     private DMatrixRMaj y;
     private DMatrixRMaj[] z;
     private DMatrixRMaj[] delta;
+    /** Views of the weights and of the gradient's weights, made once, as the kernel keeps its own. */
+    private DMatrixRMaj[] w;
+    private DMatrixRMaj[] gw;
 
     /** The spec a benchmark network name stands for. */
     static NetworkSpec spec(String network) {
@@ -77,6 +80,12 @@ public class KernelBench {
         kernel = new BackpropKernel(spec, gemm);
         params = Parameters.initialise(spec, 1);
         sum = new GradientSum(spec);
+        w = new DMatrixRMaj[spec.numLayers()];
+        gw = new DMatrixRMaj[spec.numLayers()];
+        for (int l = 0; l < spec.numLayers(); l++) {
+            w[l] = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), params.weightValues(l));
+            gw[l] = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), sum.gradient().weightValues(l));
+        }
         SplittableRandom random = new SplittableRandom(2);
         x = new DMatrixRMaj(spec.inputSize(), blockSize);
         for (int i = 0; i < x.getNumElements(); i++) {
@@ -106,12 +115,12 @@ public class KernelBench {
     public Object gemm() {
         int layers = z.length;
         for (int l = 0; l < layers; l++) {
-            gemm.gemm(false, false, 1.0, params.weights(l), l == 0 ? x : z[l - 1], 0.0, z[l]);
+            gemm.gemm(false, false, 1.0, w[l], l == 0 ? x : z[l - 1], 0.0, z[l]);
         }
         for (int l = layers - 1; l >= 0; l--) {
-            gemm.gemm(false, true, 1.0, delta[l], l == 0 ? x : z[l - 1], 1.0, sum.gradient().weights(l));
+            gemm.gemm(false, true, 1.0, delta[l], l == 0 ? x : z[l - 1], 1.0, gw[l]);
             if (l > 0) {
-                gemm.gemm(true, false, 1.0, params.weights(l), delta[l], 0.0, delta[l - 1]);
+                gemm.gemm(true, false, 1.0, w[l], delta[l], 0.0, delta[l - 1]);
             }
         }
         return sum;

@@ -203,9 +203,9 @@ class BadInputCatalogueTest {
                     String folder = root.resolve("ckpt-" + System.nanoTime()).toString();
                     List<Example> data = List.of(Example.of(new double[] {1, 2}, 1), Example.of(new double[] {2, 1}, 0));
                     new Trainer(NetworkSpec.builder().input(2).dense(3, Activation.TANH).dense(2, Activation.SOFTMAX).build())
-                            .setMaxEpochs(1).setCheckpoint(folder, 1).fit(sc.parallelize(data, 1));
+                            .setMaxEpochs(1).setCheckpointing(folder, 1, false).fit(sc.parallelize(data, 1));
                     new Trainer(NetworkSpec.builder().input(2).dense(5, Activation.TANH).dense(2, Activation.SOFTMAX).build())
-                            .setMaxEpochs(2).setCheckpoint(folder, 1).setResume(true).fit(sc.parallelize(data, 1));
+                            .setMaxEpochs(2).setCheckpointing(folder, 1, true).fit(sc.parallelize(data, 1));
                 }));
         return c.stream();
     }

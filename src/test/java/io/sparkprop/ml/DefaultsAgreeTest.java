@@ -14,9 +14,11 @@ import io.sparkprop.data.DataFrames;
 import io.sparkprop.job.JobConfig;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.ridge.RidgeSettings;
 import io.sparkprop.ridge.RidgeSolution;
 import io.sparkprop.ridge.RidgeSolver;
 import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.train.MlpSettings;
 import io.sparkprop.train.Trainer;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -76,7 +78,7 @@ class DefaultsAgreeTest {
     @Test
     void theJobsKeysDefaultToTheEstimatorsParams() {
         JobConfig c = defaultConfig("mlp-classifier");
-        for (MlpEstimator<?> m : new MlpEstimator<?>[] {new MlpClassifier(), new MlpRegressor()}) {
+        for (MlpEstimator<?, ?> m : new MlpEstimator<?, ?>[] {new MlpClassifier(), new MlpRegressor()}) {
             assertArrayEquals(c.integers("model.hidden"), (int[]) defaultOf(m, "hiddenLayers"));
             assertEquals(c.string("model.activation"), defaultOf(m, "activation"));
             assertEquals(c.string("train.optimizer"), defaultOf(m, "optimizer"));
@@ -95,8 +97,52 @@ class DefaultsAgreeTest {
         assertEquals(c.string("ridge.solver"), defaultOf(ridge, "solver"));
         assertEquals(c.integer("train.aggregationDepth"), (Integer) defaultOf(ridge, "aggregationDepth"));
         assertEquals(c.longValue("train.seed"), (Long) defaultOf(ridge, "seed"));
-        // the keys whose ridge defaults differ are not passed unless given (see TrainJob.estimator)
+        // the keys whose ridge defaults differ are not passed unless given (see JobConfig.ridgeSettings)
         assertTrue(!c.isSet("train.stepSize") && !c.isSet("train.maxEpochs") && !c.isSet("train.blockSize"));
+        // and the settings values: the job's, the estimators' and the records' own defaults are one value
+        assertEquals(MlpSettings.defaults(), c.mlpSettings());
+        assertEquals(MlpSettings.defaults(), new MlpClassifier().settings());
+        assertEquals(MlpSettings.defaults(), new MlpRegressor().settings());
+        assertEquals(MlpSettings.defaults(), new Trainer(NetworkSpec.builder().input(2).dense(1, Activation.IDENTITY)
+                .build()).settings());
+        assertEquals(RidgeSettings.defaults(), defaultConfig("ridge").ridgeSettings());
+        assertEquals(RidgeSettings.defaults(), ridge.settings());
+        assertEquals(RidgeSettings.defaults(), new RidgeSolver().settings());
+    }
+
+    @Test
+    void settingsRoundTripThroughTheParamsAndTheConfig() {
+        MlpSettings s = MlpSettings.builder().optimizer("Nesterov").stepSize(0.05).momentum(0.8).stepDecay(0.01)
+                .batchSize(64).maxEpochs(7).tol(1e-3).regParam(1e-4).blockSize(32).aggregationDepth(3).seed(9)
+                .patience(2).build();
+        assertEquals("nesterov", s.optimizer());
+        assertEquals(s, new MlpClassifier().setSettings(s).settings());
+        assertEquals(s, s.toBuilder().build());
+        Properties p = new Properties();
+        p.setProperty("data.format", "sample");
+        p.setProperty("model.type", "mlp-classifier");
+        p.setProperty("output.dir", "out");
+        p.setProperty("split.validation", "0.1");
+        p.setProperty("train.optimizer", "nesterov");
+        p.setProperty("train.stepSize", "0.05");
+        p.setProperty("train.momentum", "0.8");
+        p.setProperty("train.stepDecay", "0.01");
+        p.setProperty("train.batchSize", "64");
+        p.setProperty("train.maxEpochs", "7");
+        p.setProperty("train.tol", "1e-3");
+        p.setProperty("train.regParam", "1e-4");
+        p.setProperty("train.blockSize", "32");
+        p.setProperty("train.aggregationDepth", "3");
+        p.setProperty("train.seed", "9");
+        p.setProperty("train.patience", "2");
+        assertEquals(s, JobConfig.parse(p).mlpSettings());
+        RidgeSettings r = RidgeSettings.builder().regParam(0.5).fitIntercept(false).standardization(true)
+                .solver("sgd").blockSize(100).aggregationDepth(1).stepSize(0.2).maxEpochs(5).seed(3).build();
+        assertEquals(r, new RidgeRegression().setSettings(r).settings());
+        // a value the builder refuses is refused with the setting's name, wherever it comes from
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MlpSettings.builder().momentum(1.0).build());
+        assertEquals("momentum must be in [0, 1), found 1.0", e.getMessage());
     }
 
     @Test

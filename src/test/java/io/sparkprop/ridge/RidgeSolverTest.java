@@ -12,7 +12,6 @@ import java.util.SplittableRandom;
 import io.sparkprop.data.Example;
 import io.sparkprop.testutil.SparkTestSupport;
 import io.sparkprop.testutil.TestData;
-import io.sparkprop.train.Optimizer;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -325,8 +324,8 @@ class RidgeSolverTest {
         }
         JavaRDD<Example> rdd = sc.parallelize(data, 2);
         RidgeSolution normal = new RidgeSolver().setRegParam(0.01).fit(rdd);
-        RidgeSolution sgd = new RidgeSolver().setRegParam(0.01).setSolver(RidgeSolver.Solver.SGD)
-                .setOptimizer(Optimizer.sgd(1.0)).setMaxEpochs(150).fit(rdd);
+        RidgeSolution sgd = new RidgeSolver(RidgeSettings.builder().regParam(0.01).solver(RidgeSolver.Solver.SGD)
+                .optimizer("sgd").stepSize(1.0).maxEpochs(150).build()).fit(rdd);
         double diff = TestData.maxRelativeDifference(coefficientsAndIntercept(normal, 0), coefficientsAndIntercept(sgd, 0));
         assertTrue(diff < 1e-4, "sgd vs normal " + diff);
         assertEquals(normal.rootMeanSquaredError()[0], sgd.rootMeanSquaredError()[0], 1e-6);

@@ -54,12 +54,12 @@ class CheckpointTest {
             double[] uninterrupted = trainer(optimizer).setMaxEpochs(5).fit(data).parameters().toFlat();
             String folder = dir.resolve("ckpt-" + optimizer.kind()).toString();
             // "crash" after epoch 3: checkpoints after epochs 2 only (every 2), epoch 3 is lost
-            trainer(optimizer).setMaxEpochs(3).setCheckpoint(folder, 2).fit(data);
+            trainer(optimizer).setMaxEpochs(3).setCheckpointing(folder, 2, false).fit(data);
             assertTrue(Files.exists(Path.of(folder, "epoch-000002.ckpt")));
             assertFalse(Files.exists(Path.of(folder, "epoch-000003.ckpt")));
             // a write interrupted half-way leaves only a temporary file, which resuming ignores
             Files.writeString(Path.of(folder, ".epoch-000004.ckpt.tmp-123"), "half");
-            TrainingResult resumed = trainer(optimizer).setMaxEpochs(5).setCheckpoint(folder, 2).setResume(true)
+            TrainingResult resumed = trainer(optimizer).setMaxEpochs(5).setCheckpointing(folder, 2, true)
                     .fit(data);
             assertArrayEquals(uninterrupted, resumed.parameters().toFlat(), 0.0, optimizer.toString());
             assertEquals(3, resumed.history().epochs().size(), "epochs 3 (lost in the crash), 4 and 5 were run");
@@ -71,10 +71,10 @@ class CheckpointTest {
     void aCheckpointOfAnotherNetworkIsRefused() {
         JavaRDD<Example> data = sc.parallelize(TrainerTest.classificationData(100, 4), 2);
         String folder = dir.resolve("other").toString();
-        trainer(Optimizer.adam(0.01)).setMaxEpochs(1).setCheckpoint(folder, 1).fit(data);
+        trainer(Optimizer.adam(0.01)).setMaxEpochs(1).setCheckpointing(folder, 1, false).fit(data);
         NetworkSpec wider = NetworkSpec.builder().input(4).dense(9, Activation.TANH).dense(3, Activation.SOFTMAX).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new Trainer(wider).setMaxEpochs(2).setCheckpoint(folder, 1).setResume(true).fit(data));
+                () -> new Trainer(wider).setMaxEpochs(2).setCheckpointing(folder, 1, true).fit(data));
         assertTrue(e.getMessage().endsWith("is of a network with layer sizes [4, 6, 3], this run trains [4, 9, 3]: use "
                 + "another checkpoint folder or resume=false"), e.getMessage());
     }

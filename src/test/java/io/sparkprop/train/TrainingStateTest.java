@@ -74,9 +74,9 @@ class TrainingStateTest {
         assertTrue(uninterrupted.bestEpoch() < 3, "the best epoch must lie before the interruption, found "
                 + uninterrupted.bestEpoch());
         String folder = dir.resolve("patience").toString();
-        trainer().setValidationData(validation).setPatience(20).setMaxEpochs(3).setCheckpoint(folder, 1).fit(data);
+        trainer().setValidationData(validation).setPatience(20).setMaxEpochs(3).setCheckpointing(folder, 1, false).fit(data);
         TrainingResult resumed = trainer().setValidationData(validation).setPatience(20).setMaxEpochs(6)
-                .setCheckpoint(folder, 1).setResume(true).fit(data);
+                .setCheckpointing(folder, 1, true).fit(data);
         assertEquals(uninterrupted.bestEpoch(), resumed.bestEpoch());
         assertArrayEquals(uninterrupted.parameters().toFlat(), resumed.parameters().toFlat(), 0.0);
     }
@@ -85,12 +85,12 @@ class TrainingStateTest {
     void aRunThatStoppedOnTolStaysStopped() {
         JavaRDD<Example> data = sc.parallelize(TrainerTest.classificationData(300, 4), 2);
         String folder = dir.resolve("tol").toString();
-        Trainer converging = trainer().setTol(0.2).setMaxEpochs(30).setCheckpoint(folder, 100);
+        Trainer converging = trainer().setTol(0.2).setMaxEpochs(30).setCheckpointing(folder, 100, false);
         TrainingResult first = converging.fit(data);
         assertTrue(first.converged());
         int epochs = first.history().epochs().size();
         assertTrue(epochs < 30, "converged after " + epochs + " epochs");
-        TrainingResult resumed = trainer().setTol(0.2).setMaxEpochs(30).setCheckpoint(folder, 100).setResume(true)
+        TrainingResult resumed = trainer().setTol(0.2).setMaxEpochs(30).setCheckpointing(folder, 100, true)
                 .fit(data);
         assertTrue(resumed.converged());
         assertEquals(0, resumed.history().epochs().size(), "no epoch after the stop");
@@ -101,18 +101,18 @@ class TrainingStateTest {
     void aResumeOnAnotherScheduleIsRefusedNamingBothValues() {
         JavaRDD<Example> data = sc.parallelize(TrainerTest.classificationData(300, 4), 4);
         String folder = dir.resolve("identity").toString();
-        trainer().setNumShards(2).setMaxEpochs(1).setCheckpoint(folder, 1).fit(data);
+        trainer().setNumShards(2).setMaxEpochs(1).setCheckpointing(folder, 1, false).fit(data);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> trainer().setNumShards(4).setMaxEpochs(2).setCheckpoint(folder, 1).setResume(true).fit(data));
+                () -> trainer().setNumShards(4).setMaxEpochs(2).setCheckpointing(folder, 1, true).fit(data));
         assertTrue(e.getMessage().contains("was written with shards 2, this run has 4"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> trainer().setNumShards(2).setSeed(4).setMaxEpochs(2)
-                .setOptimizer(Optimizer.sgd(0.1)).setCheckpoint(folder, 1).setResume(true).fit(data));
+                .setOptimizer(Optimizer.sgd(0.1)).setCheckpointing(folder, 1, true).fit(data));
         assertTrue(e.getMessage().contains("seed 3, this run has 4"), e.getMessage());
         assertTrue(e.getMessage().contains("optimizer adam(stepSize=0.05, beta1=0.9, beta2=0.999, epsilon=1.0E-8), "
                 + "this run has sgd(stepSize=0.1)"), e.getMessage());
         // what only decides when to stop may change: the run goes on
-        TrainingResult more = trainer().setNumShards(2).setMaxEpochs(2).setTol(1e-9).setCheckpoint(folder, 1)
-                .setResume(true).fit(data);
+        TrainingResult more = trainer().setNumShards(2).setMaxEpochs(2).setTol(1e-9).setCheckpointing(folder, 1, true)
+                .fit(data);
         assertEquals(1, more.history().epochs().size());
     }
 

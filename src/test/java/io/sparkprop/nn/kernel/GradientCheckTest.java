@@ -142,7 +142,7 @@ class GradientCheckTest {
             SplittableRandom random = new SplittableRandom(seed);
             Parameters params = Parameters.initialise(spec, seed);
             for (int l = 0; l < spec.numLayers(); l++) {
-                double[] b = params.biases(l);
+                double[] b = params.biasValues(l);
                 for (int i = 0; i < b.length; i++) {
                     b[i] = random.nextDouble() - 0.5;
                 }

@@ -25,10 +25,10 @@ final class ReferenceNetwork {
         double[][] zs = new double[spec.numLayers()][];
         double[] a = x;
         for (int l = 0; l < spec.numLayers(); l++) {
-            DMatrixRMaj w = params.weights(l);
+            DMatrixRMaj w = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), params.weightValues(l));
             double[] z = new double[spec.width(l)];
             for (int i = 0; i < z.length; i++) {
-                double s = params.biases(l)[i];
+                double s = params.biasValues(l)[i];
                 for (int k = 0; k < a.length; k++) {
                     s += w.get(i, k) * a[k];
                 }

@@ -10,15 +10,17 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;
 
 /**
- * Loss and accuracy sums of one shard under broadcast parameters (forward passes only), and their
+ * The held-out (validation) loss: loss and accuracy sums of one shard under broadcast parameters (forward passes only), and their
  * merge: what a validation pass returns.
  */
-final class Evaluation implements Serializable {
+final class HeldOutLoss implements Serializable {
     private static final long serialVersionUID = 1L;
 
     double lossSum;
@@ -35,7 +37,29 @@ final class Evaluation implements Serializable {
         return out == Activation.SOFTMAX || out == Activation.SIGMOID;
     }
 
-    Evaluation mergeInPlace(Evaluation other) {
+    /** The sums over every shard of {@code data} at {@code at}, merged in the fixed order. */
+    static HeldOutLoss of(JavaSparkContext sc, PackedData data, Parameters at, GemmChoice gemm, int depth) {
+        // parameters are replaced, never mutated, so the broadcast needs no copy of its own
+        Broadcast<Parameters> bc = sc.broadcast(at);
+        try {
+            JavaPairRDD<Integer, HeldOutLoss> partials = data.shards.mapPartitionsWithIndex(new OfShard(bc, gemm), true)
+                    .mapToPair(kv -> kv);
+            return OrderedTreeAggregate.aggregate(partials, data.partitions, depth, HeldOutLoss::mergeInPlace);
+        } finally {
+            bc.destroy();
+        }
+    }
+
+    double meanLoss() {
+        return lossSum / weightSum;
+    }
+
+    /** The accuracy, or NaN where it means nothing ({@link #hasAccuracy}). */
+    double accuracy(NetworkSpec spec) {
+        return hasAccuracy(spec) ? correctWeight / weightSum : Double.NaN;
+    }
+
+    HeldOutLoss mergeInPlace(HeldOutLoss other) {
         lossSum += other.lossSum;
         correctWeight += other.correctWeight;
         weightSum += other.weightSum;
@@ -43,7 +67,7 @@ final class Evaluation implements Serializable {
     }
 
     /** The executor side: every block of the shard. */
-    static final class OfShard implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, Evaluation>>> {
+    static final class OfShard implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, HeldOutLoss>>> {
         private static final long serialVersionUID = 1L;
 
         private final Broadcast<Parameters> parameters;
@@ -55,7 +79,7 @@ final class Evaluation implements Serializable {
         }
 
         @Override
-        public Iterator<Tuple2<Integer, Evaluation>> call(Integer partition, Iterator<Shard> shards) {
+        public Iterator<Tuple2<Integer, HeldOutLoss>> call(Integer partition, Iterator<Shard> shards) {
             if (!shards.hasNext()) {
                 return Collections.emptyIterator();
             }
@@ -65,7 +89,7 @@ final class Evaluation implements Serializable {
             }
             Parameters params = parameters.value();
             BackpropKernel kernel = KernelCache.get(params.spec(), backend);
-            Evaluation e = new Evaluation();
+            HeldOutLoss e = new HeldOutLoss();
             double[] correct = new double[1];
             for (int k = 0; k < shard.numBlocks(); k++) {
                 e.lossSum += kernel.evaluate(params, shard.features(k), shard.targets(k), shard.weights(k), correct);

@@ -21,7 +21,7 @@ import scala.Tuple2;
  * spread is summed about block means and combined by the pairwise update (Chan et al.), never as
  * {@code Σwy² − Wȳ²}, which cancels to noise for labels with a large offset.
  */
-final class Evaluation implements Serializable {
+final class ResidualMetrics implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final double[] sse;
@@ -30,14 +30,14 @@ final class Evaluation implements Serializable {
     private final double[] cyy;
     private double weightSum;
 
-    private Evaluation(int m) {
+    private ResidualMetrics(int m) {
         sse = new double[m];
         sae = new double[m];
         yMean = new double[m];
         cyy = new double[m];
     }
 
-    static Evaluation of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmChoice backend) {
+    static ResidualMetrics of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmChoice backend) {
         int n = w.numCols;
         int m = w.numRows;
         ShardPacker packer = new ShardPacker(n, m, 256);
@@ -47,8 +47,8 @@ final class Evaluation implements Serializable {
         double[] intercepts = b.clone();
         try {
             // rows in canonical order and partitions merged by index: the same sums on any cluster
-            JavaPairRDD<Integer, Evaluation> partials = data.mapPartitionsWithIndex((p, it) -> {
-                Evaluation e = new Evaluation(m);
+            JavaPairRDD<Integer, ResidualMetrics> partials = data.mapPartitionsWithIndex((p, it) -> {
+                ResidualMetrics e = new ResidualMetrics(m);
                 DMatrixRMaj coefficients = DMatrixRMaj.wrap(m, n, coefficientData);
                 DMatrixRMaj prediction = new DMatrixRMaj(m, 1);
                 Gemm gemm = backend.gemm();
@@ -56,8 +56,8 @@ final class Evaluation implements Serializable {
                         weights, prediction));
                 return Collections.singletonList(new Tuple2<>(p, e)).iterator();
             }, true).mapToPair(kv -> kv);
-            Evaluation merged = OrderedTreeAggregate.aggregate(partials, data.getNumPartitions(), 2, Evaluation::merge);
-            return merged != null ? merged : new Evaluation(m);
+            ResidualMetrics merged = OrderedTreeAggregate.aggregate(partials, data.getNumPartitions(), 2, ResidualMetrics::merge);
+            return merged != null ? merged : new ResidualMetrics(m);
         } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
             throw SparkJobs.inputError(e, "evaluating the ridge model");
         }
@@ -110,7 +110,7 @@ final class Evaluation implements Serializable {
         yMean[k] = wa > 0 ? yMean[k] + wb / total * delta : mean;
     }
 
-    private static Evaluation merge(Evaluation a, Evaluation b) {
+    private static ResidualMetrics merge(ResidualMetrics a, ResidualMetrics b) {
         for (int k = 0; k < a.sse.length; k++) {
             a.sse[k] += b.sse[k];
             a.sae[k] += b.sae[k];

@@ -1,0 +1,207 @@
+package io.sparkprop.train;
+
+import java.io.Serializable;
+
+import io.sparkprop.linalg.GemmBackend;
+
+/**
+ * Every setting of one MLP training run, immutable and checked once, when it is built. This is the
+ * one place where each setting's default lives: the {@link Builder}'s initial values. The Spark ML
+ * params of {@code MlpClassifier}/{@code MlpRegressor} take their defaults from {@link #defaults()} and
+ * convert to a settings value in one method; the job's {@code train.*} config keys map onto the
+ * builder in one table ({@code JobConfig}); the {@link Trainer} takes the value.
+ *
+ * <pre>{@code
+ * MlpSettings s = MlpSettings.builder().optimizer("adam").stepSize(1e-3).batchSize(512).maxEpochs(15).build();
+ * TrainingResult r = new Trainer(spec, s).fit(examples);
+ * }</pre>
+ *
+ * @param optimizer        update rule: {@code sgd}, {@code momentum}, {@code nesterov} or {@code adam}
+ *                         (lower case; the builder accepts any case)
+ * @param stepSize         step size {@code η > 0}
+ * @param momentum         momentum {@code μ ∈ [0, 1)} of the momentum and Nesterov rules (ignored by the others)
+ * @param stepDecay        inverse-time decay {@code d ≥ 0}: the step at update {@code t} is {@code η / (1 + d·t)}
+ * @param batchSize        examples per update across the cluster; 0 = full batch (see {@link Trainer})
+ * @param maxEpochs        passes over the data at most (≥ 1)
+ * @param tol              stop when the epoch loss changes by at most {@code tol} relative to the previous
+ *                         epoch's; 0 = never
+ * @param regParam         ridge penalty {@code λ ≥ 0} of {@code (λ/2) Σ_l ‖W_l‖²}; biases are not penalised
+ * @param blockSize        examples per packed block, the GEMMs' column count (≥ 1)
+ * @param aggregationDepth depth of the tree that merges the partitions' sums (≥ 1)
+ * @param seed             seed of the initial weights and of every epoch's block order
+ * @param patience         early stopping: epochs without a lower validation loss before stopping, keeping
+ *                         the best epoch; 0 = off (needs validation data)
+ * @param numShards        cached partitions to pack the data into; 0 = Spark's default parallelism
+ * @param gemmBackend      the GEMM backend the executors use
+ */
+public record MlpSettings(String optimizer, double stepSize, double momentum, double stepDecay, int batchSize,
+                          int maxEpochs, double tol, double regParam, int blockSize, int aggregationDepth,
+                          long seed, int patience, int numShards, GemmBackend gemmBackend) implements Serializable {
+
+    /** Hidden-layer widths of the estimators' networks by default (a new array each call). */
+    public static int[] defaultHiddenLayers() {
+        return new int[] {64};
+    }
+
+    /** Hidden activation of the estimators' networks by default. */
+    public static final String DEFAULT_ACTIVATION = "relu";
+
+    /** Checks every value; the names in the messages are the settings' (and the params' and config keys'). */
+    public MlpSettings {
+        optimizer = Optimizer.Kind.parse(optimizer).lowerName();
+        Checks.finitePositive("stepSize", stepSize);
+        Checks.unitInterval("momentum", momentum);
+        Checks.finiteNonNegative("stepDecay", stepDecay);
+        Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
+        Checks.atLeast("maxEpochs", maxEpochs, 1, null);
+        Checks.finiteNonNegative("tol", tol);
+        Checks.finiteNonNegative("regParam", regParam);
+        Checks.atLeast("blockSize", blockSize, 1, null);
+        Checks.atLeast("aggregationDepth", aggregationDepth, 1, null);
+        Checks.atLeast("patience", patience, 0, "0 = off");
+        Checks.atLeast("numShards", numShards, 0, "0 = the default parallelism");
+        Checks.notNull("gemmBackend", gemmBackend);
+    }
+
+    /** The defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, blocks of 128, depth 2, seed 42. */
+    public static MlpSettings defaults() {
+        return builder().build();
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from these values. */
+    public Builder toBuilder() {
+        return new Builder().optimizer(optimizer).stepSize(stepSize).momentum(momentum).stepDecay(stepDecay)
+                .batchSize(batchSize).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
+                .aggregationDepth(aggregationDepth).seed(seed).patience(patience).numShards(numShards)
+                .gemmBackend(gemmBackend);
+    }
+
+    /** The update rule these settings describe (Adam with {@code β₁ = 0.9}, {@code β₂ = 0.999}, {@code ε = 1e-8}). */
+    public Optimizer updateRule() {
+        return Optimizer.named(optimizer, stepSize, momentum, stepDecay);
+    }
+
+    /** Builds {@link MlpSettings}; its initial values are the defaults. Not thread-safe. */
+    public static final class Builder {
+        private String optimizer = "adam";
+        private double stepSize = 1e-3;
+        private double momentum = 0.9;
+        private double stepDecay = 0.0;
+        private int batchSize = 256;
+        private int maxEpochs = 10;
+        private double tol = 1e-6;
+        private double regParam = 0.0;
+        private int blockSize = 128;
+        private int aggregationDepth = 2;
+        private long seed = 42L;
+        private int patience = 0;
+        private int numShards = 0;
+        private GemmBackend gemmBackend = GemmBackend.AUTO;
+
+        private Builder() {
+        }
+
+        public Builder optimizer(String value) {
+            optimizer = value;
+            return this;
+        }
+
+        /**
+         * The rule, step size, momentum and decay of {@code rule}. Only Adam's usual constants can be
+         * settings: an Adam with other {@code β₁, β₂, ε} is refused.
+         */
+        public Builder updateRule(Optimizer rule) {
+            Checks.notNull("optimizer", rule);
+            optimizer = rule.kind().lowerName();
+            stepSize = rule.stepSize();
+            stepDecay = rule.decay();
+            if (rule.kind() == Optimizer.Kind.MOMENTUM || rule.kind() == Optimizer.Kind.NESTEROV) {
+                momentum = rule.momentum();
+            }
+            Optimizer expressed = Optimizer.named(optimizer, stepSize, momentum, stepDecay);
+            if (!expressed.toString().equals(rule.toString())) {
+                throw new IllegalArgumentException("the update rule " + rule + " is not expressible as settings "
+                        + "(optimizer, stepSize, momentum, stepDecay); the nearest is " + expressed);
+            }
+            return this;
+        }
+
+        public Builder stepSize(double value) {
+            stepSize = value;
+            return this;
+        }
+
+        public Builder momentum(double value) {
+            momentum = value;
+            return this;
+        }
+
+        public Builder stepDecay(double value) {
+            stepDecay = value;
+            return this;
+        }
+
+        public Builder batchSize(int value) {
+            batchSize = value;
+            return this;
+        }
+
+        public Builder maxEpochs(int value) {
+            maxEpochs = value;
+            return this;
+        }
+
+        public Builder tol(double value) {
+            tol = value;
+            return this;
+        }
+
+        public Builder regParam(double value) {
+            regParam = value;
+            return this;
+        }
+
+        public Builder blockSize(int value) {
+            blockSize = value;
+            return this;
+        }
+
+        public Builder aggregationDepth(int value) {
+            aggregationDepth = value;
+            return this;
+        }
+
+        public Builder seed(long value) {
+            seed = value;
+            return this;
+        }
+
+        public Builder patience(int value) {
+            patience = value;
+            return this;
+        }
+
+        public Builder numShards(int value) {
+            numShards = value;
+            return this;
+        }
+
+        public Builder gemmBackend(GemmBackend value) {
+            gemmBackend = value;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException naming the first setting out of its range
+         */
+        public MlpSettings build() {
+            return new MlpSettings(optimizer, stepSize, momentum, stepDecay, batchSize, maxEpochs, tol, regParam,
+                    blockSize, aggregationDepth, seed, patience, numShards, gemmBackend);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package io.sparkprop.train;
+
+import java.util.Collections;
+import java.util.List;
+
+import io.sparkprop.data.Example;
+import io.sparkprop.data.Shard;
+import io.sparkprop.data.ShardPacker;
+import io.sparkprop.nn.NetworkSpec;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.storage.RDDInfo;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.reflect.ClassTag$;
+
+/**
+ * The examples of one fit packed into cached {@link Shard}s, with their totals, for as long as the fit
+ * runs: {@link #close()} unpersists them. Packing is the one pass that reads the input, so it is also
+ * where the input is checked, once: a bad row fails it with the row named ({@link ShardPacker}), and
+ * empty data or data whose weights are all 0 is refused here, from the pass's own counts.
+ */
+final class PackedData implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PackedData.class);
+
+    final JavaRDD<Shard> shards;
+    /** Shards, one cached partition each. */
+    final int partitions;
+    /** Columns per block. */
+    final int blockSize;
+    final long count;
+    final double weightSum;
+    /** The largest number of blocks of any shard. */
+    final int maxBlocks;
+    /** Bytes of the doubles in the shards (features, targets, weights). */
+    final long payloadBytes;
+    /** Bytes Spark reports for the cached shards. */
+    final long cachedBytes;
+
+    private PackedData(JavaRDD<Shard> shards, int blockSize, long[] totals, double weightSum, long cachedBytes) {
+        this.shards = shards;
+        this.partitions = shards.getNumPartitions();
+        this.blockSize = blockSize;
+        this.count = totals[0];
+        this.maxBlocks = (int) totals[1];
+        this.payloadBytes = totals[2];
+        this.weightSum = weightSum;
+        this.cachedBytes = cachedBytes;
+    }
+
+    /**
+     * The input coalesced to {@code numShards} partitions (0: Spark's default parallelism) without a
+     * shuffle, into contiguous ranges of partitions ({@link RangeCoalescer}), so that the same input
+     * partitioning always gives the same shards; input with fewer partitions is kept as it is.
+     */
+    static JavaRDD<Example> toShardPartitions(JavaSparkContext sc, JavaRDD<Example> input, int numShards) {
+        int target = numShards > 0 ? numShards : sc.defaultParallelism();
+        if (target >= input.getNumPartitions()) {
+            return input;
+        }
+        RDD<Example> coalesced = input.rdd().coalesce(target, false, scala.Option.apply(new RangeCoalescer()), null);
+        return new JavaRDD<>(coalesced, ClassTag$.MODULE$.apply(Example.class));
+    }
+
+    /**
+     * Packs {@code data} (already in its shard partitions) into blocks of {@code block} columns for
+     * {@code spec}, caches and counts the shards in one Spark job.
+     *
+     * @param what       {@code training} or {@code validation}: the data's name in messages
+     * @param featuresCol the column to name in messages about bad feature values, or {@code null}
+     * @param labelCol   the column to name in messages about bad labels, or {@code null}
+     * @throws IllegalArgumentException on a bad row (named), empty data, or weights that are all 0
+     */
+    static PackedData pack(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec, int block, String what,
+                           String featuresCol, String labelCol) {
+        int partitions = data.getNumPartitions();
+        warnAboutSlowSettings(sc, data, spec);
+        ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
+                .withColumnNames(featuresCol, labelCol);
+        JavaRDD<Shard> shards = data
+                .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
+                .setName("sparkprop " + what + " shards (" + spec + ")")
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        String previous = sc.getLocalProperty("spark.job.description");
+        try {
+            sc.setJobDescription("sparkprop packing " + what + " data: " + partitions + " partitions into blocks of "
+                    + block);
+            List<long[]> stats;
+            try {
+                stats = shards.map(s -> new long[] {
+                    s.count(), Double.doubleToLongBits(s.weightSum()), s.numBlocks(), s.payloadBytes()}).collect();
+            } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
+                throw SparkJobs.inputError(e, "packing the " + what + " data");
+            }
+            long[] totals = new long[3];
+            double weightSum = 0;
+            for (long[] s : stats) {
+                totals[0] += s[0];
+                weightSum += Double.longBitsToDouble(s[1]);
+                totals[1] = Math.max(totals[1], s[2]);
+                totals[2] += s[3];
+            }
+            if (totals[0] == 0) {
+                throw new IllegalArgumentException("the " + what + " data is empty: no examples in any of "
+                        + partitions + " partitions");
+            }
+            if (!(weightSum > 0)) {
+                throw new IllegalArgumentException(what.equals("training")
+                        ? "every example weight is 0: nothing to train on (" + totals[0] + " examples)"
+                        : "every example weight of the " + what + " data is 0: nothing to evaluate (" + totals[0]
+                                + " examples)");
+            }
+            return new PackedData(shards, block, totals, weightSum, cachedBytes(sc, shards.id()));
+        } catch (RuntimeException e) {
+            shards.unpersist(false);
+            throw e;
+        } finally {
+            sc.setJobDescription(previous);
+        }
+    }
+
+    /** Unpersists the shards (without waiting); the object is not used afterwards. */
+    @Override
+    public void close() {
+        shards.unpersist(false);
+    }
+
+    /**
+     * Two settings that cost time on every iteration and that a user can change: a gradient larger
+     * than {@code spark.task.maxDirectResultSize} (default 1 MB) travels back through the block manager
+     * instead of with the task's result, and data made by {@code parallelize} keeps each partition's
+     * rows inside its partition object, which Spark ships with every task of every iteration (the
+     * cached shards do not help, since tasks carry their partition object all the same).
+     */
+    private static void warnAboutSlowSettings(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec) {
+        long gradientBytes = 8 * spec.parameterCount();
+        long direct = sc.getConf().getSizeAsBytes("spark.task.maxDirectResultSize", "1m");
+        if (gradientBytes > direct) {
+            LOG.info("sparkprop: each task returns a {} KB gradient, more than spark.task.maxDirectResultSize ({} KB); "
+                    + "setting it to at least {}k when the session is created saves a round trip per iteration",
+                    gradientBytes >> 10, direct >> 10, (gradientBytes >> 10) + 64);
+        }
+        if (hasParallelizedSource(data.rdd())) {
+            LOG.warn("sparkprop: the training data comes from parallelize() with no shuffle in between, so Spark "
+                    + "ships every partition's rows with each task of every iteration; repartition() it (or read it "
+                    + "from files) before training");
+        }
+    }
+
+    /** Whether {@code rdd} reaches a {@code ParallelCollectionRDD} through narrow dependencies only. */
+    private static boolean hasParallelizedSource(RDD<?> rdd) {
+        if (rdd.getClass().getName().equals("org.apache.spark.rdd.ParallelCollectionRDD")) {
+            return true;
+        }
+        scala.collection.Iterator<org.apache.spark.Dependency<?>> deps = rdd.dependencies().iterator();
+        while (deps.hasNext()) {
+            org.apache.spark.Dependency<?> d = deps.next();
+            if (d instanceof org.apache.spark.NarrowDependency && hasParallelizedSource(d.rdd())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long cachedBytes(JavaSparkContext sc, int rddId) {
+        for (RDDInfo info : sc.sc().getRDDStorageInfo()) {
+            if (info.id() == rddId) {
+                return info.memSize() + info.diskSize();
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,109 @@
+package io.sparkprop.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+import io.sparkprop.data.Shard;
+import io.sparkprop.linalg.GemmChoice;
+import io.sparkprop.nn.GradientSum;
+import io.sparkprop.nn.Parameters;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The synchronous round, one gradient step:
+ *
+ * <pre>  broadcast θ_t → per shard Σ_i w_i ∇C_i over its blocks of slice t ({@link BatchGradient})
+ *   → ordered merge ({@link OrderedTreeAggregate}) → g = (1/Σw) Σ_i w_i ∇C_i + λW → θ_{t+1} = optimiser(θ_t, g)</pre>
+ *
+ * (biases are not penalised), minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}.
+ */
+final class SynchronousRound implements Round {
+    private final JavaSparkContext sc;
+    private final JavaRDD<Shard> shards;
+    private final OrderedTreeAggregate.Plan plan;
+    private final GemmChoice gemm;
+    private final Optimizer rule;
+    private final double regParam;
+    private final long seed;
+    private final int roundsPerEpoch;
+    private final boolean shuffle;
+    private final LongAccumulator blocksRead;
+    private final CollectionAccumulator<String> fingerprints;
+
+    /**
+     * @param roundsPerEpoch rounds an epoch: the shards' blocks are split into this many slices
+     * @param shuffle        whether each epoch reads the blocks in a seeded order (mini-batches) or in order
+     */
+    SynchronousRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
+                     MlpSettings settings, int roundsPerEpoch, boolean shuffle) {
+        this.sc = sc;
+        this.shards = data.shards;
+        this.plan = plan;
+        this.gemm = gemm;
+        this.rule = settings.updateRule();
+        this.regParam = settings.regParam();
+        this.seed = settings.seed();
+        this.roundsPerEpoch = roundsPerEpoch;
+        this.shuffle = shuffle;
+        this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
+        this.fingerprints = sc.sc().collectionAccumulator("sparkprop GEMM fingerprints");
+    }
+
+    @Override
+    public Outcome run(ModelState state, int epoch, int t) {
+        Parameters current = state.current;
+        double step = rule.stepSizeAt(state.updates);
+        long blocksBefore = blocksRead.value();
+        GradientSum sum = gradient(current, epoch, t);
+        long blocks = blocksRead.value() - blocksBefore;
+        if (sum == null || sum.weightSum() == 0) {
+            // no example (or only zero weights) in this slice: nothing to learn from
+            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count(), blocks, step, null);
+        }
+        double meanLoss = sum.lossSum() / sum.weightSum();
+        Parameters g = sum.gradient();
+        if (!Double.isFinite(meanLoss) || !g.isFinite()) {
+            return new Outcome(meanLoss, sum.weightSum(), sum.count(), blocks, step,
+                    (Double.isFinite(meanLoss) ? "the gradient" : "the loss") + " is not finite (loss " + meanLoss + ")");
+        }
+        g.scaleInPlace(1.0 / sum.weightSum());
+        double objective = meanLoss;
+        if (regParam > 0) {
+            g.axpyWeightsInPlace(regParam, current); // ∇(λ/2 ‖W‖²) = λW
+            objective += 0.5 * regParam * current.weightNormSquared();
+        }
+        state.updater.update(state.theta, g.toFlat(), state.updates);
+        Parameters next = Parameters.fromFlat(current.spec(), state.theta);
+        if (!next.isFinite()) {
+            return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step,
+                    "the update made the parameters non-finite");
+        }
+        state.current = next;
+        state.updates++;
+        return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step, null);
+    }
+
+    /** {@code Σ_i w_i C_i} and {@code Σ_i w_i ∇C_i} over slice {@code t} of epoch {@code epoch}; null if empty. */
+    GradientSum gradient(Parameters at, int epoch, int t) {
+        Broadcast<Parameters> bc = sc.broadcast(at);
+        try {
+            JavaPairRDD<Integer, GradientSum> partials = shards.mapPartitionsWithIndex(
+                    new BatchGradient(bc, gemm, fingerprints, seed, epoch, t, roundsPerEpoch, shuffle, blocksRead),
+                    true).mapToPair(kv -> kv);
+            return plan.aggregate(partials, GradientSum::mergeInPlace);
+        } finally {
+            bc.destroy();
+        }
+    }
+
+    /** The executors' GEMM fingerprints that differed from the driver's, each once. */
+    List<String> otherFingerprints() {
+        return new ArrayList<>(new TreeSet<>(fingerprints.value()));
+    }
+}
