@@ -9,7 +9,7 @@ import java.util.List;
 
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
@@ -21,17 +21,17 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(LocalSpark.class)
 class DataFramesTest {
     private static SparkSession spark;
     private static Dataset<Row> df;
 
     @BeforeAll
     static void start() {
-        spark = SparkTestSupport.start(DataFramesTest.class);
         StructType schema = new StructType()
                 .add("features", SQLDataTypes.VectorType())
                 .add("label", DataTypes.IntegerType)
@@ -42,11 +42,6 @@ class DataFramesTest {
                 RowFactory.create(Vectors.dense(1, 2), 1, 2.0, Vectors.dense(0.5, 0.25), "a"),
                 RowFactory.create(Vectors.sparse(2, new int[] {1}, new double[] {3}), 0, 1.0, Vectors.dense(1, 0), "b"));
         df = spark.createDataFrame(rows, schema);
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
     }
 
     @Test

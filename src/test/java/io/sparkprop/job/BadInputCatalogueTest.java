@@ -19,7 +19,7 @@ import io.sparkprop.ml.MlpRegressionModel;
 import io.sparkprop.ml.MlpRegressor;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingDivergedException;
@@ -29,8 +29,8 @@ import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -40,6 +40,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The catalogue of bad inputs: each case is what a user might do wrong, the message they see, and —
  * for jobs — proof that nothing was written to the output folder.
  */
+@ExtendWith(LocalSpark.class)
 class BadInputCatalogueTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
@@ -50,8 +51,6 @@ class BadInputCatalogueTest {
 
     @BeforeAll
     static void start() throws IOException {
-        spark = SparkTestSupport.start(BadInputCatalogueTest.class);
-        sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         root = shared;
         Files.writeString(root.resolve("good.csv"), "a,b,label\n1,2,0\n2,1,1\n3,3,0\n1,1,1\n");
         Files.writeString(root.resolve("nan.csv"), "a,b,label\n1,2,0\nNaN,1,1\n3,3,0\n");
@@ -61,11 +60,6 @@ class BadInputCatalogueTest {
         Files.writeString(root.resolve("negative.csv"), "a,b,label\n1,2,-1\n2,1,1\n");
         Files.writeString(root.resolve("empty.csv"), "a,b,label\n");
         Files.writeString(root.resolve("one-class.csv"), "a,b,label\n1,2,1\n2,1,1\n3,3,1\n");
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
     }
 
     interface Action {

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.SplittableRandom;
 
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.testutil.TestData;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -24,26 +24,16 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(LocalSpark.class)
 class TrainJobTest {
     private static SparkSession spark;
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSupport.start(TrainJobTest.class);
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     private Properties config(String... pairs) {
         Properties p = new Properties();

@@ -17,7 +17,7 @@ import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.ridge.RidgeSettings;
 import io.sparkprop.ridge.RidgeSolution;
 import io.sparkprop.ridge.RidgeSolver;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.train.MlpSettings;
 import io.sparkprop.train.Trainer;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -30,21 +30,21 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The three entry points — the Java trainer and solver, the Spark ML estimators, the job's config —
  * mean the same with nothing set: the same defaults, and the same bits trained from them.
  */
+@ExtendWith(LocalSpark.class)
 class DefaultsAgreeTest {
     private static SparkSession spark;
     private static Dataset<Row> frame;
 
     @BeforeAll
     static void start() {
-        spark = SparkTestSupport.start(DefaultsAgreeTest.class);
         SplittableRandom random = new SplittableRandom(3);
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < 600; i++) {
@@ -54,11 +54,6 @@ class DefaultsAgreeTest {
         StructType schema = new StructType().add("features", SQLDataTypes.VectorType())
                 .add("label", DataTypes.DoubleType);
         frame = spark.createDataFrame(rows, schema).repartition(2).cache();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
     }
 
     private static JobConfig defaultConfig(String modelType) {

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -30,17 +30,17 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(LocalSpark.class)
 class MlpEstimatorsTest {
     private static SparkSession spark;
     private static Dataset<Row> raw;
 
     @BeforeAll
     static void start() {
-        spark = SparkTestSupport.start(MlpEstimatorsTest.class);
         StructType schema = new StructType().add("a", DataTypes.DoubleType).add("b", DataTypes.DoubleType)
                 .add("label", DataTypes.DoubleType).add("target", DataTypes.DoubleType);
         SplittableRandom random = new SplittableRandom(3);
@@ -53,11 +53,6 @@ class MlpEstimatorsTest {
             rows.add(RowFactory.create(a, b, label, Math.sin(a) + 0.05 * b));
         }
         raw = spark.createDataFrame(rows, schema).repartition(2).cache();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
     }
 
     private static PipelineStage[] features(PipelineStage model) {

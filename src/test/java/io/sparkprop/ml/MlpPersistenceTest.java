@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -30,11 +30,12 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(LocalSpark.class)
 class MlpPersistenceTest {
     private static SparkSession spark;
     private static Dataset<Row> data;
@@ -44,7 +45,6 @@ class MlpPersistenceTest {
 
     @BeforeAll
     static void start() {
-        spark = SparkTestSupport.start(MlpPersistenceTest.class);
         StructType schema = new StructType().add("a", DataTypes.DoubleType).add("b", DataTypes.DoubleType)
                 .add("label", DataTypes.DoubleType).add("pair", SQLDataTypes.VectorType());
         SplittableRandom random = new SplittableRandom(8);
@@ -56,11 +56,6 @@ class MlpPersistenceTest {
         }
         data = new VectorAssembler().setInputCols(new String[] {"a", "b"}).setOutputCol("features")
                 .transform(spark.createDataFrame(rows, schema)).cache();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
     }
 
     private static List<Row> predictions(Dataset<Row> scored, String... columns) {

@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
 
 import io.sparkprop.ridge.RidgeSolution;
 import io.sparkprop.ridge.RidgeSolver;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -28,11 +28,12 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(LocalSpark.class)
 class RidgeRegressionTest {
     private static SparkSession spark;
     private static Dataset<Row> data;
@@ -42,7 +43,6 @@ class RidgeRegressionTest {
 
     @BeforeAll
     static void start() {
-        spark = SparkTestSupport.start(RidgeRegressionTest.class);
         StructType schema = new StructType().add("a", DataTypes.DoubleType).add("b", DataTypes.DoubleType)
                 .add("c", DataTypes.DoubleType).add("y", DataTypes.DoubleType).add("w", DataTypes.DoubleType)
                 .add("pair", SQLDataTypes.VectorType());
@@ -58,11 +58,6 @@ class RidgeRegressionTest {
         }
         data = new VectorAssembler().setInputCols(new String[] {"a", "b", "c"}).setOutputCol("features")
                 .transform(spark.createDataFrame(rows, schema)).cache();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
     }
 
     @Test

@@ -12,7 +12,7 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 import io.sparkprop.data.Example;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.testutil.TestData;
 import io.sparkprop.testutil.Tolerances;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -21,9 +21,8 @@ import org.apache.spark.sql.SparkSession;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
 import org.ejml.interfaces.linsol.LinearSolverDense;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -33,20 +32,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * exactly. The reference is a direct, well-conditioned solve — Householder QR of the centred, weighted
  * design augmented with {@code √(Wλ) I} — not MLlib, whose normal solver shares the raw-moment flaw.
  */
+@ExtendWith(LocalSpark.class)
 class RidgeNumericsTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSupport.start(RidgeNumericsTest.class);
-        sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     /**
      * Three correlated features of spread ~1 around {@code featureOffset}, label

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import io.sparkprop.data.Example;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.testutil.TestData;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -26,26 +26,15 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+@ExtendWith(LocalSpark.class)
 class RidgeSolverTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSupport.start(RidgeSolverTest.class);
-        sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     /** Correlated features of different scales, {@code m} outputs, optional weights in [0.2, 3). */
     static List<Example> data(int count, int n, int m, boolean weighted, long seed) {

@@ -13,15 +13,15 @@ import java.nio.file.Path;
 import io.sparkprop.data.Example;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(LocalSpark.class)
 class CheckpointTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
@@ -30,17 +30,6 @@ class CheckpointTest {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSupport.start(CheckpointTest.class);
-        sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     private static Trainer trainer(Optimizer optimizer) {
         return new Trainer(SPEC).setOptimizer(optimizer).setBatchSize(50).setTol(0).setSeed(5);

@@ -9,31 +9,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import scala.Tuple2;
 
 /** The merge order is a function of the keys and the depth only, never of task timing. */
+@ExtendWith(LocalSpark.class)
 class OrderedTreeAggregateTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSupport.start(OrderedTreeAggregateTest.class);
-        sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     private static JavaPairRDD<Integer, String> partials(int partitions, int skip) {
         List<Integer> ids = new ArrayList<>();

@@ -19,7 +19,7 @@ import io.sparkprop.nn.Loss;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.testutil.TestData;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -27,26 +27,15 @@ import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.SparkSession;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+@ExtendWith(LocalSpark.class)
 class TrainerTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSupport.start(TrainerTest.class);
-        sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     /** {@code y = x·w* + b* + noise}, features standard normal. */
     static List<Example> linearData(int n, int features, double noise, long seed) {

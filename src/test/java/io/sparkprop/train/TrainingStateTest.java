@@ -17,14 +17,13 @@ import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.kernel.BackpropKernel;
-import io.sparkprop.testutil.SparkTestSupport;
+import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.ejml.data.DMatrixRMaj;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -32,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * convergence state, the run's identity, the optimiser's step counter, the epoch objective, the
  * merge order, the validation metrics.
  */
+@ExtendWith(LocalSpark.class)
 class TrainingStateTest {
     private static SparkSession spark;
     private static JavaSparkContext sc;
@@ -40,17 +40,6 @@ class TrainingStateTest {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSupport.start(TrainingStateTest.class);
-        sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     /** Validation rows whose labels are the training rule shifted by one class: the better the fit, the worse. */
     private static JavaRDD<Example> adversarialValidation() {
