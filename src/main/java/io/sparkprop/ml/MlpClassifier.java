@@ -134,9 +134,4 @@ public final class MlpClassifier extends MlpEstimator<MlpClassifier, MlpClassifi
     public static MlpClassifier load(String path) {
         return read().load(path);
     }
-
-    @Override
-    public MlpClassifier copy(ParamMap extra) {
-        return copyWith(extra);
-    }
 }

@@ -261,7 +261,8 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
      * copies made by a {@code CrossValidator} or {@code Pipeline} would write to, and resume from, one
      * folder.
      */
-    protected E copyWith(ParamMap extra) {
+    @Override
+    public E copy(ParamMap extra) {
         E copy = defaultCopy(extra);
         MlpEstimator<E, M> c = copy;
         c.initialModel = initialModel;

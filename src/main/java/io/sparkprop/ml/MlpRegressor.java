@@ -71,9 +71,4 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressor, MlpRegression
     public static MlpRegressor load(String path) {
         return read().load(path);
     }
-
-    @Override
-    public MlpRegressor copy(ParamMap extra) {
-        return copyWith(extra);
-    }
 }

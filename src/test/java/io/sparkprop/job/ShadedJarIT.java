@@ -1,5 +1,6 @@
 package io.sparkprop.job;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Properties;
 
 import io.sparkprop.testutil.ChildJvm;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,5 +54,37 @@ class ShadedJarIT {
         String output = ChildJvm.runToSuccess(new ProcessBuilder(command), dir.resolve("job.log"), 5, "the job");
         assertTrue(output.contains("sparkprop: done;"), output);
         assertTrue(Files.exists(dir.resolve("out").resolve("report.html")), output);
+    }
+
+    /**
+     * The public API names no relocated type: a user's program ({@code public-api/UserProgram.java}, using
+     * the trainer, the settings, the ridge solver, the estimators and what they return) compiles against the
+     * shaded jar and Spark's jars alone, and runs.
+     */
+    @Test
+    void aUserProgramCompilesAgainstTheShadedJarAlone() throws Exception {
+        Path source = dir.resolve("UserProgram.java");
+        try (var in = ShadedJarIT.class.getResourceAsStream("/public-api/UserProgram.java")) {
+            Files.copy(in, source);
+        }
+        StringBuilder classPath = new StringBuilder(System.getProperty("sparkprop.jar"));
+        try (var jars = Files.list(Paths.get(System.getProperty("sparkprop.sparkHome"), "jars"))) {
+            // EJML is a dependency of ours only, shaded; none of Spark's jars may bring it back
+            for (Path jar : (Iterable<Path>) jars.sorted()::iterator) {
+                assertFalse(jar.getFileName().toString().startsWith("ejml"), jar.toString());
+                classPath.append(File.pathSeparator).append(jar);
+            }
+        }
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        java.io.StringWriter diagnostics = new java.io.StringWriter();
+        boolean compiled = javax.tools.ToolProvider.getSystemJavaCompiler().getTask(diagnostics, null, null,
+                List.of("-classpath", classPath.toString(), "-d", classes.toString(), "-Xlint:none"), null,
+                javax.tools.ToolProvider.getSystemJavaCompiler().getStandardFileManager(null, null, null)
+                        .getJavaFileObjects(source.toFile())).call();
+        assertTrue(compiled, diagnostics.toString());
+        List<String> command = ChildJvm.command("1g", classes + File.pathSeparator + classPath, "UserProgram");
+        String output = ChildJvm.runToSuccess(new ProcessBuilder(command), dir.resolve("user.log"), 5,
+                "the user program");
+        assertTrue(output.contains("public API ok: mlp w 2 b 1; ridge 2; classifier 2 classes, 2 epochs"), output);
     }
 }
