@@ -66,14 +66,7 @@ public enum GemmBackend {
      * @throws IllegalArgumentException naming the accepted values
      */
     public static GemmBackend fromName(String name) {
-        if (name != null) {
-            for (GemmBackend b : values()) {
-                if (b.name().equalsIgnoreCase(name.trim())) {
-                    return b;
-                }
-            }
-        }
-        throw new IllegalArgumentException("unknown GEMM backend '" + name + "', expected one of auto, ejml, netlib");
+        return io.sparkprop.util.Names.parse(GemmBackend.class, "GEMM backend", name);
     }
 
     /** Lower-case name, as used in settings. */

@@ -32,15 +32,7 @@ public enum Activation {
      * @throws IllegalArgumentException naming the accepted values when {@code name} is none of them
      */
     public static Activation fromName(String name) {
-        if (name != null) {
-            for (Activation a : values()) {
-                if (a.name().equalsIgnoreCase(name.trim())) {
-                    return a;
-                }
-            }
-        }
-        throw new IllegalArgumentException("unknown activation '" + name
-                + "', expected one of identity, sigmoid, tanh, relu, softmax");
+        return io.sparkprop.util.Names.parse(Activation.class, "activation", name);
     }
 
     /** Lower-case name, as used in configuration and model files. */

@@ -41,14 +41,6 @@ public enum Loss {
      * @throws IllegalArgumentException naming the accepted values when {@code name} is none of them
      */
     public static Loss fromName(String name) {
-        if (name != null) {
-            for (Loss l : values()) {
-                if (l.name().equalsIgnoreCase(name.trim())) {
-                    return l;
-                }
-            }
-        }
-        throw new IllegalArgumentException("unknown loss '" + name
-                + "', expected one of half_squared_error, softmax_cross_entropy, sigmoid_cross_entropy");
+        return io.sparkprop.util.Names.parse(Loss.class, "loss", name);
     }
 }

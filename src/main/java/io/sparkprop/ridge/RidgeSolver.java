@@ -61,12 +61,7 @@ public final class RidgeSolver {
 
         /** Parses {@code normal} or {@code sgd} (case-insensitive). */
         public static Solver fromName(String name) {
-            for (Solver s : values()) {
-                if (s.name().equalsIgnoreCase(name == null ? "" : name.trim())) {
-                    return s;
-                }
-            }
-            throw new IllegalArgumentException("unknown solver '" + name + "', expected normal or sgd");
+            return io.sparkprop.util.Names.parse(Solver.class, "solver", name);
         }
     }
 

@@ -37,18 +37,12 @@ public final class Optimizer implements Serializable {
          * @throws IllegalArgumentException naming the valid names
          */
         public static Kind parse(String name) {
-            for (Kind k : values()) {
-                if (name != null && k.name().equalsIgnoreCase(name.trim())) {
-                    return k;
-                }
-            }
-            throw new IllegalArgumentException("unknown optimizer '" + name + "', expected one of "
-                    + String.join(", ", names()));
+            return io.sparkprop.util.Names.parse(Kind.class, "optimizer", name);
         }
 
         /** The rules' names as settings spell them: {@code sgd}, {@code momentum}, {@code nesterov}, {@code adam}. */
         public static String[] names() {
-            return java.util.Arrays.stream(values()).map(Kind::lowerName).toArray(String[]::new);
+            return io.sparkprop.util.Names.names(Kind.class);
         }
     }
 
