@@ -150,12 +150,12 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
     /** Writes the model: Spark ML metadata, the network, and the weights as Parquet. */
     @Override
     public MLWriter write() {
-        return new MlpModelIO.Writer(this, false);
+        return ModelIO.mlpWriter(this, false);
     }
 
     /** A reader of saved models; {@code PipelineModel.load} finds it through this static method. */
     public static MLReader<MlpClassificationModel> read() {
-        return new MlpModelIO.Reader<>(MlpClassificationModel.class,
+        return ModelIO.mlpReader(MlpClassificationModel.class,
                 (uid, parameters, vectorLabel) -> new MlpClassificationModel(uid, parameters, null));
     }
 

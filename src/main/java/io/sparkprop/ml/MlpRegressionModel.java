@@ -79,12 +79,12 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
     /** Writes the model: Spark ML metadata, the network, and the weights as Parquet. */
     @Override
     public MLWriter write() {
-        return new MlpModelIO.Writer(this, vectorLabel);
+        return ModelIO.mlpWriter(this, vectorLabel);
     }
 
     /** A reader of saved models; {@code PipelineModel.load} finds it through this static method. */
     public static MLReader<MlpRegressionModel> read() {
-        return new MlpModelIO.Reader<>(MlpRegressionModel.class, (uid, parameters, vectorLabel) ->
+        return ModelIO.mlpReader(MlpRegressionModel.class, (uid, parameters, vectorLabel) ->
                 new MlpRegressionModel(uid, parameters, null, vectorLabel));
     }
 

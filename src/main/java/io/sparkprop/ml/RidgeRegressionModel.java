@@ -42,16 +42,19 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
     private final DMatrixRMaj w;
     private final double[] b;
     private final boolean vectorLabel;
-    private final transient RidgeSolution summary;
+    private final transient RidgeTrainingSummary summary;
     private final Param<String> featuresCol;
     private final Param<String> predictionCol;
+    private static final StructType DATA_SCHEMA = new StructType().add("output", DataTypes.IntegerType)
+            .add("coefficients", DataTypes.createArrayType(DataTypes.DoubleType, false))
+            .add("intercept", DataTypes.DoubleType);
 
     RidgeRegressionModel(String uid, DMatrixRMaj w, double[] b, boolean vectorLabel, RidgeSolution summary) {
         this.uid = uid;
         this.w = w;
         this.b = b;
         this.vectorLabel = vectorLabel;
-        this.summary = summary;
+        this.summary = summary == null ? null : new RidgeTrainingSummary(summary);
         featuresCol = new Param<>(this, "featuresCol", "features column name (a Vector column)");
         predictionCol = new Param<>(this, "predictionCol", "prediction column name");
         setDefault(featuresCol, "features");
@@ -132,7 +135,7 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
      *
      * @throws IllegalStateException if there is none
      */
-    public RidgeSolution summary() {
+    public RidgeTrainingSummary summary() {
         if (summary == null) {
             throw new IllegalStateException("no training summary for model " + uid
                     + ": it exists only on the model returned by fit");
@@ -197,76 +200,51 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
     /** Writes Spark ML metadata, {@code sparkprop.json} and the coefficients as Parquet (one row per output). */
     @Override
     public MLWriter write() {
-        RidgeRegressionModel model = this;
-        return new MLWriter() {
-            @Override
-            public void saveImpl(String path) {
-                SparkSession spark = sparkSession();
-                DefaultParamsWriter$.MODULE$.saveMetadata(model, path, spark);
-                ObjectNode root = MlpModelIO.newJson();
-                root.put("model", "ridge");
-                root.put("numFeatures", w.numCols);
-                root.put("numOutputs", w.numRows);
-                root.put("vectorLabel", vectorLabel);
-                MlpModelIO.writeJson(spark, path, root);
-                List<Row> rows = new ArrayList<>();
-                for (int k = 0; k < w.numRows; k++) {
-                    double[] row = new double[w.numCols];
-                    System.arraycopy(w.data, k * w.numCols, row, 0, row.length);
-                    rows.add(RowFactory.create(k, row, b[k]));
-                }
-                StructType schema = new StructType().add("output", DataTypes.IntegerType)
-                        .add("coefficients", DataTypes.createArrayType(DataTypes.DoubleType, false))
-                        .add("intercept", DataTypes.DoubleType);
-                spark.createDataFrame(rows, schema).repartition(1).write()
-                        .parquet(new org.apache.hadoop.fs.Path(path, "data").toString());
-            }
-        };
+        List<Row> rows = new ArrayList<>();
+        for (int k = 0; k < w.numRows; k++) {
+            double[] row = new double[w.numCols];
+            System.arraycopy(w.data, k * w.numCols, row, 0, row.length);
+            rows.add(RowFactory.create(k, row, b[k]));
+        }
+        return ModelIO.writer(this, root -> {
+            root.put("model", "ridge");
+            root.put("numFeatures", w.numCols);
+            root.put("numOutputs", w.numRows);
+            root.put("vectorLabel", vectorLabel);
+        }, DATA_SCHEMA, rows);
     }
 
     /** A reader of saved models; {@code PipelineModel.load} finds it through this method. */
     public static MLReader<RidgeRegressionModel> read() {
-        return new MLReader<RidgeRegressionModel>() {
-            @Override
-            public RidgeRegressionModel load(String path) {
-                SparkSession spark = sparkSession();
-                DefaultParamsReader.Metadata metadata = MlpModelIO.readMetadata(spark, path, RidgeRegressionModel.class);
-                JsonNode root = MlpModelIO.readJson(spark, path, RidgeRegressionModel.class);
-                int n = root.path("numFeatures").asInt(-1);
-                int m = root.path("numOutputs").asInt(-1);
-                if (n < 1 || m < 1) {
-                    throw new IllegalArgumentException("cannot load RidgeRegressionModel from " + path
-                            + ": sparkprop.json gives " + n + " features and " + m + " outputs");
-                }
-                DMatrixRMaj w = new DMatrixRMaj(m, n);
-                double[] b = new double[m];
-                boolean[] seen = new boolean[m];
-                for (Row r : MlpModelIO.readData(spark, path, RidgeRegressionModel.class)) {
-                    int k = r.getInt(r.fieldIndex("output"));
-                    List<Double> c = r.getList(r.fieldIndex("coefficients"));
-                    if (k < 0 || k >= m || seen[k] || c.size() != n) {
-                        throw new IllegalArgumentException("cannot load RidgeRegressionModel from " + path
-                                + ": the data has an output " + k + " that does not fit " + m + " outputs of " + n
-                                + " features");
-                    }
-                    seen[k] = true;
-                    for (int j = 0; j < n; j++) {
-                        w.data[k * n + j] = c.get(j);
-                    }
-                    b[k] = r.getDouble(r.fieldIndex("intercept"));
-                }
-                for (int k = 0; k < m; k++) {
-                    if (!seen[k]) {
-                        throw new IllegalArgumentException("cannot load RidgeRegressionModel from " + path
-                                + ": the data has no coefficients for output " + k);
-                    }
-                }
-                RidgeRegressionModel model = new RidgeRegressionModel(metadata.uid(), w, b,
-                        root.path("vectorLabel").asBoolean(false), null);
-                metadata.getAndSetParams(model, scala.Option.empty());
-                return model;
+        return ModelIO.reader(RidgeRegressionModel.class, (uid, path, root, rows, bad) -> {
+            int n = root.path("numFeatures").asInt(-1);
+            int m = root.path("numOutputs").asInt(-1);
+            if (n < 1 || m < 1) {
+                throw bad.apply("sparkprop.json gives " + n + " features and " + m + " outputs");
             }
-        };
+            DMatrixRMaj w = new DMatrixRMaj(m, n);
+            double[] b = new double[m];
+            boolean[] seen = new boolean[m];
+            for (Row r : rows) {
+                int k = r.getInt(r.fieldIndex("output"));
+                List<Double> c = r.getList(r.fieldIndex("coefficients"));
+                if (k < 0 || k >= m || seen[k] || c.size() != n) {
+                    throw bad.apply("the data has an output " + k + " that does not fit " + m + " outputs of " + n
+                            + " features");
+                }
+                seen[k] = true;
+                for (int j = 0; j < n; j++) {
+                    w.data[k * n + j] = c.get(j);
+                }
+                b[k] = r.getDouble(r.fieldIndex("intercept"));
+            }
+            for (int k = 0; k < m; k++) {
+                if (!seen[k]) {
+                    throw bad.apply("the data has no coefficients for output " + k);
+                }
+            }
+            return new RidgeRegressionModel(uid, w, b, root.path("vectorLabel").asBoolean(false), null);
+        });
     }
 
     /** Loads a model saved with {@code save}/{@code write()}. */

@@ -6,6 +6,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,6 +19,7 @@ import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.util.DefaultParamsReader$;
 import org.apache.spark.ml.util.DefaultParamsReader.Metadata;
 import org.apache.spark.ml.util.DefaultParamsWriter$;
@@ -29,13 +32,16 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The model directory format, version {@value #FORMAT_VERSION}: Spark ML's {@code metadata/} (class,
- * uid, Spark version, params as JSON — what {@code PipelineModel.load} reads), {@code sparkprop.json}
- * (format version and the network: input size, layers with width and activation, loss, and whether
- * the label was a vector), and {@code data/}, Parquet with one row per layer: index, rows, columns,
- * {@code W_l} row-major and {@code b_l} as arrays of doubles. No Java serialisation.
+ * The one writer and reader of every model folder, format version {@value #FORMAT_VERSION}: Spark ML's
+ * {@code metadata/} (class, uid, Spark version, params as JSON — what {@code PipelineModel.load} reads),
+ * {@code sparkprop.json} (the format version and what the model needs to be rebuilt) and {@code data/}
+ * (Parquet of plain numbers). No Java serialisation. A model kind gives what goes into the JSON and the
+ * rows ({@link #writer}) and how to rebuild itself from them ({@link #reader}); a missing or damaged part
+ * fails the load with the file named. The MLP models write their network into the JSON and one row per
+ * layer (index, rows, columns, {@code W_l} row-major, {@code b_l}); the ridge model its sizes and one row
+ * per output (index, coefficients, intercept).
  */
-final class MlpModelIO {
+final class ModelIO {
     static final int FORMAT_VERSION = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final StructType LAYER_SCHEMA = new StructType().add("layer", DataTypes.IntegerType)
@@ -43,27 +49,62 @@ final class MlpModelIO {
             .add("weights", DataTypes.createArrayType(DataTypes.DoubleType, false))
             .add("biases", DataTypes.createArrayType(DataTypes.DoubleType, false));
 
-    private MlpModelIO() {
+    private ModelIO() {
     }
 
-    /** Writes {@code sparkprop.json} into the model folder {@code path}. */
-    static void writeJson(SparkSession spark, String path, ObjectNode root) {
-        root.put("formatVersion", FORMAT_VERSION);
-        Path json = new Path(path, "sparkprop.json");
-        try (OutputStream out = json.getFileSystem(spark.sparkContext().hadoopConfiguration()).create(json, true)) {
-            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + json + ": " + e.getMessage(), e);
-        }
+    /** Rebuilds a model of one kind from its folder's parts. */
+    interface Decoder<M> {
+        /**
+         * @param bad makes the exception for a damaged part: {@code cannot load <kind> from <path>: <what>}
+         */
+        M decode(String uid, String path, JsonNode json, List<Row> data, Function<String, IllegalArgumentException> bad);
     }
 
-    /** A new JSON object for {@link #writeJson}. */
-    static ObjectNode newJson() {
-        return JSON.createObjectNode();
+    /**
+     * A writer of {@code model}'s folder: Spark ML's metadata, {@code sparkprop.json} filled by
+     * {@code describe}, and {@code rows} of {@code schema} as {@code data/}.
+     */
+    static MLWriter writer(Params model, Consumer<ObjectNode> describe, StructType schema, List<Row> rows) {
+        return new MLWriter() {
+            @Override
+            public void saveImpl(String path) {
+                SparkSession spark = sparkSession();
+                DefaultParamsWriter$.MODULE$.saveMetadata(model, path, spark);
+                ObjectNode root = JSON.createObjectNode();
+                root.put("formatVersion", FORMAT_VERSION);
+                describe.accept(root);
+                Path json = new Path(path, "sparkprop.json");
+                try (OutputStream out = json.getFileSystem(spark.sparkContext().hadoopConfiguration())
+                        .create(json, true)) {
+                    out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException("cannot write " + json + ": " + e.getMessage(), e);
+                }
+                spark.createDataFrame(rows, schema).repartition(1).write().parquet(new Path(path, "data").toString());
+            }
+        };
+    }
+
+    /** A reader of folders written for models of {@code type}; the params are set from the metadata. */
+    static <M extends Params> MLReader<M> reader(Class<M> type, Decoder<M> decoder) {
+        return new MLReader<M>() {
+            @Override
+            public M load(String path) {
+                SparkSession spark = sparkSession();
+                Metadata metadata = readMetadata(spark, path, type);
+                JsonNode root = readJson(spark, path, type);
+                List<Row> data = readData(spark, path, type);
+                M model = decoder.decode(metadata.uid(), path, root, data,
+                        what -> new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path
+                                + ": " + what));
+                metadata.getAndSetParams(model, scala.Option.empty());
+                return model;
+            }
+        };
     }
 
     /** Spark ML's metadata of the model folder {@code path}, checked to be of class {@code type}. */
-    static Metadata readMetadata(SparkSession spark, String path, Class<?> type) {
+    private static Metadata readMetadata(SparkSession spark, String path, Class<?> type) {
         try {
             return DefaultParamsReader$.MODULE$.loadMetadata(path, spark, type.getName());
         } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes, and undeclared
@@ -74,7 +115,7 @@ final class MlpModelIO {
     }
 
     /** {@code sparkprop.json} of the model folder {@code path}, checked to be of this format version. */
-    static JsonNode readJson(SparkSession spark, String path, Class<?> type) {
+    private static JsonNode readJson(SparkSession spark, String path, Class<?> type) {
         Path jsonPath = new Path(path, "sparkprop.json");
         JsonNode root;
         try {
@@ -96,7 +137,7 @@ final class MlpModelIO {
     }
 
     /** The rows of the Parquet folder {@code data} of the model folder {@code path}. */
-    static List<Row> readData(SparkSession spark, String path, Class<?> type) {
+    private static List<Row> readData(SparkSession spark, String path, Class<?> type) {
         Path dataPath = new Path(path, "data");
         try {
             return spark.read().parquet(dataPath.toString()).collectAsList();
@@ -106,26 +147,21 @@ final class MlpModelIO {
         }
     }
 
-    /** Creates a model of the loaded kind from its uid, parameters and whether its label was a vector. */
-    interface Factory<M> {
+    /** Creates an MLP model of the loaded kind from its uid, parameters and whether its label was a vector. */
+    interface MlpFactory<M> {
         M create(String uid, Parameters parameters, boolean vectorLabel);
     }
 
-    static final class Writer extends MLWriter {
-        private final MlpModel<?> model;
-        private final boolean vectorLabel;
-
-        Writer(MlpModel<?> model, boolean vectorLabel) {
-            this.model = model;
-            this.vectorLabel = vectorLabel;
+    /** The writer of an MLP model: its network in the JSON, one row per layer. */
+    static MLWriter mlpWriter(MlpModel<?> model, boolean vectorLabel) {
+        NetworkSpec spec = model.spec();
+        Parameters p = model.parameters;
+        List<Row> rows = new ArrayList<>();
+        for (int l = 0; l < spec.numLayers(); l++) {
+            rows.add(RowFactory.create(l, spec.width(l), spec.fanIn(l), p.weightValues(l).clone(),
+                    p.biasValues(l).clone()));
         }
-
-        @Override
-        public void saveImpl(String path) {
-            SparkSession spark = sparkSession();
-            DefaultParamsWriter$.MODULE$.saveMetadata(model, path, spark);
-            NetworkSpec spec = model.spec();
-            ObjectNode root = newJson();
+        return writer(model, root -> {
             root.put("inputSize", spec.inputSize());
             ArrayNode layers = root.putArray("layers");
             for (int l = 0; l < spec.numLayers(); l++) {
@@ -133,31 +169,12 @@ final class MlpModelIO {
             }
             root.put("loss", spec.loss().name().toLowerCase(java.util.Locale.ROOT));
             root.put("vectorLabel", vectorLabel);
-            writeJson(spark, path, root);
-            Parameters p = model.parameters;
-            List<Row> rows = new ArrayList<>();
-            for (int l = 0; l < spec.numLayers(); l++) {
-                rows.add(RowFactory.create(l, spec.width(l), spec.fanIn(l), p.weightValues(l).clone(),
-                        p.biasValues(l).clone()));
-            }
-            spark.createDataFrame(rows, LAYER_SCHEMA).repartition(1).write().parquet(new Path(path, "data").toString());
-        }
+        }, LAYER_SCHEMA, rows);
     }
 
-    static final class Reader<M extends MlpModel<M>> extends MLReader<M> {
-        private final Class<M> type;
-        private final Factory<M> factory;
-
-        Reader(Class<M> type, Factory<M> factory) {
-            this.type = type;
-            this.factory = factory;
-        }
-
-        @Override
-        public M load(String path) {
-            SparkSession spark = sparkSession();
-            Metadata metadata = readMetadata(spark, path, type);
-            JsonNode root = readJson(spark, path, type);
+    /** The reader of an MLP model of {@code type}. */
+    static <M extends MlpModel<M>> MLReader<M> mlpReader(Class<M> type, MlpFactory<M> factory) {
+        return reader(type, (uid, path, root, rows, bad) -> {
             Path jsonPath = new Path(path, "sparkprop.json");
             NetworkSpec spec;
             try {
@@ -167,12 +184,13 @@ final class MlpModelIO {
                 }
                 spec = b.loss(Loss.fromName(root.get("loss").asText())).build();
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": "
-                        + jsonPath + " does not describe a valid network (" + e.getMessage() + ")", e);
+                IllegalArgumentException error = bad.apply(jsonPath + " does not describe a valid network ("
+                        + e.getMessage() + ")");
+                error.initCause(e);
+                throw error;
             }
             Path dataPath = new Path(path, "data");
             Parameters parameters = Parameters.zeros(spec);
-            List<Row> rows = readData(spark, path, type);
             boolean[] seen = new boolean[spec.numLayers()];
             for (Row r : rows) {
                 int l = r.getInt(r.fieldIndex("layer"));
@@ -180,8 +198,7 @@ final class MlpModelIO {
                 List<Double> bias = r.getList(r.fieldIndex("biases"));
                 if (l < 0 || l >= spec.numLayers() || seen[l] || w.size() != spec.width(l) * spec.fanIn(l)
                         || bias.size() != spec.width(l)) {
-                    throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": "
-                            + dataPath + " has a layer " + l + " that does not fit the network " + spec);
+                    throw bad.apply(dataPath + " has a layer " + l + " that does not fit the network " + spec);
                 }
                 seen[l] = true;
                 for (int i = 0; i < w.size(); i++) {
@@ -193,13 +210,10 @@ final class MlpModelIO {
             }
             for (int l = 0; l < seen.length; l++) {
                 if (!seen[l]) {
-                    throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": "
-                            + dataPath + " has no weights for layer " + l);
+                    throw bad.apply(dataPath + " has no weights for layer " + l);
                 }
             }
-            M model = factory.create(metadata.uid(), parameters, root.path("vectorLabel").asBoolean(false));
-            metadata.getAndSetParams(model, scala.Option.empty());
-            return model;
-        }
+            return factory.create(uid, parameters, root.path("vectorLabel").asBoolean(false));
+        });
     }
 }
