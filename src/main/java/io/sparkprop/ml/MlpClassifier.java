@@ -94,28 +94,13 @@ public final class MlpClassifier extends MlpEstimator<MlpClassifier, MlpClassifi
             // a fractional largest label still gives k >= 2; packing then rejects the bad row by name
             classes = Math.max(2, (int) Math.min(Math.floor(largest) + 1, 1 << 20));
         }
-        int numFeatures = firstFeatureSize(dataset);
+        int numFeatures = ((org.apache.spark.ml.linalg.Vector) firstRow(dataset, getFeaturesCol()).get(0)).size();
         NetworkSpec spec = network(numFeatures, classes);
         TrainingResult result = train(dataset, spec);
         MlpClassificationModel model = new MlpClassificationModel(uid(), result.parameters(),
                 new MlpTrainingSummary(result));
         copyValues(model, ParamMap.empty());
         return model.setParent(this);
-    }
-
-    static int firstFeatureSize(Dataset<?> dataset, String featuresCol) {
-        Row first = dataset.select(featuresCol).head();
-        if (first.isNullAt(0)) {
-            throw new IllegalArgumentException("column '" + featuresCol + "' is null in the first row");
-        }
-        return ((org.apache.spark.ml.linalg.Vector) first.get(0)).size();
-    }
-
-    private int firstFeatureSize(Dataset<?> dataset) {
-        if (dataset.isEmpty()) {
-            throw new IllegalArgumentException("the training data is empty");
-        }
-        return firstFeatureSize(dataset, getFeaturesCol());
     }
 
     @Override

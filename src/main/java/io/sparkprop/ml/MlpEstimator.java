@@ -250,6 +250,26 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         }
     }
 
+    /**
+     * The first row of {@code columns}, which fixes the network's input (and output) size; one Spark job,
+     * which is also the fit's check for empty data before packing.
+     *
+     * @throws IllegalArgumentException on empty data or a null in the first row
+     */
+    protected static Row firstRow(Dataset<?> dataset, String... columns) {
+        java.util.List<Row> first = dataset.select(columns[0], java.util.Arrays.copyOfRange(columns, 1, columns.length))
+                .takeAsList(1);
+        if (first.isEmpty()) {
+            throw new IllegalArgumentException("the training data is empty");
+        }
+        for (int i = 0; i < columns.length; i++) {
+            if (first.get(0).isNullAt(i)) {
+                throw new IllegalArgumentException("column '" + columns[i] + "' is null in the first row");
+            }
+        }
+        return first.get(0);
+    }
+
     /** The network for {@code inputs} features and {@code outputs} outputs from the params. */
     protected NetworkSpec network(int inputs, int outputs) {
         return NetworkSpec.of(inputs, getHiddenLayers(), Activation.fromName(getActivation()), outputs,

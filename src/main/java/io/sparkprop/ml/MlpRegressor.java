@@ -38,13 +38,7 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressor, MlpRegression
     @Override
     public MlpRegressionModel fit(Dataset<?> dataset) {
         transformSchema(dataset.schema(), true);
-        if (dataset.isEmpty()) {
-            throw new IllegalArgumentException("the training data is empty");
-        }
-        Row first = dataset.select(getFeaturesCol(), getLabelCol()).head();
-        if (first.isNullAt(0) || first.isNullAt(1)) {
-            throw new IllegalArgumentException("the first row has a null feature vector or label");
-        }
+        Row first = firstRow(dataset, getFeaturesCol(), getLabelCol());
         boolean vectorLabel = first.get(1) instanceof Vector;
         int outputs = vectorLabel ? ((Vector) first.get(1)).size() : 1;
         NetworkSpec spec = network(((Vector) first.get(0)).size(), outputs);

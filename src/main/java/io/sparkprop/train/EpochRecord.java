@@ -16,8 +16,4 @@ import java.io.Serializable;
  */
 public record EpochRecord(int epoch, double loss, double elapsedMillis, double validationLoss,
                           double validationAccuracy) implements Serializable {
-    /** A record without validation metrics. */
-    public EpochRecord(int epoch, double loss, double elapsedMillis) {
-        this(epoch, loss, elapsedMillis, Double.NaN, Double.NaN);
-    }
 }

@@ -38,13 +38,4 @@ public final class TrainingHistory implements Serializable {
         }
         return losses;
     }
-
-    /** The objective of every completed epoch, in order. */
-    public double[] epochLossHistory() {
-        double[] losses = new double[epochs.size()];
-        for (int i = 0; i < losses.length; i++) {
-            losses[i] = epochs.get(i).loss();
-        }
-        return losses;
-    }
 }
