@@ -165,8 +165,8 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
     }
 
     /**
-     * Sets every training param from {@code settings} ({@link MlpSettings}; its {@code numShards} and
-     * {@code gemmBackend} are no params of the estimators).
+     * Sets every training param from {@code settings} ({@link MlpSettings}; its Adam constants,
+     * {@code numShards} and {@code gemmBackend} are no params of the estimators).
      */
     public E setSettings(MlpSettings settings) {
         mlpParams.set(this, settings);

@@ -125,7 +125,8 @@ final class MlpParams implements java.io.Serializable {
 
     /**
      * The params of {@code settings} set on {@code owner}: the inverse of {@link #settings}. (The
-     * settings' {@code numShards} and {@code gemmBackend} are no params; they keep their defaults.)
+     * settings' Adam constants, {@code numShards} and {@code gemmBackend} are no params; they keep
+     * their defaults.)
      */
     void set(Params owner, MlpSettings settings) {
         owner.set(optimizer, settings.optimizer());

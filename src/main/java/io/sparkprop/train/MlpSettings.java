@@ -21,6 +21,9 @@ import io.sparkprop.linalg.GemmBackend;
  * @param stepSize         step size {@code η > 0}
  * @param momentum         momentum {@code μ ∈ [0, 1)} of the momentum and Nesterov rules (ignored by the others)
  * @param stepDecay        inverse-time decay {@code d ≥ 0}: the step at update {@code t} is {@code η / (1 + d·t)}
+ * @param beta1            Adam's {@code β₁ ∈ [0, 1)} (not a param of the estimators)
+ * @param beta2            Adam's {@code β₂ ∈ [0, 1)} (not a param of the estimators)
+ * @param epsilon          Adam's {@code ε > 0} (not a param of the estimators)
  * @param batchSize        examples per update across the cluster; 0 = full batch (see {@link Trainer})
  * @param maxEpochs        passes over the data at most (≥ 1)
  * @param tol              stop when the epoch loss changes by at most {@code tol} relative to the previous
@@ -34,7 +37,8 @@ import io.sparkprop.linalg.GemmBackend;
  * @param numShards        cached partitions to pack the data into; 0 = Spark's default parallelism
  * @param gemmBackend      the GEMM backend the executors use
  */
-public record MlpSettings(String optimizer, double stepSize, double momentum, double stepDecay, int batchSize,
+public record MlpSettings(String optimizer, double stepSize, double momentum, double stepDecay, double beta1,
+                          double beta2, double epsilon, int batchSize,
                           int maxEpochs, double tol, double regParam, int blockSize, int aggregationDepth,
                           long seed, int patience, int numShards, GemmBackend gemmBackend) implements Serializable {
 
@@ -52,6 +56,9 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         Checks.finitePositive("stepSize", stepSize);
         Checks.unitInterval("momentum", momentum);
         Checks.finiteNonNegative("stepDecay", stepDecay);
+        Checks.unitInterval("beta1", beta1);
+        Checks.unitInterval("beta2", beta2);
+        Checks.finitePositive("epsilon", epsilon);
         Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
         Checks.atLeast("maxEpochs", maxEpochs, 1, null);
         Checks.finiteNonNegative("tol", tol);
@@ -76,14 +83,16 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
     /** A builder starting from these values. */
     public Builder toBuilder() {
         return new Builder().optimizer(optimizer).stepSize(stepSize).momentum(momentum).stepDecay(stepDecay)
-                .batchSize(batchSize).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
+                .adam(beta1, beta2, epsilon).batchSize(batchSize).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
                 .aggregationDepth(aggregationDepth).seed(seed).patience(patience).numShards(numShards)
                 .gemmBackend(gemmBackend);
     }
 
-    /** The update rule these settings describe (Adam with {@code β₁ = 0.9}, {@code β₂ = 0.999}, {@code ε = 1e-8}). */
+    /** The update rule these settings describe. */
     public Optimizer updateRule() {
-        return Optimizer.named(optimizer, stepSize, momentum, stepDecay);
+        Optimizer rule = Optimizer.named(optimizer, stepSize, momentum, stepDecay);
+        return rule.kind() == Optimizer.Kind.ADAM
+                ? Optimizer.adam(stepSize, beta1, beta2, epsilon).withDecay(stepDecay) : rule;
     }
 
     /** Builds {@link MlpSettings}; its initial values are the defaults. Not thread-safe. */
@@ -92,6 +101,9 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         private double stepSize = 1e-3;
         private double momentum = 0.9;
         private double stepDecay = 0.0;
+        private double beta1 = 0.9;
+        private double beta2 = 0.999;
+        private double epsilon = 1e-8;
         private int batchSize = 256;
         private int maxEpochs = 10;
         private double tol = 1e-6;
@@ -111,10 +123,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
             return this;
         }
 
-        /**
-         * The rule, step size, momentum and decay of {@code rule}. Only Adam's usual constants can be
-         * settings: an Adam with other {@code β₁, β₂, ε} is refused.
-         */
+        /** The rule, step size, decay and the rule's own constants (momentum, or Adam's) of {@code rule}. */
         public Builder updateRule(Optimizer rule) {
             Checks.notNull("optimizer", rule);
             optimizer = rule.kind().lowerName();
@@ -122,12 +131,17 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
             stepDecay = rule.decay();
             if (rule.kind() == Optimizer.Kind.MOMENTUM || rule.kind() == Optimizer.Kind.NESTEROV) {
                 momentum = rule.momentum();
+            } else if (rule.kind() == Optimizer.Kind.ADAM) {
+                adam(rule.beta1(), rule.beta2(), rule.epsilon());
             }
-            Optimizer expressed = Optimizer.named(optimizer, stepSize, momentum, stepDecay);
-            if (!expressed.toString().equals(rule.toString())) {
-                throw new IllegalArgumentException("the update rule " + rule + " is not expressible as settings "
-                        + "(optimizer, stepSize, momentum, stepDecay); the nearest is " + expressed);
-            }
+            return this;
+        }
+
+        /** Adam's {@code β₁}, {@code β₂} and {@code ε} (defaults 0.9, 0.999, 1e-8). */
+        public Builder adam(double beta1, double beta2, double epsilon) {
+            this.beta1 = beta1;
+            this.beta2 = beta2;
+            this.epsilon = epsilon;
             return this;
         }
 
@@ -200,8 +214,8 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
          * @throws IllegalArgumentException naming the first setting out of its range
          */
         public MlpSettings build() {
-            return new MlpSettings(optimizer, stepSize, momentum, stepDecay, batchSize, maxEpochs, tol, regParam,
-                    blockSize, aggregationDepth, seed, patience, numShards, gemmBackend);
+            return new MlpSettings(optimizer, stepSize, momentum, stepDecay, beta1, beta2, epsilon, batchSize,
+                    maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend);
         }
     }
 }

@@ -131,6 +131,21 @@ public final class Optimizer implements Serializable {
         return stepSize;
     }
 
+    /** Adam's {@code β₁}. */
+    public double beta1() {
+        return beta1;
+    }
+
+    /** Adam's {@code β₂}. */
+    public double beta2() {
+        return beta2;
+    }
+
+    /** Adam's {@code ε}. */
+    public double epsilon() {
+        return epsilon;
+    }
+
     /** The momentum {@code μ} (momentum and Nesterov). */
     public double momentum() {
         return momentum;

@@ -76,7 +76,7 @@ final class PackedData implements AutoCloseable {
     static PackedData pack(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec, int block, String what,
                            String featuresCol, String labelCol) {
         int partitions = data.getNumPartitions();
-        warnAboutSlowSettings(sc, data, spec);
+        warnAboutSlowSettings(sc, data, spec, what);
         ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
                 .withColumnNames(featuresCol, labelCol);
         JavaRDD<Shard> shards = data
@@ -134,18 +134,19 @@ final class PackedData implements AutoCloseable {
      * rows inside its partition object, which Spark ships with every task of every iteration (the
      * cached shards do not help, since tasks carry their partition object all the same).
      */
-    private static void warnAboutSlowSettings(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec) {
+    private static void warnAboutSlowSettings(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec,
+                                              String what) {
         long gradientBytes = 8 * spec.parameterCount();
         long direct = sc.getConf().getSizeAsBytes("spark.task.maxDirectResultSize", "1m");
-        if (gradientBytes > direct) {
+        if (gradientBytes > direct && what.equals("training")) {
             LOG.info("sparkprop: each task returns a {} KB gradient, more than spark.task.maxDirectResultSize ({} KB); "
                     + "setting it to at least {}k when the session is created saves a round trip per iteration",
                     gradientBytes >> 10, direct >> 10, (gradientBytes >> 10) + 64);
         }
         if (hasParallelizedSource(data.rdd())) {
-            LOG.warn("sparkprop: the training data comes from parallelize() with no shuffle in between, so Spark "
-                    + "ships every partition's rows with each task of every iteration; repartition() it (or read it "
-                    + "from files) before training");
+            LOG.warn("sparkprop: the {} data comes from parallelize() with no shuffle in between, so Spark ships "
+                    + "every partition's rows with each task of every iteration; repartition() it (or read it from "
+                    + "files) before training", what);
         }
     }
 

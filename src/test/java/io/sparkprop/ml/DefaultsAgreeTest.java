@@ -19,6 +19,7 @@ import io.sparkprop.ridge.RidgeSolution;
 import io.sparkprop.ridge.RidgeSolver;
 import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.train.MlpSettings;
+import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -113,6 +114,11 @@ class DefaultsAgreeTest {
         assertEquals("nesterov", s.optimizer());
         assertEquals(s, new MlpClassifier().setSettings(s).settings());
         assertEquals(s, s.toBuilder().build());
+        // every update rule, Adam's own constants included, survives the trip through the settings
+        for (Optimizer rule : new Optimizer[] {Optimizer.adam(0.01, 0.8, 0.99, 1e-7).withDecay(0.1),
+            Optimizer.nesterov(0.2, 0.5), Optimizer.sgd(0.3, 0.01), Optimizer.momentum(0.1, 0.7)}) {
+            assertEquals(rule.toString(), MlpSettings.builder().updateRule(rule).build().updateRule().toString());
+        }
         Properties p = new Properties();
         p.setProperty("data.format", "sample");
         p.setProperty("model.type", "mlp-classifier");
