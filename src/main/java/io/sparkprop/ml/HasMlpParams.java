@@ -9,88 +9,90 @@ import org.apache.spark.ml.param.Params;
 
 /**
  * The params of the MLP estimators and their models, as public no-arg methods (Spark ML finds params
- * by reflection on those) with getters. The param objects live in each owner's {@link MlpParams}.
+ * by reflection on those) with getters. The param objects live in each owner's {@link MlpParams}; the
+ * training params' defaults are those of {@link io.sparkprop.train.MlpSettings#defaults()}, and
+ * {@code explainParams()} shows them.
  */
 public interface HasMlpParams extends Params {
     /** Internal: this owner's param objects. */
     MlpParams mlpParams();
 
-    /** Features column (Vector); default {@code features}. */
+    /** Features column (Vector). */
     default Param<String> featuresCol() {
         return mlpParams().featuresCol;
     }
 
-    /** Label column; default {@code label}. */
+    /** Label column. */
     default Param<String> labelCol() {
         return mlpParams().labelCol;
     }
 
-    /** Prediction column; default {@code prediction}. */
+    /** Prediction column. */
     default Param<String> predictionCol() {
         return mlpParams().predictionCol;
     }
 
-    /** Weight column, empty for none; default empty. */
+    /** Weight column, empty for none. */
     default Param<String> weightCol() {
         return mlpParams().weightCol;
     }
 
-    /** Hidden-layer widths; default {@code [64]}. */
+    /** Hidden-layer widths. */
     default IntArrayParam hiddenLayers() {
         return mlpParams().hiddenLayers;
     }
 
-    /** Hidden activation; default {@code relu}. */
+    /** Hidden activation. */
     default Param<String> activation() {
         return mlpParams().activation;
     }
 
-    /** Update rule: {@code sgd}, {@code momentum}, {@code nesterov} or {@code adam} (default). */
+    /** Update rule: {@code sgd}, {@code momentum}, {@code nesterov} or {@code adam} . */
     default Param<String> optimizer() {
         return mlpParams().optimizer;
     }
 
-    /** Inverse-time decay {@code d} of the step size, {@code stepSize / (1 + d·t)} at update {@code t}; default 0. */
+    /** Inverse-time decay {@code d} of the step size, {@code stepSize / (1 + d·t)} at update {@code t}. */
     default DoubleParam stepDecay() {
         return mlpParams().stepDecay;
     }
 
-    /** Step size; default 0.001. */
+    /** Step size. */
     default DoubleParam stepSize() {
         return mlpParams().stepSize;
     }
 
-    /** Momentum of the momentum and nesterov optimizers; default 0.9. */
+    /** Momentum of the momentum and nesterov optimizers. */
     default DoubleParam momentum() {
         return mlpParams().momentum;
     }
 
-    /** Examples per update; default 256. */
+    /** Examples per update. */
     default IntParam batchSize() {
         return mlpParams().batchSize;
     }
 
-    /** Epochs at most; default 10. */
+    /** Epochs at most. */
     default IntParam maxEpochs() {
         return mlpParams().maxEpochs;
     }
 
-    /** Relative tolerance of the epoch loss; default 1e-6. */
+    /** Relative tolerance of the epoch loss. */
     default DoubleParam tol() {
         return mlpParams().tol;
     }
 
-    /** Ridge penalty λ; default 0. */
+    /** Ridge penalty λ. */
     default DoubleParam regParam() {
         return mlpParams().regParam;
     }
 
-    /** Examples per block; default 128. */
+    /** Examples per block. */
     default IntParam blockSize() {
         return mlpParams().blockSize;
     }
 
-    /** Depth of the merge tree; default 2. */
+    /** Depth of the merge tree. */
     default IntParam aggregationDepth() {
         return mlpParams().aggregationDepth;
     }
@@ -105,7 +107,7 @@ public interface HasMlpParams extends Params {
         return mlpParams().validationIndicatorCol;
     }
 
-    /** Early-stopping patience in epochs; default 0 (off). */
+    /** Early-stopping patience in epochs. */
     default IntParam patience() {
         return mlpParams().patience;
     }

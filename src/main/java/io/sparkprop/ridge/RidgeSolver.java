@@ -109,12 +109,7 @@ public final class RidgeSolver {
         return this;
     }
 
-    /**
-     * Examples per block of the statistics pass (and of the sgd trainer); default 512. Every block's
-     * SYRK reads and writes all of {@code S_xx} ({@code 16 n²} bytes) for {@code n² B} flops, so large
-     * blocks keep the pass compute-bound when {@code n} is large; past a few MB a block no longer
-     * stays in cache while it is filled (measured best of 512, 1024, 2048 at 200k × 1000).
-     */
+    /** {@link RidgeSettings#blockSize()}. */
     public RidgeSolver setBlockSize(int blockSize) {
         settings = settings.toBuilder().blockSize(blockSize).build();
         return this;

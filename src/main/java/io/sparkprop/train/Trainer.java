@@ -122,7 +122,7 @@ public final class Trainer {
     }
 
     /**
-     * Depth of the tree that merges the partitions' gradient sums (≥ 1; default 2). Gradients too large
+     * Depth of the tree that merges the partitions' gradient sums (≥ 1). Gradients too large
      * for the driver to collect the tree's last level at once are merged pairwise on the executors
      * instead ({@link OrderedTreeAggregate#plan}); {@link TrainingResult#aggregation()} tells which ran.
      */
@@ -142,7 +142,7 @@ public final class Trainer {
 
     /**
      * How many shards (cached partitions, one task each per iteration) to pack the data into: 0
-     * (default) for Spark's default parallelism — the cores of the application — so that an
+     * for Spark's default parallelism — the cores of the application — so that an
      * iteration is one wave of tasks and returns as few gradients as can keep every core busy. Input
      * with more partitions is coalesced, without a shuffle, into contiguous ranges of partitions (so
      * the same input partitioning always gives the same shards); input with fewer is kept as it is.
@@ -153,7 +153,7 @@ public final class Trainer {
 
     /**
      * Early stopping on the validation data: stop after {@code patience} epochs without a lower
-     * validation loss, and return the parameters of the epoch with the lowest one; 0 (default) = off.
+     * validation loss, and return the parameters of the epoch with the lowest one; 0 = off.
      */
     public Trainer setPatience(int patience) {
         return setSettings(settings.toBuilder().patience(patience).build());
