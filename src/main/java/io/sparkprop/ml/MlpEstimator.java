@@ -7,7 +7,6 @@ import io.sparkprop.train.MlpSettings;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
 import org.apache.spark.ml.Estimator;
-import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.sql.Dataset;
@@ -21,7 +20,7 @@ import org.apache.spark.sql.types.StructType;
  * What the MLP estimators share: the params and their defaults, schema checks, and turning the
  * params into a {@link Trainer}. Subclasses choose the output layer and build the model.
  *
- * The setters are defined here once and return the concrete estimator ({@code E}), so that
+ * <p>The setters are defined here once and return the concrete estimator ({@code E}), so that
  * {@code new MlpClassifier().setHiddenLayers(…).setBatchSize(…)} stays an {@code MlpClassifier}.
  *
  * @param <E> the concrete estimator type
