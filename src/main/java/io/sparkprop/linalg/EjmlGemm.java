@@ -46,11 +46,54 @@ public final class EjmlGemm implements Gemm {
         }
     }
 
+    /**
+     * EJML's matrices start at index 0 of their array: a slice that is not the whole array is copied into
+     * this thread's scratch matrix (grown, never shrunk), so that the pure-Java path allocates nothing per
+     * call once warm.
+     */
+    private static final ThreadLocal<DMatrixRMaj> SCRATCH = ThreadLocal.withInitial(() -> new DMatrixRMaj(0, 0));
+
+    private static DMatrixRMaj slice(double[] data, int offset, int rows, int cols, boolean copyIn) {
+        Gemm.checkSlice(data, offset, rows, cols);
+        if (offset == 0 && data.length == rows * cols) {
+            return DMatrixRMaj.wrap(rows, cols, data);
+        }
+        DMatrixRMaj m = SCRATCH.get();
+        m.reshape(rows, cols);
+        if (copyIn) {
+            System.arraycopy(data, offset, m.data, 0, rows * cols);
+        }
+        return m;
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, double[] a, int aOffset, int aRows, int aCols,
+                     DMatrixRMaj b, double beta, DMatrixRMaj c) {
+        gemm(transA, transB, alpha, slice(a, aOffset, aRows, aCols, true), b, beta, c);
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b, double beta,
+                     double[] c, int cOffset, int cRows, int cCols) {
+        DMatrixRMaj view = slice(c, cOffset, cRows, cCols, beta != 0.0);
+        gemm(transA, transB, alpha, a, b, beta, view);
+        if (view.data != c) {
+            System.arraycopy(view.data, 0, c, cOffset, cRows * cCols);
+        }
+    }
+
     /** EJML has no rank-k update with accumulation; the full GEMM gives both triangles. */
     @Override
     public void syrkLower(boolean transA, double alpha, DMatrixRMaj a, double beta, DMatrixRMaj c) {
         Gemm.checkSyrkShapes(transA, a, c);
         gemm(transA, !transA, alpha, a, a, beta, c);
+    }
+
+    /** {@code c[offset, offset + n) ← β · c[…]}, or 0 when {@code β = 0} (NaNs in it do not propagate). */
+    static void scaleOrZero(double beta, double[] c, int offset, int n) {
+        for (int i = offset; i < offset + n; i++) {
+            c[i] = beta == 0.0 ? 0.0 : beta * c[i];
+        }
     }
 
     static void scaleOrZero(double beta, DMatrixRMaj c) {

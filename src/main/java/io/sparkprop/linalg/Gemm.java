@@ -24,6 +24,24 @@ public interface Gemm {
               double beta, DMatrixRMaj c);
 
     /**
+     * {@code C ← α·op(A)·op(B) + β·C} where {@code A} is the {@code aRows × aCols} row-major matrix stored in
+     * {@code a} from {@code aOffset} (a layer of a flat parameter array, read in place).
+     *
+     * @throws IllegalArgumentException if the shapes do not conform or the slice does not fit in {@code a}
+     */
+    void gemm(boolean transA, boolean transB, double alpha, double[] a, int aOffset, int aRows, int aCols,
+              DMatrixRMaj b, double beta, DMatrixRMaj c);
+
+    /**
+     * {@code C ← α·op(A)·op(B) + β·C} where {@code C} is the {@code cRows × cCols} row-major matrix stored in
+     * {@code c} from {@code cOffset} (a layer of a flat gradient array, updated in place).
+     *
+     * @throws IllegalArgumentException if the shapes do not conform or the slice does not fit in {@code c}
+     */
+    void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b, double beta,
+              double[] c, int cOffset, int cRows, int cCols);
+
+    /**
      * Symmetric rank-k update of the lower triangle ({@code i ≥ j}) of the {@code n×n} matrix {@code C}:
      * {@code C ← α·op(A)·op(A)ᵀ + β·C} with {@code op(A) = A} ({@code n×k}) or, with {@code transA},
      * {@code op(A) = Aᵀ} ({@code A} is {@code k×n}, so {@code C ← α·AᵀA + β·C}). Half the work of the GEMM
@@ -46,6 +64,14 @@ public interface Gemm {
         }
         if (c.data == a.data) {
             throw new IllegalArgumentException("syrk output C must not share storage with A");
+        }
+    }
+
+    /** Checks that a {@code rows × cols} slice from {@code offset} fits in {@code data}. */
+    static void checkSlice(double[] data, int offset, int rows, int cols) {
+        if (rows < 0 || cols < 0 || offset < 0 || (long) offset + (long) rows * cols > data.length) {
+            throw new IllegalArgumentException("a " + rows + "x" + cols + " matrix from offset " + offset
+                    + " does not fit in an array of " + data.length);
         }
     }
 

@@ -68,6 +68,53 @@ public final class NetlibGemm implements Gemm {
                 b.data, Math.max(1, b.numCols), a.data, Math.max(1, a.numCols), beta, c.data, n);
     }
 
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, double[] a, int aOffset, int aRows, int aCols,
+                     DMatrixRMaj b, double beta, DMatrixRMaj c) {
+        Gemm.checkSlice(a, aOffset, aRows, aCols);
+        int m = transA ? aCols : aRows;
+        int k = transA ? aRows : aCols;
+        int kb = transB ? b.numCols : b.numRows;
+        int n = transB ? b.numRows : b.numCols;
+        if (k != kb || c.numRows != m || c.numCols != n || c.data == a || c.data == b.data) {
+            throw new IllegalArgumentException("gemm shapes do not conform (or C shares storage): op(A) " + m + "x"
+                    + k + ", op(B) " + kb + "x" + n + ", C " + c.numRows + "x" + c.numCols);
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            EjmlGemm.scaleOrZero(beta, c);
+            return;
+        }
+        // as the DMatrixRMaj form, with A read from its offset
+        blas.dgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
+                b.data, 0, Math.max(1, b.numCols), a, aOffset, Math.max(1, aCols), beta, c.data, 0, n);
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b, double beta,
+                     double[] c, int cOffset, int cRows, int cCols) {
+        Gemm.checkSlice(c, cOffset, cRows, cCols);
+        int m = transA ? a.numCols : a.numRows;
+        int k = transA ? a.numRows : a.numCols;
+        int kb = transB ? b.numCols : b.numRows;
+        int n = transB ? b.numRows : b.numCols;
+        if (k != kb || cRows != m || cCols != n || c == a.data || c == b.data) {
+            throw new IllegalArgumentException("gemm shapes do not conform (or C shares storage): op(A) " + m + "x"
+                    + k + ", op(B) " + kb + "x" + n + ", C " + cRows + "x" + cCols);
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            EjmlGemm.scaleOrZero(beta, c, cOffset, m * n);
+            return;
+        }
+        blas.dgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
+                b.data, 0, Math.max(1, b.numCols), a.data, 0, Math.max(1, a.numCols), beta, c, cOffset, n);
+    }
+
     /**
      * Row-major {@code A} read column-major is {@code Aᵀ} with leading dimension {@code A.numCols}. So
      * {@code A·Aᵀ} ({@code A} n×k) is column-major {@code (Aᵀ)ᵀ(Aᵀ)}: {@code dsyrk} with {@code trans = "T"};

@@ -158,8 +158,8 @@ final class ModelIO {
         Parameters p = model.parameters;
         List<Row> rows = new ArrayList<>();
         for (int l = 0; l < spec.numLayers(); l++) {
-            rows.add(RowFactory.create(l, spec.width(l), spec.fanIn(l), p.weightValues(l).clone(),
-                    p.biasValues(l).clone()));
+            rows.add(RowFactory.create(l, spec.width(l), spec.fanIn(l), p.weights(l).values(),
+                    p.biases(l).values()));
         }
         return writer(model, root -> {
             root.put("inputSize", spec.inputSize());
@@ -201,11 +201,12 @@ final class ModelIO {
                     throw bad.apply(dataPath + " has a layer " + l + " that does not fit the network " + spec);
                 }
                 seen[l] = true;
+                double[] values = parameters.values();
                 for (int i = 0; i < w.size(); i++) {
-                    parameters.weightValues(l)[i] = w.get(i);
+                    values[parameters.weightOffset(l) + i] = w.get(i);
                 }
                 for (int i = 0; i < bias.size(); i++) {
-                    parameters.biasValues(l)[i] = bias.get(i);
+                    values[parameters.biasOffset(l) + i] = bias.get(i);
                 }
             }
             for (int l = 0; l < seen.length; l++) {

@@ -8,13 +8,13 @@ import org.apache.spark.ml.linalg.DenseMatrix;
 import org.apache.spark.ml.linalg.DenseVector;
 
 /**
- * Weights {@code W_l ∈ R^{n_l × n_{l-1}}} (row-major arrays) and biases {@code b_l ∈ R^{n_l}} of every
- * layer of a {@link NetworkSpec}. The same layout holds gradients and optimiser state. Users read them
- * as Spark matrices and vectors ({@link #weights}, {@link #biases}); the numeric core works on the live
- * arrays ({@link #weightValues}, {@link #biasValues}).
- *
- * <p>The flat layout, used for broadcast, aggregation and saving, is layer after layer:
- * {@code W_l} row-major, then {@code b_l}; its length is {@link NetworkSpec#parameterCount()}.
+ * Weights {@code W_l ∈ R^{n_l × n_{l-1}}} and biases {@code b_l ∈ R^{n_l}} of every layer of a
+ * {@link NetworkSpec}, in one flat array: layer after layer, {@code W_l} row-major, then {@code b_l}
+ * (entry {@code (i, j)} of {@code W_l} at {@link #weightOffset weightOffset(l)}{@code + i·n_{l-1} + j}). The
+ * same layout holds gradients and optimiser state, and it is what is broadcast, merged, updated and saved:
+ * nothing is copied between a per-layer and a flat form. Users read layers as Spark matrices and vectors
+ * ({@link #weights}, {@link #biases}); the numeric core works on the live array ({@link #values}) at the
+ * layers' offsets. Its length is {@link NetworkSpec#parameterCount()}.
  *
  * <p>Methods named {@code …InPlace} modify {@code this}; none allocate.
  */
@@ -22,24 +22,25 @@ public final class Parameters implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final NetworkSpec spec;
-    /** {@code W_l} row-major: entry {@code (i, j)} at {@code i · n_{l-1} + j}. */
-    private final double[][] weights;
-    private final double[][] biases;
+    private final double[] values;
+    /** Where {@code W_l} starts in {@link #values}; {@code b_l} follows it. */
+    private final int[] weightOffsets;
 
-    private Parameters(NetworkSpec spec) {
+    private Parameters(NetworkSpec spec, double[] values) {
         this.spec = spec;
+        this.values = values;
         int layers = spec.numLayers();
-        this.weights = new double[layers][];
-        this.biases = new double[layers][];
+        this.weightOffsets = new int[layers];
+        int offset = 0;
         for (int l = 0; l < layers; l++) {
-            weights[l] = new double[spec.width(l) * spec.fanIn(l)];
-            biases[l] = new double[spec.width(l)];
+            weightOffsets[l] = offset;
+            offset += spec.width(l) * spec.fanIn(l) + spec.width(l);
         }
     }
 
     /** All weights and biases zero (e.g. a gradient accumulator). */
     public static Parameters zeros(NetworkSpec spec) {
-        return new Parameters(spec);
+        return new Parameters(spec, new double[checkedCount(spec)]);
     }
 
     /**
@@ -49,7 +50,7 @@ public final class Parameters implements Serializable {
      * ({@link SplittableRandom}'s sequence is specified).
      */
     public static Parameters initialise(NetworkSpec spec, long seed) {
-        Parameters p = new Parameters(spec);
+        Parameters p = zeros(spec);
         SplittableRandom random = new SplittableRandom(seed);
         for (int l = 0; l < spec.numLayers(); l++) {
             int fanIn = spec.fanIn(l);
@@ -57,16 +58,17 @@ public final class Parameters implements Serializable {
             double r = spec.activation(l).usesHeInitialisation()
                     ? Math.sqrt(6.0 / fanIn)
                     : Math.sqrt(6.0 / (fanIn + fanOut));
-            double[] w = p.weights[l];
-            for (int i = 0; i < w.length; i++) {
-                w[i] = r * (2.0 * random.nextDouble() - 1.0);
+            int from = p.weightOffsets[l];
+            int to = from + fanOut * fanIn;
+            for (int i = from; i < to; i++) {
+                p.values[i] = r * (2.0 * random.nextDouble() - 1.0);
             }
         }
         return p;
     }
 
     /**
-     * Parameters read from the flat layout.
+     * Parameters read from the flat layout (a copy of {@code flat}).
      *
      * @throws IllegalArgumentException if {@code flat} does not have exactly {@link NetworkSpec#parameterCount()} values
      */
@@ -75,9 +77,16 @@ public final class Parameters implements Serializable {
             throw new IllegalArgumentException("expected " + spec.parameterCount() + " parameters for network "
                     + spec + ", found " + flat.length);
         }
-        Parameters p = new Parameters(spec);
-        p.copyFromFlat(flat, 0);
-        return p;
+        return new Parameters(spec, flat.clone());
+    }
+
+    private static int checkedCount(NetworkSpec spec) {
+        long count = spec.parameterCount();
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("the network " + spec + " has " + count
+                    + " parameters, more than one array can hold");
+        }
+        return (int) count;
     }
 
     /** The network these parameters belong to. */
@@ -85,56 +94,48 @@ public final class Parameters implements Serializable {
         return spec;
     }
 
-    /**
-     * {@code W_l} ({@code n_l × n_{l-1}}) as a Spark matrix that shares these parameters' values (Spark
-     * offers no way to change it; {@link #weightValues} does).
-     */
+    /** {@code W_l} ({@code n_l × n_{l-1}}) as a Spark matrix (a copy). */
     public DenseMatrix weights(int layer) {
-        return new DenseMatrix(spec.width(layer), spec.fanIn(layer), weights[layer], true);
+        int from = weightOffsets[layer];
+        return new DenseMatrix(spec.width(layer), spec.fanIn(layer),
+                Arrays.copyOfRange(values, from, from + spec.width(layer) * spec.fanIn(layer)), true);
     }
 
-    /** {@code b_l} as a Spark vector that shares these parameters' values. */
+    /** {@code b_l} as a Spark vector (a copy). */
     public DenseVector biases(int layer) {
-        return new DenseVector(biases[layer]);
+        int from = biasOffset(layer);
+        return new DenseVector(Arrays.copyOfRange(values, from, from + spec.width(layer)));
     }
 
-    /**
-     * {@code W_l}'s values, live and row-major: entry {@code (i, j)} at {@code i · n_{l-1} + j}; changes
-     * to the array change these parameters.
-     */
-    public double[] weightValues(int layer) {
-        return weights[layer];
+    /** Every value in the flat layout, live: changes to the array change these parameters. */
+    public double[] values() {
+        return values;
     }
 
-    /** {@code b_l}'s values, live. */
-    public double[] biasValues(int layer) {
-        return biases[layer];
+    /** Where {@code W_l} (row-major, {@code n_l × n_{l-1}}) starts in {@link #values()}. */
+    public int weightOffset(int layer) {
+        return weightOffsets[layer];
+    }
+
+    /** Where {@code b_l} starts in {@link #values()}. */
+    public int biasOffset(int layer) {
+        return weightOffsets[layer] + spec.width(layer) * spec.fanIn(layer);
     }
 
     /** Number of values in the flat layout. */
     public int size() {
-        return (int) spec.parameterCount();
+        return values.length;
     }
 
     /** A new flat array with these parameters. */
     public double[] toFlat() {
-        double[] flat = new double[size()];
-        copyToFlat(flat, 0);
-        return flat;
+        return values.clone();
     }
 
     /** Writes the flat layout into {@code flat} (modified) from {@code offset}; returns the offset after it. */
     public int copyToFlat(double[] flat, int offset) {
-        int pos = offset;
-        for (int l = 0; l < weights.length; l++) {
-            double[] w = weights[l];
-            int nw = w.length;
-            System.arraycopy(w, 0, flat, pos, nw);
-            pos += nw;
-            System.arraycopy(biases[l], 0, flat, pos, biases[l].length);
-            pos += biases[l].length;
-        }
-        return pos;
+        System.arraycopy(values, 0, flat, offset, values.length);
+        return offset + values.length;
     }
 
     /** Reads the flat layout from {@code flat} starting at {@code offset}; returns the offset after it. */
@@ -143,47 +144,32 @@ public final class Parameters implements Serializable {
             throw new IllegalArgumentException("expected " + size() + " parameters from offset " + offset
                     + ", found " + (flat.length - offset));
         }
-        int pos = offset;
-        for (int l = 0; l < weights.length; l++) {
-            int nw = weights[l].length;
-            System.arraycopy(flat, pos, weights[l], 0, nw);
-            pos += nw;
-            System.arraycopy(flat, pos, biases[l], 0, biases[l].length);
-            pos += biases[l].length;
-        }
-        return pos;
+        System.arraycopy(flat, offset, values, 0, values.length);
+        return offset + values.length;
     }
 
     /** A deep copy. */
     public Parameters copy() {
-        Parameters p = new Parameters(spec);
-        p.copyFromInPlace(this);
-        return p;
+        return new Parameters(spec, values.clone());
     }
 
     /** {@code this ← other}. */
     public void copyFromInPlace(Parameters other) {
         checkSameShape(other);
-        for (int l = 0; l < weights.length; l++) {
-            System.arraycopy(other.weights[l], 0, weights[l], 0, weights[l].length);
-            System.arraycopy(other.biases[l], 0, biases[l], 0, biases[l].length);
-        }
+        System.arraycopy(other.values, 0, values, 0, values.length);
     }
 
     /** {@code this ← 0}. */
     public void setZeroInPlace() {
-        for (int l = 0; l < weights.length; l++) {
-            Arrays.fill(weights[l], 0.0);
-            Arrays.fill(biases[l], 0.0);
-        }
+        Arrays.fill(values, 0.0);
     }
 
     /** {@code this ← this + alpha · x}, weights and biases. */
     public void axpyInPlace(double alpha, Parameters x) {
         checkSameShape(x);
-        for (int l = 0; l < weights.length; l++) {
-            axpy(alpha, x.weights[l], weights[l], weights[l].length);
-            axpy(alpha, x.biases[l], biases[l], biases[l].length);
+        double[] xv = x.values;
+        for (int i = 0; i < values.length; i++) {
+            values[i] += alpha * xv[i];
         }
     }
 
@@ -193,25 +179,27 @@ public final class Parameters implements Serializable {
      */
     public void axpyWeightsInPlace(double alpha, Parameters x) {
         checkSameShape(x);
-        for (int l = 0; l < weights.length; l++) {
-            axpy(alpha, x.weights[l], weights[l], weights[l].length);
+        double[] xv = x.values;
+        for (int l = 0; l < weightOffsets.length; l++) {
+            for (int i = weightOffsets[l], end = biasOffset(l); i < end; i++) {
+                values[i] += alpha * xv[i];
+            }
         }
     }
 
     /** {@code this ← s · this}. */
     public void scaleInPlace(double s) {
-        for (int l = 0; l < weights.length; l++) {
-            scale(s, weights[l], weights[l].length);
-            scale(s, biases[l], biases[l].length);
+        for (int i = 0; i < values.length; i++) {
+            values[i] *= s;
         }
     }
 
     /** {@code Σ_l ‖W_l‖_F²}, biases excluded (the ridge penalty is {@code λ/2} times this). */
     public double weightNormSquared() {
         double sum = 0;
-        for (double[] w : weights) {
-            for (double v : w) {
-                sum += v * v;
+        for (int l = 0; l < weightOffsets.length; l++) {
+            for (int i = weightOffsets[l], end = biasOffset(l); i < end; i++) {
+                sum += values[i] * values[i];
             }
         }
         return sum;
@@ -219,8 +207,8 @@ public final class Parameters implements Serializable {
 
     /** Whether every weight and bias is finite (no NaN or infinity). */
     public boolean isFinite() {
-        for (int l = 0; l < weights.length; l++) {
-            if (!allFinite(weights[l], weights[l].length) || !allFinite(biases[l], biases[l].length)) {
+        for (double v : values) {
+            if (!Double.isFinite(v)) {
                 return false;
             }
         }
@@ -231,13 +219,8 @@ public final class Parameters implements Serializable {
     public double maxAbsDifference(Parameters other) {
         checkSameShape(other);
         double max = 0;
-        for (int l = 0; l < weights.length; l++) {
-            for (int i = 0; i < weights[l].length; i++) {
-                max = Math.max(max, Math.abs(weights[l][i] - other.weights[l][i]));
-            }
-            for (int i = 0; i < biases[l].length; i++) {
-                max = Math.max(max, Math.abs(biases[l][i] - other.biases[l][i]));
-            }
+        for (int i = 0; i < values.length; i++) {
+            max = Math.max(max, Math.abs(values[i] - other.values[i]));
         }
         return max;
     }
@@ -246,30 +229,9 @@ public final class Parameters implements Serializable {
      * @throws IllegalArgumentException if {@code other} belongs to a network of other layer sizes
      */
     public void checkSameShape(Parameters other) {
-        if (other.spec != spec && !java.util.Arrays.equals(other.spec.layerSizes(), spec.layerSizes())) {
+        if (other.spec != spec && !Arrays.equals(other.spec.layerSizes(), spec.layerSizes())) {
             throw new IllegalArgumentException("expected parameters of layer sizes "
                     + Arrays.toString(spec.layerSizes()) + ", found " + Arrays.toString(other.spec.layerSizes()));
         }
-    }
-
-    private static void axpy(double alpha, double[] x, double[] y, int n) {
-        for (int i = 0; i < n; i++) {
-            y[i] += alpha * x[i];
-        }
-    }
-
-    private static void scale(double s, double[] x, int n) {
-        for (int i = 0; i < n; i++) {
-            x[i] *= s;
-        }
-    }
-
-    private static boolean allFinite(double[] x, int n) {
-        for (int i = 0; i < n; i++) {
-            if (!Double.isFinite(x[i])) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -273,9 +273,10 @@ public final class RidgeSolver {
         TrainingResult r = new Trainer(spec, settings.sgdSettings()).setColumnNames(featuresCol, labelCol).fit(data);
         double trainMillis = (System.nanoTime() - start) / 1e6;
         Parameters p = r.parameters();
-        DMatrixRMaj w = DMatrixRMaj.wrap(m, n, p.weightValues(0).clone());
-        ResidualMetrics e = ResidualMetrics.of(data, w, p.biasValues(0), GemmChoice.decide(settings.gemmBackend()));
-        return new RidgeSolution(w, p.biasValues(0).clone(), e.rmse(), e.r2(), e.mae(),
+        DMatrixRMaj w = DMatrixRMaj.wrap(m, n, p.weights(0).values()); // row-major: the matrix is transposed
+        double[] b = p.biases(0).values();
+        ResidualMetrics e = ResidualMetrics.of(data, w, b, GemmChoice.decide(settings.gemmBackend()));
+        return new RidgeSolution(w, b.clone(), e.rmse(), e.r2(), e.mae(),
                 r.numExamples(), r.weightSum(), trainMillis, 0).withGemm(r.gemm());
     }
 }

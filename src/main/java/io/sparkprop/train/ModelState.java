@@ -11,20 +11,16 @@ import io.sparkprop.nn.Parameters;
 final class ModelState {
     Parameters current;
     final Optimizer.Updater updater;
-    /** The flat parameters the optimiser updates in place; equal to {@code current} between rounds. */
-    final double[] theta;
     long updates;
 
     ModelState(Parameters initial, Optimizer rule) {
         this.current = initial;
-        this.theta = initial.toFlat();
-        this.updater = rule.newUpdater(theta.length);
+        this.updater = rule.newUpdater(initial.size());
     }
 
     /** Restores parameters, optimiser state and update count from a checkpoint. */
     void restore(double[] parameters, double[][] optimizerState, long updateCount) {
         current = Parameters.fromFlat(current.spec(), parameters);
-        System.arraycopy(parameters, 0, theta, 0, theta.length);
         double[][] state = updater.state();
         for (int i = 0; i < state.length; i++) {
             System.arraycopy(optimizerState[i], 0, state[i], 0, state[i].length);

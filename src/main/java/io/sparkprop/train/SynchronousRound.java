@@ -78,8 +78,10 @@ final class SynchronousRound implements Round {
             g.axpyWeightsInPlace(regParam, current); // ∇(λ/2 ‖W‖²) = λW
             objective += 0.5 * regParam * current.weightNormSquared();
         }
-        state.updater.update(state.theta, g.toFlat(), state.updates);
-        Parameters next = Parameters.fromFlat(current.spec(), state.theta);
+        // the update works on the flat arrays themselves; θ_t is left as it was (it is broadcast, and may be the
+        // best epoch's or the last finite parameters), so the update writes into one copy of it
+        Parameters next = current.copy();
+        state.updater.update(next.values(), g.values(), state.updates);
         if (!next.isFinite()) {
             return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step,
                     "the update made the parameters non-finite");

@@ -48,7 +48,7 @@ public class KernelBench {
     private DMatrixRMaj y;
     private DMatrixRMaj[] z;
     private DMatrixRMaj[] delta;
-    /** Views of the weights and of the gradient's weights, made once, as the kernel keeps its own. */
+    /** The weights and the gradient's weights as matrices of their own: the bare GEMMs' operands. */
     private DMatrixRMaj[] w;
     private DMatrixRMaj[] gw;
 
@@ -83,8 +83,8 @@ public class KernelBench {
         w = new DMatrixRMaj[spec.numLayers()];
         gw = new DMatrixRMaj[spec.numLayers()];
         for (int l = 0; l < spec.numLayers(); l++) {
-            w[l] = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), params.weightValues(l));
-            gw[l] = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), sum.gradient().weightValues(l));
+            w[l] = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), params.weights(l).values());
+            gw[l] = new DMatrixRMaj(spec.width(l), spec.fanIn(l));
         }
         SplittableRandom random = new SplittableRandom(2);
         x = new DMatrixRMaj(spec.inputSize(), blockSize);

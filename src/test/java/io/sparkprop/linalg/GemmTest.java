@@ -39,6 +39,50 @@ class GemmTest {
         return r;
     }
 
+    /**
+     * The slice forms read {@code A}, or update {@code C}, at an offset of a larger array (a layer of flat
+     * parameters): the same bits as the matrix form on a copy, and nothing outside the slice touched.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GemmBackend.class)
+    void slicesOfAFlatArrayGiveTheBitsOfTheirCopies(GemmBackend backend) {
+        Gemm gemm = gemmOf(backend);
+        SplittableRandom random = new SplittableRandom(11);
+        int m = 7;
+        int n = 5;
+        int k = 6;
+        for (boolean ta : new boolean[] {false, true}) {
+            for (double beta : new double[] {0.0, 1.0}) {
+                DMatrixRMaj a = ta ? TestData.uniform(random, k, m, -1, 1) : TestData.uniform(random, m, k, -1, 1);
+                DMatrixRMaj b = TestData.uniform(random, k, n, -1, 1);
+                double[] flat = new double[3 + a.getNumElements() + 4];
+                java.util.Arrays.fill(flat, 9.0);
+                System.arraycopy(a.data, 0, flat, 3, a.getNumElements());
+                DMatrixRMaj expected = TestData.uniform(random, m, n, -1, 1);
+                DMatrixRMaj c = expected.copy();
+                gemm.gemm(ta, false, 1.5, a, b, beta, expected);
+                gemm.gemm(ta, false, 1.5, flat, 3, a.numRows, a.numCols, b, beta, c);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(expected.data, c.data, 0.0, backend + " A slice");
+
+                double[] out = new double[2 + m * n + 3];
+                java.util.Arrays.fill(out, 9.0);
+                DMatrixRMaj start = TestData.uniform(random, m, n, -1, 1);
+                System.arraycopy(start.data, 0, out, 2, m * n);
+                gemm.gemm(ta, false, 1.5, a, b, beta, start);
+                gemm.gemm(ta, false, 1.5, a, b, beta, out, 2, m, n);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(start.data,
+                        java.util.Arrays.copyOfRange(out, 2, 2 + m * n), 0.0, backend + " C slice");
+                assertEquals(9.0, out[0]);
+                assertEquals(9.0, out[1]);
+                assertEquals(9.0, out[2 + m * n]);
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> gemm.gemm(false, false, 1.0, new double[10], 5, 2, 3, new DMatrixRMaj(3, 1), 0.0,
+                        new DMatrixRMaj(2, 1)));
+        assertEquals("a 2x3 matrix from offset 5 does not fit in an array of 10", e.getMessage());
+    }
+
     @ParameterizedTest
     @EnumSource(value = GemmBackend.class)
     void everyTransposeAndBetaMatchesTripleLoop(GemmBackend backend) {

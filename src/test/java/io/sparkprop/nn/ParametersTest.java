@@ -26,7 +26,7 @@ class ParametersTest {
         for (int l = 0; l < SPEC.numLayers(); l++) {
             double max = 0;
             double sumSq = 0;
-            double[] w = p.weightValues(l);
+            double[] w = p.weights(l).values();
             for (double v : w) {
                 max = Math.max(max, Math.abs(v));
                 sumSq += v * v;
@@ -36,7 +36,7 @@ class ParametersTest {
             // U(−r, r) has variance r²/3; with ≥ 90 draws the sample variance is within 40 %
             double variance = sumSq / w.length;
             assertEquals(bounds[l] * bounds[l] / 3, variance, 0.4 * bounds[l] * bounds[l] / 3, "layer " + l);
-            for (double b : p.biasValues(l)) {
+            for (double b : p.biases(l).values()) {
                 assertEquals(0.0, b);
             }
         }
@@ -49,9 +49,9 @@ class ParametersTest {
         Parameters p = Parameters.fromFlat(small, flat);
         assertEquals(2.0, p.weights(0).apply(0, 1));
         assertEquals(3.0, p.weights(0).apply(1, 0));
-        assertArrayEquals(new double[] {5, 6}, p.biasValues(0));
-        assertArrayEquals(new double[] {7, 8}, p.weightValues(1));
-        assertArrayEquals(new double[] {9}, p.biasValues(1));
+        assertArrayEquals(new double[] {5, 6}, p.biases(0).values());
+        assertArrayEquals(new double[] {7, 8}, p.weights(1).values());
+        assertArrayEquals(new double[] {9}, p.biases(1).values());
         assertArrayEquals(flat, p.toFlat());
         double[] withOffset = new double[12];
         assertEquals(11, p.copyToFlat(withOffset, 2));
@@ -66,7 +66,7 @@ class ParametersTest {
     @Test
     void inPlaceHelpers() {
         Parameters p = Parameters.initialise(SPEC, 1);
-        p.biasValues(2)[1] = 0.25;
+        p.values()[p.biasOffset(2) + 1] = 0.25;
         Parameters q = Parameters.initialise(SPEC, 2);
         double[] pf = p.toFlat();
         double[] qf = q.toFlat();
@@ -84,14 +84,14 @@ class ParametersTest {
         Parameters g = Parameters.zeros(SPEC);
         g.axpyWeightsInPlace(0.1, p);
         assertEquals(0.1 * p.weights(0).apply(3, 4), g.weights(0).apply(3, 4), 0.0);
-        assertEquals(0.0, g.biasValues(2)[1]);
+        assertEquals(0.0, g.biases(2).apply(1));
         assertEquals(0.01 * p.weightNormSquared(), g.weightNormSquared(), 1e-15 * p.weightNormSquared());
 
         assertEquals(0.0, p.maxAbsDifference(p.copy()));
         g.setZeroInPlace();
         assertEquals(0.0, g.weightNormSquared());
         assertTrue(p.isFinite());
-        p.weightValues(1)[5] = Double.NaN;
+        p.values()[p.weightOffset(1) + 5] = Double.NaN;
         assertFalse(p.isFinite());
     }
 
@@ -109,14 +109,14 @@ class ParametersTest {
         GradientSum b = new GradientSum(SPEC);
         a.addTotalsInPlace(1.5, 2.0, 2);
         b.addTotalsInPlace(0.5, 3.0, 3);
-        b.gradient().biasValues(0)[0] = 4.0;
+        b.gradient().values()[b.gradient().biasOffset(0)] = 4.0;
         assertEquals(a, a.mergeInPlace(b));
         assertEquals(2.0, a.lossSum());
         assertEquals(5.0, a.weightSum());
         assertEquals(5, a.count());
-        assertEquals(4.0, a.gradient().biasValues(0)[0]);
+        assertEquals(4.0, a.gradient().biases(0).apply(0));
         a.resetInPlace();
         assertEquals(0, a.count());
-        assertEquals(0.0, a.gradient().biasValues(0)[0]);
+        assertEquals(0.0, a.gradient().biases(0).apply(0));
     }
 }

@@ -133,9 +133,9 @@ class TrainerTest {
         // the floor: half the mean squared noise of this sample, i.e. the loss at the true coefficients
         Parameters truth = Parameters.zeros(spec);
         for (int j = 0; j < 5; j++) {
-            truth.weightValues(0)[j] = (j + 1) * 0.3 * (j % 2 == 0 ? 1 : -1); // W(0, j) of a 1×5 matrix
+            truth.values()[truth.weightOffset(0) + j] = (j + 1) * 0.3 * (j % 2 == 0 ? 1 : -1); // W(0, j), 1×5
         }
-        truth.biasValues(0)[0] = 0.5;
+        truth.values()[truth.biasOffset(0)] = 0.5;
         double floor = new Trainer(spec).computeGradient(rdd, truth).lossSum() / data.size();
         assertEquals(noise * noise / 2, floor, 0.15 * noise * noise / 2, "sanity: the sample's noise");
         assertTrue(trained < 1.02 * floor, "trained loss " + trained + " vs floor " + floor);

@@ -13,21 +13,23 @@ final class Activations {
     }
 
     /**
-     * {@code Z ← f(Z + b 1ᵀ)} in place ({@code z} modified); {@code bias} may be {@code null} for none.
+     * {@code Z ← f(Z + b 1ᵀ)} in place ({@code z} modified), {@code b} read from {@code bias} at
+     * {@code biasOffset}; {@code bias} may be {@code null} for none.
      * Softmax normalises each column with the max-shift {@code e^{z_k − max}/Σ_j e^{z_j − max}}, which
      * cannot overflow.
      */
-    static void addBiasAndApply(Activation f, DMatrixRMaj z, double[] bias, double[] colMax, double[] colSum) {
+    static void addBiasAndApply(Activation f, DMatrixRMaj z, double[] bias, int biasOffset, double[] colMax,
+                                double[] colSum) {
         int rows = z.numRows;
         int cols = z.numCols;
         double[] d = z.data;
         if (f == Activation.SOFTMAX) {
-            addBias(d, rows, cols, bias);
+            addBias(d, rows, cols, bias, biasOffset);
             softmaxColumns(d, rows, cols, colMax, colSum);
             return;
         }
         for (int i = 0; i < rows; i++) {
-            double bi = bias == null ? 0.0 : bias[i];
+            double bi = bias == null ? 0.0 : bias[biasOffset + i];
             int base = i * cols;
             int end = base + cols;
             switch (f) {
@@ -111,12 +113,12 @@ final class Activations {
         return e / (1.0 + e);
     }
 
-    private static void addBias(double[] d, int rows, int cols, double[] bias) {
+    private static void addBias(double[] d, int rows, int cols, double[] bias, int biasOffset) {
         if (bias == null) {
             return;
         }
         for (int i = 0; i < rows; i++) {
-            double bi = bias[i];
+            double bi = bias[biasOffset + i];
             int base = i * cols;
             for (int j = 0; j < cols; j++) {
                 d[base + j] += bi;

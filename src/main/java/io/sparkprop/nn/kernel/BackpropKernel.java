@@ -40,12 +40,6 @@ public final class BackpropKernel {
     private double[] columnA = new double[0];
     private double[] columnB = new double[0];
     private double[] ones = new double[0];
-    /**
-     * EJML views of the weight arrays of the parameters and of the gradient last seen: made again only
-     * when the array changes (a new broadcast or accumulator), not per block.
-     */
-    private final DMatrixRMaj[] weightViews;
-    private final DMatrixRMaj[] gradientViews;
 
     /** A kernel for {@code spec} whose multiplications go through {@code gemm}. */
     public BackpropKernel(NetworkSpec spec, Gemm gemm) {
@@ -54,8 +48,6 @@ public final class BackpropKernel {
         this.layers = spec.numLayers();
         this.activations = new DMatrixRMaj[layers];
         this.deltas = new DMatrixRMaj[layers];
-        this.weightViews = new DMatrixRMaj[layers];
-        this.gradientViews = new DMatrixRMaj[layers];
         for (int l = 0; l < layers; l++) {
             activations[l] = new DMatrixRMaj(spec.width(l), 0);
             deltas[l] = new DMatrixRMaj(spec.width(l), 0);
@@ -199,10 +191,12 @@ public final class BackpropKernel {
         for (int l = 0; l < layers; l++) {
             DMatrixRMaj z = activations[l];
             z.reshape(spec.width(l), b);
-            gemm.gemm(false, false, 1.0, view(weightViews, l, params.weightValues(l)), input, 0.0, z);
+            gemm.gemm(false, false, 1.0, params.values(), params.weightOffset(l), spec.width(l), spec.fanIn(l), input,
+                    0.0, z);
             boolean output = l == layers - 1;
             Activation f = output && !activateOutput ? Activation.IDENTITY : spec.activation(l);
-            Activations.addBiasAndApply(f, z, params.biasValues(l), columnScratch(b), columnScratchB(b));
+            Activations.addBiasAndApply(f, z, params.values(), params.biasOffset(l), columnScratch(b),
+                    columnScratchB(b));
             input = z;
         }
     }
@@ -219,7 +213,7 @@ public final class BackpropKernel {
             case SIGMOID_CROSS_ENTROPY:
                 return Losses.sigmoidCrossEntropy(z, y, w, delta);
             case HALF_SQUARED_ERROR:
-                Activations.addBiasAndApply(out, z, null, columnScratch(b), columnScratchB(b));
+                Activations.addBiasAndApply(out, z, null, 0, columnScratch(b), columnScratchB(b));
                 return Losses.halfSquaredError(out, z, y, w, delta);
             default:
                 throw new IllegalStateException("unhandled loss " + spec.loss());
@@ -231,28 +225,21 @@ public final class BackpropKernel {
         for (int l = layers - 1; l >= 0; l--) {
             DMatrixRMaj delta = deltas[l];
             DMatrixRMaj previous = l == 0 ? x : activations[l - 1];
-            gemm.gemm(false, true, 1.0, delta, previous, 1.0, view(gradientViews, l, gradient.weightValues(l)));
-            addRowSums(delta, gradient.biasValues(l));
+            gemm.gemm(false, true, 1.0, delta, previous, 1.0, gradient.values(), gradient.weightOffset(l),
+                    spec.width(l), spec.fanIn(l));
+            addRowSums(delta, gradient.values(), gradient.biasOffset(l));
             if (l > 0) {
                 DMatrixRMaj below = deltas[l - 1];
                 below.reshape(spec.width(l - 1), b);
-                gemm.gemm(true, false, 1.0, view(weightViews, l, params.weightValues(l)), delta, 0.0, below);
+                gemm.gemm(true, false, 1.0, params.values(), params.weightOffset(l), spec.width(l), spec.fanIn(l),
+                        delta, 0.0, below);
                 Activations.multiplyByDerivative(spec.activation(l - 1), activations[l - 1], below);
             }
         }
     }
 
-    /** {@code W_l} of {@code values} as an EJML matrix, reusing the view while the array is the same. */
-    private DMatrixRMaj view(DMatrixRMaj[] views, int l, double[] values) {
-        DMatrixRMaj v = views[l];
-        if (v == null || v.data != values) {
-            v = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), values);
-            views[l] = v;
-        }
-        return v;
-    }
-
-    private static void addRowSums(DMatrixRMaj m, double[] out) {
+    /** {@code out[offset + i] += Σ_j m(i, j)}. */
+    private static void addRowSums(DMatrixRMaj m, double[] out, int offset) {
         int cols = m.numCols;
         double[] d = m.data;
         for (int i = 0; i < m.numRows; i++) {
@@ -261,7 +248,7 @@ public final class BackpropKernel {
             for (int j = 0; j < cols; j++) {
                 s += d[base + j];
             }
-            out[i] += s;
+            out[offset + i] += s;
         }
     }
 

@@ -30,8 +30,8 @@ class BackpropKernelTest {
         Parameters p = Parameters.initialise(spec, seed);
         SplittableRandom random = new SplittableRandom(seed + 1);
         for (int l = 0; l < spec.numLayers(); l++) {
-            for (int i = 0; i < p.biasValues(l).length; i++) {
-                p.biasValues(l)[i] = random.nextDouble() - 0.5;
+            for (int i = 0; i < spec.width(l); i++) {
+                p.values()[p.biasOffset(l) + i] = random.nextDouble() - 0.5;
             }
         }
         return p;
@@ -151,8 +151,8 @@ class BackpropKernelTest {
     void softmaxCrossEntropyIsFiniteAtExtremeLogits() {
         NetworkSpec spec = NetworkSpec.builder().input(1).dense(2, Activation.SOFTMAX).build();
         Parameters params = Parameters.zeros(spec);
-        params.weightValues(0)[0] = 1000; // W(0, 0) of a 2×1 matrix
-        params.weightValues(0)[1] = -1000; // W(1, 0)
+        params.values()[params.weightOffset(0)] = 1000; // W(0, 0) of a 2×1 matrix
+        params.values()[params.weightOffset(0) + 1] = -1000; // W(1, 0)
         DMatrixRMaj x = new DMatrixRMaj(new double[][] {{1, -1}});
         // column 0: logits (1000, −1000), target class 1 → C = 2000; column 1: logits (−1000, 1000), target 1 → C ≈ 0
         DMatrixRMaj y = new DMatrixRMaj(new double[][] {{0, 0}, {1, 1}});
@@ -171,7 +171,7 @@ class BackpropKernelTest {
         NetworkSpec spec = NetworkSpec.builder().input(1).dense(1, Activation.SIGMOID)
                 .loss(Loss.SIGMOID_CROSS_ENTROPY).build();
         Parameters params = Parameters.zeros(spec);
-        params.weightValues(0)[0] = 1000; // W(0, 0)
+        params.values()[params.weightOffset(0)] = 1000; // W(0, 0)
         DMatrixRMaj x = new DMatrixRMaj(new double[][] {{1, -1, 1}});
         DMatrixRMaj y = new DMatrixRMaj(new double[][] {{0, 1, 1}});
         GradientSum sum = new GradientSum(spec);

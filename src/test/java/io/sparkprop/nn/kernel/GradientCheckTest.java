@@ -142,9 +142,8 @@ class GradientCheckTest {
             SplittableRandom random = new SplittableRandom(seed);
             Parameters params = Parameters.initialise(spec, seed);
             for (int l = 0; l < spec.numLayers(); l++) {
-                double[] b = params.biasValues(l);
-                for (int i = 0; i < b.length; i++) {
-                    b[i] = random.nextDouble() - 0.5;
+                for (int i = 0; i < spec.width(l); i++) {
+                    params.values()[params.biasOffset(l) + i] = random.nextDouble() - 0.5;
                 }
             }
             DMatrixRMaj x = TestData.uniform(random, spec.inputSize(), BLOCK, -2, 2);

@@ -25,10 +25,10 @@ final class ReferenceNetwork {
         double[][] zs = new double[spec.numLayers()][];
         double[] a = x;
         for (int l = 0; l < spec.numLayers(); l++) {
-            DMatrixRMaj w = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), params.weightValues(l));
+            DMatrixRMaj w = DMatrixRMaj.wrap(spec.width(l), spec.fanIn(l), params.weights(l).values());
             double[] z = new double[spec.width(l)];
             for (int i = 0; i < z.length; i++) {
-                double s = params.biasValues(l)[i];
+                double s = params.biases(l).apply(i);
                 for (int k = 0; k < a.length; k++) {
                     s += w.get(i, k) * a[k];
                 }
