@@ -39,7 +39,7 @@ public final class MlpClassifier extends MlpEstimator<MlpClassifier, MlpClassifi
     private final IntParam numClasses;
 
     public MlpClassifier(String uid) {
-        super(uid);
+        super(uid, Activation.SOFTMAX);
         numClasses = new IntParam(this, "numClasses",
                 "number of classes k (labels 0..k-1), >= 2; 0 = the largest label + 1", ParamValidators.gtEq(0));
         setDefault(numClasses, 0);
@@ -60,13 +60,7 @@ public final class MlpClassifier extends MlpEstimator<MlpClassifier, MlpClassifi
     }
 
     @Override
-    protected Activation outputActivation() {
-        return Activation.SOFTMAX;
-    }
-
-    @Override
-    public MlpClassificationModel fit(Dataset<?> dataset) {
-        transformSchema(dataset.schema(), true);
+    protected MlpClassificationModel fitChecked(Dataset<?> dataset) {
         int classes = getNumClasses();
         if (classes == 1) {
             throw new IllegalArgumentException("numClasses must be 0 (infer) or >= 2, found 1");

@@ -32,14 +32,20 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
 
     private final String uid;
     private final MlpParams mlpParams;
+    private final Activation outputActivation;
     private M initialModel;
     private String checkpointDir;
     private int checkpointEvery = 1;
     private boolean resume;
 
-    /** Sets the uid first, then creates the params (see {@link MlpParams}), then their defaults. */
-    protected MlpEstimator(String uid) {
+    /**
+     * Sets the uid first, then creates the params (see {@link MlpParams}), then their defaults.
+     *
+     * @param outputActivation the output layer's activation (softmax, identity, …)
+     */
+    protected MlpEstimator(String uid, Activation outputActivation) {
         this.uid = uid;
+        this.outputActivation = outputActivation;
         this.mlpParams = new MlpParams(this);
         mlpParams.setDefaults(this);
     }
@@ -60,8 +66,6 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return MlpParams.explain(this, param);
     }
 
-    /** The output layer's activation (softmax, identity, …). */
-    protected abstract Activation outputActivation();
 
     @SuppressWarnings("unchecked")
     private E self() {
@@ -269,10 +273,20 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return first.get(0);
     }
 
+    /** Checks the schema, then fits ({@link #fitChecked}). */
+    @Override
+    public M fit(Dataset<?> dataset) {
+        transformSchema(dataset.schema(), true);
+        return fitChecked(dataset);
+    }
+
+    /** Fits a dataset whose schema {@link #transformSchema} has accepted. */
+    protected abstract M fitChecked(Dataset<?> dataset);
+
     /** The network for {@code inputs} features and {@code outputs} outputs from the params. */
     protected NetworkSpec network(int inputs, int outputs) {
         return NetworkSpec.of(inputs, getHiddenLayers(), Activation.fromName(getActivation()), outputs,
-                outputActivation(), null);
+                outputActivation, null);
     }
 
     /**

@@ -27,17 +27,11 @@ public final class MlpRegressor extends MlpEstimator<MlpRegressor, MlpRegression
     }
 
     public MlpRegressor(String uid) {
-        super(uid);
+        super(uid, Activation.IDENTITY);
     }
 
     @Override
-    protected Activation outputActivation() {
-        return Activation.IDENTITY;
-    }
-
-    @Override
-    public MlpRegressionModel fit(Dataset<?> dataset) {
-        transformSchema(dataset.schema(), true);
+    protected MlpRegressionModel fitChecked(Dataset<?> dataset) {
         Row first = firstRow(dataset, getFeaturesCol(), getLabelCol());
         boolean vectorLabel = first.get(1) instanceof Vector;
         int outputs = vectorLabel ? ((Vector) first.get(1)).size() : 1;
