@@ -94,7 +94,8 @@ public final class JobConfig {
         key("model.hidden", java.util.stream.IntStream.of(MlpSettings.defaultHiddenLayers()).mapToObj(Integer::toString)
                 .collect(java.util.stream.Collectors.joining(",")), "comma-separated widths > 0, or empty",
                 "hidden layers of an MLP", WIDTHS);
-        key("model.activation", MlpSettings.DEFAULT_ACTIVATION, "one of relu, tanh, sigmoid", "hidden activation of an MLP",
+        key("model.activation", MlpSettings.DEFAULT_ACTIVATION, "one of relu, tanh, sigmoid",
+                "hidden activation of an MLP",
                 choice("relu", "tanh", "sigmoid"));
         // the training settings: defaults from MlpSettings (the MLPs') and RidgeSettings, one row each
         MlpSettings mlp = MlpSettings.defaults();

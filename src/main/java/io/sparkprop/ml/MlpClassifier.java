@@ -29,7 +29,8 @@ import org.apache.spark.sql.types.StructType;
  *         .fit(train);
  * }</pre>
  */
-public final class MlpClassifier extends MlpEstimator<MlpClassifier, MlpClassificationModel> implements DefaultParamsWritable {
+public final class MlpClassifier extends MlpEstimator<MlpClassifier, MlpClassificationModel>
+        implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
 
     public MlpClassifier() {

@@ -19,7 +19,8 @@ import org.apache.spark.sql.types.StructType;
  * sparkprop's distributed trainer. The label is a number (one output) or a Vector (one output per
  * entry, all of the same size).
  */
-public final class MlpRegressor extends MlpEstimator<MlpRegressor, MlpRegressionModel> implements DefaultParamsWritable {
+public final class MlpRegressor extends MlpEstimator<MlpRegressor, MlpRegressionModel>
+        implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
 
     public MlpRegressor() {
