@@ -383,13 +383,7 @@ public final class JobConfig {
      * @throws IllegalArgumentException naming the setting out of its range
      */
     public MlpSettings mlpSettings() {
-        MlpSettings.Builder b = MlpSettings.builder();
-        for (Key key : KEYS.values()) {
-            if (key.mlp() != null && given.contains(key.name())) {
-                key.mlp().accept(b, string(key.name()));
-            }
-        }
-        return b.build();
+        return given(MlpSettings.builder(), Key::mlp).build();
     }
 
     /**
@@ -400,13 +394,18 @@ public final class JobConfig {
      * @throws IllegalArgumentException naming the setting out of its range
      */
     public RidgeSettings ridgeSettings() {
-        RidgeSettings.Builder b = RidgeSettings.builder();
+        return given(RidgeSettings.builder(), Key::ridge).build();
+    }
+
+    /** {@code builder} with the value of every key given in the file that {@code target} maps onto it. */
+    private <B> B given(B builder, java.util.function.Function<Key, BiConsumer<B, String>> target) {
         for (Key key : KEYS.values()) {
-            if (key.ridge() != null && given.contains(key.name())) {
-                key.ridge().accept(b, string(key.name()));
+            BiConsumer<B, String> set = target.apply(key);
+            if (set != null && given.contains(key.name())) {
+                set.accept(builder, string(key.name()));
             }
         }
-        return b.build();
+        return builder;
     }
 
     private static double parseDouble(String v) {

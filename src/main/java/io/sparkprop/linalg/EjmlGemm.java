@@ -91,17 +91,18 @@ public final class EjmlGemm implements Gemm {
 
     /** {@code c[offset, offset + n) ← β · c[…]}, or 0 when {@code β = 0} (NaNs in it do not propagate). */
     static void scaleOrZero(double beta, double[] c, int offset, int n) {
-        for (int i = offset; i < offset + n; i++) {
-            c[i] = beta == 0.0 ? 0.0 : beta * c[i];
+        if (beta == 0.0) {
+            java.util.Arrays.fill(c, offset, offset + n, 0.0);
+        } else if (beta != 1.0) {
+            for (int i = offset; i < offset + n; i++) {
+                c[i] *= beta;
+            }
         }
     }
 
+    /** {@link #scaleOrZero(double, double[], int, int)} of the whole of {@code c}. */
     static void scaleOrZero(double beta, DMatrixRMaj c) {
-        if (beta == 0.0) {
-            java.util.Arrays.fill(c.data, 0, c.getNumElements(), 0.0);
-        } else if (beta != 1.0) {
-            CommonOps_DDRM.scale(beta, c);
-        }
+        scaleOrZero(beta, c.data, 0, c.getNumElements());
     }
 
     @Override

@@ -77,15 +77,25 @@ public interface Gemm {
 
     /** Checks the shapes of a {@link #gemm} call and returns the inner dimension {@code k}. */
     static int checkShapes(boolean transA, boolean transB, DMatrixRMaj a, DMatrixRMaj b, DMatrixRMaj c) {
-        int m = transA ? a.numCols : a.numRows;
-        int k = transA ? a.numRows : a.numCols;
+        return checkShapes(transA, transB, a.data, a.numRows, a.numCols, b, c.data, c.numRows, c.numCols);
+    }
+
+    /**
+     * Checks the shapes of a {@link #gemm} call whose {@code A} ({@code aRows × aCols}) and {@code C}
+     * ({@code cRows × cCols}) are given by their arrays and sizes (matrices or slices), and returns the inner
+     * dimension {@code k}.
+     */
+    static int checkShapes(boolean transA, boolean transB, double[] a, int aRows, int aCols, DMatrixRMaj b,
+                           double[] c, int cRows, int cCols) {
+        int m = transA ? aCols : aRows;
+        int k = transA ? aRows : aCols;
         int kb = transB ? b.numCols : b.numRows;
         int n = transB ? b.numRows : b.numCols;
-        if (k != kb || c.numRows != m || c.numCols != n) {
+        if (k != kb || cRows != m || cCols != n) {
             throw new IllegalArgumentException("gemm shapes do not conform: op(A) " + m + "x" + k + ", op(B) "
-                    + kb + "x" + n + ", C " + c.numRows + "x" + c.numCols);
+                    + kb + "x" + n + ", C " + cRows + "x" + cCols);
         }
-        if (c.data == a.data || c.data == b.data) {
+        if (c == a || c == b.data) {
             throw new IllegalArgumentException("gemm output C must not share storage with A or B");
         }
         return k;

@@ -53,57 +53,32 @@ public final class NetlibGemm implements Gemm {
     public void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b,
                      double beta, DMatrixRMaj c) {
         int k = Gemm.checkShapes(transA, transB, a, b, c);
-        int m = c.numRows;
-        int n = c.numCols;
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            EjmlGemm.scaleOrZero(beta, c);
-            return;
-        }
-        // Column-major: Cᵀ (n×m) = op(B)ᵀ (n×k) · op(A)ᵀ (k×m); each operand's row-major array read
-        // column-major is its transpose with leading dimension numCols.
-        blas.dgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
-                b.data, Math.max(1, b.numCols), a.data, Math.max(1, a.numCols), beta, c.data, n);
+        dgemm(transA, transB, c.numRows, c.numCols, k, alpha, a.data, 0, a.numCols, b, beta, c.data, 0);
     }
 
     @Override
     public void gemm(boolean transA, boolean transB, double alpha, double[] a, int aOffset, int aRows, int aCols,
                      DMatrixRMaj b, double beta, DMatrixRMaj c) {
         Gemm.checkSlice(a, aOffset, aRows, aCols);
-        int m = transA ? aCols : aRows;
-        int k = transA ? aRows : aCols;
-        int kb = transB ? b.numCols : b.numRows;
-        int n = transB ? b.numRows : b.numCols;
-        if (k != kb || c.numRows != m || c.numCols != n || c.data == a || c.data == b.data) {
-            throw new IllegalArgumentException("gemm shapes do not conform (or C shares storage): op(A) " + m + "x"
-                    + k + ", op(B) " + kb + "x" + n + ", C " + c.numRows + "x" + c.numCols);
-        }
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            EjmlGemm.scaleOrZero(beta, c);
-            return;
-        }
-        // as the DMatrixRMaj form, with A read from its offset
-        blas.dgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
-                b.data, 0, Math.max(1, b.numCols), a, aOffset, Math.max(1, aCols), beta, c.data, 0, n);
+        int k = Gemm.checkShapes(transA, transB, a, aRows, aCols, b, c.data, c.numRows, c.numCols);
+        dgemm(transA, transB, c.numRows, c.numCols, k, alpha, a, aOffset, aCols, b, beta, c.data, 0);
     }
 
     @Override
     public void gemm(boolean transA, boolean transB, double alpha, DMatrixRMaj a, DMatrixRMaj b, double beta,
                      double[] c, int cOffset, int cRows, int cCols) {
         Gemm.checkSlice(c, cOffset, cRows, cCols);
-        int m = transA ? a.numCols : a.numRows;
-        int k = transA ? a.numRows : a.numCols;
-        int kb = transB ? b.numCols : b.numRows;
-        int n = transB ? b.numRows : b.numCols;
-        if (k != kb || cRows != m || cCols != n || c == a.data || c == b.data) {
-            throw new IllegalArgumentException("gemm shapes do not conform (or C shares storage): op(A) " + m + "x"
-                    + k + ", op(B) " + kb + "x" + n + ", C " + cRows + "x" + cCols);
-        }
+        int k = Gemm.checkShapes(transA, transB, a.data, a.numRows, a.numCols, b, c, cRows, cCols);
+        dgemm(transA, transB, cRows, cCols, k, alpha, a.data, 0, a.numCols, b, beta, c, cOffset);
+    }
+
+    /**
+     * {@code C ← α·op(A)·op(B) + β·C} for checked shapes, {@code C} ({@code m × n}) and {@code A} row-major
+     * from their offsets. Column-major: {@code Cᵀ (n×m) = op(B)ᵀ (n×k) · op(A)ᵀ (k×m)}; each operand's row-major
+     * array read column-major is its transpose with leading dimension its column count.
+     */
+    private void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha, double[] a, int aOffset,
+                       int aCols, DMatrixRMaj b, double beta, double[] c, int cOffset) {
         if (m == 0 || n == 0) {
             return;
         }
@@ -112,7 +87,7 @@ public final class NetlibGemm implements Gemm {
             return;
         }
         blas.dgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
-                b.data, 0, Math.max(1, b.numCols), a.data, 0, Math.max(1, a.numCols), beta, c, cOffset, n);
+                b.data, 0, Math.max(1, b.numCols), a, aOffset, Math.max(1, aCols), beta, c, cOffset, n);
     }
 
     /**

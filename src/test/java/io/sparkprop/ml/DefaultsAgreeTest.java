@@ -140,6 +140,11 @@ class DefaultsAgreeTest {
         RidgeSettings r = RidgeSettings.builder().regParam(0.5).fitIntercept(false).standardization(true)
                 .solver("sgd").blockSize(100).aggregationDepth(1).stepSize(0.2).maxEpochs(5).seed(3).build();
         assertEquals(r, new RidgeRegression().setSettings(r).settings());
+        // the estimator's sgd solver has no optimizer, batch or tol params: such settings are refused, not dropped
+        IllegalArgumentException notParams = assertThrows(IllegalArgumentException.class,
+                () -> new RidgeRegression().setSettings(RidgeSettings.builder().batchSize(10).build()));
+        assertEquals("RidgeRegression's sgd solver runs adam, batch size 0, tol 0.0; for other values use "
+                + "RidgeSolver", notParams.getMessage());
         // a value the builder refuses is refused with the setting's name, wherever it comes from
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> MlpSettings.builder().momentum(1.0).build());
