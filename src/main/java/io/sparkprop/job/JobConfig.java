@@ -113,6 +113,13 @@ public final class JobConfig {
                 + "rules", FRACTION, (b, v) -> b.momentum(parseDouble(v)), null);
         setting("train.batchSize", str(mlp.batchSize()), "an integer >= 0", "examples per update; 0 = full batch "
                 + "(MLPs)", NON_NEGATIVE_INT, (b, v) -> b.batchSize(parseInt(v)), null);
+        setting("train.localSteps", str(mlp.localSteps()), "an integer > 0", "mini-batch steps each shard takes "
+                + "between two merges; 1 = synchronous (MLPs)", POSITIVE_INT, (b, v) -> b.localSteps(parseInt(v)), null);
+        setting("train.outerStepSize", str(mlp.outerStepSize()), "a number > 0", "step of the outer update from "
+                + "the shards' mean delta, with localSteps > 1 (MLPs)", POSITIVE_DOUBLE,
+                (b, v) -> b.outerStepSize(parseDouble(v)), null);
+        setting("train.outerMomentum", str(mlp.outerMomentum()), "a number in [0, 1)", "outer Nesterov momentum, "
+                + "with localSteps > 1; 0 = averaging (MLPs)", FRACTION, (b, v) -> b.outerMomentum(parseDouble(v)), null);
         setting("train.maxEpochs", str(mlp.maxEpochs()), "an integer > 0", "epochs at most (ridge sgd: "
                 + ridge.maxEpochs() + " unless set)", POSITIVE_INT,
                 (b, v) -> b.maxEpochs(parseInt(v)), (b, v) -> b.maxEpochs(parseInt(v)));

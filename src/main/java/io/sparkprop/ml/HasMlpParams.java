@@ -72,6 +72,21 @@ public interface HasMlpParams extends Params {
         return mlpParams().batchSize;
     }
 
+    /** Mini-batch steps every shard takes between two merges (1 = synchronous). */
+    default IntParam localSteps() {
+        return mlpParams().localSteps;
+    }
+
+    /** Step of the outer update with local steps. */
+    default DoubleParam outerStepSize() {
+        return mlpParams().outerStepSize;
+    }
+
+    /** Outer Nesterov momentum with local steps. */
+    default DoubleParam outerMomentum() {
+        return mlpParams().outerMomentum;
+    }
+
     /** Epochs at most. */
     default IntParam maxEpochs() {
         return mlpParams().maxEpochs;
@@ -162,6 +177,18 @@ public interface HasMlpParams extends Params {
 
     default int getBatchSize() {
         return (Integer) getOrDefault(batchSize());
+    }
+
+    default int getLocalSteps() {
+        return (Integer) getOrDefault(localSteps());
+    }
+
+    default double getOuterStepSize() {
+        return (Double) getOrDefault(outerStepSize());
+    }
+
+    default double getOuterMomentum() {
+        return (Double) getOrDefault(outerMomentum());
     }
 
     default int getMaxEpochs() {

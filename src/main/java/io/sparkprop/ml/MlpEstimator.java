@@ -127,6 +127,21 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return self();
     }
 
+    public E setLocalSteps(int value) {
+        set(localSteps(), value);
+        return self();
+    }
+
+    public E setOuterStepSize(double value) {
+        set(outerStepSize(), value);
+        return self();
+    }
+
+    public E setOuterMomentum(double value) {
+        set(outerMomentum(), value);
+        return self();
+    }
+
     public E setMaxEpochs(int value) {
         set(maxEpochs(), value);
         return self();

@@ -32,6 +32,9 @@ final class MlpParams implements java.io.Serializable {
     final DoubleParam momentum;
     final DoubleParam stepDecay;
     final IntParam batchSize;
+    final IntParam localSteps;
+    final DoubleParam outerStepSize;
+    final DoubleParam outerMomentum;
     final IntParam maxEpochs;
     final DoubleParam tol;
     final DoubleParam regParam;
@@ -68,6 +71,12 @@ final class MlpParams implements java.io.Serializable {
                 + "stepSize / (1 + d·t) at update t; 0 = constant", ParamValidators.gtEq(0));
         batchSize = new IntParam(owner, "batchSize", "examples per update across the cluster; 0 = full batch",
                 ParamValidators.gtEq(0));
+        localSteps = new IntParam(owner, "localSteps", "mini-batch steps every shard takes on its own between two "
+                + "merges (>= 1; 1 = synchronous SGD, one Spark job per update)", ParamValidators.gtEq(1));
+        outerStepSize = new DoubleParam(owner, "outerStepSize", "with localSteps > 1: step > 0 of the outer update "
+                + "from the shards' mean parameter delta (1 with outerMomentum 0 = averaging)", ParamValidators.gt(0));
+        outerMomentum = new DoubleParam(owner, "outerMomentum", "with localSteps > 1: outer Nesterov momentum in "
+                + "[0, 1) (0 = plain averaging)", ParamValidators.inRange(0, 1, true, false));
         maxEpochs = new IntParam(owner, "maxEpochs", "passes over the data at most (>= 1)", ParamValidators.gtEq(1));
         tol = new DoubleParam(owner, "tol",
                 "stop when the epoch loss changes by less than this, relatively (>= 0; 0 = never)",
@@ -100,6 +109,9 @@ final class MlpParams implements java.io.Serializable {
         owner.setDefault(stepDecay, d.stepDecay());
         owner.setDefault(momentum, d.momentum());
         owner.setDefault(batchSize, d.batchSize());
+        owner.setDefault(localSteps, d.localSteps());
+        owner.setDefault(outerStepSize, d.outerStepSize());
+        owner.setDefault(outerMomentum, d.outerMomentum());
         owner.setDefault(maxEpochs, d.maxEpochs());
         owner.setDefault(tol, d.tol());
         owner.setDefault(regParam, d.regParam());
@@ -117,7 +129,9 @@ final class MlpParams implements java.io.Serializable {
     MlpSettings settings(Params owner) {
         return MlpSettings.builder()
                 .optimizer(get(owner, optimizer)).stepSize(get(owner, stepSize)).momentum(get(owner, momentum))
-                .stepDecay(get(owner, stepDecay)).batchSize(get(owner, batchSize)).maxEpochs(get(owner, maxEpochs))
+                .stepDecay(get(owner, stepDecay)).batchSize(get(owner, batchSize))
+                .localSteps(get(owner, localSteps)).outerStepSize(get(owner, outerStepSize))
+                .outerMomentum(get(owner, outerMomentum)).maxEpochs(get(owner, maxEpochs))
                 .tol(get(owner, tol)).regParam(get(owner, regParam)).blockSize(get(owner, blockSize))
                 .aggregationDepth(get(owner, aggregationDepth)).seed(get(owner, seed)).patience(get(owner, patience))
                 .build();
@@ -134,6 +148,9 @@ final class MlpParams implements java.io.Serializable {
         owner.set(momentum, settings.momentum());
         owner.set(stepDecay, settings.stepDecay());
         owner.set(batchSize, settings.batchSize());
+        owner.set(localSteps, settings.localSteps());
+        owner.set(outerStepSize, settings.outerStepSize());
+        owner.set(outerMomentum, settings.outerMomentum());
         owner.set(maxEpochs, settings.maxEpochs());
         owner.set(tol, settings.tol());
         owner.set(regParam, settings.regParam());

@@ -3,18 +3,20 @@ package io.sparkprop.train;
 import java.io.Serializable;
 
 /**
- * One iteration (one parameter update) of a training run.
+ * One round of a training run: one Spark job, one merge, one driver-side update. A synchronous round
+ * ({@code localSteps = 1}) is one mini-batch update; a round of local steps covers up to {@code localSteps}.
  *
  * @param epoch          0-based epoch
- * @param iteration      0-based iteration over the whole run
- * @param loss           the objective on the iteration's batch before the update:
+ * @param iteration      0-based round over the whole run
+ * @param updates        mini-batch updates the round applied (0 if it found no example of positive weight)
+ * @param loss           the objective on the round's examples, each at the parameters its step started from:
  *                       {@code (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖²}
- * @param stepSize       the optimiser's step size {@code η_t}
+ * @param stepSize       the optimiser's step size {@code η_t} at the round's first update
  * @param examples       examples in the batch
  * @param blocks         blocks the iteration read (counted on the executors)
- * @param millis         wall time of the iteration on the driver (broadcast, aggregation, update)
+ * @param millis         wall time of the round on the driver (broadcast, tasks, merge, update)
  */
-public record IterationRecord(int epoch, long iteration, double loss, double stepSize, long examples, long blocks,
+public record IterationRecord(int epoch, long iteration, long updates, double loss, double stepSize, long examples, long blocks,
                               double millis) implements Serializable {
     /** Examples per second of wall time. */
     public double examplesPerSecond() {

@@ -25,6 +25,13 @@ import io.sparkprop.linalg.GemmBackend;
  * @param beta2            Adam's {@code β₂ ∈ [0, 1)} (not a param of the estimators)
  * @param epsilon          Adam's {@code ε > 0} (not a param of the estimators)
  * @param batchSize        examples per update across the cluster; 0 = full batch (see {@link Trainer})
+ * @param localSteps       mini-batch steps every shard takes on its own between two merges ({@code k ≥ 1});
+ *                         1 = synchronous SGD, one merge per update (see {@link LocalStepsRound})
+ * @param outerStepSize    with {@code localSteps > 1}: the step {@code η_o > 0} of the outer update that turns the
+ *                         shards' mean parameter delta into the new parameters; 1 with no outer momentum = the
+ *                         mean of the shards' parameters
+ * @param outerMomentum    with {@code localSteps > 1}: the outer Nesterov momentum {@code μ_o ∈ [0, 1)} (SlowMo,
+ *                         DiLoCo); 0 = plain averaging
  * @param maxEpochs        passes over the data at most (≥ 1)
  * @param tol              stop when the epoch loss changes by at most {@code tol} relative to the previous
  *                         epoch's; 0 = never
@@ -38,8 +45,8 @@ import io.sparkprop.linalg.GemmBackend;
  * @param gemmBackend      the GEMM backend the executors use
  */
 public record MlpSettings(String optimizer, double stepSize, double momentum, double stepDecay, double beta1,
-                          double beta2, double epsilon, int batchSize,
-                          int maxEpochs, double tol, double regParam, int blockSize, int aggregationDepth,
+                          double beta2, double epsilon, int batchSize, int localSteps,
+                          double outerStepSize, double outerMomentum, int maxEpochs, double tol, double regParam, int blockSize, int aggregationDepth,
                           long seed, int patience, int numShards, GemmBackend gemmBackend) implements Serializable {
 
     /** Hidden-layer widths of the estimators' networks by default (a new array each call). */
@@ -60,6 +67,9 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         Checks.unitInterval("beta2", beta2);
         Checks.finitePositive("epsilon", epsilon);
         Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
+        Checks.atLeast("localSteps", localSteps, 1, "1 = synchronous");
+        Checks.finitePositive("outerStepSize", outerStepSize);
+        Checks.unitInterval("outerMomentum", outerMomentum);
         Checks.atLeast("maxEpochs", maxEpochs, 1, null);
         Checks.finiteNonNegative("tol", tol);
         Checks.finiteNonNegative("regParam", regParam);
@@ -83,7 +93,8 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
     /** A builder starting from these values. */
     public Builder toBuilder() {
         return new Builder().optimizer(optimizer).stepSize(stepSize).momentum(momentum).stepDecay(stepDecay)
-                .adam(beta1, beta2, epsilon).batchSize(batchSize).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
+                .adam(beta1, beta2, epsilon).batchSize(batchSize).localSteps(localSteps)
+                .outerStepSize(outerStepSize).outerMomentum(outerMomentum).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
                 .aggregationDepth(aggregationDepth).seed(seed).patience(patience).numShards(numShards)
                 .gemmBackend(gemmBackend);
     }
@@ -105,6 +116,9 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         private double beta2 = 0.999;
         private double epsilon = 1e-8;
         private int batchSize = 256;
+        private int localSteps = 1;
+        private double outerStepSize = 1.0;
+        private double outerMomentum = 0.0;
         private int maxEpochs = 10;
         private double tol = 1e-6;
         private double regParam = 0.0;
@@ -165,6 +179,21 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
             return this;
         }
 
+        public Builder localSteps(int value) {
+            localSteps = value;
+            return this;
+        }
+
+        public Builder outerStepSize(double value) {
+            outerStepSize = value;
+            return this;
+        }
+
+        public Builder outerMomentum(double value) {
+            outerMomentum = value;
+            return this;
+        }
+
         public Builder maxEpochs(int value) {
             maxEpochs = value;
             return this;
@@ -215,7 +244,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
          */
         public MlpSettings build() {
             return new MlpSettings(optimizer, stepSize, momentum, stepDecay, beta1, beta2, epsilon, batchSize,
-                    maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend);
+                    localSteps, outerStepSize, outerMomentum, maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend);
         }
     }
 }

@@ -213,7 +213,18 @@ public final class Optimizer implements Serializable {
          * {@code g} (ridge term included).
          */
         public void update(double[] theta, double[] g, long t) {
-            double eta = o.stepSizeAt(t);
+            update(theta, g, o.stepSizeAt(t), t);
+        }
+
+        /**
+         * Applies an update of step {@code eta} to {@code theta} (modified) from the mean gradient {@code g},
+         * for a state that has taken {@code age} updates before this one (Adam's bias correction
+         * {@code 1 − β^(age+1)}). {@link #update(double[], double[], long)} is this with {@code η_t} and
+         * {@code age = t}; a shard's local steps run a fresh state, so their age restarts with every round
+         * while the step follows the run's schedule.
+         */
+        void update(double[] theta, double[] g, double eta, long age) {
+            long t = age;
             int n = theta.length;
             switch (o.kind) {
                 case SGD:

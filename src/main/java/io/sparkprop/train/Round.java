@@ -14,6 +14,15 @@ interface Round {
      */
     Outcome run(ModelState state, int epoch, int t);
 
+    /** The driver's state for a run of these rounds, starting at {@code initial}. */
+    ModelState newState(io.sparkprop.nn.Parameters initial);
+
+    /** The mini-batch updates round {@code t} of an epoch covers: 1 for a synchronous round. */
+    int stepsIn(int t);
+
+    /** The executors' GEMM fingerprints that differed from the driver's, each once. */
+    java.util.List<String> otherFingerprints();
+
     /**
      * What one round did.
      *

@@ -104,8 +104,18 @@ final class SynchronousRound implements Round {
         }
     }
 
-    /** The executors' GEMM fingerprints that differed from the driver's, each once. */
-    List<String> otherFingerprints() {
+    @Override
+    public ModelState newState(Parameters initial) {
+        return new ModelState(initial, rule, null);
+    }
+
+    @Override
+    public int stepsIn(int t) {
+        return 1;
+    }
+
+    @Override
+    public List<String> otherFingerprints() {
         return new ArrayList<>(new TreeSet<>(fingerprints.value()));
     }
 }

@@ -116,6 +116,11 @@ public final class Trainer {
         return setSettings(settings.toBuilder().regParam(regParam).build());
     }
 
+    /** {@link MlpSettings#localSteps()}: mini-batch steps each shard takes between two merges. */
+    public Trainer setLocalSteps(int localSteps) {
+        return setSettings(settings.toBuilder().localSteps(localSteps).build());
+    }
+
     /** {@link MlpSettings#blockSize()}; see {@link #setBatchSize}. */
     public Trainer setBlockSize(int blockSize) {
         return setSettings(settings.toBuilder().blockSize(blockSize).build());
@@ -267,22 +272,30 @@ public final class Trainer {
                 LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", s.batchSize(),
                         packed.count);
             }
-            // ⌈N / batchSize⌉ rounds an epoch, but never more than the largest partition has blocks:
-            // past that, rounds would exist in which no partition has a block to read.
-            int rounds = fullBatch ? 1
+            // ⌈N / batchSize⌉ updates an epoch, but never more than the largest partition has blocks:
+            // past that, updates would exist in which no partition has a block to read.
+            int updates = fullBatch ? 1
                     : (int) Math.min((packed.count + s.batchSize() - 1) / s.batchSize(), packed.maxBlocks);
-            LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch, cached {} MB "
-                            + "({} MB of doubles), {}, GEMM {}", packed.count, partitions, block, rounds,
+            boolean local = s.localSteps() > 1 && updates > 1;
+            if (s.localSteps() > 1 && !local) {
+                LOG.warn("localSteps {} has no effect: an epoch is {} update{}", s.localSteps(), updates,
+                        fullBatch ? " (full batch)" : "");
+            }
+            int rounds = local ? LocalStepsRound.roundsPerEpoch(updates, s.localSteps()) : updates;
+            LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch in {} rounds{}, "
+                            + "cached {} MB ({} MB of doubles), {}, GEMM {}", packed.count, partitions, block, updates,
+                    rounds, local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
                     packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(), gemm.describe());
-            SynchronousRound round = new SynchronousRound(sc, packed, plan, gemm, s, rounds, !fullBatch);
+            Round round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
+                    : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
             TrainingLoop loop = new TrainingLoop(sc, spec, s, round, rounds,
                     held == null ? null : at -> HeldOutLoss.of(sc, held, at, gemm, s.aggregationDepth()),
                     checkpointDir == null ? null : new Checkpoints(checkpointDir, sc.hadoopConfiguration()),
-                    checkpointEvery, resume, identity(partitions, block, rounds), epochListener);
+                    checkpointEvery, resume, identity(partitions, block, updates, local), epochListener);
             TrainingLoop.Result r = loop.run(initialParameters != null ? initialParameters.copy()
                     : Parameters.initialise(spec, s.seed()));
             return new TrainingResult(r.parameters(), r.history(), packed.count, packed.weightSum, partitions, block,
-                    rounds, packed.cachedBytes, packed.payloadBytes, r.converged(), r.bestEpoch(), plan.toString(),
+                    updates, packed.cachedBytes, packed.payloadBytes, r.converged(), r.bestEpoch(), plan.toString(),
                     gemm.describe(), round.otherFingerprints());
         } finally {
             sc.setJobDescription(previousDescription);
@@ -316,7 +329,7 @@ public final class Trainer {
      * different would silently follow another run (see {@link Checkpoints}). Settings that only decide
      * when to stop (epochs, {@code tol}, patience) are left out, so a finished run can be extended.
      */
-    private Map<String, String> identity(int shards, int block, int updatesPerEpoch) {
+    private Map<String, String> identity(int shards, int block, int updatesPerEpoch, boolean localSteps) {
         Map<String, String> id = new LinkedHashMap<>();
         id.put("network", spec.toString());
         id.put("seed", Long.toString(settings.seed()));
@@ -324,6 +337,11 @@ public final class Trainer {
         id.put("block size", Integer.toString(block));
         id.put("batch size", Integer.toString(settings.batchSize()));
         id.put("updates per epoch", Integer.toString(updatesPerEpoch));
+        if (localSteps) {
+            // only with local steps, so that checkpoints of synchronous runs written before the setting existed resume
+            id.put("local steps", Integer.toString(settings.localSteps()));
+            id.put("outer update", LocalStepsRound.outerRule(settings).toString());
+        }
         id.put("optimizer", settings.updateRule().toString());
         id.put("regParam", Double.toString(settings.regParam()));
         id.put("initial parameters", initialParameters == null ? "seeded" : "given");

@@ -67,13 +67,13 @@ final class TrainingLoop {
     }
 
     Result run(Parameters initial) {
-        ModelState state = new ModelState(initial, settings.updateRule());
+        ModelState state = round.newState(initial);
         int maxEpochs = settings.maxEpochs();
         long iteration = 0;
         double previousEpochLoss = Double.NaN;
         int firstEpoch = 0;
         if (checkpoints != null && resume) {
-            Checkpoints.State saved = checkpoints.newest(spec, identity, state.updater.state().length);
+            Checkpoints.State saved = checkpoints.newest(spec, identity, state.optimizerState().length);
             if (saved != null) {
                 state.restore(saved.parameters, saved.optimizer, saved.updates);
                 firstEpoch = saved.epoch + 1;
@@ -101,16 +101,20 @@ final class TrainingLoop {
             double weightSum = 0;
             long examples = 0;
             long epochStart = System.nanoTime();
+            long updatesBefore = state.updates;
             for (int t = 0; t < roundsPerEpoch; t++, iteration++) {
                 long roundStart = System.nanoTime();
-                sc.setJobDescription(String.format(Locale.ROOT, "sparkprop epoch %d/%d iteration %d/%d",
-                        epoch + 1, maxEpochs, t + 1, roundsPerEpoch));
+                int steps = round.stepsIn(t);
+                sc.setJobDescription(String.format(Locale.ROOT, "sparkprop epoch %d/%d round %d/%d%s",
+                        epoch + 1, maxEpochs, t + 1, roundsPerEpoch,
+                        steps == 1 ? "" : String.format(Locale.ROOT, " (%d local steps)", steps)));
+                long updatesAtStart = state.updates;
                 Round.Outcome r = round.run(state, epoch, t);
                 if (r.divergence() != null) {
                     throw diverged(epoch, iteration, r.divergence(), state.current);
                 }
-                history.add(new IterationRecord(epoch, iteration, r.objective(), r.stepSize(), r.examples(),
-                        r.blocks(), millisSince(roundStart)));
+                history.add(new IterationRecord(epoch, iteration, state.updates - updatesAtStart, r.objective(),
+                        r.stepSize(), r.examples(), r.blocks(), millisSince(roundStart)));
                 if (r.updated()) {
                     objectiveSum += r.objective() * r.weightSum();
                     weightSum += r.weightSum();
@@ -120,7 +124,8 @@ final class TrainingLoop {
             double epochLoss = objectiveSum / weightSum;
             double elapsed = millisSince(start) - listenerMillis;
             EpochRecord record = endOfEpoch(epoch, epochLoss, elapsed, state.current);
-            logProgress(record, weightSum > 0 ? examples / (millisSince(epochStart) / 1e3) : 0.0);
+            logProgress(record, weightSum > 0 ? examples / (millisSince(epochStart) / 1e3) : 0.0,
+                    state.updates - updatesBefore);
             boolean goOn = true;
             if (listener != null) {
                 long listenerStart = System.nanoTime();
@@ -137,7 +142,7 @@ final class TrainingLoop {
             if (checkpoints != null && ((epoch + 1) % checkpointEvery == 0 || stop != Checkpoints.Stop.NONE)) {
                 checkpoints.write(spec, new Checkpoints.State(identity, epoch, iteration, state.updates, epochLoss,
                         stop, bestEpoch, bestValidationLoss, best == null ? null : best.toFlat(),
-                        state.current.toFlat(), state.updater.state()));
+                        state.current.toFlat(), state.optimizerState()));
             }
             if (stop != Checkpoints.Stop.NONE) {
                 return result(state, stop == Checkpoints.Stop.CONVERGED);
@@ -178,16 +183,16 @@ final class TrainingLoop {
         return record;
     }
 
-    private void logProgress(EpochRecord r, double examplesPerSecond) {
+    private void logProgress(EpochRecord r, double examplesPerSecond, long updates) {
         int maxEpochs = settings.maxEpochs();
         double eta = r.elapsedMillis() / (r.epoch() + 1) * (maxEpochs - r.epoch() - 1);
         String held = validation == null ? ""
                 : String.format(Locale.ROOT, ", validation loss %.6g", r.validationLoss())
                 + (Double.isNaN(r.validationAccuracy()) ? ""
                 : String.format(Locale.ROOT, " accuracy %.4f", r.validationAccuracy()));
-        LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g%s, %.0f examples/s, %.1f s elapsed, "
-                + "ETA %.1f s", r.epoch() + 1, maxEpochs, r.loss(), held, examplesPerSecond, r.elapsedMillis() / 1e3,
-                eta / 1e3));
+        LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g%s, %d rounds, %d updates, "
+                + "%.0f examples/s, %.1f s elapsed, ETA %.1f s", r.epoch() + 1, maxEpochs, r.loss(), held,
+                roundsPerEpoch, updates, examplesPerSecond, r.elapsedMillis() / 1e3, eta / 1e3));
     }
 
     /**

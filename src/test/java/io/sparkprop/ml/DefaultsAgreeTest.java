@@ -78,10 +78,12 @@ class DefaultsAgreeTest {
             assertArrayEquals(c.integers("model.hidden"), (int[]) defaultOf(m, "hiddenLayers"));
             assertEquals(c.string("model.activation"), defaultOf(m, "activation"));
             assertEquals(c.string("train.optimizer"), defaultOf(m, "optimizer"));
-            for (String real : new String[] {"stepSize", "stepDecay", "momentum", "tol", "regParam"}) {
+            for (String real : new String[] {"stepSize", "stepDecay", "momentum", "tol", "regParam", "outerStepSize",
+                "outerMomentum"}) {
                 assertEquals(c.real("train." + real), (Double) defaultOf(m, real), 0.0, real);
             }
-            for (String integer : new String[] {"batchSize", "maxEpochs", "blockSize", "aggregationDepth", "patience"}) {
+            for (String integer : new String[] {"batchSize", "localSteps", "maxEpochs", "blockSize", "aggregationDepth",
+                "patience"}) {
                 assertEquals(c.integer("train." + integer), (Integer) defaultOf(m, integer), integer);
             }
             assertEquals(c.longValue("train.seed"), (Long) defaultOf(m, "seed"));
@@ -109,7 +111,7 @@ class DefaultsAgreeTest {
     @Test
     void settingsRoundTripThroughTheParamsAndTheConfig() {
         MlpSettings s = MlpSettings.builder().optimizer("Nesterov").stepSize(0.05).momentum(0.8).stepDecay(0.01)
-                .batchSize(64).maxEpochs(7).tol(1e-3).regParam(1e-4).blockSize(32).aggregationDepth(3).seed(9)
+                .batchSize(64).localSteps(8).outerStepSize(0.7).outerMomentum(0.9).maxEpochs(7).tol(1e-3).regParam(1e-4).blockSize(32).aggregationDepth(3).seed(9)
                 .patience(2).build();
         assertEquals("nesterov", s.optimizer());
         assertEquals(s, new MlpClassifier().setSettings(s).settings());
@@ -129,6 +131,9 @@ class DefaultsAgreeTest {
         p.setProperty("train.momentum", "0.8");
         p.setProperty("train.stepDecay", "0.01");
         p.setProperty("train.batchSize", "64");
+        p.setProperty("train.localSteps", "8");
+        p.setProperty("train.outerStepSize", "0.7");
+        p.setProperty("train.outerMomentum", "0.9");
         p.setProperty("train.maxEpochs", "7");
         p.setProperty("train.tol", "1e-3");
         p.setProperty("train.regParam", "1e-4");

@@ -1,0 +1,138 @@
+package io.sparkprop.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+import io.sparkprop.data.Shard;
+import io.sparkprop.linalg.GemmChoice;
+import io.sparkprop.nn.Parameters;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * A round of {@code k} local steps (local SGD; Stich 2019, Lin et al. 2020): broadcast {@code θ}, every
+ * shard {@code p} takes {@code k} mini-batch steps of the configured rule on its own share of the epoch's
+ * next {@code k} global batches ({@link LocalSteps}), the ordered merge sums the example-weighted deltas,
+ * and the driver takes one outer step from their mean
+ *
+ * <pre>  Δ̄ = Σ_p W_p (θ_p − θ) / Σ_p W_p,   G = −Δ̄   (the outer "pseudo-gradient")
+ *   v ← μ_o v − η_o G,   θ ← θ + μ_o v − η_o G      (Nesterov; with μ_o = 0: θ ← θ + η_o Δ̄)</pre>
+ *
+ * as in SlowMo (Wang et al. 2020) and DiLoCo (Douillard et al. 2023). With {@code η_o = 1}, {@code μ_o = 0}
+ * the new parameters are the weighted mean of the shards'. One Spark job covers {@code k} updates, so an
+ * epoch of {@code T} mini-batches takes {@code ⌈T/k⌉} jobs instead of {@code T}. The ridge term is part of
+ * every inner step; the outer velocity is part of the {@link ModelState} (checkpointed). {@code k = 1}
+ * is {@link SynchronousRound}, which the trainer uses then: its update is the exact global gradient step.
+ */
+final class LocalStepsRound implements Round {
+    private final JavaSparkContext sc;
+    private final JavaRDD<Shard> shards;
+    private final OrderedTreeAggregate.Plan plan;
+    private final GemmChoice gemm;
+    private final Optimizer rule;
+    private final Optimizer outerRule;
+    private final double regParam;
+    private final long seed;
+    private final int localSteps;
+    private final int stepsPerEpoch;
+    private final LongAccumulator blocksRead;
+    private final CollectionAccumulator<String> fingerprints;
+
+    /**
+     * @param stepsPerEpoch mini-batch steps an epoch ({@code T}): the shards' blocks are split into this many
+     *                      slices, and the epoch has {@code ⌈T/k⌉} rounds
+     */
+    LocalStepsRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
+                    MlpSettings settings, int stepsPerEpoch) {
+        if (settings.localSteps() < 2) {
+            throw new IllegalArgumentException("a round of local steps needs localSteps >= 2, found "
+                    + settings.localSteps() + " (1 is the synchronous round)");
+        }
+        this.sc = sc;
+        this.shards = data.shards;
+        this.plan = plan;
+        this.gemm = gemm;
+        this.rule = settings.updateRule();
+        this.outerRule = outerRule(settings);
+        this.regParam = settings.regParam();
+        this.seed = settings.seed();
+        this.localSteps = settings.localSteps();
+        this.stepsPerEpoch = stepsPerEpoch;
+        this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
+        this.fingerprints = sc.sc().collectionAccumulator("sparkprop GEMM fingerprints");
+    }
+
+    /** The outer rule: Nesterov momentum on {@code G = −Δ̄}, or, without momentum, {@code θ − η_o G}. */
+    static Optimizer outerRule(MlpSettings settings) {
+        return settings.outerMomentum() > 0 ? Optimizer.nesterov(settings.outerStepSize(), settings.outerMomentum())
+                : Optimizer.sgd(settings.outerStepSize());
+    }
+
+    /** Rounds in an epoch of {@code stepsPerEpoch} mini-batch steps: {@code ⌈T/k⌉}. */
+    static int roundsPerEpoch(int stepsPerEpoch, int localSteps) {
+        return (stepsPerEpoch + localSteps - 1) / localSteps;
+    }
+
+    @Override
+    public ModelState newState(Parameters initial) {
+        return new ModelState(initial, rule, outerRule);
+    }
+
+    @Override
+    public int stepsIn(int t) {
+        return Math.min(stepsPerEpoch, (t + 1) * localSteps) - t * localSteps;
+    }
+
+    @Override
+    public Outcome run(ModelState state, int epoch, int t) {
+        Parameters current = state.current;
+        int first = t * localSteps;
+        int last = Math.min(stepsPerEpoch, first + localSteps);
+        double step = rule.stepSizeAt(state.updates);
+        long blocksBefore = blocksRead.value();
+        LocalSteps.Sum sum;
+        Broadcast<Parameters> bc = sc.broadcast(current);
+        try {
+            JavaPairRDD<Integer, LocalSteps.Sum> partials = shards.mapPartitionsWithIndex(
+                    new LocalSteps(bc, gemm, fingerprints, rule, regParam, seed, epoch, first, last, stepsPerEpoch,
+                            state.updates, blocksRead), true).mapToPair(kv -> kv);
+            sum = plan.aggregate(partials, LocalSteps.Sum::mergeInPlace);
+        } finally {
+            bc.destroy();
+        }
+        long blocks = blocksRead.value() - blocksBefore;
+        if (sum != null && sum.divergence != null) {
+            return new Outcome(Double.NaN, sum.weightSum, sum.count, blocks, step, sum.divergence);
+        }
+        if (sum == null || sum.weightSum == 0) {
+            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count, blocks, step, null);
+        }
+        double objective = sum.objectiveSum / sum.weightSum;
+        // G = −Δ̄ = −Σ W_p Δ_p / Σ W_p, in place of the summed deltas
+        double[] g = sum.weightedDelta;
+        double scale = -1.0 / sum.weightSum;
+        for (int i = 0; i < g.length; i++) {
+            g[i] *= scale;
+        }
+        Parameters next = current.copy();
+        // the outer rules have neither decay nor bias correction: the update index does not matter
+        state.outer.update(next.values(), g, 0);
+        if (!next.isFinite()) {
+            return new Outcome(objective, sum.weightSum, sum.count, blocks, step,
+                    "the outer update made the parameters non-finite");
+        }
+        state.current = next;
+        state.updates += last - first;
+        return new Outcome(objective, sum.weightSum, sum.count, blocks, step, null);
+    }
+
+    @Override
+    public List<String> otherFingerprints() {
+        return new ArrayList<>(new TreeSet<>(fingerprints.value()));
+    }
+}
