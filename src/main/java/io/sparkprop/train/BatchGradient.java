@@ -9,7 +9,6 @@ import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.api.java.function.Function2;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
@@ -25,7 +24,7 @@ import scala.Tuple2;
 final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, GradientSum>>> {
     private static final long serialVersionUID = 1L;
 
-    private final Broadcast<Parameters> parameters;
+    private final Shipped parameters;
     private final GemmChoice gemm;
     private final CollectionAccumulator<String> fingerprints;
     private final long seed;
@@ -35,7 +34,7 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
     private final boolean shuffle;
     private final LongAccumulator blocksRead;
 
-    BatchGradient(Broadcast<Parameters> parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
+    BatchGradient(Shipped parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
                   long seed, int epoch, int iterationInEpoch, int iterationsPerEpoch, boolean shuffle,
                   LongAccumulator blocksRead) {
         this.parameters = parameters;

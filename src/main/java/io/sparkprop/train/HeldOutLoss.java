@@ -13,11 +13,10 @@ import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function2;
-import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;
 
 /**
- * The held-out (validation) loss: loss and accuracy sums of one shard under broadcast parameters (forward passes only), and their
+ * The held-out (validation) loss: loss and accuracy sums of one shard under the shipped parameters (forward passes only), and their
  * merge: what a validation pass returns.
  */
 final class HeldOutLoss implements Serializable {
@@ -39,14 +38,11 @@ final class HeldOutLoss implements Serializable {
 
     /** The sums over every shard of {@code data} at {@code at}, merged in the fixed order. */
     static HeldOutLoss of(JavaSparkContext sc, PackedData data, Parameters at, GemmChoice gemm, int depth) {
-        // parameters are replaced, never mutated, so the broadcast needs no copy of its own
-        Broadcast<Parameters> bc = sc.broadcast(at);
-        try {
-            JavaPairRDD<Integer, HeldOutLoss> partials = data.shards.mapPartitionsWithIndex(new OfShard(bc, gemm), true)
-                    .mapToPair(kv -> kv);
+        // parameters are replaced, never mutated, so shipping them needs no copy of their own
+        try (Shipped bc = Shipped.of(sc, at)) {
+            JavaPairRDD<Integer, HeldOutLoss> partials = JavaPairRDD.fromJavaRDD(
+                    data.shards.mapPartitionsWithIndex(new OfShard(bc, gemm), true));
             return OrderedTreeAggregate.aggregate(partials, data.partitions, depth, HeldOutLoss::mergeInPlace);
-        } finally {
-            bc.destroy();
         }
     }
 
@@ -70,10 +66,10 @@ final class HeldOutLoss implements Serializable {
     static final class OfShard implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, HeldOutLoss>>> {
         private static final long serialVersionUID = 1L;
 
-        private final Broadcast<Parameters> parameters;
+        private final Shipped parameters;
         private final GemmChoice backend;
 
-        OfShard(Broadcast<Parameters> parameters, GemmChoice backend) {
+        OfShard(Shipped parameters, GemmChoice backend) {
             this.parameters = parameters;
             this.backend = backend;
         }

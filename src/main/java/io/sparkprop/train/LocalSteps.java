@@ -10,7 +10,6 @@ import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.api.java.function.Function2;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
@@ -32,7 +31,7 @@ import scala.Tuple2;
 final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, LocalSteps.Sum>>> {
     private static final long serialVersionUID = 1L;
 
-    private final Broadcast<Parameters> parameters;
+    private final Shipped parameters;
     private final GemmChoice gemm;
     private final CollectionAccumulator<String> fingerprints;
     private final Optimizer rule;
@@ -49,7 +48,7 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
      * @param first, last   the round's steps {@code [first, last)} among the epoch's {@code stepsPerEpoch}
      * @param updatesBefore updates the run applied before this round (the step-size schedule's index)
      */
-    LocalSteps(Broadcast<Parameters> parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
+    LocalSteps(Shipped parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
                Optimizer rule, double regParam, long seed, int epoch, int first, int last, int stepsPerEpoch,
                long updatesBefore, LongAccumulator blocksRead) {
         this.parameters = parameters;

@@ -10,7 +10,6 @@ import io.sparkprop.nn.Parameters;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 
@@ -96,14 +95,11 @@ final class LocalStepsRound implements Round {
         double step = rule.stepSizeAt(state.updates);
         long blocksBefore = blocksRead.value();
         LocalSteps.Sum sum;
-        Broadcast<Parameters> bc = sc.broadcast(current);
-        try {
-            JavaPairRDD<Integer, LocalSteps.Sum> partials = shards.mapPartitionsWithIndex(
+        try (Shipped bc = Shipped.of(sc, current)) {
+            JavaPairRDD<Integer, LocalSteps.Sum> partials = JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(
                     new LocalSteps(bc, gemm, fingerprints, rule, regParam, seed, epoch, first, last, stepsPerEpoch,
-                            state.updates, blocksRead), true).mapToPair(kv -> kv);
+                            state.updates, blocksRead), true));
             sum = plan.aggregate(partials, LocalSteps.Sum::mergeInPlace);
-        } finally {
-            bc.destroy();
         }
         long blocks = blocksRead.value() - blocksBefore;
         if (sum != null && sum.divergence != null) {

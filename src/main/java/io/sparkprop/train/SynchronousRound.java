@@ -11,7 +11,6 @@ import io.sparkprop.nn.Parameters;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 
@@ -93,14 +92,11 @@ final class SynchronousRound implements Round {
 
     /** {@code Σ_i w_i C_i} and {@code Σ_i w_i ∇C_i} over slice {@code t} of epoch {@code epoch}; null if empty. */
     GradientSum gradient(Parameters at, int epoch, int t) {
-        Broadcast<Parameters> bc = sc.broadcast(at);
-        try {
-            JavaPairRDD<Integer, GradientSum> partials = shards.mapPartitionsWithIndex(
+        try (Shipped bc = Shipped.of(sc, at)) {
+            JavaPairRDD<Integer, GradientSum> partials = JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(
                     new BatchGradient(bc, gemm, fingerprints, seed, epoch, t, roundsPerEpoch, shuffle, blocksRead),
-                    true).mapToPair(kv -> kv);
+                    true));
             return plan.aggregate(partials, GradientSum::mergeInPlace);
-        } finally {
-            bc.destroy();
         }
     }
 

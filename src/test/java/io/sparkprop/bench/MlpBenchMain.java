@@ -55,6 +55,10 @@ import org.ejml.data.DMatrixRMaj;
  */
 public final class MlpBenchMain {
     private static final int PARTITIONS = 4;
+    /** The local steps of run (b) unless {@code --local-steps} is given: see the README, "choosing localSteps". */
+    static final int DEFAULT_LOCAL_STEPS = 8;
+    /** The k of the accuracy-against-time curve ({@code --curve}). */
+    private static final int[] CURVE = {1, 4, 16, 64};
 
     private MlpBenchMain() {
     }
@@ -66,6 +70,8 @@ public final class MlpBenchMain {
         double step = 0.002;
         double decay = 0.003;
         int epochs = 15;
+        int localSteps = DEFAULT_LOCAL_STEPS;
+        boolean curve = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--data":
@@ -85,6 +91,12 @@ public final class MlpBenchMain {
                     break;
                 case "--epochs":
                     epochs = Integer.parseInt(args[++i]);
+                    break;
+                case "--local-steps":
+                    localSteps = Integer.parseInt(args[++i]);
+                    break;
+                case "--curve":
+                    curve = true;
                     break;
                 default:
                     usage("unknown option " + args[i]);
@@ -112,7 +124,8 @@ public final class MlpBenchMain {
             Dataset<Row> test = frame(spark, testX, testY).cache();
             train.count();
             test.count();
-            new MlpBenchMain().run(spark, train, test, testX, testY, heap, quick, batch, step, decay, epochs);
+            new MlpBenchMain().run(spark, train, test, testX, testY, heap, quick, batch, step, decay, epochs,
+                    localSteps, curve, trainX);
         } finally {
             spark.stop();
         }
@@ -120,7 +133,7 @@ public final class MlpBenchMain {
 
     private static void usage(String problem) {
         System.err.println(problem + "\nusage: jobs/bench mlp [--data DIR] [--quick] [--batch N] [--step X] [--decay D] "
-                + "[--epochs N]");
+                + "[--epochs N] [--local-steps K] [--curve]");
         System.exit(2);
     }
 
@@ -134,7 +147,8 @@ public final class MlpBenchMain {
     }
 
     private void run(SparkSession spark, Dataset<Row> train, Dataset<Row> test, double[][] testX, int[] testY,
-                     HeapSampler heap, boolean quick, int batch, double step, double decay, int epochs) {
+                     HeapSampler heap, boolean quick, int batch, double step, double decay, int epochs, int localSteps,
+                     boolean curve, double[][] trainX) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int shortRun = 2;
         int longRun = quick ? 7 : 12;
@@ -179,35 +193,26 @@ public final class MlpBenchMain {
         double fixedDeep = medianMillis(new Trainer(deep).setOptimizer(Optimizer.sgd(0.01)).setBatchSize(0)
                 .setMaxEpochs(40).setTol(0).fit(sc.parallelize(tiny, PARTITIONS)), 5);
 
+        // the kernel's own rate on this machine: one thread, the block size run (b) packs, times the cores
+        int block = (batch + PARTITIONS - 1) / PARTITIONS;
+        double kernelRate = CORES * kernelExamplesPerSecond(deep, trainX, block);
+
         // (b), (c): ours, 784-256-128-10 ReLU, Adam, mini-batches, test accuracy after every epoch
         DMatrixRMaj[] testBlocks = blocks(testX, 1000);
-        double[] accuracy = new double[epochs];
-        double[] epochSeconds = new double[epochs];
-        long[] evalNanos = {0};
-        int[] done = {0};
         heap.reset();
-        long fitStart = System.nanoTime();
-        new Trainer(deep).setOptimizer(Optimizer.adam(step).withDecay(decay)).setBatchSize(batch).setMaxEpochs(epochs).setTol(0)
-                .setSeed(7).setEpochListener((record, params) -> {
-                    long t0 = System.nanoTime();
-                    epochSeconds[record.epoch()] = (t0 - fitStart - evalNanos[0]) / 1e9;
-                    accuracy[record.epoch()] = accuracy(deep, params, testBlocks, testY);
-                    done[0] = record.epoch() + 1;
-                    evalNanos[0] += System.nanoTime() - t0;
-                    System.out.printf(Locale.ROOT, "sparkprop epoch %2d: %.1f s, test accuracy %.4f%n",
-                            record.epoch() + 1, epochSeconds[record.epoch()], accuracy[record.epoch()]);
-                    return true;
-                }).fit(train, "features", "label");
+        Curve b = accuracyCurve(deep, train, testBlocks, testY, batch, step, decay, epochs, localSteps);
         long ourHeap = heap.peak();
         long ourLive = heap.peakAfterGc();
         long ourBase = heap.baseline();
-        double timeTo088 = Double.NaN;
-        for (int e = 0; e < done[0]; e++) {
-            if (accuracy[e] >= 0.88) {
-                timeTo088 = epochSeconds[e];
-                break;
+        double timeTo088 = b.timeTo(0.88);
+        List<Curve> curves = new ArrayList<>();
+        if (curve) {
+            for (int k : CURVE) {
+                curves.add(k == localSteps ? b : accuracyCurve(deep, train, testBlocks, testY, batch, step, decay,
+                        epochs, k));
             }
         }
+        double[] smallRun = smallFit(spark, quick);
 
         heap.reset();
         long lbfgsStart = System.nanoTime();
@@ -230,11 +235,27 @@ public final class MlpBenchMain {
         System.out.printf(Locale.ROOT, "fixed cost of one iteration (%d partitions, no data): 784-128-10 (P=%d) %.1f ms, "
                         + "784-256-128-10 (P=%d) %.1f ms%n", PARTITIONS, small.parameterCount(), fixedSmall,
                 deep.parameterCount(), fixedDeep);
-        System.out.printf(Locale.ROOT, "(b) 784-256-128-10 relu, adam %.4g decay %.4g, batch %d: test accuracy 0.88 after "
-                        + "%.1f s; final %.4f after %d epochs (%.1f s); MLlib l-bfgs (%d it.) %.1f s, accuracy %.4f "
-                        + "-> ratio %.3f%n",
-                step, decay, batch, timeTo088, accuracy[done[0] - 1], done[0], epochSeconds[done[0] - 1],
+        System.out.printf(Locale.ROOT, "(b) 784-256-128-10 relu, adam %.4g decay %.4g, batch %d, localSteps %d: test "
+                        + "accuracy 0.88 after %.1f s; final %.4f after %d epochs (%.1f s); MLlib l-bfgs (%d it.) %.1f s, "
+                        + "accuracy %.4f -> ratio %.3f%n",
+                step, decay, batch, localSteps, timeTo088, b.last(), b.done, b.seconds[b.done - 1],
                 quick ? 30 : 100, lbfgsSeconds, lbfgsAccuracy, timeTo088 / lbfgsSeconds);
+        double efficiency = b.examplesPerSecond / kernelRate;
+        System.out.printf(Locale.ROOT, "    mini-batch epoch: %.0f examples/s (median of epochs 2..), kernel %.0f examples/s "
+                + "(%d cores x one thread, blocks of %d) -> epoch efficiency %.3f%n", b.examplesPerSecond, kernelRate,
+                CORES, block, efficiency);
+        System.out.printf(Locale.ROOT, "small data (%d x %d, %d classes, batch %d, %d epochs, local[2]): localSteps 1 %.1f s "
+                        + "(accuracy %.4f), localSteps %d %.1f s (accuracy %.4f)%n", SMALL_ROWS, SMALL_FEATURES,
+                SMALL_CLASSES, SMALL_BATCH, SMALL_EPOCHS, smallRun[0], smallRun[1], SMALL_LOCAL_STEPS, smallRun[2], smallRun[3]);
+        for (Curve c : curves) {
+            System.out.printf(Locale.ROOT, "curve localSteps %2d (%.0f examples/s, epoch efficiency %.3f, 0.88 after %.1f s): "
+                    + "%s%n", c.localSteps, c.examplesPerSecond, c.examplesPerSecond / kernelRate, c.timeTo(0.88), c);
+        }
+        if (!curves.isEmpty()) {
+            Path png = Paths.get("target", "bench", "local-steps.png");
+            LocalStepsPlot.write(png, curves);
+            System.out.println("curve written to " + png + " (and .csv beside it)");
+        }
         double gib = 1073741824.0;
         long ourExtra = ourLive - ourBase;
         long theirExtra = theirLive - theirBase;
@@ -246,8 +267,171 @@ public final class MlpBenchMain {
                 ourBase / gib, theirBase / gib, ourLive / gib, theirLive / gib, (double) ourLive / theirLive,
                 ourHeap / gib, theirHeap / gib, (double) ourHeap / theirHeap);
         System.out.printf(Locale.ROOT, "result: iteration_time_vs_mllib=%.3f time_to_088_vs_mllib=%.3f accuracy=%.4f "
-                        + "heap_vs_mllib=%.3f%n", ourIteration / theirIteration, timeTo088 / lbfgsSeconds,
-                accuracy[done[0] - 1], (double) ourExtra / theirExtra);
+                        + "heap_vs_mllib=%.3f epoch_efficiency=%.3f local_steps=%d small_fit_s=%.2f%n",
+                ourIteration / theirIteration, timeTo088 / lbfgsSeconds, b.last(), (double) ourExtra / theirExtra,
+                efficiency, localSteps, smallRun[2]);
+    }
+
+    /** The small problem: the shape of the classic 8x8 handwritten-digits set's training split. */
+    private static final int SMALL_ROWS = 1347;
+    private static final int SMALL_TEST_ROWS = 450;
+    private static final int SMALL_FEATURES = 64;
+    private static final int SMALL_CLASSES = 10;
+    private static final int SMALL_BATCH = 64;
+    private static final int SMALL_EPOCHS = 60;
+    /** What the README's "choosing localSteps" recommends for data this small. */
+    private static final int SMALL_LOCAL_STEPS = 32;
+    /** Cores of {@code local[2]}: the kernel's one-thread rate times this is the compute the epoch could reach. */
+    private static final int CORES = 2;
+
+    /** Test accuracy after every epoch of one run of (b), and the run's examples/s. */
+    static final class Curve {
+        final int localSteps;
+        final double[] seconds;
+        final double[] accuracy;
+        int done;
+        double examplesPerSecond;
+
+        Curve(int localSteps, int epochs) {
+            this.localSteps = localSteps;
+            this.seconds = new double[epochs];
+            this.accuracy = new double[epochs];
+        }
+
+        double last() {
+            return accuracy[done - 1];
+        }
+
+        /** Seconds until the test accuracy first reaches {@code a}; NaN if never. */
+        double timeTo(double a) {
+            for (int e = 0; e < done; e++) {
+                if (accuracy[e] >= a) {
+                    return seconds[e];
+                }
+            }
+            return Double.NaN;
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder();
+            for (int e = 0; e < done; e++) {
+                sb.append(String.format(Locale.ROOT, "%s%.1fs:%.4f", e == 0 ? "" : " ", seconds[e], accuracy[e]));
+            }
+            return sb.toString();
+        }
+    }
+
+    /** Run (b): 784-256-128-10 relu, Adam with decay, {@code localSteps} per round, test accuracy every epoch. */
+    private static Curve accuracyCurve(NetworkSpec deep, Dataset<Row> train, DMatrixRMaj[] testBlocks, int[] testY,
+                                       int batch, double step, double decay, int epochs, int localSteps) {
+        Curve c = new Curve(localSteps, epochs);
+        long[] evalNanos = {0};
+        long fitStart = System.nanoTime();
+        TrainingResult r = new Trainer(deep).setOptimizer(Optimizer.adam(step).withDecay(decay)).setBatchSize(batch)
+                .setLocalSteps(localSteps).setMaxEpochs(epochs).setTol(0).setSeed(7)
+                .setEpochListener((record, params) -> {
+                    long t0 = System.nanoTime();
+                    c.seconds[record.epoch()] = (t0 - fitStart - evalNanos[0]) / 1e9;
+                    c.accuracy[record.epoch()] = accuracy(deep, params, testBlocks, testY);
+                    c.done = record.epoch() + 1;
+                    evalNanos[0] += System.nanoTime() - t0;
+                    System.out.printf(Locale.ROOT, "sparkprop localSteps %d epoch %2d: %.1f s, test accuracy %.4f%n",
+                            localSteps, record.epoch() + 1, c.seconds[record.epoch()], c.accuracy[record.epoch()]);
+                    return true;
+                }).fit(train, "features", "label");
+        // examples/s of the rounds alone (no listener, no test pass), median over epochs 2.. (epoch 1 warms the JIT)
+        double[] rate = new double[Math.max(1, c.done - 1)];
+        for (int e = Math.min(1, c.done - 1); e < c.done; e++) {
+            long examples = 0;
+            double millis = 0;
+            for (IterationRecord it : r.history().iterations()) {
+                if (it.epoch() == e) {
+                    examples += it.examples();
+                    millis += it.millis();
+                }
+            }
+            rate[Math.max(0, e - 1)] = examples / (millis / 1e3);
+        }
+        c.examplesPerSecond = median(rate);
+        return c;
+    }
+
+    /** One thread's examples/s of the kernel's forward + backward pass on blocks of {@code block} examples. */
+    private static double kernelExamplesPerSecond(NetworkSpec spec, double[][] x, int block) {
+        BackpropKernel kernel = new BackpropKernel(spec, GemmBackend.AUTO.gemm());
+        Parameters params = Parameters.initialise(spec, 1);
+        DMatrixRMaj features = blocks(java.util.Arrays.copyOf(x, block), block)[0];
+        DMatrixRMaj targets = new DMatrixRMaj(spec.outputSize(), block);
+        for (int j = 0; j < block; j++) {
+            targets.set(j % spec.outputSize(), j, 1.0);
+        }
+        io.sparkprop.nn.GradientSum sum = new io.sparkprop.nn.GradientSum(spec);
+        double[] rates = new double[7];
+        for (int r = -3; r < rates.length; r++) {
+            long t0 = System.nanoTime();
+            int passes = 0;
+            while (System.nanoTime() - t0 < 300_000_000L) {
+                kernel.lossAndGradient(params, features, targets, null, sum);
+                passes++;
+            }
+            if (r >= 0) {
+                rates[r] = passes * (double) block / ((System.nanoTime() - t0) / 1e9);
+            }
+        }
+        return median(rates);
+    }
+
+    /**
+     * A notebook-sized fit through the Spark ML API with what a user would set (batch 64, 60 epochs, the
+     * rest default): localSteps 1, then {@link #SMALL_LOCAL_STEPS}. Synthetic digits-like data: 10 seeded
+     * prototypes of 64 pixel counts in [0, 16], examples the prototype plus noise, rounded and clipped.
+     *
+     * @return {seconds k=1, accuracy k=1, seconds k=SMALL_LOCAL_STEPS, accuracy}
+     */
+    private static double[] smallFit(SparkSession spark, boolean quick) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(1347);
+        double[][] prototypes = new double[SMALL_CLASSES][SMALL_FEATURES];
+        for (double[] p : prototypes) {
+            for (int i = 0; i < SMALL_FEATURES; i++) {
+                p[i] = random.nextInt(17);
+            }
+        }
+        int n = SMALL_ROWS + SMALL_TEST_ROWS;
+        double[][] x = new double[n][SMALL_FEATURES];
+        int[] y = new int[n];
+        for (int r = 0; r < n; r++) {
+            y[r] = r % SMALL_CLASSES;
+            for (int i = 0; i < SMALL_FEATURES; i++) {
+                double v = prototypes[y[r]][i] + 6 * random.nextGaussian();
+                x[r][i] = Math.max(0, Math.min(16, Math.rint(v)));
+            }
+        }
+        Dataset<Row> all = frame(spark, x, y);
+        Dataset<Row> train = spark.createDataFrame(all.collectAsList().subList(0, SMALL_ROWS), all.schema()).cache();
+        Dataset<Row> test = spark.createDataFrame(all.collectAsList().subList(SMALL_ROWS, n), all.schema()).cache();
+        train.count();
+        test.count();
+        double[] out = new double[4];
+        int[] ks = {1, SMALL_LOCAL_STEPS};
+        for (int i = 0; i < ks.length; i++) {
+            io.sparkprop.ml.MlpClassifier classifier = new io.sparkprop.ml.MlpClassifier().setBatchSize(SMALL_BATCH)
+                    .setMaxEpochs(SMALL_EPOCHS).setLocalSteps(ks[i]);
+            classifier.fit(train); // warm-up: the JIT and the session's first jobs
+            double[] seconds = new double[quick ? 1 : 3];
+            io.sparkprop.ml.MlpClassificationModel model = null;
+            for (int r = 0; r < seconds.length; r++) {
+                long t0 = System.nanoTime();
+                model = classifier.fit(train);
+                seconds[r] = (System.nanoTime() - t0) / 1e9;
+            }
+            out[2 * i] = median(seconds);
+            out[2 * i + 1] = new MulticlassClassificationEvaluator().setMetricName("accuracy")
+                    .evaluate(model.transform(test));
+        }
+        train.unpersist();
+        test.unpersist();
+        return out;
     }
 
     interface Fit {

@@ -231,16 +231,24 @@ class StandaloneClusterIT {
                 metrics);
     }
 
+    /** {@link #job} with 4 local steps a round and outer momentum: what the kill tests train. */
+    private static Properties localStepsJob(Path output, int rows, int epochs) {
+        Properties p = job(output, rows, epochs);
+        p.setProperty("train.localSteps", "4");
+        p.setProperty("train.outerMomentum", "0.5");
+        return p;
+    }
+
     /**
      * Two executors of one core; after epoch 2 of 6 one of them is killed (SIGKILL). Spark re-runs its
-     * tasks, rebuilds its cached shard from the lineage on a live executor, and training ends with the
-     * parameters of an uninterrupted run.
+     * tasks — each recomputes its round's 4 local steps from the broadcast —, rebuilds its cached shard from
+     * the lineage on a live executor, and training ends with the parameters of an uninterrupted run.
      */
     @Test
     void killingAnExecutorMidTrainingChangesNoBit() throws Exception {
         Path out = dir.resolve("executor-kill-out");
         Path log = dir.resolve("executor-kill.log");
-        Process submit = submit("executor-kill", job(out, 20000, 6), "spark.executor.cores=1");
+        Process submit = submit("executor-kill", localStepsJob(out, 20000, 6), "spark.executor.cores=1");
         await("two executors and epoch 2", 240, submit, log,
                 () -> read(log).contains("sparkprop epoch 2/6") && executors().size() == 2);
         String before = read(log);
@@ -258,19 +266,20 @@ class StandaloneClusterIT {
                     .filter(l -> l.contains("sparkprop: packed partition")).count()).sum();
         }
         assertTrue(packs >= 3, "a lost shard was packed again (" + packs + " packs)");
-        assertSameAsLocal(job(dir.resolve("executor-kill-local"), 20000, 6), out);
+        assertSameAsLocal(localStepsJob(dir.resolve("executor-kill-local"), 20000, 6), out);
     }
 
     /**
      * The driver JVM is killed (SIGKILL) after its second checkpoint: the output folder does not exist.
-     * The same job with {@code resume=true} continues from the newest checkpoint, removes a temporary
-     * output folder an interrupted run left, and writes the parameters of an uninterrupted run.
+     * The same job with {@code resume=true} continues from the newest checkpoint (the outer momentum of its
+     * local steps included), removes a temporary output folder an interrupted run left, and writes the
+     * parameters of an uninterrupted run.
      */
     @Test
     void aKilledDriverResumesToTheSameBits() throws Exception {
         Path out = dir.resolve("driver-kill-out");
         Path checkpoints = dir.resolve("checkpoints");
-        Properties config = job(out, 20000, 6);
+        Properties config = localStepsJob(out, 20000, 6);
         config.setProperty("checkpoint.dir", checkpoints.toString());
         Path log = dir.resolve("driver-kill.log");
         Process driver = submit("driver-kill", config);
@@ -293,6 +302,6 @@ class StandaloneClusterIT {
         try (Stream<Path> siblings = Files.list(dir)) {
             assertEquals(List.of(), siblings.filter(p -> p.getFileName().toString().contains(".tmp-")).toList());
         }
-        assertSameAsLocal(job(dir.resolve("driver-kill-local"), 20000, 6), out);
+        assertSameAsLocal(localStepsJob(dir.resolve("driver-kill-local"), 20000, 6), out);
     }
 }

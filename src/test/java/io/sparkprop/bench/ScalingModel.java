@@ -1,0 +1,213 @@
+package io.sparkprop.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.train.OrderedTreeAggregate;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+
+/**
+ * The scaling model of one round, fitted to the measured fixed costs and used to predict clusters this
+ * machine does not have:
+ *
+ * <pre>  t_round(P, S, k, B) = compute + fixed
+ *   compute = k · (B/S) / r                                  (r: one core's kernel examples/s)
+ *   fixed   = α + τ·S + β·w + 8P·(c_b + c_w·w + c_d·S)      (w = ⌈S/cores⌉ waves of tasks)</pre>
+ *
+ * α is the job's latency (scheduling, stage creation, the driver's wait for results), τ the driver's cost per
+ * task (serialise, launch, take its status), β the latency of one wave of tasks on the executors, c_b the
+ * cost per byte of the broadcast (serialise, store, fetch), c_w the per-byte cost inside a wave (read the
+ * broadcast, serialise the result) and c_d the driver's per-byte cost of each partial result (fetch,
+ * deserialise, add). Fitted by least squares on relative error, coefficients held at ≥ 0.
+ *
+ * <p>For {@code E} executors of one task each on a network of bandwidth {@code BW} and latency {@code L}
+ * the fitted CPU terms stay and the transfers become network terms: the torrent broadcast doubles its
+ * copies every step, {@code ⌈log₂(E+1)⌉·(L + min(8P, 4 MiB)/BW) + max(0, 8P − 4 MiB)/BW}; the ordered merge
+ * runs its pairwise levels on the executors down to the partial results the driver takes
+ * ({@link OrderedTreeAggregate}), each level a stage of {@code α/2 + β + L + 2·8P/BW + 8P·c_w}, and the driver
+ * receives its partials through one link, {@code n·8P·(1/BW + c_d)}.
+ */
+final class ScalingModel {
+    private static final String[] TERMS = {"alpha (ms)", "tau (ms/task)", "beta (ms/wave)", "c_b (ms/MB)",
+        "c_w (ms/MB/wave)", "c_d (ms/MB/partial)"};
+    /** Bandwidth of the predicted network, bytes per ms (10 Gbit/s). */
+    private static final double BANDWIDTH = 10e9 / 8 / 1e3;
+    /** Latency of the predicted network, ms. */
+    private static final double LATENCY = 1.0;
+    private static final double PIECE = 4 << 20;
+    /** The driver budget of the merge plan: min(heap 8 GB, spark.driver.maxResultSize 1 GB) / 4. */
+    private static final double DRIVER_BUDGET = 1e9 / 4;
+    private static final int EXAMPLES = 60_000;
+    private static final int BATCH = 512;
+
+    private final double[] c;
+
+    private ScalingModel(double[] c) {
+        this.c = c;
+    }
+
+    private static double[] features(RoundCost.Point p) {
+        int waves = (p.shards() + p.parallelism() - 1) / p.parallelism();
+        double mb = 8.0 * p.parameters() / 1e6;
+        return new double[] {1, p.shards(), waves, mb, mb * waves, mb * p.shards()};
+    }
+
+    double fixed(RoundCost.Point p) {
+        double[] f = features(p);
+        double t = 0;
+        for (int i = 0; i < f.length; i++) {
+            t += c[i] * f[i];
+        }
+        return t;
+    }
+
+    /** Least squares on relative error, with an active set that holds negative coefficients at 0. */
+    static ScalingModel fit(List<RoundCost.Point> points) {
+        boolean[] active = new boolean[TERMS.length];
+        java.util.Arrays.fill(active, true);
+        while (true) {
+            int n = 0;
+            for (boolean a : active) {
+                n += a ? 1 : 0;
+            }
+            DMatrixRMaj a = new DMatrixRMaj(points.size(), n);
+            DMatrixRMaj b = new DMatrixRMaj(points.size(), 1);
+            for (int r = 0; r < points.size(); r++) {
+                double[] f = features(points.get(r));
+                double w = 1.0 / points.get(r).round();
+                for (int i = 0, j = 0; i < f.length; i++) {
+                    if (active[i]) {
+                        a.set(r, j++, f[i] * w);
+                    }
+                }
+                b.set(r, 0, 1.0);
+            }
+            DMatrixRMaj x = new DMatrixRMaj(n, 1);
+            if (!CommonOps_DDRM.solve(a, b, x)) {
+                throw new IllegalStateException("the scaling model's least-squares problem is singular");
+            }
+            double[] coefficients = new double[TERMS.length];
+            int worst = -1;
+            for (int i = 0, j = 0; i < TERMS.length; i++) {
+                if (active[i]) {
+                    coefficients[i] = x.get(j++);
+                    if (coefficients[i] < 0 && (worst < 0 || coefficients[i] < coefficients[worst])) {
+                        worst = i;
+                    }
+                }
+            }
+            if (worst < 0) {
+                return new ScalingModel(coefficients);
+            }
+            active[worst] = false;
+        }
+    }
+
+    /** The predicted fixed cost of a round on {@code executors} executors of one task each, ms. */
+    double predictedFixed(long parameters, int executors) {
+        double bytes = 8.0 * parameters;
+        double mb = bytes / 1e6;
+        int steps = 32 - Integer.numberOfLeadingZeros(executors); // ⌈log₂(E+1)⌉
+        double scheduling = c[0] + c[1] * executors + c[2];
+        double broadcast = c[3] * mb + steps * (LATENCY + Math.min(bytes, PIECE) / BANDWIDTH)
+                + Math.max(0, bytes - PIECE) / BANDWIDTH;
+        double tasks = c[4] * mb;
+        // the ordered merge: pairwise levels on the executors down to what the driver collects
+        int atDriver = OrderedTreeAggregate.finalLevelSize(executors, 2);
+        if (atDriver > 1 && atDriver * bytes > DRIVER_BUDGET) {
+            atDriver = 1;
+        }
+        double merge = 0;
+        for (int n = executors; n > atDriver; n = (n + 1) / 2) {
+            merge += c[0] / 2 + c[2] + LATENCY + 2 * bytes / BANDWIDTH + c[4] * mb;
+        }
+        merge += Math.min(executors, atDriver) * (bytes / BANDWIDTH + c[5] * mb);
+        return scheduling + broadcast + tasks + merge;
+    }
+
+    static void report(List<RoundCost.Point> points, NetworkSpec mnist, double mnistRate, NetworkSpec big,
+                       double bigRate) {
+        List<RoundCost.Point> local = new ArrayList<>();
+        List<RoundCost.Point> cluster = new ArrayList<>();
+        for (RoundCost.Point p : points) {
+            (p.master().startsWith("local") ? local : cluster).add(p);
+        }
+        ScalingModel predictor = null;
+        for (List<RoundCost.Point> group : List.of(local, cluster)) {
+            if (group.isEmpty()) {
+                continue;
+            }
+            ScalingModel m = fit(group);
+            predictor = m;
+            System.out.println();
+            System.out.println("model fitted to the " + (group == local ? "local-mode" : "standalone-cluster")
+                    + " points: fixed = alpha + tau*S + beta*w + MB*(c_b + c_w*w + c_d*S)");
+            for (int i = 0; i < TERMS.length; i++) {
+                System.out.printf(Locale.ROOT, "  %-20s %10.4f%n", TERMS[i], m.c[i]);
+            }
+            double[] errors = new double[group.size()];
+            System.out.printf(Locale.ROOT, "  %-15s %9s %3s %10s %10s %8s%n", "master", "P", "S", "measured", "model",
+                    "error");
+            for (int i = 0; i < group.size(); i++) {
+                RoundCost.Point p = group.get(i);
+                double model = m.fixed(p);
+                errors[i] = Math.abs(model - p.round()) / p.round();
+                System.out.printf(Locale.ROOT, "  %-15s %9d %3d %10.1f %10.1f %7.0f%%%n", p.master(), p.parameters(),
+                        p.shards(), p.round(), model, 100 * (model - p.round()) / p.round());
+            }
+            double[] sorted = errors.clone();
+            java.util.Arrays.sort(sorted);
+            System.out.printf(Locale.ROOT, "  relative error: median %.0f%%, max %.0f%%%n",
+                    100 * RoundCost.median(errors), 100 * sorted[sorted.length - 1]);
+        }
+        System.out.println();
+        System.out.printf(Locale.ROOT, "predicted: N = %d examples, batch %d, a 10 Gbit/s network with %.0f ms latency, one "
+                + "task a round on each executor (its own core):%n", EXAMPLES, BATCH, LATENCY);
+        System.out.printf(Locale.ROOT, "%-22s %9s %10s %10s %12s %10s %12s %8s %10s%n", "network", "executors",
+                "fixed ms", "compute", "epoch k=1 s", "eff. k=1", "best k", "eff.", "epoch s");
+        for (NetworkSpec spec : new NetworkSpec[] {mnist, big}) {
+            double rate = spec == mnist ? mnistRate : bigRate;
+            for (int e : new int[] {8, 64, 512}) {
+                double fixed = predictor.predictedFixed(spec.parameterCount(), e);
+                int steps = (EXAMPLES + BATCH - 1) / BATCH;
+                double compute = 1e3 * steps * ((double) BATCH / e) / rate; // ms an epoch, every executor in parallel
+                int best = steps;
+                for (int k = 1; k <= steps; k = k == steps ? steps + 1 : Math.min(2 * k, steps)) {
+                    if (efficiency(compute, fixed, steps, k) >= 0.7) {
+                        best = k;
+                        break;
+                    }
+                }
+                System.out.printf(Locale.ROOT, "%-22s %9d %10.1f %10.1f %12.2f %10.3f %12d %8.3f %10.2f%n",
+                        layers(spec) + " (" + millions(spec.parameterCount()) + ")", e, fixed, compute / steps,
+                        (compute + steps * fixed) / 1e3, efficiency(compute, fixed, steps, 1), best,
+                        efficiency(compute, fixed, steps, best), epochSeconds(compute, fixed, steps, best));
+            }
+        }
+        System.out.println("(fixed: one round's fixed cost; compute: one update's compute per executor, ms; best k: the "
+                + "smallest k whose epoch is >= 70% compute, or one round an epoch when none is)");
+    }
+
+    private static double efficiency(double compute, double fixed, int steps, int k) {
+        return compute / (compute + ((steps + k - 1) / k) * fixed);
+    }
+
+    private static double epochSeconds(double compute, double fixed, int steps, int k) {
+        return (compute + ((steps + k - 1) / k) * fixed) / 1e3;
+    }
+
+    private static String layers(NetworkSpec spec) {
+        StringBuilder sb = new StringBuilder();
+        for (int w : spec.layerSizes()) {
+            sb.append(sb.length() == 0 ? "" : "-").append(w);
+        }
+        return sb.toString();
+    }
+
+    private static String millions(long p) {
+        return p >= 1e6 ? String.format(Locale.ROOT, "%.1fM", p / 1e6) : String.format(Locale.ROOT, "%.0fk", p / 1e3);
+    }
+}
