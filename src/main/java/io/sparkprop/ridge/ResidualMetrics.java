@@ -56,7 +56,9 @@ final class ResidualMetrics implements Serializable {
                         weights, prediction));
                 return Collections.singletonList(new Tuple2<>(p, e)).iterator();
             }, true).mapToPair(kv -> kv);
-            ResidualMetrics merged = OrderedTreeAggregate.aggregate(partials, data.getNumPartitions(), 2, ResidualMetrics::merge);
+            // a few sums a partition: the driver merges them all (depth 1), with no shuffle stage
+            ResidualMetrics merged = OrderedTreeAggregate.aggregate(partials, data.getNumPartitions(), 1,
+                    ResidualMetrics::merge);
             return merged != null ? merged : new ResidualMetrics(m);
         } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
             throw SparkJobs.inputError(e, "evaluating the ridge model");

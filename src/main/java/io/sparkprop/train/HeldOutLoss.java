@@ -37,12 +37,13 @@ final class HeldOutLoss implements Serializable {
     }
 
     /** The sums over every shard of {@code data} at {@code at}, merged in the fixed order. */
-    static HeldOutLoss of(JavaSparkContext sc, PackedData data, Parameters at, GemmChoice gemm, int depth) {
+    static HeldOutLoss of(JavaSparkContext sc, PackedData data, Parameters at, GemmChoice gemm) {
         // parameters are replaced, never mutated, so shipping them needs no copy of their own
         try (Shipped bc = Shipped.of(sc, at)) {
             JavaPairRDD<Integer, HeldOutLoss> partials = JavaPairRDD.fromJavaRDD(
                     data.shards.mapPartitionsWithIndex(new OfShard(bc, gemm), true));
-            return OrderedTreeAggregate.aggregate(partials, data.partitions, depth, HeldOutLoss::mergeInPlace);
+            // a few sums a shard: the driver merges them all (depth 1), with no shuffle stage
+            return OrderedTreeAggregate.aggregate(partials, data.partitions, 1, HeldOutLoss::mergeInPlace);
         }
     }
 

@@ -25,7 +25,8 @@ import scala.Tuple2;
  * last bits from run to run. Here the members of a group reach their merge task sorted by key
  * ({@code repartitionAndSortWithinPartitions}) and are merged as they stream in.
  *
- * <p>Where the levels run: on the executors while more partial results remain than the tree of
+ * <p>Where the levels run: nowhere but on the driver when all partial results together are small
+ * ({@link #DIRECT_MERGE_BYTES}); else on the executors while more partial results remain than the tree of
  * depth {@code aggregationDepth} of Spark's {@code treeAggregate} would bring the driver (scale
  * {@code s = max(⌈n^{1/d}⌉, 2)}, levels {@code n ← n/s} while {@code n > s + ⌈n/s⌉}); the driver collects
  * the rest and runs the remaining levels itself, in the same order. When the collected partial results
@@ -37,6 +38,12 @@ import scala.Tuple2;
 public final class OrderedTreeAggregate {
     /** The share of {@code min(driver heap, spark.driver.maxResultSize)} the collected partials may take. */
     static final int DRIVER_SHARE = 4;
+    /**
+     * Partial results of at most this many bytes together go to the driver in the job that makes them:
+     * a merge level on the executors is a shuffle stage (tens of milliseconds even for a few bytes), which
+     * only pays when the driver would otherwise receive and add much more than this.
+     */
+    public static final long DIRECT_MERGE_BYTES = 32L << 20;
 
     private OrderedTreeAggregate() {
     }
@@ -62,8 +69,9 @@ public final class OrderedTreeAggregate {
     }
 
     /**
-     * The plan for partial results of about {@code partialBytes} each: the tree of depth {@code depth}, or,
-     * when its last level would bring the driver more than {@code min(driver heap,
+     * The plan for partial results of about {@code partialBytes} each: all of them to the driver when they
+     * take at most {@code min(}{@link #DIRECT_MERGE_BYTES}{@code , driver budget)} together; else the tree of
+     * depth {@code depth}, or, when its last level would bring the driver more than {@code min(driver heap,
      * spark.driver.maxResultSize) / 4} at once, pairwise merges down to one partial result on the executors.
      *
      * @throws IllegalArgumentException if one partial result alone exceeds {@code spark.driver.maxResultSize}
@@ -77,6 +85,10 @@ public final class OrderedTreeAggregate {
         }
         long limit = Math.min(Runtime.getRuntime().maxMemory(), maxResult > 0 ? maxResult : Long.MAX_VALUE);
         long budget = limit / DRIVER_SHARE;
+        if ((double) numPartitions * partialBytes <= Math.min(budget, DIRECT_MERGE_BYTES)) {
+            // a handful of small partials: the driver merges them all, in the same order, with no shuffle stage
+            return new Plan(numPartitions, 1, false, budget);
+        }
         int atDriver = finalLevelSize(numPartitions, depth);
         return new Plan(numPartitions, depth, atDriver > 1 && (double) atDriver * partialBytes > budget, budget);
     }

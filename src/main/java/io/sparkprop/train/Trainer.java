@@ -289,7 +289,7 @@ public final class Trainer {
             Round round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
                     : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
             TrainingLoop loop = new TrainingLoop(sc, spec, s, round, rounds,
-                    held == null ? null : at -> HeldOutLoss.of(sc, held, at, gemm, s.aggregationDepth()),
+                    held == null ? null : at -> HeldOutLoss.of(sc, held, at, gemm),
                     checkpointDir == null ? null : new Checkpoints(checkpointDir, sc.hadoopConfiguration()),
                     checkpointEvery, resume, identity(partitions, block, updates, local), epochListener);
             TrainingLoop.Result r = loop.run(initialParameters != null ? initialParameters.copy()

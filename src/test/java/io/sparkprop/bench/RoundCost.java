@@ -91,6 +91,31 @@ final class RoundCost {
                 round);
     }
 
+    /**
+     * The marginal cost of one more task in a job, ms: empty jobs of 64 and of 8 tasks, the difference of
+     * their medians over 56. On a machine whose driver and executors share the cores this is an upper bound
+     * of the driver's own cost per task (serialise, launch, take the status).
+     */
+    static double perTaskMillis(JavaSparkContext sc, int reps) {
+        double[] medians = new double[2];
+        int[] tasks = {8, 64};
+        for (int i = 0; i < tasks.length; i++) {
+            JavaRDD<Integer> rdd = sc.parallelize(range(tasks[i]), tasks[i]).cache();
+            rdd.count();
+            double[] t = new double[reps];
+            for (int r = -2; r < reps; r++) {
+                long t0 = System.nanoTime();
+                rdd.mapPartitionsWithIndex(new Nothing(), true).collect();
+                if (r >= 0) {
+                    t[r] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+            rdd.unpersist(true);
+            medians[i] = median(t);
+        }
+        return Math.max(0, (medians[1] - medians[0]) / (tasks[1] - tasks[0]));
+    }
+
     private static List<Integer> range(int n) {
         List<Integer> l = new ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -65,14 +65,16 @@ public final class ScalingBenchMain {
                 bigRate * flopsPerExample(big) / 1e9);
 
         List<RoundCost.Point> points = new ArrayList<>();
+        Map<String, Double> perTask = new java.util.LinkedHashMap<>();
         for (String master : new String[] {"local[1]", "local[2]"}) {
             int cores = master.equals("local[1]") ? 1 : 2;
-            measure(points, master, master, cores, 0, sizes, shards, reps);
+            measure(points, perTask, master, master, cores, 0, sizes, shards, reps);
         }
         if (!localOnly) {
             for (int workers : new int[] {1, 2}) {
                 try (Cluster cluster = Cluster.start(workers, workers == 1 ? 2 : 1)) {
-                    measure(points, cluster.url, "standalone " + workers + "w", 2, workers, sizes, shards, reps);
+                    measure(points, perTask, cluster.url, "standalone " + workers + "w", 2, workers, sizes, shards,
+                            reps);
                 }
             }
         }
@@ -84,12 +86,16 @@ public final class ScalingBenchMain {
             System.out.printf(Locale.ROOT, "%-15s %9d %3d %8.1f %10.1f %8.1f %8.1f %8.1f%n", p.master(), p.parameters(),
                     p.shards(), p.job(), p.broadcast(), p.result(), p.round(), p.parts());
         }
-        ScalingModel.report(points, mnist, mnistRate, big, bigRate);
+        System.out.println();
+        perTask.forEach((master, ms) -> System.out.printf(Locale.ROOT, "one more task in a job (64 vs 8 empty tasks), "
+                + "%s: %.2f ms%n", master, ms));
+        double tau = perTask.getOrDefault("standalone 2w", perTask.get("local[2]"));
+        ScalingModel.report(points, tau, mnist, mnistRate, big, bigRate);
     }
 
     /** @param executors executors to wait for before timing (0 in local mode) */
-    private static void measure(List<RoundCost.Point> points, String url, String name, int cores, int executors,
-                                long[] sizes, int[] shards, int reps) {
+    private static void measure(List<RoundCost.Point> points, Map<String, Double> perTask, String url, String name,
+                                int cores, int executors, long[] sizes, int[] shards, int reps) {
         SparkSession spark = SparkSession.builder().master(url).appName("sparkprop-bench-scaling")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1").config("spark.task.maxDirectResultSize", "64m")
@@ -109,6 +115,7 @@ public final class ScalingBenchMain {
                 throw new IllegalStateException(executors + " executors did not register within 120 s");
             }
             RoundCost.measure(sc, name, cores, 1_000, cores, 3); // warm-up
+            perTask.put(name, RoundCost.perTaskMillis(sc, reps));
             for (long p : sizes) {
                 for (int s : shards) {
                     RoundCost.Point point = RoundCost.measure(sc, name, cores, p, s, reps);

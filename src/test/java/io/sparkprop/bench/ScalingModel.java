@@ -15,24 +15,26 @@ import org.ejml.dense.row.CommonOps_DDRM;
  *
  * <pre>  t_round(P, S, k, B) = compute + fixed
  *   compute = k · (B/S) / r                                  (r: one core's kernel examples/s)
- *   fixed   = α + τ·S + β·w + 8P·(c_b + c_w·w + c_d·S)      (w = ⌈S/cores⌉ waves of tasks)</pre>
+ *   fixed   = α + β·w + 8P·(c_b + c_w·w + c_d·S)            (w = ⌈S/cores⌉ waves of tasks)</pre>
  *
- * α is the job's latency (scheduling, stage creation, the driver's wait for results), τ the driver's cost per
- * task (serialise, launch, take its status), β the latency of one wave of tasks on the executors, c_b the
+ * α is the job's latency (scheduling, stage creation, the driver's wait for results), β the latency of one
+ * wave of tasks (launch, run, report; on this machine it holds the driver's cost per task too), c_b the
  * cost per byte of the broadcast (serialise, store, fetch), c_w the per-byte cost inside a wave (read the
  * broadcast, serialise the result) and c_d the driver's per-byte cost of each partial result (fetch,
  * deserialise, add). Fitted by least squares on relative error, coefficients held at ≥ 0.
  *
  * <p>For {@code E} executors of one task each on a network of bandwidth {@code BW} and latency {@code L}
- * the fitted CPU terms stay and the transfers become network terms: the torrent broadcast doubles its
+ * the fitted CPU terms stay, the driver pays {@code τ} per task (measured apart: the marginal cost of a
+ * task in a job of many empty tasks, an upper bound here, where the driver shares the cores with the
+ * tasks), and the transfers become network terms: the torrent broadcast doubles its
  * copies every step, {@code ⌈log₂(E+1)⌉·(L + min(8P, 4 MiB)/BW) + max(0, 8P − 4 MiB)/BW}; the ordered merge
  * runs its pairwise levels on the executors down to the partial results the driver takes
  * ({@link OrderedTreeAggregate}), each level a stage of {@code α/2 + β + L + 2·8P/BW + 8P·c_w}, and the driver
  * receives its partials through one link, {@code n·8P·(1/BW + c_d)}.
  */
 final class ScalingModel {
-    private static final String[] TERMS = {"alpha (ms)", "tau (ms/task)", "beta (ms/wave)", "c_b (ms/MB)",
-        "c_w (ms/MB/wave)", "c_d (ms/MB/partial)"};
+    private static final String[] TERMS = {"alpha (ms)", "beta (ms/wave)", "c_b (ms/MB)", "c_w (ms/MB/wave)",
+        "c_d (ms/MB/partial)"};
     /** Bandwidth of the predicted network, bytes per ms (10 Gbit/s). */
     private static final double BANDWIDTH = 10e9 / 8 / 1e3;
     /** Latency of the predicted network, ms. */
@@ -52,7 +54,7 @@ final class ScalingModel {
     private static double[] features(RoundCost.Point p) {
         int waves = (p.shards() + p.parallelism() - 1) / p.parallelism();
         double mb = 8.0 * p.parameters() / 1e6;
-        return new double[] {1, p.shards(), waves, mb, mb * waves, mb * p.shards()};
+        return new double[] {1, waves, mb, mb * waves, mb * p.shards()};
     }
 
     double fixed(RoundCost.Point p) {
@@ -107,28 +109,32 @@ final class ScalingModel {
     }
 
     /** The predicted fixed cost of a round on {@code executors} executors of one task each, ms. */
-    double predictedFixed(long parameters, int executors) {
+    double predictedFixed(long parameters, int executors, double tau) {
+        double alpha = c[0];
+        double beta = c[1];
         double bytes = 8.0 * parameters;
         double mb = bytes / 1e6;
         int steps = 32 - Integer.numberOfLeadingZeros(executors); // ⌈log₂(E+1)⌉
-        double scheduling = c[0] + c[1] * executors + c[2];
-        double broadcast = c[3] * mb + steps * (LATENCY + Math.min(bytes, PIECE) / BANDWIDTH)
+        double scheduling = alpha + tau * executors + beta;
+        double broadcast = c[2] * mb + steps * (LATENCY + Math.min(bytes, PIECE) / BANDWIDTH)
                 + Math.max(0, bytes - PIECE) / BANDWIDTH;
-        double tasks = c[4] * mb;
-        // the ordered merge: pairwise levels on the executors down to what the driver collects
-        int atDriver = OrderedTreeAggregate.finalLevelSize(executors, 2);
+        double tasks = c[3] * mb;
+        // the ordered merge: all partials to the driver when they are small together, else pairwise levels
+        // on the executors down to what the tree (depth 2) or the driver's budget leaves it
+        int atDriver = executors * bytes <= Math.min(DRIVER_BUDGET, OrderedTreeAggregate.DIRECT_MERGE_BYTES)
+                ? executors : OrderedTreeAggregate.finalLevelSize(executors, 2);
         if (atDriver > 1 && atDriver * bytes > DRIVER_BUDGET) {
             atDriver = 1;
         }
         double merge = 0;
         for (int n = executors; n > atDriver; n = (n + 1) / 2) {
-            merge += c[0] / 2 + c[2] + LATENCY + 2 * bytes / BANDWIDTH + c[4] * mb;
+            merge += alpha / 2 + beta + LATENCY + 2 * bytes / BANDWIDTH + c[3] * mb;
         }
-        merge += Math.min(executors, atDriver) * (bytes / BANDWIDTH + c[5] * mb);
+        merge += Math.min(executors, atDriver) * (bytes / BANDWIDTH + c[4] * mb);
         return scheduling + broadcast + tasks + merge;
     }
 
-    static void report(List<RoundCost.Point> points, NetworkSpec mnist, double mnistRate, NetworkSpec big,
+    static void report(List<RoundCost.Point> points, double tau, NetworkSpec mnist, double mnistRate, NetworkSpec big,
                        double bigRate) {
         List<RoundCost.Point> local = new ArrayList<>();
         List<RoundCost.Point> cluster = new ArrayList<>();
@@ -144,7 +150,7 @@ final class ScalingModel {
             predictor = m;
             System.out.println();
             System.out.println("model fitted to the " + (group == local ? "local-mode" : "standalone-cluster")
-                    + " points: fixed = alpha + tau*S + beta*w + MB*(c_b + c_w*w + c_d*S)");
+                    + " points: fixed = alpha + beta*w + MB*(c_b + c_w*w + c_d*S)");
             for (int i = 0; i < TERMS.length; i++) {
                 System.out.printf(Locale.ROOT, "  %-20s %10.4f%n", TERMS[i], m.c[i]);
             }
@@ -165,13 +171,14 @@ final class ScalingModel {
         }
         System.out.println();
         System.out.printf(Locale.ROOT, "predicted: N = %d examples, batch %d, a 10 Gbit/s network with %.0f ms latency, one "
-                + "task a round on each executor (its own core):%n", EXAMPLES, BATCH, LATENCY);
+                + "task a round on each executor (its own core), %.2f ms of the driver's per task:%n", EXAMPLES, BATCH,
+                LATENCY, tau);
         System.out.printf(Locale.ROOT, "%-22s %9s %10s %10s %12s %10s %12s %8s %10s%n", "network", "executors",
                 "fixed ms", "compute", "epoch k=1 s", "eff. k=1", "best k", "eff.", "epoch s");
         for (NetworkSpec spec : new NetworkSpec[] {mnist, big}) {
             double rate = spec == mnist ? mnistRate : bigRate;
             for (int e : new int[] {8, 64, 512}) {
-                double fixed = predictor.predictedFixed(spec.parameterCount(), e);
+                double fixed = predictor.predictedFixed(spec.parameterCount(), e, tau);
                 int steps = (EXAMPLES + BATCH - 1) / BATCH;
                 double compute = 1e3 * steps * ((double) BATCH / e) / rate; // ms an epoch, every executor in parallel
                 int best = steps;

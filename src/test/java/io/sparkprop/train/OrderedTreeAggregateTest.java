@@ -119,6 +119,18 @@ class OrderedTreeAggregateTest {
         assertFalse(java.util.Arrays.equals(executors, leftToRight), "the test data must be order-sensitive");
     }
 
+    /** A handful of small partials needs no merge stage on the executors: the driver takes them all. */
+    @Test
+    void smallPartialsGoStraightToTheDriver() {
+        SparkConf conf = new SparkConf();
+        OrderedTreeAggregate.Plan few = OrderedTreeAggregate.plan(8, 2, 1_900_000, conf, "gradient");
+        assertFalse(few.pairwiseOnExecutors());
+        assertEquals(8, few.partialsAtDriver());
+        // 64 partials of 1.9 MB are 122 MB: the tree of depth 2 brings the driver 8 of them
+        OrderedTreeAggregate.Plan many = OrderedTreeAggregate.plan(64, 2, 1_900_000, conf, "gradient");
+        assertEquals(8, many.partialsAtDriver());
+    }
+
     @Test
     void thePlanKeepsTheDriverWithinAQuarterOfMaxResultSize() {
         SparkConf conf = new SparkConf().set("spark.driver.maxResultSize", "1m");
