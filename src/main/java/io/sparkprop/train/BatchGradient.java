@@ -62,11 +62,7 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
         }
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, shuffle, new int[blocks]);
         Parameters params = parameters.value();
-        BackpropKernel kernel = KernelCache.get(params.spec(), gemm);
-        String other = gemm.checkOnExecutor("accumulator " + fingerprints.id());
-        if (other != null) {
-            fingerprints.add(other);
-        }
+        BackpropKernel kernel = KernelCache.forTraining(params.spec(), gemm, fingerprints);
         GradientSum sum = new GradientSum(params.spec());
         for (int pos = start; pos < end; pos++) {
             int k = order[pos];

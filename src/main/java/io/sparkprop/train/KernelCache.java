@@ -3,6 +3,7 @@ package io.sparkprop.train;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import org.apache.spark.util.CollectionAccumulator;
 
 /**
  * One {@link BackpropKernel} per executor thread, kept across tasks and iterations so that its
@@ -22,6 +23,19 @@ final class KernelCache {
             CACHE.set(e);
         }
         return e.kernel;
+    }
+
+    /**
+     * {@link #get(NetworkSpec, GemmChoice)} for a training task, which also reports, once an executor, a GEMM
+     * fingerprint that differs from the driver's through {@code fingerprints}.
+     */
+    static BackpropKernel forTraining(NetworkSpec spec, GemmChoice gemm, CollectionAccumulator<String> fingerprints) {
+        BackpropKernel kernel = get(spec, gemm);
+        String other = gemm.checkOnExecutor("accumulator " + fingerprints.id());
+        if (other != null) {
+            fingerprints.add(other);
+        }
+        return kernel;
     }
 
     private static final class Entry {

@@ -78,11 +78,7 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
         }
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, true, new int[blocks]);
         Parameters start = parameters.value();
-        BackpropKernel kernel = KernelCache.get(start.spec(), gemm);
-        String other = gemm.checkOnExecutor("accumulator " + fingerprints.id());
-        if (other != null) {
-            fingerprints.add(other);
-        }
+        BackpropKernel kernel = KernelCache.forTraining(start.spec(), gemm, fingerprints);
         Parameters theta = start.copy();
         Optimizer.Updater updater = rule.newUpdater(theta.size());
         GradientSum step = new GradientSum(start.spec());

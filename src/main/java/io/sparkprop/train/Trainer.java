@@ -30,7 +30,8 @@ import scala.reflect.ClassTag$;
  *
  * <pre>  g = (1/Σw) Σ_i w_i ∇C_i + λW   (biases not penalised),   θ ← optimiser(θ, g)</pre>
  *
- * minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}).
+ * minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}). With {@code localSteps > 1} a round is
+ * a {@link LocalStepsRound}: every shard takes that many mini-batch steps on its own before one merge.
  *
  * <pre>{@code
  * MlpSettings settings = MlpSettings.builder().optimizer("adam").stepSize(1e-3).batchSize(256).maxEpochs(15).build();

@@ -56,7 +56,7 @@ import org.ejml.data.DMatrixRMaj;
 public final class MlpBenchMain {
     private static final int PARTITIONS = 4;
     /** The local steps of run (b) unless {@code --local-steps} is given: see the README, "choosing localSteps". */
-    static final int DEFAULT_LOCAL_STEPS = 8;
+    static final int DEFAULT_LOCAL_STEPS = 64;
     /** The k of the accuracy-against-time curve ({@code --curve}). */
     private static final int[] CURVE = {1, 4, 16, 64};
 
@@ -125,7 +125,7 @@ public final class MlpBenchMain {
             train.count();
             test.count();
             new MlpBenchMain().run(spark, train, test, testX, testY, heap, quick, batch, step, decay, epochs,
-                    localSteps, curve, trainX);
+                    localSteps, curve);
         } finally {
             spark.stop();
         }
@@ -148,7 +148,7 @@ public final class MlpBenchMain {
 
     private void run(SparkSession spark, Dataset<Row> train, Dataset<Row> test, double[][] testX, int[] testY,
                      HeapSampler heap, boolean quick, int batch, double step, double decay, int epochs, int localSteps,
-                     boolean curve, double[][] trainX) {
+                     boolean curve) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int shortRun = 2;
         int longRun = quick ? 7 : 12;
@@ -195,7 +195,7 @@ public final class MlpBenchMain {
 
         // the kernel's own rate on this machine: one thread, the block size run (b) packs, times the cores
         int block = (batch + PARTITIONS - 1) / PARTITIONS;
-        double kernelRate = CORES * kernelExamplesPerSecond(deep, trainX, block);
+        double kernelRate = CORES * ScalingBenchMain.kernelExamplesPerSecond(deep, block);
 
         // (b), (c): ours, 784-256-128-10 ReLU, Adam, mini-batches, test accuracy after every epoch
         DMatrixRMaj[] testBlocks = blocks(testX, 1000);
@@ -357,31 +357,6 @@ public final class MlpBenchMain {
         return c;
     }
 
-    /** One thread's examples/s of the kernel's forward + backward pass on blocks of {@code block} examples. */
-    private static double kernelExamplesPerSecond(NetworkSpec spec, double[][] x, int block) {
-        BackpropKernel kernel = new BackpropKernel(spec, GemmBackend.AUTO.gemm());
-        Parameters params = Parameters.initialise(spec, 1);
-        DMatrixRMaj features = blocks(java.util.Arrays.copyOf(x, block), block)[0];
-        DMatrixRMaj targets = new DMatrixRMaj(spec.outputSize(), block);
-        for (int j = 0; j < block; j++) {
-            targets.set(j % spec.outputSize(), j, 1.0);
-        }
-        io.sparkprop.nn.GradientSum sum = new io.sparkprop.nn.GradientSum(spec);
-        double[] rates = new double[7];
-        for (int r = -3; r < rates.length; r++) {
-            long t0 = System.nanoTime();
-            int passes = 0;
-            while (System.nanoTime() - t0 < 300_000_000L) {
-                kernel.lossAndGradient(params, features, targets, null, sum);
-                passes++;
-            }
-            if (r >= 0) {
-                rates[r] = passes * (double) block / ((System.nanoTime() - t0) / 1e9);
-            }
-        }
-        return median(rates);
-    }
-
     /**
      * A notebook-sized fit through the Spark ML API with what a user would set (batch 64, 60 epochs, the
      * rest default): localSteps 1, then {@link #SMALL_LOCAL_STEPS}. Synthetic digits-like data: 10 seeded
@@ -403,7 +378,7 @@ public final class MlpBenchMain {
         for (int r = 0; r < n; r++) {
             y[r] = r % SMALL_CLASSES;
             for (int i = 0; i < SMALL_FEATURES; i++) {
-                double v = prototypes[y[r]][i] + 6 * random.nextGaussian();
+                double v = prototypes[y[r]][i] + 10 * random.nextGaussian();
                 x[r][i] = Math.max(0, Math.min(16, Math.rint(v)));
             }
         }

@@ -14,27 +14,31 @@ import org.ejml.dense.row.CommonOps_DDRM;
  * machine does not have:
  *
  * <pre>  t_round(P, S, k, B) = compute + fixed
- *   compute = k · (B/S) / r                                  (r: one core's kernel examples/s)
- *   fixed   = α + β·w + 8P·(c_b + c_w·w + c_d·S)            (w = ⌈S/cores⌉ waves of tasks)</pre>
+ *   compute = k · (B/S) / r                                               (r: one core's kernel examples/s)
+ *   fixed   = α + β·w + 8P·(c_b + c_w·w + c_d·n) + m·(γ + c_m·8P)       (w = ⌈S/cores⌉ waves of tasks)</pre>
  *
- * α is the job's latency (scheduling, stage creation, the driver's wait for results), β the latency of one
- * wave of tasks (launch, run, report; on this machine it holds the driver's cost per task too), c_b the
- * cost per byte of the broadcast (serialise, store, fetch), c_w the per-byte cost inside a wave (read the
- * broadcast, serialise the result) and c_d the driver's per-byte cost of each partial result (fetch,
- * deserialise, add). Fitted by least squares on relative error, coefficients held at ≥ 0.
+ * where {@code n} partial results reach the driver after {@code m} merge stages on the executors (the
+ * trainer's plan, {@link OrderedTreeAggregate#plan}: none for a handful of small partials). α is the job's
+ * latency (scheduling, stage creation, the driver's wait for results), β the latency of one wave of tasks
+ * (on this machine it holds the driver's cost per task too), c_b the cost per byte of the broadcast
+ * (serialise, store, fetch), c_w the per-byte cost inside a wave (read the broadcast, serialise the result),
+ * c_d the driver's per-byte cost of a partial it takes (fetch, deserialise, add), γ and c_m a merge stage's
+ * latency and per-byte cost. Fitted by least squares on relative error, coefficients held at ≥ 0.
  *
  * <p>For {@code E} executors of one task each on a network of bandwidth {@code BW} and latency {@code L}
  * the fitted CPU terms stay, the driver pays {@code τ} per task (measured apart: the marginal cost of a
  * task in a job of many empty tasks, an upper bound here, where the driver shares the cores with the
- * tasks), and the transfers become network terms: the torrent broadcast doubles its
- * copies every step, {@code ⌈log₂(E+1)⌉·(L + min(8P, 4 MiB)/BW) + max(0, 8P − 4 MiB)/BW}; the ordered merge
- * runs its pairwise levels on the executors down to the partial results the driver takes
- * ({@link OrderedTreeAggregate}), each level a stage of {@code α/2 + β + L + 2·8P/BW + 8P·c_w}, and the driver
- * receives its partials through one link, {@code n·8P·(1/BW + c_d)}.
+ * tasks; and, for comparison, the 1,500 tasks/s the Sparrow authors measured of Spark's scheduler), and the
+ * transfers become network terms: the torrent broadcast doubles its copies every step,
+ * {@code ⌈log₂(E+1)⌉·(L + min(8P, 4 MiB)/BW) + max(0, 8P − 4 MiB)/BW}; a merge stage adds
+ * {@code L + 2·8P/BW} (a task fetches two partials); the driver receives its partials through one link,
+ * {@code n·8P/BW}.
  */
 final class ScalingModel {
     private static final String[] TERMS = {"alpha (ms)", "beta (ms/wave)", "c_b (ms/MB)", "c_w (ms/MB/wave)",
-        "c_d (ms/MB/partial)"};
+        "c_d (ms/MB/partial at the driver)", "gamma (ms/merge stage)", "c_m (ms/MB/merge stage)"};
+    /** What Spark's scheduler sustains, as its authors measured it: 1,500 tasks/s (Ousterhout et al., Sparrow, 2013). */
+    static final double LITERATURE_TAU = 1.0 / 1.5;
     /** Bandwidth of the predicted network, bytes per ms (10 Gbit/s). */
     private static final double BANDWIDTH = 10e9 / 8 / 1e3;
     /** Latency of the predicted network, ms. */
@@ -54,7 +58,31 @@ final class ScalingModel {
     private static double[] features(RoundCost.Point p) {
         int waves = (p.shards() + p.parallelism() - 1) / p.parallelism();
         double mb = 8.0 * p.parameters() / 1e6;
-        return new double[] {1, waves, mb, mb * waves, mb * p.shards()};
+        int[] merge = merge(p.shards(), 8.0 * p.parameters());
+        return new double[] {1, waves, mb, mb * waves, mb * merge[0], merge[1], mb * merge[1]};
+    }
+
+    /**
+     * {partials the driver collects, merge stages on the executors} of the trainer's plan
+     * ({@link OrderedTreeAggregate#plan}, depth 2, a driver budget of {@link #DRIVER_BUDGET}).
+     */
+    static int[] merge(int partials, double bytes) {
+        int atDriver;
+        if (partials * bytes <= Math.min(DRIVER_BUDGET, OrderedTreeAggregate.DIRECT_MERGE_BYTES)) {
+            atDriver = partials;
+        } else {
+            atDriver = OrderedTreeAggregate.finalLevelSize(partials, 2);
+            if (atDriver > 1 && atDriver * bytes > DRIVER_BUDGET) {
+                atDriver = 1;
+            }
+        }
+        int stages = 0;
+        int n = partials;
+        while (n > atDriver) {
+            n = (n + 1) / 2;
+            stages++;
+        }
+        return new int[] {n, stages};
     }
 
     double fixed(RoundCost.Point p) {
@@ -110,28 +138,19 @@ final class ScalingModel {
 
     /** The predicted fixed cost of a round on {@code executors} executors of one task each, ms. */
     double predictedFixed(long parameters, int executors, double tau) {
-        double alpha = c[0];
-        double beta = c[1];
         double bytes = 8.0 * parameters;
         double mb = bytes / 1e6;
         int steps = 32 - Integer.numberOfLeadingZeros(executors); // ⌈log₂(E+1)⌉
-        double scheduling = alpha + tau * executors + beta;
+        double scheduling = c[0] + tau * executors + c[1];
         double broadcast = c[2] * mb + steps * (LATENCY + Math.min(bytes, PIECE) / BANDWIDTH)
                 + Math.max(0, bytes - PIECE) / BANDWIDTH;
         double tasks = c[3] * mb;
-        // the ordered merge: all partials to the driver when they are small together, else pairwise levels
-        // on the executors down to what the tree (depth 2) or the driver's budget leaves it
-        int atDriver = executors * bytes <= Math.min(DRIVER_BUDGET, OrderedTreeAggregate.DIRECT_MERGE_BYTES)
-                ? executors : OrderedTreeAggregate.finalLevelSize(executors, 2);
-        if (atDriver > 1 && atDriver * bytes > DRIVER_BUDGET) {
-            atDriver = 1;
-        }
-        double merge = 0;
-        for (int n = executors; n > atDriver; n = (n + 1) / 2) {
-            merge += alpha / 2 + beta + LATENCY + 2 * bytes / BANDWIDTH + c[3] * mb;
-        }
-        merge += Math.min(executors, atDriver) * (bytes / BANDWIDTH + c[4] * mb);
-        return scheduling + broadcast + tasks + merge;
+        int[] merge = merge(executors, bytes);
+        // a merge stage: its fitted cost, plus a task fetching two partials over the network
+        double stages = merge[1] * (c[5] + c[6] * mb + LATENCY + 2 * bytes / BANDWIDTH);
+        // the driver takes its partials through one link
+        double driver = merge[0] * (bytes / BANDWIDTH + c[4] * mb);
+        return scheduling + broadcast + tasks + stages + driver;
     }
 
     static void report(List<RoundCost.Point> points, double tau, NetworkSpec mnist, double mnistRate, NetworkSpec big,
@@ -150,9 +169,9 @@ final class ScalingModel {
             predictor = m;
             System.out.println();
             System.out.println("model fitted to the " + (group == local ? "local-mode" : "standalone-cluster")
-                    + " points: fixed = alpha + beta*w + MB*(c_b + c_w*w + c_d*S)");
+                    + " points: fixed = alpha + beta*w + MB*(c_b + c_w*w + c_d*n) + stages*(gamma + c_m*MB)");
             for (int i = 0; i < TERMS.length; i++) {
-                System.out.printf(Locale.ROOT, "  %-20s %10.4f%n", TERMS[i], m.c[i]);
+                System.out.printf(Locale.ROOT, "  %-34s %10.4f%n", TERMS[i], m.c[i]);
             }
             double[] errors = new double[group.size()];
             System.out.printf(Locale.ROOT, "  %-15s %9s %3s %10s %10s %8s%n", "master", "P", "S", "measured", "model",
@@ -169,11 +188,22 @@ final class ScalingModel {
             System.out.printf(Locale.ROOT, "  relative error: median %.0f%%, max %.0f%%%n",
                     100 * RoundCost.median(errors), 100 * sorted[sorted.length - 1]);
         }
+        for (double t : new double[] {tau, LITERATURE_TAU}) {
+            predict(predictor, t, t == tau ? "measured here (an upper bound)" : "1,500 tasks/s (Sparrow, 2013)",
+                    mnist, mnistRate, big, bigRate);
+        }
+        System.out.println("(fixed: one round's fixed cost; compute: one update's compute per executor, ms; best k: the "
+                + "smallest k whose epoch is >= 70% compute, or one round an epoch when none is)");
+    }
+
+    /** The table of predictions for 8, 64 and 512 executors, for both networks. */
+    private static void predict(ScalingModel predictor, double tau, String source, NetworkSpec mnist, double mnistRate,
+                                NetworkSpec big, double bigRate) {
         System.out.println();
         System.out.printf(Locale.ROOT, "predicted: N = %d examples, batch %d, a 10 Gbit/s network with %.0f ms latency, one "
-                + "task a round on each executor (its own core), %.2f ms of the driver's per task:%n", EXAMPLES, BATCH,
-                LATENCY, tau);
-        System.out.printf(Locale.ROOT, "%-22s %9s %10s %10s %12s %10s %12s %8s %10s%n", "network", "executors",
+                + "task a round on each executor (its own core), the driver's %.2f ms a task from %s:%n", EXAMPLES,
+                BATCH, LATENCY, tau, source);
+        System.out.printf(Locale.ROOT, "%-22s %9s %10s %10s %12s %10s %8s %8s %10s%n", "network", "executors",
                 "fixed ms", "compute", "epoch k=1 s", "eff. k=1", "best k", "eff.", "epoch s");
         for (NetworkSpec spec : new NetworkSpec[] {mnist, big}) {
             double rate = spec == mnist ? mnistRate : bigRate;
@@ -188,14 +218,12 @@ final class ScalingModel {
                         break;
                     }
                 }
-                System.out.printf(Locale.ROOT, "%-22s %9d %10.1f %10.1f %12.2f %10.3f %12d %8.3f %10.2f%n",
+                System.out.printf(Locale.ROOT, "%-22s %9d %10.1f %10.2f %12.2f %10.3f %8d %8.3f %10.2f%n",
                         layers(spec) + " (" + millions(spec.parameterCount()) + ")", e, fixed, compute / steps,
                         (compute + steps * fixed) / 1e3, efficiency(compute, fixed, steps, 1), best,
                         efficiency(compute, fixed, steps, best), epochSeconds(compute, fixed, steps, best));
             }
         }
-        System.out.println("(fixed: one round's fixed cost; compute: one update's compute per executor, ms; best k: the "
-                + "smallest k whose epoch is >= 70% compute, or one round an epoch when none is)");
     }
 
     private static double efficiency(double compute, double fixed, int steps, int k) {
