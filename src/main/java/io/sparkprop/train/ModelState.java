@@ -6,8 +6,10 @@ import io.sparkprop.nn.Parameters;
  * The driver's state between rounds: the current parameters {@code θ} (replaced by each update,
  * never mutated, so a broadcast of them needs no copy), the optimiser's state on the flat layout,
  * and the number of updates applied (Adam's step counter and the decay schedule advance on these,
- * not on rounds that found no example of positive weight). With local steps, the outer update's
- * state ({@link LocalStepsRound}: its Nesterov velocity) is kept here too, after the inner rule's.
+ * not on rounds that found no example of positive weight; a round of local steps that updates advances
+ * it by its steps, each shard's schedule being fixed before it learns what the others found). With local
+ * steps, the outer update's state ({@link LocalStepsRound}: its Nesterov velocity) is kept here too, after
+ * the inner rule's.
  */
 final class ModelState {
     Parameters current;

@@ -166,6 +166,21 @@ class LocalStepsTest {
         assertEquals(e.iteration(), e.history().iterations().size());
     }
 
+    /** Validation runs at round boundaries (after each epoch) and early stopping keeps the best epoch's parameters. */
+    @Test
+    void validationAndEarlyStoppingWorkWithLocalSteps() {
+        JavaRDD<Example> held = sc.parallelize(TrainerTest.classificationData(120, 12), 2);
+        TrainingResult r = new Trainer(SPEC).setOptimizer(Optimizer.adam(0.05)).setBatchSize(40).setLocalSteps(3)
+                .setMaxEpochs(6).setTol(0).setValidationData(held).setPatience(2).fit(data(2));
+        assertTrue(r.bestEpoch() >= 0);
+        double best = Double.POSITIVE_INFINITY;
+        for (EpochRecord e : r.history().epochs()) {
+            assertTrue(Double.isFinite(e.validationLoss()) && e.validationAccuracy() > 0, e.toString());
+            best = Math.min(best, e.validationLoss());
+        }
+        assertEquals(best, r.history().epochs().get(r.bestEpoch()).validationLoss(), 0.0);
+    }
+
     @Test
     void badValuesAreRefusedWithTheSettingsName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
