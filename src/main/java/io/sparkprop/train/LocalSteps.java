@@ -82,7 +82,7 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
         Parameters theta = start.copy();
         Optimizer.Updater updater = rule.newUpdater(theta.size());
         GradientSum step = new GradientSum(start.spec());
-        Sum sum = new Sum(null);
+        Sum sum = new Sum();
         long applied = 0;
         long read = 0;
         for (int j = first; j < last && sum.divergence == null; j++) {
@@ -150,10 +150,6 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
         double weightSum;
         long count;
         String divergence;
-
-        Sum(double[] weightedDelta) {
-            this.weightedDelta = weightedDelta;
-        }
 
         /** {@code this ← this + other}, in the fixed merge order; returns {@code this}. */
         Sum mergeInPlace(Sum other) {

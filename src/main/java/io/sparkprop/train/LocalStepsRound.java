@@ -1,17 +1,8 @@
 package io.sparkprop.train;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.TreeSet;
-
-import io.sparkprop.data.Shard;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.Parameters;
-import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.util.CollectionAccumulator;
-import org.apache.spark.util.LongAccumulator;
 
 /**
  * A round of {@code k} local steps (local SGD; Stich 2019, Lin et al. 2020): broadcast {@code θ}, every
@@ -28,19 +19,10 @@ import org.apache.spark.util.LongAccumulator;
  * every inner step; the outer velocity is part of the {@link ModelState} (checkpointed). {@code k = 1}
  * is {@link SynchronousRound}, which the trainer uses then: its update is the exact global gradient step.
  */
-final class LocalStepsRound implements Round {
-    private final JavaSparkContext sc;
-    private final JavaRDD<Shard> shards;
-    private final OrderedTreeAggregate.Plan plan;
-    private final GemmChoice gemm;
-    private final Optimizer rule;
+final class LocalStepsRound extends ShardRound {
     private final Optimizer outerRule;
-    private final double regParam;
-    private final long seed;
     private final int localSteps;
     private final int stepsPerEpoch;
-    private final LongAccumulator blocksRead;
-    private final CollectionAccumulator<String> fingerprints;
 
     /**
      * @param stepsPerEpoch mini-batch steps an epoch ({@code T}): the shards' blocks are split into this many
@@ -48,22 +30,14 @@ final class LocalStepsRound implements Round {
      */
     LocalStepsRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                     MlpSettings settings, int stepsPerEpoch) {
+        super(sc, data, plan, gemm, settings);
         if (settings.localSteps() < 2) {
             throw new IllegalArgumentException("a round of local steps needs localSteps >= 2, found "
                     + settings.localSteps() + " (1 is the synchronous round)");
         }
-        this.sc = sc;
-        this.shards = data.shards;
-        this.plan = plan;
-        this.gemm = gemm;
-        this.rule = settings.updateRule();
         this.outerRule = outerRule(settings);
-        this.regParam = settings.regParam();
-        this.seed = settings.seed();
         this.localSteps = settings.localSteps();
         this.stepsPerEpoch = stepsPerEpoch;
-        this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
-        this.fingerprints = sc.sc().collectionAccumulator("sparkprop GEMM fingerprints");
     }
 
     /** The outer rule: Nesterov momentum on {@code G = −Δ̄}, or, without momentum, {@code θ − η_o G}. */
@@ -94,13 +68,8 @@ final class LocalStepsRound implements Round {
         int last = Math.min(stepsPerEpoch, first + localSteps);
         double step = rule.stepSizeAt(state.updates);
         long blocksBefore = blocksRead.value();
-        LocalSteps.Sum sum;
-        try (Shipped bc = Shipped.of(sc, current)) {
-            JavaPairRDD<Integer, LocalSteps.Sum> partials = JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(
-                    new LocalSteps(bc, gemm, fingerprints, rule, regParam, seed, epoch, first, last, stepsPerEpoch,
-                            state.updates, blocksRead), true));
-            sum = plan.aggregate(partials, LocalSteps.Sum::mergeInPlace);
-        }
+        LocalSteps.Sum sum = onShards(current, shipped -> new LocalSteps(shipped, gemm, fingerprints, rule, regParam,
+                seed, epoch, first, last, stepsPerEpoch, state.updates, blocksRead), LocalSteps.Sum::mergeInPlace);
         long blocks = blocksRead.value() - blocksBefore;
         if (sum != null && sum.divergence != null) {
             return new Outcome(Double.NaN, sum.weightSum, sum.count, blocks, step, sum.divergence);
@@ -125,10 +94,5 @@ final class LocalStepsRound implements Round {
         state.current = next;
         state.updates += last - first;
         return new Outcome(objective, sum.weightSum, sum.count, blocks, step, null);
-    }
-
-    @Override
-    public List<String> otherFingerprints() {
-        return new ArrayList<>(new TreeSet<>(fingerprints.value()));
     }
 }

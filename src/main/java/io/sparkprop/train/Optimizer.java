@@ -224,7 +224,6 @@ public final class Optimizer implements Serializable {
          * while the step follows the run's schedule.
          */
         void update(double[] theta, double[] g, double eta, long age) {
-            long t = age;
             int n = theta.length;
             switch (o.kind) {
                 case SGD:
@@ -245,8 +244,8 @@ public final class Optimizer implements Serializable {
                     }
                     break;
                 case ADAM:
-                    double c1 = 1.0 - Math.pow(o.beta1, t + 1);
-                    double c2 = 1.0 - Math.pow(o.beta2, t + 1);
+                    double c1 = 1.0 - Math.pow(o.beta1, age + 1);
+                    double c2 = 1.0 - Math.pow(o.beta2, age + 1);
                     for (int i = 0; i < n; i++) {
                         first[i] = o.beta1 * first[i] + (1 - o.beta1) * g[i];
                         second[i] = o.beta2 * second[i] + (1 - o.beta2) * g[i] * g[i];

@@ -1,18 +1,9 @@
 package io.sparkprop.train;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.TreeSet;
-
-import io.sparkprop.data.Shard;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
-import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.util.CollectionAccumulator;
-import org.apache.spark.util.LongAccumulator;
 
 /**
  * The synchronous round, one gradient step:
@@ -22,18 +13,9 @@ import org.apache.spark.util.LongAccumulator;
  *
  * (biases are not penalised), minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}.
  */
-final class SynchronousRound implements Round {
-    private final JavaSparkContext sc;
-    private final JavaRDD<Shard> shards;
-    private final OrderedTreeAggregate.Plan plan;
-    private final GemmChoice gemm;
-    private final Optimizer rule;
-    private final double regParam;
-    private final long seed;
+final class SynchronousRound extends ShardRound {
     private final int roundsPerEpoch;
     private final boolean shuffle;
-    private final LongAccumulator blocksRead;
-    private final CollectionAccumulator<String> fingerprints;
 
     /**
      * @param roundsPerEpoch rounds an epoch: the shards' blocks are split into this many slices
@@ -41,17 +23,9 @@ final class SynchronousRound implements Round {
      */
     SynchronousRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                      MlpSettings settings, int roundsPerEpoch, boolean shuffle) {
-        this.sc = sc;
-        this.shards = data.shards;
-        this.plan = plan;
-        this.gemm = gemm;
-        this.rule = settings.updateRule();
-        this.regParam = settings.regParam();
-        this.seed = settings.seed();
+        super(sc, data, plan, gemm, settings);
         this.roundsPerEpoch = roundsPerEpoch;
         this.shuffle = shuffle;
-        this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
-        this.fingerprints = sc.sc().collectionAccumulator("sparkprop GEMM fingerprints");
     }
 
     @Override
@@ -92,12 +66,8 @@ final class SynchronousRound implements Round {
 
     /** {@code Σ_i w_i C_i} and {@code Σ_i w_i ∇C_i} over slice {@code t} of epoch {@code epoch}; null if empty. */
     GradientSum gradient(Parameters at, int epoch, int t) {
-        try (Shipped bc = Shipped.of(sc, at)) {
-            JavaPairRDD<Integer, GradientSum> partials = JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(
-                    new BatchGradient(bc, gemm, fingerprints, seed, epoch, t, roundsPerEpoch, shuffle, blocksRead),
-                    true));
-            return plan.aggregate(partials, GradientSum::mergeInPlace);
-        }
+        return onShards(at, shipped -> new BatchGradient(shipped, gemm, fingerprints, seed, epoch, t, roundsPerEpoch,
+                shuffle, blocksRead), GradientSum::mergeInPlace);
     }
 
     @Override
@@ -108,10 +78,5 @@ final class SynchronousRound implements Round {
     @Override
     public int stepsIn(int t) {
         return 1;
-    }
-
-    @Override
-    public List<String> otherFingerprints() {
-        return new ArrayList<>(new TreeSet<>(fingerprints.value()));
     }
 }
