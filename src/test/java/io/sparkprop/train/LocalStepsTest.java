@@ -72,6 +72,33 @@ class LocalStepsTest {
         assertNotEquals(0, Arrays.stream(sync).map(Math::abs).sum());
     }
 
+    /**
+     * The same on a table-shaped regression (DESIGN §9): a label offset by 1e4, a constant column of 12.34
+     * beside a 0/1 flag and a unit-scale feature. The delta {@code θ_k − θ} of parameters that grow large is
+     * formed and added back without losing more than rounding.
+     */
+    @Test
+    void onOneShardLocalStepsMatchOnLargeOffsetsAndMixedScales() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(17);
+        List<Example> rows = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            double x = random.nextGaussian();
+            double flag = random.nextInt(2);
+            rows.add(Example.of(new double[] {x, 12.34, flag}, new double[] {1e4 + 3 * x - 2 * flag}));
+        }
+        NetworkSpec linear = NetworkSpec.builder().input(3).dense(4, Activation.TANH).dense(1, Activation.IDENTITY)
+                .build();
+        MlpSettings s = MlpSettings.builder().updateRule(Optimizer.sgd(1e-3)).regParam(1e-3).batchSize(25)
+                .maxEpochs(3).tol(0).numShards(1).seed(2).build();
+        double[] sync = new Trainer(linear, s).fit(sc.parallelize(rows, 1)).parameters().toFlat();
+        double[] local = new Trainer(linear, s.toBuilder().localSteps(5).build()).fit(sc.parallelize(rows, 1))
+                .parameters().toFlat();
+        assertTrue(Arrays.stream(sync).map(Math::abs).max().orElse(0) > 10, "the parameters grew large");
+        for (int i = 0; i < sync.length; i++) {
+            assertEquals(sync[i], local[i], 1e-12 * Math.max(1, Math.abs(sync[i])), "parameter " + i);
+        }
+    }
+
     /** 14 updates an epoch in rounds of 4: 4 rounds of 4, 4, 4 and 2 updates; the step follows the updates. */
     @Test
     void theHistoryCountsRoundsAndUpdates() {
@@ -136,6 +163,22 @@ class LocalStepsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(SPEC,
                 s.toBuilder().localSteps(5).maxEpochs(6).build()).setCheckpointing(folder, 1, true).fit(data(2)));
         assertTrue(e.getMessage().contains("local steps 3, this run has 5"), e.getMessage());
+    }
+
+    /** Early stopping's state (best epoch, best parameters) survives a resume of local steps too. */
+    @Test
+    void earlyStoppingWithLocalStepsSurvivesAResume() {
+        JavaRDD<Example> held = sc.parallelize(TrainerTest.classificationData(120, 12), 2);
+        MlpSettings s = MlpSettings.builder().optimizer("adam").stepSize(0.05).batchSize(40).localSteps(3)
+                .outerMomentum(0.5).maxEpochs(5).tol(0).patience(10).build();
+        TrainingResult uninterrupted = new Trainer(SPEC, s).setValidationData(held).fit(data(2));
+        String folder = dir.resolve("patience").toString();
+        new Trainer(SPEC, s.toBuilder().maxEpochs(3).build()).setValidationData(held)
+                .setCheckpointing(folder, 1, false).fit(data(2));
+        TrainingResult resumed = new Trainer(SPEC, s).setValidationData(held).setCheckpointing(folder, 1, true)
+                .fit(data(2));
+        assertEquals(uninterrupted.bestEpoch(), resumed.bestEpoch());
+        assertArrayEquals(uninterrupted.parameters().toFlat(), resumed.parameters().toFlat(), 0.0);
     }
 
     /**
