@@ -2,14 +2,18 @@ package io.sparkprop.data;
 
 import java.io.Serializable;
 
+import io.sparkprop.nn.Precision;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.Matrix;
 
 /**
  * One partition's examples packed once into blocks of columns: block {@code k} holds
  * {@code X_k ∈ R^{n×B_k}}, {@code Y_k ∈ R^{m×B_k}} and, when any example of the partition has a
  * weight other than 1, the weights {@code w_k}. Every block has {@code blockSize} columns but the
  * last, which may be shorter. Blocks are stored exactly sized, so the shard's memory is the raw
- * doubles plus a few object headers.
+ * values plus a few object headers. {@code X} and {@code Y} are {@link DMatrixRMaj} in a float64 shard and
+ * {@link FMatrixRMaj} (half the bytes) in a float32 one; weights are always doubles.
  *
  * <p>Immutable once built; random access by block id, so an iteration reads only the blocks it uses.
  */
@@ -17,16 +21,18 @@ public final class Shard implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final int partition;
-    private final DMatrixRMaj[] features;
-    private final DMatrixRMaj[] targets;
+    private final Precision precision;
+    private final Matrix[] features;
+    private final Matrix[] targets;
     /** Per-block weights, or {@code null} when every weight of the partition is 1. */
     private final double[][] weights;
     private final long count;
     private final double weightSum;
 
-    Shard(int partition, DMatrixRMaj[] features, DMatrixRMaj[] targets, double[][] weights, long count,
+    Shard(int partition, Precision precision, Matrix[] features, Matrix[] targets, double[][] weights, long count,
           double weightSum) {
         this.partition = partition;
+        this.precision = precision;
         this.features = features;
         this.targets = targets;
         this.weights = weights;
@@ -39,18 +45,23 @@ public final class Shard implements Serializable {
         return partition;
     }
 
+    /** The format of {@code X} and {@code Y}. */
+    public Precision precision() {
+        return precision;
+    }
+
     /** Number of blocks. */
     public int numBlocks() {
         return features.length;
     }
 
-    /** {@code X_k}, {@code n × B_k}; do not modify. */
-    public DMatrixRMaj features(int block) {
+    /** {@code X_k}, {@code n × B_k}, in the shard's {@link #precision()}; do not modify. */
+    public Matrix features(int block) {
         return features[block];
     }
 
-    /** {@code Y_k}, {@code m × B_k}; do not modify. */
-    public DMatrixRMaj targets(int block) {
+    /** {@code Y_k}, {@code m × B_k}, in the shard's {@link #precision()}; do not modify. */
+    public Matrix targets(int block) {
         return targets[block];
     }
 
@@ -69,15 +80,17 @@ public final class Shard implements Serializable {
         return weightSum;
     }
 
-    /** Bytes of the doubles this shard holds (features, targets, weights). */
+    /** Bytes of the values this shard holds (features and targets in its precision, weights as doubles). */
     public long payloadBytes() {
+        long values = 0;
         long doubles = 0;
         for (int k = 0; k < features.length; k++) {
-            doubles += features[k].getNumElements() + targets[k].getNumElements();
+            values += (long) features[k].getNumRows() * features[k].getNumCols()
+                    + (long) targets[k].getNumRows() * targets[k].getNumCols();
             if (weights != null) {
                 doubles += weights[k].length;
             }
         }
-        return 8 * doubles;
+        return precision.bytes() * values + 8 * doubles;
     }
 }

@@ -7,8 +7,10 @@ import java.util.List;
 
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
+import io.sparkprop.nn.Precision;
 import org.apache.spark.ml.linalg.Vector;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.Matrix;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +49,8 @@ public final class ShardPacker implements java.io.Serializable {
     /** The DataFrame columns the features and the label came from, for messages; {@code null} if unknown. */
     private String featuresColumn;
     private String labelColumn;
+    /** The format {@link #pack} stores {@code X} and {@code Y} in. */
+    private Precision precision = Precision.FLOAT64;
 
     /**
      * A packer with examples as columns.
@@ -84,6 +88,15 @@ public final class ShardPacker implements java.io.Serializable {
         return this;
     }
 
+    /**
+     * The format {@link #pack} stores {@code X} and {@code Y} in (default float64); returns {@code this}.
+     * With float32 a column that rounding to float would flatten is refused (see {@code Float32Columns}).
+     */
+    public ShardPacker withPrecision(Precision value) {
+        this.precision = value;
+        return this;
+    }
+
     private String feature(int i) {
         return featuresColumn == null ? "feature " + i : "feature " + i + " of column '" + featuresColumn + "'";
     }
@@ -113,7 +126,8 @@ public final class ShardPacker implements java.io.Serializable {
      * partition as delivered.
      *
      * @throws IllegalArgumentException on the first example with a wrong feature count, a non-finite
-     *                                  feature or target, a bad class index, or a negative or non-finite weight
+     *                                  feature or target, a bad class index, or a negative or non-finite weight;
+     *                                  in float32, on a column float32 cannot hold
      */
     public Shard pack(int partition, Iterator<Example> examples) {
         if (layout != Layout.COLUMNS) {
@@ -121,23 +135,32 @@ public final class ShardPacker implements java.io.Serializable {
         }
         List<Example> delivered = CanonicalOrder.drain(examples);
         int[] order = CanonicalOrder.of(delivered);
-        List<DMatrixRMaj> xs = new ArrayList<>();
-        List<DMatrixRMaj> ys = new ArrayList<>();
+        List<Matrix> xs = new ArrayList<>();
+        List<Matrix> ys = new ArrayList<>();
         List<double[]> ws = new ArrayList<>();
         boolean[] allUnit = {true};
+        // float32: each block is packed in double, as every other path does, and rounded once it is full
+        boolean narrow = precision == Precision.FLOAT32;
+        Float32Columns xf = narrow ? new Float32Columns(numFeatures, this::feature) : null;
+        Float32Columns yf = narrow ? new Float32Columns(numOutputs, this::target) : null;
         Iterator<Example> sorted = Arrays.stream(order).mapToObj(delivered::get).iterator();
         Totals totals = fill(partition, sorted, order, false, (x, y, w) -> {
-            xs.add(x);
-            ys.add(y);
+            xs.add(narrow ? xf.narrow(x, partition) : x);
+            ys.add(narrow ? yf.narrow(y, partition) : y);
             ws.add(w);
             allUnit[0] &= isAllOnes(w);
         });
+        if (narrow) {
+            xf.check(partition);
+            yf.check(partition);
+        }
         // once per partition and fit, and again whenever Spark rebuilds a lost cached shard from its lineage
-        LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {}", partition, totals.count, xs.size(),
-                blockSize);
-        return new Shard(partition, xs.toArray(new DMatrixRMaj[0]), ys.toArray(new DMatrixRMaj[0]),
+        LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {} ({})", partition, totals.count,
+                xs.size(), blockSize, precision.lowerName());
+        return new Shard(partition, precision, xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
                 allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
     }
+
 
     /**
      * Streams the blocks of {@code examples} to {@code consumer} without keeping them: one set of

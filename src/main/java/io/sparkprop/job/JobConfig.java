@@ -120,6 +120,9 @@ public final class JobConfig {
                 (b, v) -> b.outerStepSize(parseDouble(v)), null);
         setting("train.outerMomentum", str(mlp.outerMomentum()), "a number in [0, 1)", "outer Nesterov momentum, "
                 + "with localSteps > 1; 0 = averaging (MLPs)", FRACTION, (b, v) -> b.outerMomentum(parseDouble(v)), null);
+        setting("train.precision", mlp.precision().lowerName(), "float64 or float32", "float32: shards and GEMMs "
+                + "in single precision, half the cached bytes; sums and weights stay float64 (MLPs, ridge sgd)",
+                choice("float64", "float32"), (b, v) -> b.precision(v), (b, v) -> b.precision(v));
         setting("train.maxEpochs", str(mlp.maxEpochs()), "an integer > 0", "epochs at most (ridge sgd: "
                 + ridge.maxEpochs() + " unless set)", POSITIVE_INT,
                 (b, v) -> b.maxEpochs(parseInt(v)), (b, v) -> b.maxEpochs(parseInt(v)));

@@ -1,9 +1,14 @@
 package io.sparkprop.linalg;
 
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.CommonOps_FDRM;
 
-/** {@link Gemm} with EJML's {@link CommonOps_DDRM} multiplications: pure Java, always available, single-threaded. */
+/**
+ * {@link Gemm} with EJML's {@link CommonOps_DDRM} (and, in single precision, {@link CommonOps_FDRM})
+ * multiplications: pure Java, always available, single-threaded.
+ */
 public final class EjmlGemm implements Gemm {
     /** The shared instance (the class is stateless). */
     public static final EjmlGemm INSTANCE = new EjmlGemm();
@@ -79,6 +84,61 @@ public final class EjmlGemm implements Gemm {
         gemm(transA, transB, alpha, a, b, beta, view);
         if (view.data != c) {
             System.arraycopy(view.data, 0, c, cOffset, cRows * cCols);
+        }
+    }
+
+    /**
+     * Single precision through {@link CommonOps_FDRM}: {@code C ← β·C} first (zeros when {@code β = 0}), then the
+     * multiply-add of {@code α·op(A)·op(B)} — one extra pass over {@code C}, against the product's {@code k}.
+     */
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, FMatrixRMaj a, FMatrixRMaj b, float beta,
+                     FMatrixRMaj c) {
+        int k = Gemm.checkShapes(transA, transB, a.data, a.numRows, a.numCols, b, c);
+        if (beta != 1.0f) {
+            scaleOrZero(beta, c);
+        }
+        if (k == 0) {
+            return;
+        }
+        if (!transA && !transB) {
+            CommonOps_FDRM.multAdd(alpha, a, b, c);
+        } else if (transA && !transB) {
+            CommonOps_FDRM.multAddTransA(alpha, a, b, c);
+        } else if (!transA) {
+            CommonOps_FDRM.multAddTransB(alpha, a, b, c);
+        } else {
+            CommonOps_FDRM.multAddTransAB(alpha, a, b, c);
+        }
+    }
+
+    private static final ThreadLocal<FMatrixRMaj> FLOAT_SCRATCH = ThreadLocal.withInitial(() -> new FMatrixRMaj(0, 0));
+
+    /** The slice of {@code a} copied into this thread's scratch matrix unless it is the whole array. */
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOffset, int aRows, int aCols,
+                     FMatrixRMaj b, float beta, FMatrixRMaj c) {
+        Gemm.checkSlice(a.length, aOffset, aRows, aCols);
+        FMatrixRMaj view;
+        if (aOffset == 0 && a.length == aRows * aCols) {
+            view = FMatrixRMaj.wrap(aRows, aCols, a);
+        } else {
+            view = FLOAT_SCRATCH.get();
+            view.reshape(aRows, aCols);
+            System.arraycopy(a, aOffset, view.data, 0, aRows * aCols);
+        }
+        gemm(transA, transB, alpha, view, b, beta, c);
+    }
+
+    /** {@code C ← β·C}, or 0 when {@code β = 0} (NaNs in it do not propagate). */
+    static void scaleOrZero(float beta, FMatrixRMaj c) {
+        int n = c.getNumElements();
+        if (beta == 0.0f) {
+            java.util.Arrays.fill(c.data, 0, n, 0.0f);
+        } else if (beta != 1.0f) {
+            for (int i = 0; i < n; i++) {
+                c.data[i] *= beta;
+            }
         }
     }
 

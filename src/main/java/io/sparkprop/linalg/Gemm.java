@@ -1,6 +1,7 @@
 package io.sparkprop.linalg;
 
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
 
 /**
  * General matrix multiply on EJML row-major matrices:
@@ -42,6 +43,23 @@ public interface Gemm {
               double[] c, int cOffset, int cRows, int cCols);
 
     /**
+     * Single precision {@code C ← α·op(A)·op(B) + β·C}. With {@code β = 0} the previous content of {@code C} is
+     * ignored.
+     *
+     * @throws IllegalArgumentException if the shapes do not conform
+     */
+    void gemm(boolean transA, boolean transB, float alpha, FMatrixRMaj a, FMatrixRMaj b, float beta, FMatrixRMaj c);
+
+    /**
+     * Single precision {@code C ← α·op(A)·op(B) + β·C} where {@code A} is the {@code aRows × aCols} row-major
+     * matrix stored in {@code a} from {@code aOffset} (a layer of a flat float parameter array, read in place).
+     *
+     * @throws IllegalArgumentException if the shapes do not conform or the slice does not fit in {@code a}
+     */
+    void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOffset, int aRows, int aCols,
+              FMatrixRMaj b, float beta, FMatrixRMaj c);
+
+    /**
      * Symmetric rank-k update of the lower triangle ({@code i ≥ j}) of the {@code n×n} matrix {@code C}:
      * {@code C ← α·op(A)·op(A)ᵀ + β·C} with {@code op(A) = A} ({@code n×k}) or, with {@code transA},
      * {@code op(A) = Aᵀ} ({@code A} is {@code k×n}, so {@code C ← α·AᵀA + β·C}). Half the work of the GEMM
@@ -69,10 +87,28 @@ public interface Gemm {
 
     /** Checks that a {@code rows × cols} slice from {@code offset} fits in {@code data}. */
     static void checkSlice(double[] data, int offset, int rows, int cols) {
-        if (rows < 0 || cols < 0 || offset < 0 || (long) offset + (long) rows * cols > data.length) {
+        checkSlice(data.length, offset, rows, cols);
+    }
+
+    /** Checks that a {@code rows × cols} slice from {@code offset} fits in an array of {@code length}. */
+    static void checkSlice(int length, int offset, int rows, int cols) {
+        if (rows < 0 || cols < 0 || offset < 0 || (long) offset + (long) rows * cols > length) {
             throw new IllegalArgumentException("a " + rows + "x" + cols + " matrix from offset " + offset
-                    + " does not fit in an array of " + data.length);
+                    + " does not fit in an array of " + length);
         }
+    }
+
+    /**
+     * Checks the shapes of a single-precision {@link #gemm} call whose {@code A} is {@code aRows × aCols} in
+     * {@code a}, and returns the inner dimension {@code k}.
+     */
+    static int checkShapes(boolean transA, boolean transB, float[] a, int aRows, int aCols, FMatrixRMaj b,
+                           FMatrixRMaj c) {
+        int k = innerDimension(transA, transB, aRows, aCols, b.numRows, b.numCols, c.numRows, c.numCols);
+        if (c.data == a || c.data == b.data) {
+            throw new IllegalArgumentException("gemm output C must not share storage with A or B");
+        }
+        return k;
     }
 
     /** Checks the shapes of a {@link #gemm} call and returns the inner dimension {@code k}. */
@@ -87,16 +123,23 @@ public interface Gemm {
      */
     static int checkShapes(boolean transA, boolean transB, double[] a, int aRows, int aCols, DMatrixRMaj b,
                            double[] c, int cRows, int cCols) {
+        int k = innerDimension(transA, transB, aRows, aCols, b.numRows, b.numCols, cRows, cCols);
+        if (c == a || c == b.data) {
+            throw new IllegalArgumentException("gemm output C must not share storage with A or B");
+        }
+        return k;
+    }
+
+    /** The inner dimension of {@code op(A)·op(B)} into {@code C}, or an exception naming the three shapes. */
+    private static int innerDimension(boolean transA, boolean transB, int aRows, int aCols, int bRows, int bCols,
+                                      int cRows, int cCols) {
         int m = transA ? aCols : aRows;
         int k = transA ? aRows : aCols;
-        int kb = transB ? b.numCols : b.numRows;
-        int n = transB ? b.numRows : b.numCols;
+        int kb = transB ? bCols : bRows;
+        int n = transB ? bRows : bCols;
         if (k != kb || cRows != m || cCols != n) {
             throw new IllegalArgumentException("gemm shapes do not conform: op(A) " + m + "x" + k + ", op(B) "
                     + kb + "x" + n + ", C " + cRows + "x" + cCols);
-        }
-        if (c == a || c == b.data) {
-            throw new IllegalArgumentException("gemm output C must not share storage with A or B");
         }
         return k;
     }

@@ -2,6 +2,7 @@ package io.sparkprop.linalg;
 
 import dev.ludovic.netlib.blas.BLAS;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
 
 /**
  * {@link Gemm} with the BLAS that Spark ships ({@code dev.ludovic.netlib}): JNI to the system BLAS
@@ -88,6 +89,31 @@ public final class NetlibGemm implements Gemm {
         }
         blas.dgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
                 b.data, 0, Math.max(1, b.numCols), a, aOffset, Math.max(1, aCols), beta, c, cOffset, n);
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, FMatrixRMaj a, FMatrixRMaj b, float beta,
+                     FMatrixRMaj c) {
+        gemm(transA, transB, alpha, a.data, 0, a.numRows, a.numCols, b, beta, c);
+    }
+
+    /** As {@link #dgemm}, in single precision ({@code sgemm}): the same operand swap, no copies. */
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, float[] a, int aOffset, int aRows, int aCols,
+                     FMatrixRMaj b, float beta, FMatrixRMaj c) {
+        Gemm.checkSlice(a.length, aOffset, aRows, aCols);
+        int k = Gemm.checkShapes(transA, transB, a, aRows, aCols, b, c);
+        int m = c.numRows;
+        int n = c.numCols;
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            EjmlGemm.scaleOrZero(beta, c);
+            return;
+        }
+        blas.sgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
+                b.data, 0, Math.max(1, b.numCols), a, aOffset, Math.max(1, aCols), beta, c.data, 0, n);
     }
 
     /**

@@ -87,6 +87,11 @@ public interface HasMlpParams extends Params {
         return mlpParams().outerMomentum;
     }
 
+    /** The format of the shards and the kernel's GEMMs: float64 or float32. */
+    default Param<String> precision() {
+        return mlpParams().precision;
+    }
+
     /** Epochs at most. */
     default IntParam maxEpochs() {
         return mlpParams().maxEpochs;
@@ -189,6 +194,10 @@ public interface HasMlpParams extends Params {
 
     default double getOuterMomentum() {
         return (Double) getOrDefault(outerMomentum());
+    }
+
+    default String getPrecision() {
+        return (String) getOrDefault(precision());
     }
 
     default int getMaxEpochs() {

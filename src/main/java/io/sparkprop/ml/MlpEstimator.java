@@ -142,6 +142,12 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return self();
     }
 
+    /** {@code float64} (default) or {@code float32}; see {@link io.sparkprop.nn.Precision}. */
+    public E setPrecision(String value) {
+        set(precision(), value);
+        return self();
+    }
+
     public E setMaxEpochs(int value) {
         set(maxEpochs(), value);
         return self();

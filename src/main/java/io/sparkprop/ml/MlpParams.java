@@ -43,6 +43,7 @@ final class MlpParams implements java.io.Serializable {
     final LongParam seed;
     final Param<String> validationIndicatorCol;
     final IntParam patience;
+    final Param<String> precision;
 
     MlpParams(Params owner) {
         featuresCol = new Param<>(owner, "featuresCol", "features column name (a Vector column)");
@@ -93,6 +94,13 @@ final class MlpParams implements java.io.Serializable {
         patience = new IntParam(owner, "patience", "early stopping: epochs without a lower validation loss before "
                 + "stopping, keeping the best epoch's weights (>= 0; 0 = off; needs validationIndicatorCol)",
                 ParamValidators.gtEq(0));
+        scala.Function1<String, Object> knownPrecision = name -> {
+            io.sparkprop.nn.Precision.fromName(name);
+            return true;
+        };
+        precision = new Param<>(owner, "precision", "float64, or float32: shards and the kernel's GEMMs in single "
+                + "precision (half the cached bytes); sums, master weights and optimiser state stay float64; the "
+                + "model is stored and scored in float64 either way", knownPrecision);
     }
 
     /** The defaults of the estimators and, through them, of their models: those of {@link MlpSettings#defaults()}. */
@@ -120,6 +128,7 @@ final class MlpParams implements java.io.Serializable {
         owner.setDefault(seed, d.seed());
         owner.setDefault(validationIndicatorCol, "");
         owner.setDefault(patience, d.patience());
+        owner.setDefault(precision, d.precision().lowerName());
     }
 
     /**
@@ -134,7 +143,7 @@ final class MlpParams implements java.io.Serializable {
                 .outerMomentum(get(owner, outerMomentum)).maxEpochs(get(owner, maxEpochs))
                 .tol(get(owner, tol)).regParam(get(owner, regParam)).blockSize(get(owner, blockSize))
                 .aggregationDepth(get(owner, aggregationDepth)).seed(get(owner, seed)).patience(get(owner, patience))
-                .build();
+                .precision((String) get(owner, precision)).build();
     }
 
     /**
@@ -158,6 +167,7 @@ final class MlpParams implements java.io.Serializable {
         owner.set(aggregationDepth, settings.aggregationDepth());
         owner.set(seed, settings.seed());
         owner.set(patience, settings.patience());
+        owner.set(precision, settings.precision().lowerName());
     }
 
     @SuppressWarnings("unchecked")

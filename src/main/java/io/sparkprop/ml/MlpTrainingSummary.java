@@ -20,12 +20,22 @@ public final class MlpTrainingSummary implements Serializable {
     private final int bestEpoch;
     private final String gemm;
     private final List<String> otherGemmFingerprints;
+    private final String precision;
 
     MlpTrainingSummary(TrainingResult result) {
+        this.precision = result.precision().lowerName();
         this.history = result.history();
         this.bestEpoch = result.bestEpoch();
         this.gemm = result.gemm();
         this.otherGemmFingerprints = List.copyOf(result.otherGemmFingerprints());
+    }
+
+    /**
+     * The format the fit trained in, {@code float64} or {@code float32} (the model's weights are doubles either
+     * way; the model's {@code precision} param says the same).
+     */
+    public String precision() {
+        return precision;
     }
 
     /** The GEMM backend the driver chose for every executor, with its fingerprint (BLAS library, OpenBLAS core type, CPU). */

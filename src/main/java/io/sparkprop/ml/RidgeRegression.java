@@ -47,6 +47,7 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
     private final DoubleParam stepSize;
     private final IntParam maxEpochs;
     private final LongParam seed;
+    private final Param<String> precision;
 
     public RidgeRegression() {
         this(Identifiable$.MODULE$.randomUID("ridgeRegression"));
@@ -74,6 +75,9 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         maxEpochs = new IntParam(this, "maxEpochs", "full-batch iterations of solver sgd (>= 1)",
                 ParamValidators.gtEq(1));
         seed = new LongParam(this, "seed", "random seed of solver sgd");
+        precision = new Param<>(this, "precision", "float64, or float32 for solver sgd: its shards and GEMMs in "
+                + "single precision (solver normal is always float64)", ParamValidators.inArray(new String[] {
+                    "float64", "float32"}));
         setDefault(featuresCol, "features");
         setDefault(labelCol, "label");
         setDefault(predictionCol, "prediction");
@@ -88,6 +92,7 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         setDefault(stepSize, d.stepSize());
         setDefault(maxEpochs, d.maxEpochs());
         setDefault(seed, d.seed());
+        setDefault(precision, d.precision().lowerName());
     }
 
     @Override
@@ -145,6 +150,10 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
 
     public LongParam seed() {
         return seed;
+    }
+
+    public Param<String> precision() {
+        return precision;
     }
 
     public RidgeRegression setFeaturesCol(String value) {
@@ -212,6 +221,12 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         return this;
     }
 
+    /** {@code float64} (default) or {@code float32}, with solver sgd. */
+    public RidgeRegression setPrecision(String value) {
+        set(precision, value);
+        return this;
+    }
+
     @Override
     public RidgeRegressionModel fit(Dataset<?> dataset) {
         transformSchema(dataset.schema(), true);
@@ -238,7 +253,7 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
                 .standardization((Boolean) getOrDefault(standardization)).solver(getOrDefault(solver))
                 .blockSize((Integer) getOrDefault(blockSize)).aggregationDepth((Integer) getOrDefault(aggregationDepth))
                 .stepSize((Double) getOrDefault(stepSize)).maxEpochs((Integer) getOrDefault(maxEpochs))
-                .seed((Long) getOrDefault(seed)).build();
+                .seed((Long) getOrDefault(seed)).precision(getOrDefault(precision)).build();
     }
 
     /**
@@ -261,6 +276,7 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         set(stepSize, settings.stepSize());
         set(maxEpochs, settings.maxEpochs());
         set(seed, settings.seed());
+        set(precision, settings.precision().lowerName());
         return this;
     }
 

@@ -3,6 +3,7 @@ package io.sparkprop.ridge;
 import java.io.Serializable;
 
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.Precision;
 import io.sparkprop.train.MlpSettings;
 
 /**
@@ -25,10 +26,14 @@ import io.sparkprop.train.MlpSettings;
  * @param batchSize        examples per update of solver sgd; 0 = full batch
  * @param tol              convergence tolerance of solver sgd; 0 = run every epoch
  * @param seed             seed of solver sgd
+ * @param precision        format of solver sgd's shards and GEMMs ({@link MlpSettings#precision()}); the normal
+ *                         equations are conditioning-sensitive and always formed and solved in float64, so
+ *                         solver normal takes float64 only
  */
 public record RidgeSettings(double regParam, boolean fitIntercept, boolean standardization,
                             RidgeSolver.Solver solver, int blockSize, int aggregationDepth, GemmBackend gemmBackend,
-                            String optimizer, double stepSize, int maxEpochs, int batchSize, double tol, long seed)
+                            String optimizer, double stepSize, int maxEpochs, int batchSize, double tol, long seed,
+                            Precision precision)
         implements Serializable {
 
     /** Checks every value, naming the setting; the sgd ones by building the trainer's settings. */
@@ -36,7 +41,12 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
         io.sparkprop.train.Checks.notNull("solver", solver);
         optimizer = io.sparkprop.train.Optimizer.Kind.parse(optimizer).lowerName();
         sgdSettings(regParam, blockSize, aggregationDepth, gemmBackend, optimizer, stepSize, maxEpochs, batchSize,
-                tol, seed);
+                tol, seed, precision);
+        if (solver == RidgeSolver.Solver.NORMAL && precision != Precision.FLOAT64) {
+            throw new IllegalArgumentException("precision " + precision.lowerName() + " applies to solver sgd only: "
+                    + "the normal equations are always formed and solved in float64; use precision float64 with "
+                    + "solver normal, or solver sgd");
+        }
     }
 
     /** The defaults: solver normal with an intercept, λ = 0, blocks of 512; sgd: Adam(0.01), 200 full-batch epochs. */
@@ -51,21 +61,22 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
     public Builder toBuilder() {
         return new Builder().regParam(regParam).fitIntercept(fitIntercept).standardization(standardization)
                 .solver(solver).blockSize(blockSize).aggregationDepth(aggregationDepth).gemmBackend(gemmBackend)
-                .optimizer(optimizer).stepSize(stepSize).maxEpochs(maxEpochs).batchSize(batchSize).tol(tol).seed(seed);
+                .optimizer(optimizer).stepSize(stepSize).maxEpochs(maxEpochs).batchSize(batchSize).tol(tol).seed(seed)
+                .precision(precision);
     }
 
     /** The trainer's settings of solver sgd: one identity layer trained with this λ, blocks and seed. */
     public MlpSettings sgdSettings() {
         return sgdSettings(regParam, blockSize, aggregationDepth, gemmBackend, optimizer, stepSize, maxEpochs,
-                batchSize, tol, seed);
+                batchSize, tol, seed, precision);
     }
 
     private static MlpSettings sgdSettings(double regParam, int blockSize, int aggregationDepth, GemmBackend gemm,
                                            String optimizer, double stepSize, int maxEpochs, int batchSize,
-                                           double tol, long seed) {
+                                           double tol, long seed, Precision precision) {
         return MlpSettings.builder().optimizer(optimizer).stepSize(stepSize).maxEpochs(maxEpochs)
                 .batchSize(batchSize).tol(tol).regParam(regParam).blockSize(blockSize)
-                .aggregationDepth(aggregationDepth).seed(seed).gemmBackend(gemm).build();
+                .aggregationDepth(aggregationDepth).seed(seed).gemmBackend(gemm).precision(precision).build();
     }
 
     /** Builds {@link RidgeSettings}; its initial values are the defaults. */
@@ -86,6 +97,7 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
         private int batchSize = 0;
         private double tol = 0.0;
         private long seed = MlpSettings.defaults().seed();
+        private Precision precision = MlpSettings.defaults().precision();
 
         private Builder() {
         }
@@ -161,12 +173,23 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
             return this;
         }
 
+        public Builder precision(Precision value) {
+            precision = value;
+            return this;
+        }
+
+        /** {@code float64} or {@code float32} (solver sgd only), case-insensitive. */
+        public Builder precision(String value) {
+            precision = Precision.fromName(value);
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming the first setting out of its range
          */
         public RidgeSettings build() {
             return new RidgeSettings(regParam, fitIntercept, standardization, solver, blockSize, aggregationDepth,
-                    gemmBackend, optimizer, stepSize, maxEpochs, batchSize, tol, seed);
+                    gemmBackend, optimizer, stepSize, maxEpochs, batchSize, tol, seed, precision);
         }
     }
 }

@@ -62,11 +62,12 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
         }
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, shuffle, new int[blocks]);
         Parameters params = parameters.value();
-        BackpropKernel kernel = KernelCache.forTraining(params.spec(), gemm, fingerprints);
+        BackpropKernel kernel = KernelCache.forTraining(params.spec(), gemm, shard.precision(), fingerprints);
+        BackpropKernel.Weights weights = kernel.load(params);
         GradientSum sum = new GradientSum(params.spec());
         for (int pos = start; pos < end; pos++) {
             int k = order[pos];
-            kernel.lossAndGradient(params, shard.features(k), shard.targets(k), shard.weights(k), sum);
+            kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), sum);
         }
         blocksRead.add(end - start);
         return Collections.singletonList(new Tuple2<>(partition, sum)).iterator();

@@ -39,7 +39,7 @@ final class HeldOutLoss implements Serializable {
     /** The sums over every shard of {@code data} at {@code at}, merged in the fixed order. */
     static HeldOutLoss of(JavaSparkContext sc, PackedData data, Parameters at, GemmChoice gemm) {
         // parameters are replaced, never mutated, so shipping them needs no copy of their own
-        try (Shipped bc = Shipped.of(sc, at)) {
+        try (Shipped bc = Shipped.of(sc, at, data.precision)) {
             JavaPairRDD<Integer, HeldOutLoss> partials = JavaPairRDD.fromJavaRDD(
                     data.shards.mapPartitionsWithIndex(new OfShard(bc, gemm), true));
             // a few sums a shard: the driver merges them all (depth 1), with no shuffle stage
@@ -85,11 +85,12 @@ final class HeldOutLoss implements Serializable {
                 return Collections.emptyIterator();
             }
             Parameters params = parameters.value();
-            BackpropKernel kernel = KernelCache.get(params.spec(), backend);
+            BackpropKernel kernel = KernelCache.get(params.spec(), backend, shard.precision());
+            BackpropKernel.Weights weights = kernel.load(params);
             HeldOutLoss e = new HeldOutLoss();
             double[] correct = new double[1];
             for (int k = 0; k < shard.numBlocks(); k++) {
-                e.lossSum += kernel.evaluate(params, shard.features(k), shard.targets(k), shard.weights(k), correct);
+                e.lossSum += kernel.evaluate(weights, shard.features(k), shard.targets(k), shard.weights(k), correct);
             }
             e.correctWeight = correct[0];
             e.weightSum = shard.weightSum();

@@ -2,6 +2,7 @@ package io.sparkprop.train;
 
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.nn.Precision;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.util.CollectionAccumulator;
 
@@ -15,22 +16,27 @@ final class KernelCache {
     private KernelCache() {
     }
 
-    /** The thread's kernel for {@code spec} with the driver's GEMM (checked: see {@link GemmChoice#gemm()}). */
-    static BackpropKernel get(NetworkSpec spec, GemmChoice gemm) {
+    /**
+     * The thread's kernel for {@code spec} in {@code precision} with the driver's GEMM (checked: see
+     * {@link GemmChoice#gemm()}).
+     */
+    static BackpropKernel get(NetworkSpec spec, GemmChoice gemm, Precision precision) {
         Entry e = CACHE.get();
-        if (e == null || !e.backend.equals(gemm.name()) || !e.kernel.spec().equals(spec)) {
-            e = new Entry(new BackpropKernel(spec, gemm.gemm()), gemm.name());
+        if (e == null || !e.backend.equals(gemm.name()) || !e.kernel.spec().equals(spec)
+                || e.kernel.precision() != precision) {
+            e = new Entry(new BackpropKernel(spec, gemm.gemm(), precision), gemm.name());
             CACHE.set(e);
         }
         return e.kernel;
     }
 
     /**
-     * {@link #get(NetworkSpec, GemmChoice)} for a training task, which also reports, once an executor, a GEMM
-     * fingerprint that differs from the driver's through {@code fingerprints}.
+     * {@link #get(NetworkSpec, GemmChoice, Precision)} for a training task, which also reports, once an executor, a
+     * GEMM fingerprint that differs from the driver's through {@code fingerprints}.
      */
-    static BackpropKernel forTraining(NetworkSpec spec, GemmChoice gemm, CollectionAccumulator<String> fingerprints) {
-        BackpropKernel kernel = get(spec, gemm);
+    static BackpropKernel forTraining(NetworkSpec spec, GemmChoice gemm, Precision precision,
+                                      CollectionAccumulator<String> fingerprints) {
+        BackpropKernel kernel = get(spec, gemm, precision);
         String other = gemm.checkOnExecutor("accumulator " + fingerprints.id());
         if (other != null) {
             fingerprints.add(other);

@@ -78,7 +78,7 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
         }
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, true, new int[blocks]);
         Parameters start = parameters.value();
-        BackpropKernel kernel = KernelCache.forTraining(start.spec(), gemm, fingerprints);
+        BackpropKernel kernel = KernelCache.forTraining(start.spec(), gemm, shard.precision(), fingerprints);
         Parameters theta = start.copy();
         Optimizer.Updater updater = rule.newUpdater(theta.size());
         GradientSum step = new GradientSum(start.spec());
@@ -92,9 +92,10 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
                 continue;
             }
             step.resetInPlace();
+            BackpropKernel.Weights weights = kernel.load(theta); // float32: θ_p rounded afresh every step
             for (int pos = from; pos < to; pos++) {
                 int k = order[pos];
-                kernel.lossAndGradient(theta, shard.features(k), shard.targets(k), shard.weights(k), step);
+                kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), step);
             }
             read += to - from;
             sum.count += step.count();

@@ -3,6 +3,7 @@ package io.sparkprop.train;
 import java.io.Serializable;
 
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.Precision;
 
 /**
  * Every setting of one MLP training run, immutable and checked once, when it is built. This is the
@@ -43,11 +44,15 @@ import io.sparkprop.linalg.GemmBackend;
  *                         the best epoch; 0 = off (needs validation data)
  * @param numShards        cached partitions to pack the data into; 0 = Spark's default parallelism
  * @param gemmBackend      the GEMM backend the executors use
+ * @param precision        the format the shards and the kernel's GEMMs use: {@code float64}, or {@code float32}
+ *                         (half the cached bytes, single-precision GEMMs; sums, master weights and optimiser
+ *                         state stay double — see {@link Precision})
  */
 public record MlpSettings(String optimizer, double stepSize, double momentum, double stepDecay, double beta1,
                           double beta2, double epsilon, int batchSize, int localSteps,
                           double outerStepSize, double outerMomentum, int maxEpochs, double tol, double regParam, int blockSize, int aggregationDepth,
-                          long seed, int patience, int numShards, GemmBackend gemmBackend) implements Serializable {
+                          long seed, int patience, int numShards, GemmBackend gemmBackend, Precision precision)
+        implements Serializable {
 
     /** Hidden-layer widths of the estimators' networks by default (a new array each call). */
     public static int[] defaultHiddenLayers() {
@@ -78,6 +83,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         Checks.atLeast("patience", patience, 0, "0 = off");
         Checks.atLeast("numShards", numShards, 0, "0 = the default parallelism");
         Checks.notNull("gemmBackend", gemmBackend);
+        Checks.notNull("precision", precision);
     }
 
     /** The defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, blocks of 128, depth 2, seed 42. */
@@ -96,7 +102,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
                 .adam(beta1, beta2, epsilon).batchSize(batchSize).localSteps(localSteps)
                 .outerStepSize(outerStepSize).outerMomentum(outerMomentum).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
                 .aggregationDepth(aggregationDepth).seed(seed).patience(patience).numShards(numShards)
-                .gemmBackend(gemmBackend);
+                .gemmBackend(gemmBackend).precision(precision);
     }
 
     /** The update rule these settings describe. */
@@ -128,6 +134,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         private int patience = 0;
         private int numShards = 0;
         private GemmBackend gemmBackend = GemmBackend.AUTO;
+        private Precision precision = Precision.FLOAT64;
 
         private Builder() {
         }
@@ -239,12 +246,23 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
             return this;
         }
 
+        public Builder precision(Precision value) {
+            precision = value;
+            return this;
+        }
+
+        /** {@link #precision(Precision)} by name: {@code float64} or {@code float32} (any case). */
+        public Builder precision(String value) {
+            precision = Precision.fromName(value);
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming the first setting out of its range
          */
         public MlpSettings build() {
             return new MlpSettings(optimizer, stepSize, momentum, stepDecay, beta1, beta2, epsilon, batchSize,
-                    localSteps, outerStepSize, outerMomentum, maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend);
+                    localSteps, outerStepSize, outerMomentum, maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend, precision);
         }
     }
 }

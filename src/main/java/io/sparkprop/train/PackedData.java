@@ -7,6 +7,7 @@ import io.sparkprop.data.Example;
 import io.sparkprop.data.Shard;
 import io.sparkprop.data.ShardPacker;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.nn.Precision;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
@@ -30,19 +31,23 @@ final class PackedData implements AutoCloseable {
     final int partitions;
     /** Columns per block. */
     final int blockSize;
+    /** The format the shards hold {@code X} and {@code Y} in. */
+    final Precision precision;
     final long count;
     final double weightSum;
     /** The largest number of blocks of any shard. */
     final int maxBlocks;
-    /** Bytes of the doubles in the shards (features, targets, weights). */
+    /** Bytes of the values in the shards (features and targets in {@link #precision}, weights as doubles). */
     final long payloadBytes;
     /** Bytes Spark reports for the cached shards. */
     final long cachedBytes;
 
-    private PackedData(JavaRDD<Shard> shards, int blockSize, long[] totals, double weightSum, long cachedBytes) {
+    private PackedData(JavaRDD<Shard> shards, int blockSize, Precision precision, long[] totals, double weightSum,
+                       long cachedBytes) {
         this.shards = shards;
         this.partitions = shards.getNumPartitions();
         this.blockSize = blockSize;
+        this.precision = precision;
         this.count = totals[0];
         this.maxBlocks = (int) totals[1];
         this.payloadBytes = totals[2];
@@ -66,22 +71,22 @@ final class PackedData implements AutoCloseable {
 
     /**
      * Packs {@code data} (already in its shard partitions) into blocks of {@code block} columns for
-     * {@code spec}, caches and counts the shards in one Spark job.
+     * {@code spec}, in {@code precision}, caches and counts the shards in one Spark job.
      *
      * @param what       {@code training} or {@code validation}: the data's name in messages
      * @param featuresCol the column to name in messages about bad feature values, or {@code null}
      * @param labelCol   the column to name in messages about bad labels, or {@code null}
      * @throws IllegalArgumentException on a bad row (named), empty data, or weights that are all 0
      */
-    static PackedData pack(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec, int block, String what,
-                           String featuresCol, String labelCol) {
+    static PackedData pack(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec, int block,
+                           Precision precision, String what, String featuresCol, String labelCol) {
         int partitions = data.getNumPartitions();
         warnAboutSlowSettings(sc, data, spec, what);
         ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
-                .withColumnNames(featuresCol, labelCol);
+                .withColumnNames(featuresCol, labelCol).withPrecision(precision);
         JavaRDD<Shard> shards = data
                 .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
-                .setName("sparkprop " + what + " shards (" + spec + ")")
+                .setName("sparkprop " + what + " shards (" + spec + ", " + precision.lowerName() + ")")
                 .persist(StorageLevel.MEMORY_AND_DISK());
         String previous = sc.getLocalProperty("spark.job.description");
         try {
@@ -112,7 +117,7 @@ final class PackedData implements AutoCloseable {
                         : "every example weight of the " + what + " data is 0: nothing to evaluate (" + totals[0]
                                 + " examples)");
             }
-            return new PackedData(shards, block, totals, weightSum, cachedBytes(sc, shards.id()));
+            return new PackedData(shards, block, precision, totals, weightSum, cachedBytes(sc, shards.id()));
         } catch (RuntimeException e) {
             shards.unpersist(false);
             throw e;

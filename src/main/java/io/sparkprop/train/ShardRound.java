@@ -9,6 +9,7 @@ import java.util.function.Function;
 import io.sparkprop.data.Shard;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.Precision;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -33,11 +34,13 @@ abstract class ShardRound implements Round {
     final LongAccumulator blocksRead;
     final CollectionAccumulator<String> fingerprints;
     private final JavaRDD<Shard> shards;
+    private final Precision precision;
 
     ShardRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                MlpSettings settings) {
         this.sc = sc;
         this.shards = data.shards;
+        this.precision = data.precision;
         this.plan = plan;
         this.gemm = gemm;
         this.rule = settings.updateRule();
@@ -55,7 +58,7 @@ abstract class ShardRound implements Round {
     <T> T onShards(Parameters at,
                    Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                    OrderedTreeAggregate.Merge<T> mergeInPlace) {
-        try (Shipped shipped = Shipped.of(sc, at)) {
+        try (Shipped shipped = Shipped.of(sc, at, precision)) {
             return plan.aggregate(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped),
                     true)), mergeInPlace);
         }

@@ -2,7 +2,9 @@ package io.sparkprop.train;
 
 import java.io.Serializable;
 
+import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.Precision;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 
@@ -12,29 +14,57 @@ import org.apache.spark.broadcast.Broadcast;
  * their own, minus that broadcast's creation, fetch and removal — a few milliseconds a round. Small
  * parameters ride in the function; large ones get a broadcast, because Spark warns about task binaries
  * above 1 MiB and a broadcast is fetched in pieces. Either way every task reads the same bits.
+ *
+ * <p>For a float32 fit the parameters travel as floats (half the bytes): the float32 kernel multiplies with
+ * their float copy anyway, so every task reads exactly the values it would have rounded itself. The driver's
+ * master parameters stay double.
  */
 final class Shipped implements Serializable, AutoCloseable {
     private static final long serialVersionUID = 1L;
     /** Parameters up to this many bytes ride in the task binary. */
     static final long IN_TASK_BYTES = 256 << 10;
 
-    private final Parameters inTask;
-    private final Broadcast<Parameters> broadcast;
+    /** The parameters as shipped: a {@link Parameters} (float64) or a {@code float[]} (float32). */
+    private final Object inTask;
+    private final Broadcast<Object> broadcast;
+    /** The network of float32 parameters ({@code null} for float64, whose {@link Parameters} know theirs). */
+    private final NetworkSpec spec;
 
-    private Shipped(Parameters inTask, Broadcast<Parameters> broadcast) {
+    private Shipped(Object inTask, Broadcast<Object> broadcast, NetworkSpec spec) {
         this.inTask = inTask;
         this.broadcast = broadcast;
+        this.spec = spec;
     }
 
-    /** Ships {@code parameters}, which must not change until {@link #close}. */
-    static Shipped of(JavaSparkContext sc, Parameters parameters) {
-        return 8L * parameters.size() <= IN_TASK_BYTES ? new Shipped(parameters, null)
-                : new Shipped(null, sc.broadcast(parameters));
+    /** Ships {@code parameters} in {@code precision}; they must not change until {@link #close}. */
+    static Shipped of(JavaSparkContext sc, Parameters parameters, Precision precision) {
+        Object payload = parameters;
+        NetworkSpec floatSpec = null;
+        if (precision == Precision.FLOAT32) {
+            double[] v = parameters.values();
+            float[] f = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                f[i] = (float) v[i];
+            }
+            payload = f;
+            floatSpec = parameters.spec();
+        }
+        return (long) precision.bytes() * parameters.size() <= IN_TASK_BYTES ? new Shipped(payload, null, floatSpec)
+                : new Shipped(null, sc.broadcast(payload), floatSpec);
     }
 
-    /** The parameters, on the executor (or the driver). */
+    /** The parameters, on the executor (or the driver); float32 ones widened to double, which is exact. */
     Parameters value() {
-        return inTask != null ? inTask : broadcast.value();
+        Object payload = inTask != null ? inTask : broadcast.value();
+        if (spec == null) {
+            return (Parameters) payload;
+        }
+        float[] f = (float[]) payload;
+        double[] v = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            v[i] = f[i];
+        }
+        return Parameters.fromFlat(spec, v);
     }
 
     /** Removes the broadcast, if there is one, from the executors (asynchronously). */

@@ -11,6 +11,7 @@ import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.Precision;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
@@ -141,6 +142,11 @@ public final class Trainer {
         return setSettings(settings.toBuilder().seed(seed).build());
     }
 
+    /** {@link MlpSettings#precision()}. */
+    public Trainer setPrecision(Precision precision) {
+        return setSettings(settings.toBuilder().precision(precision).build());
+    }
+
     /** {@link MlpSettings#gemmBackend()}. */
     public Trainer setGemmBackend(GemmBackend backend) {
         return setSettings(settings.toBuilder().gemmBackend(backend).build());
@@ -264,10 +270,11 @@ public final class Trainer {
         // before any job: a gradient that can never reach the driver is refused here
         OrderedTreeAggregate.Plan plan = gradientPlan(sc, partitions);
         GemmChoice gemm = GemmChoice.decide(s.gemmBackend());
-        try (PackedData packed = PackedData.pack(sc, data, spec, block, "training", featuresCol, labelCol);
+        try (PackedData packed = PackedData.pack(sc, data, spec, block, s.precision(), "training", featuresCol,
+                labelCol);
              PackedData held = validationData == null ? null : PackedData.pack(sc,
                      PackedData.toShardPartitions(sc, validationData, s.numShards()), spec, s.blockSize(),
-                     "validation", featuresCol, labelCol)) {
+                     s.precision(), "validation", featuresCol, labelCol)) {
             boolean fullBatch = s.batchSize() == 0 || s.batchSize() >= packed.count;
             if (s.batchSize() > packed.count) {
                 LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", s.batchSize(),
@@ -284,9 +291,11 @@ public final class Trainer {
             }
             int rounds = local ? LocalStepsRound.roundsPerEpoch(updates, s.localSteps()) : updates;
             LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch in {} rounds{}, "
-                            + "cached {} MB ({} MB of doubles), {}, GEMM {}", packed.count, partitions, block, updates,
-                    rounds, local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
-                    packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(), gemm.describe());
+                            + "cached {} MB ({} MB of values), {}, GEMM {} in {}", packed.count, partitions, block,
+                    updates, rounds,
+                    local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
+                    packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(), gemm.describe(),
+                    s.precision().lowerName());
             Round round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
                     : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
             TrainingLoop loop = new TrainingLoop(sc, spec, s, round, rounds,
@@ -297,7 +306,7 @@ public final class Trainer {
                     : Parameters.initialise(spec, s.seed()));
             return new TrainingResult(r.parameters(), r.history(), packed.count, packed.weightSum, partitions, block,
                     updates, packed.cachedBytes, packed.payloadBytes, r.converged(), r.bestEpoch(), plan.toString(),
-                    gemm.describe(), round.otherFingerprints());
+                    gemm.describe(), round.otherFingerprints(), s.precision());
         } finally {
             sc.setJobDescription(previousDescription);
         }
@@ -315,8 +324,8 @@ public final class Trainer {
         JavaRDD<Example> data = PackedData.toShardPartitions(sc, input, settings.numShards());
         String previousDescription = sc.getLocalProperty("spark.job.description");
         OrderedTreeAggregate.Plan plan = gradientPlan(sc, data.getNumPartitions());
-        try (PackedData packed = PackedData.pack(sc, data, spec, settings.blockSize(), "training", featuresColumn,
-                labelColumn)) {
+        try (PackedData packed = PackedData.pack(sc, data, spec, settings.blockSize(), settings.precision(),
+                "training", featuresColumn, labelColumn)) {
             sc.setJobDescription("sparkprop gradient");
             return new SynchronousRound(sc, packed, plan, GemmChoice.decide(settings.gemmBackend()), settings, 1,
                     false).gradient(at, 0, 0);
@@ -338,6 +347,10 @@ public final class Trainer {
         id.put("block size", Integer.toString(block));
         id.put("batch size", Integer.toString(settings.batchSize()));
         id.put("updates per epoch", Integer.toString(updatesPerEpoch));
+        if (settings.precision() != Precision.FLOAT64) {
+            // only when not the default, so that checkpoints written before the setting existed resume
+            id.put("precision", settings.precision().lowerName());
+        }
         if (localSteps) {
             // only with local steps, so that checkpoints of synchronous runs written before the setting existed resume
             id.put("local steps", Integer.toString(settings.localSteps()));

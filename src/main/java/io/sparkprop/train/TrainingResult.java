@@ -3,6 +3,7 @@ package io.sparkprop.train;
 import java.io.Serializable;
 
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.Precision;
 
 /**
  * What {@link Trainer#fit} returns: the trained parameters, the history, and facts of the run.
@@ -15,7 +16,7 @@ import io.sparkprop.nn.Parameters;
  * @param blockSize          columns per packed block (the setting, capped for mini-batches; see {@link Trainer#setBatchSize})
  * @param iterationsPerEpoch parameter updates per epoch
  * @param cachedBytes        memory Spark reported for the cached shards
- * @param payloadBytes       bytes of the doubles in the shards (features, targets, weights)
+ * @param payloadBytes       bytes of the values in the shards (features and targets in {@code precision}, weights)
  * @param converged          whether training stopped on {@code tol} rather than {@code maxEpochs}
  * @param bestEpoch          the 0-based epoch of the lowest validation loss, or −1 without validation data;
  *                           with early stopping ({@link Trainer#setPatience}) the parameters are that epoch's
@@ -24,12 +25,14 @@ import io.sparkprop.nn.Parameters;
  *                           type, CPU): every executor ran this backend
  * @param otherGemmFingerprints the fingerprints of executors whose BLAS differed in library or CPU from the
  *                           driver's (empty when all matched): then the bits are not portable to another run
+ * @param precision          the format the shards and the kernel's GEMMs used ({@link MlpSettings#precision()})
  */
 public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
                              int numShards, int blockSize, int iterationsPerEpoch, long cachedBytes,
                              long payloadBytes, boolean converged, int bestEpoch,
                              String aggregation, String gemm,
-                             java.util.List<String> otherGemmFingerprints) implements Serializable {
+                             java.util.List<String> otherGemmFingerprints, Precision precision)
+        implements Serializable {
     /** Whether every executor's GEMM matched the driver's fingerprint (the bits are those of any such run). */
     public boolean bitsPortable() {
         return otherGemmFingerprints.isEmpty();

@@ -42,15 +42,15 @@ class ShardPackerTest {
         assertEquals(3, shard.count());
         assertEquals(4.0, shard.weightSum());
         // the short last block is exactly sized
-        assertEquals(2, shard.features(0).numCols);
-        assertEquals(1, shard.features(1).numCols);
+        assertEquals(2, shard.features(0).getNumCols());
+        assertEquals(1, shard.features(1).getNumCols());
         int[] order = CanonicalOrder.of(EXAMPLES);
         for (int k = 0; k < 3; k++) {
             int block = k / 2;
             int j = k % 2;
             double[][] expected = PACKED[order[k]];
-            assertArrayEquals(expected[0], column(shard.features(block), j));
-            assertArrayEquals(expected[1], column(shard.targets(block), j));
+            assertArrayEquals(expected[0], column((DMatrixRMaj) shard.features(block), j));
+            assertArrayEquals(expected[1], column((DMatrixRMaj) shard.targets(block), j));
             assertEquals(expected[2][0], shard.weights(block)[j]);
         }
         assertEquals(8 * (9 + 9 + 3), shard.payloadBytes());
@@ -70,8 +70,8 @@ class ShardPackerTest {
                 continue;
             }
             for (int b = 0; b < 2; b++) {
-                assertArrayEquals(first.features(b).data, shard.features(b).data);
-                assertArrayEquals(first.targets(b).data, shard.targets(b).data);
+                assertArrayEquals(((DMatrixRMaj) first.features(b)).data, ((DMatrixRMaj) shard.features(b)).data);
+                assertArrayEquals(((DMatrixRMaj) first.targets(b)).data, ((DMatrixRMaj) shard.targets(b)).data);
                 assertArrayEquals(first.weights(b), shard.weights(b));
             }
         }

@@ -14,6 +14,13 @@ public final class Tolerances {
     /** Pre-activations of ReLU units are kept this far from the kink so that ±ε never crosses it. */
     public static final double RELU_KINK_MARGIN = 1e-3;
 
+    /**
+     * The float32 kernel against the float64 one on float-exact values, per layer of depth: each layer's GEMMs
+     * round their operands and results to float ({@code u = 2^-24 ≈ 6e-8}); the norm-wise error of a sum of
+     * {@code k} rounded products grows like {@code √k·u} on random data, and the activations pass it on.
+     */
+    public static final double FLOAT32_KERNEL_RELATIVE = 64 * 0x1p-24;
+
     /** Same arithmetic in another order or another GEMM backend: rounding differences only. */
     public static final double REORDERED_SUM_RELATIVE = 1e-12;
 }

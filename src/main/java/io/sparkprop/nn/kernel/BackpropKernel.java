@@ -8,7 +8,10 @@ import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Loss;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.Precision;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.Matrix;
 
 /**
  * Forward and backward pass of a {@link NetworkSpec} over a block of {@code B} examples stored as
@@ -27,11 +30,23 @@ import org.ejml.data.DMatrixRMaj;
  * one {@code n_l×B} matrix for {@code Z_l} and then {@code A_l} in place, and one for {@code Δ_l}.
  * These live in this object's workspace: after the widest block seen so far nothing is allocated.
  * An instance is therefore not thread-safe; use one per task or thread.
+ *
+ * <p>Precision ({@link Precision}). A float64 kernel takes blocks of {@link DMatrixRMaj} and multiplies with
+ * the parameters in place. A float32 kernel takes blocks of {@link FMatrixRMaj} (a float32 shard's) and
+ * multiplies with a float copy of the parameters made by {@link #load}: every GEMM runs in single
+ * precision ({@code sgemm}), and the {@code O(n_l·B)} work between them is done in double — {@code Z_l}
+ * is widened (adding {@code b_l}), {@code f_l}, the loss with its log-sum-exp and the output delta are
+ * computed as in float64, {@code A_l} and {@code Δ_l} are rounded to float for the next GEMM. A block's
+ * gradient {@code Δ_l A_{l-1}ᵀ} is a float32 GEMM (its {@code B} products summed in float) added into the
+ * double accumulator, so the sum across blocks and shards is a float64 sum; the bias gradients are row sums
+ * of the double deltas.
  */
 public final class BackpropKernel {
     private final NetworkSpec spec;
     private final Gemm gemm;
+    private final Precision precision;
     private final int layers;
+    private final Weights loaded;
     /** {@code Z_l}, then {@code A_l} in place; {@code n_l × B}. */
     private final DMatrixRMaj[] activations;
     /** {@code Δ_l}; {@code n_l × B}. */
@@ -40,18 +55,80 @@ public final class BackpropKernel {
     private double[] columnA = new double[0];
     private double[] columnB = new double[0];
     private double[] ones = new double[0];
+    /** Float32 only: {@code Z_l} from {@code sgemm}, then {@code A_l} rounded to float; {@code n_l × B}. */
+    private final FMatrixRMaj[] floatActivations;
+    /** Float32 only: {@code Δ_l} rounded to float, {@code W_lᵀ Δ_l} from {@code sgemm}, a block's {@code ∇W_l}. */
+    private final FMatrixRMaj floatDelta = new FMatrixRMaj(0, 0);
+    private final FMatrixRMaj floatBelow = new FMatrixRMaj(0, 0);
+    private final FMatrixRMaj floatGradient = new FMatrixRMaj(0, 0);
+    /** Float32 only: a block's targets widened for the loss. */
+    private final DMatrixRMaj wideTargets = new DMatrixRMaj(0, 0);
 
-    /** A kernel for {@code spec} whose multiplications go through {@code gemm}. */
+    /** A float64 kernel for {@code spec} whose multiplications go through {@code gemm}. */
     public BackpropKernel(NetworkSpec spec, Gemm gemm) {
+        this(spec, gemm, Precision.FLOAT64);
+    }
+
+    /** A kernel for {@code spec} in {@code precision} whose multiplications go through {@code gemm}. */
+    public BackpropKernel(NetworkSpec spec, Gemm gemm, Precision precision) {
         this.spec = spec;
         this.gemm = gemm;
+        this.precision = precision;
         this.layers = spec.numLayers();
         this.activations = new DMatrixRMaj[layers];
         this.deltas = new DMatrixRMaj[layers];
+        this.floatActivations = new FMatrixRMaj[precision == Precision.FLOAT32 ? layers : 0];
         for (int l = 0; l < layers; l++) {
             activations[l] = new DMatrixRMaj(spec.width(l), 0);
             deltas[l] = new DMatrixRMaj(spec.width(l), 0);
+            if (precision == Precision.FLOAT32) {
+                floatActivations[l] = new FMatrixRMaj(spec.width(l), 0);
+            }
         }
+        this.loaded = new Weights();
+    }
+
+    /**
+     * The parameters as this kernel's passes read them, made by {@link #load}. In float64 they are the
+     * loaded {@link Parameters}, read in place; in float32 a float copy taken when they were loaded, so a
+     * change to the parameters afterwards is seen only after loading them again. Owned by the kernel and
+     * reused by the next {@link #load}.
+     */
+    public static final class Weights {
+        private Parameters params;
+        private float[] values;
+
+        private Weights() {
+        }
+
+        /** The loaded parameters (their layout and, in float64, their values). */
+        public Parameters parameters() {
+            return params;
+        }
+    }
+
+    /**
+     * Loads {@code params} for the next passes: float64 keeps a reference; float32 rounds them into the
+     * kernel's float copy (one pass over the parameters, no allocation after the first). Returns the
+     * kernel's one {@link Weights}, which the previous load's result also is.
+     *
+     * @throws IllegalArgumentException if {@code params} are not of this kernel's network
+     */
+    public Weights load(Parameters params) {
+        checkParameters(params);
+        loaded.params = params;
+        if (precision == Precision.FLOAT32) {
+            if (loaded.values == null || loaded.values.length != params.size()) {
+                loaded.values = new float[params.size()];
+            }
+            FloatCopies.narrow(params.values(), 0, loaded.values, 0, params.size());
+        }
+        return loaded;
+    }
+
+    /** The precision this kernel computes in. */
+    public Precision precision() {
+        return precision;
     }
 
     /** The network this kernel computes. */
@@ -68,27 +145,31 @@ public final class BackpropKernel {
      * Forward and backward pass over one block: adds {@code Σ_j w_j ∇C_j} into {@code sum}'s gradient
      * and the block's weighted loss, weight sum and example count into its totals.
      *
-     * @param params  the network's parameters (read only)
-     * @param x       inputs, {@code n_0 × B}, one example per column
-     * @param y       targets, {@code m × B}
+     * @param params  the network's parameters, {@link #load loaded}
+     * @param x       inputs, {@code n_0 × B}, one example per column, in this kernel's precision
+     * @param y       targets, {@code m × B}, in this kernel's precision
      * @param weights per-example weights, length ≥ {@code B}, or {@code null} for weight 1
      * @param sum     the accumulator (modified)
      * @return the block's weighted loss sum {@code Σ_j w_j C_j}
-     * @throws IllegalArgumentException if a shape does not match the network
+     * @throws IllegalArgumentException if a shape or a block's precision does not match the kernel
      */
-    public double lossAndGradient(Parameters params, DMatrixRMaj x, DMatrixRMaj y, double[] weights,
-                                  GradientSum sum) {
+    public double lossAndGradient(Weights params, Matrix x, Matrix y, double[] weights, GradientSum sum) {
         int b = checkBlock(params, x, y, weights);
-        sum.gradient().checkSameShape(params);
+        sum.gradient().checkSameShape(params.params);
         if (b == 0) {
             return 0.0;
         }
         double[] w = weightsOrOnes(weights, b);
         forward(params, x, b, false);
-        double loss = outputLossAndDelta(y, w, b);
+        double loss = outputLossAndDelta(targets(y), w, b);
         backward(params, x, b, sum.gradient());
         sum.addTotalsInPlace(loss, weightTotal(w, b), b);
         return loss;
+    }
+
+    /** {@link #lossAndGradient(Weights, Matrix, Matrix, double[], GradientSum)} with {@code params} {@link #load loaded}. */
+    public double lossAndGradient(Parameters params, Matrix x, Matrix y, double[] weights, GradientSum sum) {
+        return lossAndGradient(load(params), x, y, weights, sum);
     }
 
     /**
@@ -96,13 +177,18 @@ public final class BackpropKernel {
      *
      * @param weights per-example weights, length ≥ {@code B}, or {@code null} for weight 1
      */
-    public double loss(Parameters params, DMatrixRMaj x, DMatrixRMaj y, double[] weights) {
+    public double loss(Weights params, Matrix x, Matrix y, double[] weights) {
         int b = checkBlock(params, x, y, weights);
         if (b == 0) {
             return 0.0;
         }
         forward(params, x, b, false);
-        return outputLossAndDelta(y, weightsOrOnes(weights, b), b);
+        return outputLossAndDelta(targets(y), weightsOrOnes(weights, b), b);
+    }
+
+    /** {@link #loss(Weights, Matrix, Matrix, double[])} with {@code params} {@link #load loaded}. */
+    public double loss(Parameters params, Matrix x, Matrix y, double[] weights) {
+        return loss(load(params), x, y, weights);
     }
 
     /**
@@ -113,21 +199,22 @@ public final class BackpropKernel {
      *
      * @param weights per-example weights, length ≥ {@code B}, or {@code null} for weight 1
      */
-    public double evaluate(Parameters params, DMatrixRMaj x, DMatrixRMaj y, double[] weights, double[] correctWeight) {
+    public double evaluate(Weights params, Matrix x, Matrix y, double[] weights, double[] correctWeight) {
         int b = checkBlock(params, x, y, weights);
         if (b == 0) {
             return 0.0;
         }
         double[] w = weightsOrOnes(weights, b);
         forward(params, x, b, false);
-        double loss = outputLossAndDelta(y, w, b);
+        DMatrixRMaj yd = targets(y);
+        double loss = outputLossAndDelta(yd, w, b);
         DMatrixRMaj a = activations[layers - 1];
         int m = a.numRows;
         if (m == 1) {
             // one output: the argmax of one value would always match; a binary classifier's output
             // (a probability) is right when it falls on the same side of 0.5 as its 0/1 target
             for (int j = 0; j < b; j++) {
-                if ((a.data[j] >= 0.5) == (y.data[j] >= 0.5)) {
+                if ((a.data[j] >= 0.5) == (yd.data[j] >= 0.5)) {
                     correctWeight[0] += w[j];
                 }
             }
@@ -140,7 +227,7 @@ public final class BackpropKernel {
                 if (a.data[k * b + j] > a.data[best * b + j]) {
                     best = k;
                 }
-                if (y.data[k * b + j] > y.data[target * b + j]) {
+                if (yd.data[k * b + j] > yd.data[target * b + j]) {
                     target = k;
                 }
             }
@@ -155,49 +242,70 @@ public final class BackpropKernel {
      * Forward pass only: writes the network's outputs {@code a_L} ({@code m × B}; softmax probabilities
      * for a softmax output) into {@code out}, which is reshaped (modified).
      */
-    public void predict(Parameters params, DMatrixRMaj x, DMatrixRMaj out) {
-        checkInput(params, x);
-        int b = x.numCols;
-        out.reshape(spec.outputSize(), b);
-        if (b == 0) {
-            return;
-        }
-        forward(params, x, b, true);
-        System.arraycopy(activations[layers - 1].data, 0, out.data, 0, out.getNumElements());
+    public void predict(Weights params, Matrix x, DMatrixRMaj out) {
+        output(params, x, out, true);
+    }
+
+    /** {@link #predict(Weights, Matrix, DMatrixRMaj)} with {@code params} {@link #load loaded}. */
+    public void predict(Parameters params, Matrix x, DMatrixRMaj out) {
+        predict(load(params), x, out);
     }
 
     /**
      * Forward pass only: writes the output layer's pre-activations {@code z_L} ({@code m × B}; the
      * logits of a softmax or sigmoid output) into {@code out}, which is reshaped (modified).
      */
-    public void predictRaw(Parameters params, DMatrixRMaj x, DMatrixRMaj out) {
+    public void predictRaw(Weights params, Matrix x, DMatrixRMaj out) {
+        output(params, x, out, false);
+    }
+
+    /** {@link #predictRaw(Weights, Matrix, DMatrixRMaj)} with {@code params} {@link #load loaded}. */
+    public void predictRaw(Parameters params, Matrix x, DMatrixRMaj out) {
+        predictRaw(load(params), x, out);
+    }
+
+    private void output(Weights params, Matrix x, DMatrixRMaj out, boolean activateOutput) {
         checkInput(params, x);
-        int b = x.numCols;
+        int b = x.getNumCols();
         out.reshape(spec.outputSize(), b);
         if (b == 0) {
             return;
         }
-        forward(params, x, b, false);
+        forward(params, x, b, activateOutput);
         System.arraycopy(activations[layers - 1].data, 0, out.data, 0, out.getNumElements());
     }
 
     /**
      * {@code Z_l = W_l A_{l-1} + b_l 1ᵀ}, {@code A_l = f_l(Z_l)} for every layer; the output layer's
      * activation is applied only when {@code activateOutput}, else it is left as {@code Z_L} for the
-     * fused loss.
+     * fused loss. Float32: the GEMM in single precision, the rest in double, {@code A_l} rounded to float.
      */
-    private void forward(Parameters params, DMatrixRMaj x, int b, boolean activateOutput) {
-        DMatrixRMaj input = x;
+    private void forward(Weights params, Matrix x, int b, boolean activateOutput) {
+        Parameters p = params.params;
+        DMatrixRMaj input = precision == Precision.FLOAT64 ? (DMatrixRMaj) x : null;
+        FMatrixRMaj floatInput = precision == Precision.FLOAT32 ? (FMatrixRMaj) x : null;
         for (int l = 0; l < layers; l++) {
             DMatrixRMaj z = activations[l];
-            z.reshape(spec.width(l), b);
-            gemm.gemm(false, false, 1.0, params.values(), params.weightOffset(l), spec.width(l), spec.fanIn(l), input,
-                    0.0, z);
             boolean output = l == layers - 1;
             Activation f = output && !activateOutput ? Activation.IDENTITY : spec.activation(l);
-            Activations.addBiasAndApply(f, z, params.values(), params.biasOffset(l), columnScratch(b),
-                    columnScratchB(b));
-            input = z;
+            if (precision == Precision.FLOAT64) {
+                z.reshape(spec.width(l), b);
+                gemm.gemm(false, false, 1.0, p.values(), p.weightOffset(l), spec.width(l), spec.fanIn(l), input,
+                        0.0, z);
+                Activations.addBiasAndApply(f, z, p.values(), p.biasOffset(l), columnScratch(b), columnScratchB(b));
+                input = z;
+            } else {
+                FMatrixRMaj zf = floatActivations[l];
+                zf.reshape(spec.width(l), b);
+                gemm.gemm(false, false, 1.0f, params.values, p.weightOffset(l), spec.width(l), spec.fanIn(l),
+                        floatInput, 0.0f, zf);
+                FloatCopies.widenAddingBias(zf, params.values, p.biasOffset(l), z);
+                Activations.addBiasAndApply(f, z, null, 0, columnScratch(b), columnScratchB(b));
+                if (!output) {
+                    FloatCopies.narrow(z, zf); // A_l: the next layer's GEMM input and this layer's ∇W_{l+1} factor
+                }
+                floatInput = zf;
+            }
         }
     }
 
@@ -220,22 +328,51 @@ public final class BackpropKernel {
         }
     }
 
-    /** {@code ∇W_l += Δ_l A_{l-1}ᵀ}, {@code ∇b_l += Δ_l 1}, {@code Δ_{l-1} = f'_{l-1} ∘ (W_lᵀ Δ_l)}. */
-    private void backward(Parameters params, DMatrixRMaj x, int b, Parameters gradient) {
+    /**
+     * {@code ∇W_l += Δ_l A_{l-1}ᵀ}, {@code ∇b_l += Δ_l 1}, {@code Δ_{l-1} = f'_{l-1} ∘ (W_lᵀ Δ_l)}. Float32:
+     * both GEMMs in single precision on {@code Δ_l} rounded to float, the block's {@code ∇W_l} added into the
+     * double gradient, the derivative applied in double.
+     */
+    private void backward(Weights params, Matrix x, int b, Parameters gradient) {
+        Parameters p = params.params;
         for (int l = layers - 1; l >= 0; l--) {
             DMatrixRMaj delta = deltas[l];
-            DMatrixRMaj previous = l == 0 ? x : activations[l - 1];
-            gemm.gemm(false, true, 1.0, delta, previous, 1.0, gradient.values(), gradient.weightOffset(l),
-                    spec.width(l), spec.fanIn(l));
+            if (precision == Precision.FLOAT64) {
+                DMatrixRMaj previous = l == 0 ? (DMatrixRMaj) x : activations[l - 1];
+                gemm.gemm(false, true, 1.0, delta, previous, 1.0, gradient.values(), gradient.weightOffset(l),
+                        spec.width(l), spec.fanIn(l));
+            } else {
+                FMatrixRMaj previous = l == 0 ? (FMatrixRMaj) x : floatActivations[l - 1];
+                FloatCopies.narrow(delta, floatDelta);
+                floatGradient.reshape(spec.width(l), spec.fanIn(l));
+                gemm.gemm(false, true, 1.0f, floatDelta, previous, 0.0f, floatGradient);
+                FloatCopies.addWidened(floatGradient, gradient.values(), gradient.weightOffset(l));
+            }
             addRowSums(delta, gradient.values(), gradient.biasOffset(l));
             if (l > 0) {
                 DMatrixRMaj below = deltas[l - 1];
                 below.reshape(spec.width(l - 1), b);
-                gemm.gemm(true, false, 1.0, params.values(), params.weightOffset(l), spec.width(l), spec.fanIn(l),
-                        delta, 0.0, below);
+                if (precision == Precision.FLOAT64) {
+                    gemm.gemm(true, false, 1.0, p.values(), p.weightOffset(l), spec.width(l), spec.fanIn(l),
+                            delta, 0.0, below);
+                } else {
+                    floatBelow.reshape(spec.width(l - 1), b);
+                    gemm.gemm(true, false, 1.0f, params.values, p.weightOffset(l), spec.width(l), spec.fanIn(l),
+                            floatDelta, 0.0f, floatBelow);
+                    FloatCopies.widen(floatBelow, below);
+                }
                 Activations.multiplyByDerivative(spec.activation(l - 1), activations[l - 1], below);
             }
         }
+    }
+
+    /** A block's targets as doubles: float64's as they are, float32's widened into the workspace. */
+    private DMatrixRMaj targets(Matrix y) {
+        if (precision == Precision.FLOAT64) {
+            return (DMatrixRMaj) y;
+        }
+        FloatCopies.widen((FMatrixRMaj) y, wideTargets);
+        return wideTargets;
     }
 
     /** {@code out[offset + i] += Σ_j m(i, j)}. */
@@ -285,12 +422,13 @@ public final class BackpropKernel {
         return columnB;
     }
 
-    private int checkBlock(Parameters params, DMatrixRMaj x, DMatrixRMaj y, double[] weights) {
+    private int checkBlock(Weights params, Matrix x, Matrix y, double[] weights) {
         checkInput(params, x);
-        int b = x.numCols;
-        if (y.numRows != spec.outputSize() || y.numCols != b) {
+        checkPrecision("targets", y);
+        int b = x.getNumCols();
+        if (y.getNumRows() != spec.outputSize() || y.getNumCols() != b) {
             throw new IllegalArgumentException("expected targets of " + spec.outputSize() + "x" + b
-                    + " (outputs x examples), found " + y.numRows + "x" + y.numCols);
+                    + " (outputs x examples), found " + y.getNumRows() + "x" + y.getNumCols());
         }
         if (weights != null && weights.length < b) {
             throw new IllegalArgumentException("expected at least " + b + " example weights, found " + weights.length);
@@ -298,14 +436,31 @@ public final class BackpropKernel {
         return b;
     }
 
-    private void checkInput(Parameters params, DMatrixRMaj x) {
+    private void checkInput(Weights params, Matrix x) {
+        if (params != loaded || params.params == null) {
+            throw new IllegalArgumentException("expected the weights this kernel loaded (BackpropKernel.load)");
+        }
+        checkPrecision("inputs", x);
+        if (x.getNumRows() != spec.inputSize()) {
+            throw new IllegalArgumentException("expected " + spec.inputSize() + " features per example, found "
+                    + x.getNumRows());
+        }
+    }
+
+    /** A float64 kernel takes {@link DMatrixRMaj} blocks, a float32 one {@link FMatrixRMaj}. */
+    private void checkPrecision(String what, Matrix m) {
+        boolean ok = precision == Precision.FLOAT64 ? m instanceof DMatrixRMaj : m instanceof FMatrixRMaj;
+        if (!ok) {
+            throw new IllegalArgumentException("a " + precision.lowerName() + " kernel expects "
+                    + (precision == Precision.FLOAT64 ? "DMatrixRMaj" : "FMatrixRMaj") + " " + what + ", found "
+                    + m.getClass().getSimpleName());
+        }
+    }
+
+    private void checkParameters(Parameters params) {
         if (params.spec() != spec && !Arrays.equals(params.spec().layerSizes(), spec.layerSizes())) {
             throw new IllegalArgumentException("expected parameters of layer sizes "
                     + Arrays.toString(spec.layerSizes()) + ", found " + Arrays.toString(params.spec().layerSizes()));
-        }
-        if (x.numRows != spec.inputSize()) {
-            throw new IllegalArgumentException("expected " + spec.inputSize() + " features per example, found "
-                    + x.numRows);
         }
     }
 }

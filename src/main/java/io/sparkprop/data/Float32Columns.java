@@ -1,0 +1,88 @@
+package io.sparkprop.data;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.function.IntFunction;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
+
+/**
+ * Rounds a partition's blocks to float32 and refuses a column that float32 cannot hold. A float keeps 24
+ * significant bits, so a column whose values sit far from zero compared with their spread — an id, a Unix
+ * timestamp ({@code 1.7e9 ± 1} rounds to multiples of 128) — loses its variation, silently, where float64
+ * kept it. For every row of the blocks (a feature, or a target) this tracks the range of the values within
+ * the partition and the largest rounding error; when that error exceeds {@value #MAX_ROUNDING_OF_RANGE} of
+ * the range the partition fails with a message naming the column and the remedy. A constant column is
+ * fine (it rounds to one constant), as is any column whose values round exactly (pixels, flags, counts).
+ * Not thread-safe; one per partition.
+ */
+final class Float32Columns {
+    /** The largest rounding error allowed, as a fraction of the column's range ({@code 2^-10}). */
+    static final double MAX_ROUNDING_OF_RANGE = 0x1p-10;
+
+    private final IntFunction<String> names;
+    private final double[] min;
+    private final double[] max;
+    private final double[] rounding;
+
+    /** Tracks {@code rows} columns, column {@code i} named {@code names.apply(i)} in messages. */
+    Float32Columns(int rows, IntFunction<String> names) {
+        this.names = names;
+        this.min = new double[rows];
+        this.max = new double[rows];
+        this.rounding = new double[rows];
+        Arrays.fill(min, Double.POSITIVE_INFINITY);
+        Arrays.fill(max, Double.NEGATIVE_INFINITY);
+    }
+
+    /**
+     * {@code m} (one column per example, one row per tracked column) rounded to float.
+     *
+     * @throws IllegalArgumentException when a finite value is beyond float32's range
+     */
+    FMatrixRMaj narrow(DMatrixRMaj m, int partition) {
+        FMatrixRMaj out = new FMatrixRMaj(m.numRows, m.numCols);
+        int cols = m.numCols;
+        for (int i = 0; i < m.numRows; i++) {
+            double lo = min[i];
+            double hi = max[i];
+            double err = rounding[i];
+            int base = i * cols;
+            for (int j = base; j < base + cols; j++) {
+                double v = m.data[j];
+                float f = (float) v;
+                if (Float.isInfinite(f)) {
+                    throw new IllegalArgumentException(String.format(Locale.ROOT,
+                            "%s is %s in partition %d, beyond float32's range (±3.4e38); train with precision float64",
+                            names.apply(i), v, partition));
+                }
+                out.data[j] = f;
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+                err = Math.max(err, Math.abs(v - f));
+            }
+            min[i] = lo;
+            max[i] = hi;
+            rounding[i] = err;
+        }
+        return out;
+    }
+
+    /**
+     * Fails when a column's values, rounded to float, lost more than {@value #MAX_ROUNDING_OF_RANGE} of the
+     * column's range in this partition.
+     */
+    void check(int partition) {
+        for (int i = 0; i < min.length; i++) {
+            double range = max[i] - min[i];
+            if (range > 0 && rounding[i] > MAX_ROUNDING_OF_RANGE * range) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "%s cannot be held in float32: its values in partition %d lie between %s and %s, and "
+                                + "rounding them to float moves them by up to %.3g, %.2g%% of that range; centre the "
+                                + "column (subtract its mean) or train with precision float64",
+                        names.apply(i), partition, min[i], max[i], rounding[i], 100 * rounding[i] / range));
+            }
+        }
+    }
+}
