@@ -8,12 +8,8 @@ import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.api.java.UDF1;
-import org.apache.spark.sql.expressions.UserDefinedFunction;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -83,21 +79,20 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
         return argmax(predictor.raw(features));
     }
 
+    /**
+     * Appends the raw prediction (logits), probability and prediction columns, computed partition by
+     * partition in blocks ({@link BlockScorer}): one GEMM per layer and block of rows.
+     */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
-        transformSchema(dataset.schema(), true);
-        RowPredictor rows = predictor;
-        UserDefinedFunction raw = functions.udf((UDF1<Vector, Vector>) v -> Vectors.dense(rows.raw(v)),
-                SQLDataTypes.VectorType());
-        UserDefinedFunction probability = functions.udf(
-                (UDF1<Vector, Vector>) z -> Vectors.dense(softmax(z.toArray())), SQLDataTypes.VectorType());
-        UserDefinedFunction prediction = functions.udf((UDF1<Vector, Double>) z -> argmax(z.toArray()),
-                DataTypes.DoubleType);
-        String rawCol = getOrDefault(rawPredictionCol);
-        Column rawValues = raw.apply(functions.col(getFeaturesCol()));
-        return dataset.withColumn(rawCol, rawValues)
-                .withColumn(getOrDefault(probabilityCol), probability.apply(functions.col(rawCol)))
-                .withColumn(getPredictionCol(), prediction.apply(functions.col(rawCol)));
+        StructType out = transformSchema(dataset.schema(), true);
+        return BlockScorer.transform(dataset, getFeaturesCol(), numFeatures(), out, 3, blockForward(true),
+                (z, m, b, j, row, at) -> {
+                    double[] raw = column(z, m, b, j);
+                    row[at] = Vectors.dense(raw);
+                    row[at + 1] = Vectors.dense(softmax(raw));
+                    row[at + 2] = argmax(raw);
+                });
     }
 
     @Override

@@ -1,7 +1,9 @@
 package io.sparkprop.ml;
 
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.sql.types.StructType;
@@ -79,6 +81,28 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
                     + ": it exists only on the model returned by fit");
         }
         return summary;
+    }
+
+    /**
+     * The executor side of {@link BlockScorer}: a kernel per task with these parameters loaded, giving the
+     * output layer's pre-activations ({@code raw}) or its activations for every block.
+     */
+    BlockScorer.Factory blockForward(boolean raw) {
+        Parameters p = parameters;
+        return () -> {
+            BackpropKernel kernel = new BackpropKernel(p.spec(), GemmBackend.AUTO.gemm());
+            BackpropKernel.Weights weights = kernel.load(p);
+            return raw ? (x, out) -> kernel.predictRaw(weights, x, out) : (x, out) -> kernel.predict(weights, x, out);
+        };
+    }
+
+    /** Column {@code j} of the row-major {@code m × b} block {@code out}. */
+    static double[] column(double[] out, int m, int b, int j) {
+        double[] c = new double[m];
+        for (int k = 0; k < m; k++) {
+            c[k] = out[k * b + j];
+        }
+        return c;
     }
 
     /** Checks the features column; subclasses add their outputs. */

@@ -9,9 +9,6 @@ import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.api.java.UDF1;
-import org.apache.spark.sql.expressions.UserDefinedFunction;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
@@ -51,14 +48,13 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
         return Vectors.dense(predictor.outputs(features));
     }
 
+    /** Appends the prediction column, computed partition by partition in blocks ({@link BlockScorer}). */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
-        transformSchema(dataset.schema(), true);
-        RowPredictor rows = predictor;
-        UserDefinedFunction predict = vectorLabel
-                ? functions.udf((UDF1<Vector, Vector>) v -> Vectors.dense(rows.outputs(v)), SQLDataTypes.VectorType())
-                : functions.udf((UDF1<Vector, Double>) v -> rows.outputs(v)[0], DataTypes.DoubleType);
-        return dataset.withColumn(getPredictionCol(), predict.apply(functions.col(getFeaturesCol())));
+        StructType out = transformSchema(dataset.schema(), true);
+        boolean vector = vectorLabel;
+        return BlockScorer.transform(dataset, getFeaturesCol(), numFeatures(), out, 1, blockForward(false),
+                (a, m, b, j, row, at) -> row[at] = vector ? Vectors.dense(column(a, m, b, j)) : a[j]);
     }
 
     @Override

@@ -3,11 +3,12 @@ package io.sparkprop.ml;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.sparkprop.linalg.Gemm;
+import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.ridge.RidgeSolution;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.DenseMatrix;
 import org.apache.spark.ml.linalg.Matrix;
-import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.Param;
@@ -18,8 +19,6 @@ import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.api.java.UDF1;
-import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -165,20 +164,34 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
         return y;
     }
 
+    /**
+     * Appends the prediction column, computed partition by partition in blocks ({@link BlockScorer}):
+     * {@code Ŷ = W X + b 1ᵀ}, one GEMM a block of rows.
+     */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
-        transformSchema(dataset.schema(), true);
+        StructType out = transformSchema(dataset.schema(), true);
         // the functions capture plain arrays: a serialised lambda that captured an EJML type would not
         // deserialise from the shaded jar, where EJML is relocated
         double[] coefficients = w.data;
         int features = w.numCols;
         double[] intercepts = b;
-        UserDefinedFunction predict = vectorLabel
-                ? functions.udf((UDF1<Vector, Vector>) v -> Vectors.dense(predict(coefficients, features, intercepts,
-                        v.toArray())), SQLDataTypes.VectorType())
-                : functions.udf((UDF1<Vector, Double>) v -> predict(coefficients, features, intercepts, v.toArray())[0],
-                        DataTypes.DoubleType);
-        return dataset.withColumn(getOrDefault(predictionCol), predict.apply(functions.col(getOrDefault(featuresCol))));
+        boolean vector = vectorLabel;
+        BlockScorer.Factory forward = () -> {
+            Gemm gemm = GemmBackend.AUTO.gemm();
+            DMatrixRMaj weights = DMatrixRMaj.wrap(intercepts.length, features, coefficients);
+            return (x, y) -> {
+                y.reshape(intercepts.length, x.numCols);
+                gemm.gemm(false, false, 1.0, weights, x, 0.0, y);
+                for (int k = 0; k < y.numRows; k++) {
+                    for (int j = 0; j < y.numCols; j++) {
+                        y.data[k * y.numCols + j] += intercepts[k];
+                    }
+                }
+            };
+        };
+        return BlockScorer.transform(dataset, getOrDefault(featuresCol), features, out, 1, forward,
+                (y, m, bs, j, row, at) -> row[at] = vector ? Vectors.dense(MlpModel.column(y, m, bs, j)) : y[j]);
     }
 
     @Override

@@ -1,0 +1,168 @@
+package io.sparkprop.ml;
+
+import java.io.Serializable;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.ml.linalg.DenseVector;
+import org.apache.spark.ml.linalg.SparseVector;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
+import org.ejml.data.DMatrixRMaj;
+
+/**
+ * Batch scoring for the models' {@code transform}: every partition is read in blocks of
+ * {@value #ROWS_PER_BLOCK} rows whose feature vectors become the columns of one {@code X} ({@code n×B}), so a
+ * forward pass is one GEMM per layer and block — as in training — instead of one matrix-vector product per
+ * row and layer (MLlib's column functions, and ours before). The block and the task's kernel are allocated
+ * once per task and reused. The rows come out in their order with the models' output columns appended, the
+ * same schema as Spark ML's column functions give.
+ */
+final class BlockScorer {
+    /** Rows per block: past a few hundred columns the GEMMs' rate no longer grows, the block's bytes do. */
+    static final int ROWS_PER_BLOCK = 256;
+
+    private BlockScorer() {
+    }
+
+    /** A task's forward pass: the outputs of the block {@code x} ({@code n×B}) into {@code out} (reshaped). */
+    interface BlockFunction {
+        void apply(DMatrixRMaj x, DMatrixRMaj out);
+    }
+
+    /** Makes a task's {@link BlockFunction} on the executor (its kernel and workspace), once per task. */
+    interface Factory extends Serializable {
+        BlockFunction create();
+    }
+
+    /**
+     * The appended columns' values of example {@code j} of a block: {@code out} holds the block's outputs
+     * row-major ({@code m × b}); the values go to {@code row[at…]}.
+     */
+    interface Columns extends Serializable {
+        void put(double[] out, int m, int b, int j, Object[] row, int at);
+    }
+
+    /**
+     * {@code dataset} with {@code added} columns appended as {@code outSchema} describes, computed block by block.
+     *
+     * @param numFeatures the model's input size; a row with another count fails its task naming both
+     */
+    static org.apache.spark.sql.Dataset<Row> transform(Dataset<?> dataset, String featuresCol, int numFeatures,
+                                                       StructType outSchema, int added, Factory factory,
+                                                       Columns columns) {
+        Dataset<Row> rows = dataset.toDF();
+        int featuresIndex = rows.schema().fieldIndex(featuresCol);
+        int width = rows.schema().size();
+        MapPartitionsFunction<Row, Row> score = it -> new Blocks(it, featuresCol, featuresIndex, numFeatures, width,
+                added, factory.create(), columns);
+        return rows.mapPartitions(score, Encoders.row(outSchema));
+    }
+
+    /** The output rows of one partition, computed a block at a time as they are asked for. */
+    private static final class Blocks implements Iterator<Row> {
+        private final Iterator<Row> in;
+        private final String featuresCol;
+        private final int featuresIndex;
+        private final int n;
+        private final int width;
+        private final int added;
+        private final BlockFunction forward;
+        private final Columns columns;
+        private final Row[] rows = new Row[ROWS_PER_BLOCK];
+        private final DMatrixRMaj x;
+        private final DMatrixRMaj out = new DMatrixRMaj(1, 1);
+        private int size;
+        private int next;
+
+        Blocks(Iterator<Row> in, String featuresCol, int featuresIndex, int n, int width, int added,
+               BlockFunction forward, Columns columns) {
+            this.in = in;
+            this.featuresCol = featuresCol;
+            this.featuresIndex = featuresIndex;
+            this.n = n;
+            this.width = width;
+            this.added = added;
+            this.forward = forward;
+            this.columns = columns;
+            this.x = new DMatrixRMaj(n, ROWS_PER_BLOCK);
+        }
+
+        @Override
+        public boolean hasNext() {
+            if (next == size) {
+                fill();
+            }
+            return next < size;
+        }
+
+        @Override
+        public Row next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            Row r = rows[next];
+            Object[] values = new Object[width + added];
+            for (int i = 0; i < width; i++) {
+                values[i] = r.get(i);
+            }
+            columns.put(out.data, out.numRows, size, next, values, width);
+            rows[next++] = null;
+            return RowFactory.create(values);
+        }
+
+        /** Reads the next block: its feature vectors into the columns of {@code X}, then the forward pass. */
+        private void fill() {
+            size = 0;
+            next = 0;
+            while (size < ROWS_PER_BLOCK && in.hasNext()) {
+                rows[size++] = in.next();
+            }
+            if (size == 0) {
+                return;
+            }
+            // a short last block gets an exactly sized X (its columns are the GEMMs' n)
+            x.reshape(n, size);
+            java.util.Arrays.fill(x.data, 0, n * size, 0.0);
+            for (int j = 0; j < size; j++) {
+                Vector v = (Vector) rows[j].get(featuresIndex);
+                if (v == null) {
+                    throw new IllegalArgumentException("the features column '" + featuresCol + "' is null in a row");
+                }
+                if (v.size() != n) {
+                    throw new IllegalArgumentException("expected " + n + " features, found " + v.size()
+                            + "; the model was trained on " + n);
+                }
+                put(v, j, size);
+            }
+            forward.apply(x, out);
+        }
+
+        /** Example {@code j}'s features into column {@code j} of {@code X} ({@code n × b}, zeroed). */
+        private void put(Vector v, int j, int b) {
+            double[] d = x.data;
+            if (v instanceof DenseVector) {
+                double[] values = ((DenseVector) v).values();
+                for (int i = 0; i < n; i++) {
+                    d[i * b + j] = values[i];
+                }
+            } else if (v instanceof SparseVector) {
+                SparseVector s = (SparseVector) v;
+                int[] indices = s.indices();
+                double[] values = s.values();
+                for (int k = 0; k < indices.length; k++) {
+                    d[indices[k] * b + j] = values[k];
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    d[i * b + j] = v.apply(i);
+                }
+            }
+        }
+    }
+}
