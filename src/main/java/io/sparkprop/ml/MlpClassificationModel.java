@@ -34,6 +34,32 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
         setDefault(probabilityCol, "probability");
     }
 
+    /**
+     * A model of trained parameters, e.g. those of a lower-level {@code Trainer} fit, to score DataFrames with
+     * Spark ML's columns. Its {@code hiddenLayers} and {@code activation} params describe the network; it has
+     * no summary.
+     *
+     * @throws IllegalArgumentException if the network does not end in a softmax layer
+     */
+    public static MlpClassificationModel fromParameters(Parameters parameters) {
+        io.sparkprop.nn.NetworkSpec spec = parameters.spec();
+        if (spec.outputActivation() != io.sparkprop.nn.Activation.SOFTMAX) {
+            throw new IllegalArgumentException("a classification model needs a softmax output layer, found "
+                    + spec.outputActivation().lowerName() + " in " + spec);
+        }
+        MlpClassificationModel model = new MlpClassificationModel(
+                org.apache.spark.ml.util.Identifiable$.MODULE$.randomUID("mlpClassifier"), parameters.copy(), null);
+        int[] hidden = new int[spec.numLayers() - 1];
+        for (int l = 0; l < hidden.length; l++) {
+            hidden[l] = spec.width(l);
+        }
+        model.set(model.hiddenLayers(), hidden);
+        if (hidden.length > 0) {
+            model.set(model.activation(), spec.activation(0).lowerName());
+        }
+        return model;
+    }
+
     /** Logits column; default {@code rawPrediction}. */
     public Param<String> rawPredictionCol() {
         return rawPredictionCol;

@@ -229,6 +229,13 @@ final class Checkpoints {
                         + e.getValue());
             }
         }
+        // a setting recorded only when it is not its default (local steps, precision): the checkpoint's
+        // run set it, this one leaves it at the default
+        for (Map.Entry<String, String> e : saved.entrySet()) {
+            if (!current.containsKey(e.getKey())) {
+                differences.add(e.getKey() + " " + e.getValue() + ", this run has the default");
+            }
+        }
         if (!differences.isEmpty()) {
             throw new IllegalArgumentException("checkpoint " + file + " was written with "
                     + String.join("; ", differences) + ". Resuming would follow another schedule and give other "

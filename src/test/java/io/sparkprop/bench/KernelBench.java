@@ -9,8 +9,10 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.Precision;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;
@@ -24,7 +26,9 @@ import org.openjdk.jmh.annotations.State;
  * JMH benchmark of one block's forward + backward pass ({@link #kernel}) against the bare GEMMs of the
  * same shapes on the same backend ({@link #gemm}): per layer {@code Z_l = W_l A_{l-1}},
  * {@code ∇W_l += Δ_l A_{l-1}ᵀ} and, above the first layer, {@code W_lᵀ Δ_l}. Run through
- * {@link KernelBenchMain} ({@code jobs/bench kernel}), which turns the times into GFLOP/s and ratios.
+ * {@link KernelBenchMain} ({@code jobs/bench kernel}), which turns the times into GFLOP/s and ratios. In
+ * float32 both run in single precision: the float32 kernel on float blocks with its parameters loaded once (as
+ * a task does), against the bare {@code sgemm}s of the same shapes.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,6 +43,18 @@ public class KernelBench {
 
     @Param({"ejml", "netlib"})
     public String backend;
+
+    @Param({"float64", "float32"})
+    public String precision;
+
+    private boolean single;
+    private BackpropKernel.Weights loaded;
+    private FMatrixRMaj xf;
+    private FMatrixRMaj yf;
+    private FMatrixRMaj[] zf;
+    private FMatrixRMaj[] deltaf;
+    private FMatrixRMaj[] wf;
+    private FMatrixRMaj[] gwf;
 
     private BackpropKernel kernel;
     private Gemm gemm;
@@ -77,7 +93,8 @@ public class KernelBench {
     public void setUp() {
         NetworkSpec spec = spec(network);
         gemm = GemmBackend.fromName(backend).gemm();
-        kernel = new BackpropKernel(spec, gemm);
+        single = Precision.fromName(precision) == Precision.FLOAT32;
+        kernel = new BackpropKernel(spec, gemm, Precision.fromName(precision));
         params = Parameters.initialise(spec, 1);
         sum = new GradientSum(spec);
         w = new DMatrixRMaj[spec.numLayers()];
@@ -104,15 +121,40 @@ public class KernelBench {
                 delta[l].data[i] = random.nextDouble() - 0.5;
             }
         }
+        loaded = kernel.load(params);
+        xf = narrow(x);
+        yf = narrow(y);
+        zf = new FMatrixRMaj[z.length];
+        deltaf = new FMatrixRMaj[z.length];
+        wf = new FMatrixRMaj[z.length];
+        gwf = new FMatrixRMaj[z.length];
+        for (int l = 0; l < z.length; l++) {
+            zf[l] = narrow(z[l]);
+            deltaf[l] = narrow(delta[l]);
+            wf[l] = narrow(w[l]);
+            gwf[l] = narrow(gw[l]);
+        }
+    }
+
+    static FMatrixRMaj narrow(DMatrixRMaj m) {
+        FMatrixRMaj f = new FMatrixRMaj(m.numRows, m.numCols);
+        for (int i = 0; i < f.data.length; i++) {
+            f.data[i] = (float) m.data[i];
+        }
+        return f;
     }
 
     @Benchmark
     public double kernel() {
-        return kernel.lossAndGradient(params, x, y, null, sum);
+        return single ? kernel.lossAndGradient(loaded, xf, yf, null, sum)
+                : kernel.lossAndGradient(loaded, x, y, null, sum);
     }
 
     @Benchmark
     public Object gemm() {
+        if (single) {
+            return sgemm();
+        }
         int layers = z.length;
         for (int l = 0; l < layers; l++) {
             gemm.gemm(false, false, 1.0, w[l], l == 0 ? x : z[l - 1], 0.0, z[l]);
@@ -121,6 +163,20 @@ public class KernelBench {
             gemm.gemm(false, true, 1.0, delta[l], l == 0 ? x : z[l - 1], 1.0, gw[l]);
             if (l > 0) {
                 gemm.gemm(true, false, 1.0, w[l], delta[l], 0.0, delta[l - 1]);
+            }
+        }
+        return sum;
+    }
+
+    private Object sgemm() {
+        int layers = zf.length;
+        for (int l = 0; l < layers; l++) {
+            gemm.gemm(false, false, 1.0f, wf[l], l == 0 ? xf : zf[l - 1], 0.0f, zf[l]);
+        }
+        for (int l = layers - 1; l >= 0; l--) {
+            gemm.gemm(false, true, 1.0f, deltaf[l], l == 0 ? xf : zf[l - 1], 1.0f, gwf[l]);
+            if (l > 0) {
+                gemm.gemm(true, false, 1.0f, wf[l], deltaf[l], 0.0f, deltaf[l - 1]);
             }
         }
         return sum;

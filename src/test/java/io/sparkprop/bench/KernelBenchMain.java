@@ -15,13 +15,14 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * Runs {@link KernelBench} and prints, per network, block size and backend, the kernel's time,
+ * Runs {@link KernelBench} and prints, per network, block size, backend and precision, the kernel's time,
  * examples/s and GFLOP/s next to the bare GEMM rate of the same shapes, then the line
- * {@code result: kernel/gemm=<lowest ratio at B>=128, fastest backend> backend=<name>
- * gflops=<kernel GFLOP/s, 784-256-128-10, B=256>}.
+ * {@code result: kernel/gemm=<lowest ratio at B>=128, fastest backend, float64> backend=<name>
+ * gflops=<kernel GFLOP/s, 784-256-128-10, B=256> f32_vs_f64=<lowest float32/float64 kernel rate at B>=128>
+ * f32_kernel/gemm=<lowest float32 kernel/sgemm ratio at B>=128>} (the float32 figures when both were run).
  *
  * <p>Options: {@code --quick} (1 warm-up and 3 measured iterations of 1 s instead of 3 and 5),
- * {@code --backends ejml,netlib}, {@code --blocks 64,128,256,512}.
+ * {@code --backends ejml,netlib}, {@code --blocks 64,128,256,512}, {@code --precisions float64,float32}.
  */
 public final class KernelBenchMain {
     private KernelBenchMain() {
@@ -31,6 +32,7 @@ public final class KernelBenchMain {
         boolean quick = false;
         String backends = "ejml,netlib";
         String blocks = "64,128,256,512";
+        String precisions = "float64,float32";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick":
@@ -42,9 +44,13 @@ public final class KernelBenchMain {
                 case "--blocks":
                     blocks = args[++i];
                     break;
+                case "--precisions":
+                    precisions = args[++i];
+                    break;
                 default:
                     System.err.println("unknown option " + args[i]
-                            + "; usage: jobs/bench kernel [--quick] [--backends ejml,netlib] [--blocks 64,128,256,512]");
+                            + "; usage: jobs/bench kernel [--quick] [--backends ejml,netlib] [--blocks 64,128,256,512] "
+                            + "[--precisions float64,float32]");
                     System.exit(2);
             }
         }
@@ -52,6 +58,7 @@ public final class KernelBenchMain {
                 .include(KernelBench.class.getName() + "\\.")
                 .param("backend", backends.split(","))
                 .param("blockSize", blocks.split(","))
+                .param("precision", precisions.split(","))
                 .forks(1)
                 .warmupIterations(quick ? 1 : 3)
                 .measurementIterations(quick ? 3 : 5)
@@ -72,17 +79,19 @@ public final class KernelBenchMain {
             }
         }
         System.out.println();
-        System.out.println(String.format(Locale.ROOT, "%-16s %5s %-14s %10s %12s %10s %10s %11s",
-                "network", "B", "backend", "kernel ms", "examples/s", "kernel GF/s", "gemm GF/s", "kernel/gemm"));
+        System.out.println(String.format(Locale.ROOT, "%-16s %5s %-14s %-8s %10s %12s %10s %10s %11s",
+                "network", "B", "backend", "prec", "kernel ms", "examples/s", "kernel GF/s", "gemm GF/s",
+                "kernel/gemm"));
         for (Row r : rows) {
-            System.out.println(String.format(Locale.ROOT, "%-16s %5d %-14s %10.3f %12.0f %10.1f %10.1f %11.3f",
-                    r.network, r.blockSize, r.backendName, r.kernelMs, r.blockSize / (r.kernelMs / 1e3),
+            System.out.println(String.format(Locale.ROOT, "%-16s %5d %-14s %-8s %10.3f %12.0f %10.1f %10.1f %11.3f",
+                    r.network, r.blockSize, r.backendName, r.precision, r.kernelMs, r.blockSize / (r.kernelMs / 1e3),
                     r.kernelGflops(), r.gemmGflops(), r.ratio()));
         }
-        // The fastest backend: the highest kernel rate on the deep network at B = 256 (any B if 256 was not run).
+        // The fastest backend: the highest float64 kernel rate on the deep network at B = 256 (any B if 256 was
+        // not run).
         Row best = null;
         for (Row r : rows) {
-            if (!r.network.equals("784-256-128-10")) {
+            if (!r.network.equals("784-256-128-10") || !r.precision.equals("float64")) {
                 continue;
             }
             boolean preferred = best == null || (r.blockSize == 256) != (best.blockSize == 256)
@@ -97,17 +106,32 @@ public final class KernelBenchMain {
             return;
         }
         double lowest = Double.POSITIVE_INFINITY;
+        double lowestSingle = Double.POSITIVE_INFINITY;
+        double lowestSpeedup = Double.POSITIVE_INFINITY;
         for (Row r : rows) {
-            if (r.backend.equals(best.backend) && r.blockSize >= 128) {
+            if (!r.backend.equals(best.backend) || r.blockSize < 128) {
+                continue;
+            }
+            if (r.precision.equals("float64")) {
                 lowest = Math.min(lowest, r.ratio());
+                continue;
+            }
+            lowestSingle = Math.min(lowestSingle, r.ratio());
+            for (Row d : rows) {
+                if (d.precision.equals("float64") && d.backend.equals(r.backend) && d.network.equals(r.network)
+                        && d.blockSize == r.blockSize) {
+                    lowestSpeedup = Math.min(lowestSpeedup, r.kernelGflops() / d.kernelGflops());
+                }
             }
         }
-        System.out.println(String.format(Locale.ROOT, "result: kernel/gemm=%.3f backend=%s gflops=%.1f",
-                lowest, best.backendName, best.kernelGflops()));
+        System.out.println(String.format(Locale.ROOT, "result: kernel/gemm=%.3f backend=%s gflops=%.1f%s",
+                lowest, best.backendName, best.kernelGflops(), Double.isInfinite(lowestSpeedup) ? ""
+                        : String.format(Locale.ROOT, " f32_vs_f64=%.3f f32_kernel/gemm=%.3f", lowestSpeedup,
+                                lowestSingle)));
     }
 
     private static boolean sameParams(RunResult a, RunResult b) {
-        for (String key : new String[] {"network", "blockSize", "backend"}) {
+        for (String key : new String[] {"network", "blockSize", "backend", "precision"}) {
             if (!a.getParams().getParam(key).equals(b.getParams().getParam(key))) {
                 return false;
             }
@@ -120,6 +144,7 @@ public final class KernelBenchMain {
         final int blockSize;
         final String backend;
         final String backendName;
+        final String precision;
         final double kernelMs;
         final double gemmMs;
         final double flops;
@@ -129,6 +154,7 @@ public final class KernelBenchMain {
             blockSize = Integer.parseInt(kernel.getParams().getParam("blockSize"));
             backend = kernel.getParams().getParam("backend");
             backendName = GemmBackend.fromName(backend).gemm().name();
+            precision = kernel.getParams().getParam("precision");
             kernelMs = kernel.getPrimaryResult().getScore();
             gemmMs = gemm.getPrimaryResult().getScore();
             NetworkSpec spec = KernelBench.spec(network);

@@ -13,6 +13,7 @@ import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.Precision;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import io.sparkprop.testutil.HeapSampler;
 import io.sparkprop.train.IterationRecord;
@@ -48,8 +49,9 @@ import org.ejml.data.DMatrixRMaj;
  *       data both read is live before either starts); absolute figures and the sampled used-heap
  *       high-water are printed too.</li>
  * </ol>
- * Prints a table and ends with {@code result: iteration_time_vs_mllib=… time_to_088_vs_mllib=… accuracy=…
- * heap_vs_mllib=…}. Options: {@code --data DIR} (required: the folder of the four IDX files),
+ * (a) and (b) run again in float32 ({@code precision}), with the cached bytes of both. Prints a table and ends
+ * with {@code result: iteration_time_vs_mllib=… time_to_088_vs_mllib=… accuracy=… heap_vs_mllib=…
+ * iteration_time_f32_vs_mllib=… cached_f32_vs_f64=… accuracy_f32=…}. Options: {@code --data DIR} (required: the folder of the four IDX files),
  * {@code --quick}, {@code --batch N} (512), {@code --step X} (Adam, 0.002), {@code --decay D} (0.003: the step is
  * {@code η/(1 + D·t)}), {@code --epochs N} (15).
  */
@@ -162,22 +164,36 @@ public final class MlpBenchMain {
                 .fit(train, "features", "label");
         new MultilayerPerceptronClassifier().setLayers(new int[] {784, 128, 10}).setSolver("gd").setMaxIter(shortRun)
                 .setTol(0).fit(train);
+        new Trainer(small).setOptimizer(Optimizer.sgd(0.03)).setBatchSize(0).setMaxEpochs(shortRun).setTol(0)
+                .setPrecision(Precision.FLOAT32).fit(train, "features", "label");
         double[] ours = new double[reps];
+        double[] ours32 = new double[reps];
         double[] theirs = new double[reps];
         List<Double> ourMedians = new ArrayList<>();
+        long[] cached = new long[4]; // cached and payload bytes, float64 then float32
         for (int r = 0; r < reps; r++) {
             ours[r] = perIteration(shortRun, longRun, k -> {
                 TrainingResult res = new Trainer(small).setOptimizer(Optimizer.sgd(0.03)).setBatchSize(0)
                         .setBlockSize(128).setMaxEpochs(k).setTol(0).setSeed(1).fit(train, "features", "label");
                 if (k == longRun) {
                     ourMedians.add(medianMillis(res, 1));
+                    cached[0] = res.cachedBytes();
+                    cached[1] = res.payloadBytes();
                 }
+            });
+            ours32[r] = perIteration(shortRun, longRun, k -> {
+                TrainingResult res = new Trainer(small).setOptimizer(Optimizer.sgd(0.03)).setBatchSize(0)
+                        .setBlockSize(128).setMaxEpochs(k).setTol(0).setSeed(1).setPrecision(Precision.FLOAT32)
+                        .fit(train, "features", "label");
+                cached[2] = res.cachedBytes();
+                cached[3] = res.payloadBytes();
             });
             theirs[r] = perIteration(shortRun, longRun, k -> new MultilayerPerceptronClassifier()
                     .setLayers(new int[] {784, 128, 10}).setSolver("gd").setBlockSize(128).setMaxIter(k)
                     .setTol(0).setSeed(1).fit(train));
         }
         double ourIteration = median(ours);
+        double ourIteration32 = median(ours32);
         double theirIteration = median(theirs);
         double flops = 60000.0 * 2 * (2 * (784.0 * 128 + 128 * 10) + 128 * 10);
 
@@ -200,7 +216,8 @@ public final class MlpBenchMain {
         // (b), (c): ours, 784-256-128-10 ReLU, Adam, mini-batches, test accuracy after every epoch
         DMatrixRMaj[] testBlocks = blocks(testX, 1000);
         heap.reset();
-        Curve b = accuracyCurve(deep, train, testBlocks, testY, batch, step, decay, epochs, localSteps);
+        Curve b = accuracyCurve(deep, train, testBlocks, testY, batch, step, decay, epochs, localSteps,
+                Precision.FLOAT64);
         long ourHeap = heap.peak();
         long ourLive = heap.peakAfterGc();
         long ourBase = heap.baseline();
@@ -209,9 +226,12 @@ public final class MlpBenchMain {
         if (curve) {
             for (int k : CURVE) {
                 curves.add(k == localSteps ? b : accuracyCurve(deep, train, testBlocks, testY, batch, step, decay,
-                        epochs, k));
+                        epochs, k, Precision.FLOAT64));
             }
         }
+        // the same run in float32: the accuracy it ends with, and its pace
+        Curve b32 = accuracyCurve(deep, train, testBlocks, testY, batch, step, decay, epochs, localSteps,
+                Precision.FLOAT32);
         double[] smallRun = smallFit(spark, quick);
 
         heap.reset();
@@ -232,6 +252,12 @@ public final class MlpBenchMain {
                 median(ourMedians.stream().mapToDouble(Double::doubleValue).toArray()) / 1e3,
                 flops / ourIteration / 1e9, theirIteration, ourIteration / theirIteration);
         System.out.printf(Locale.ROOT, "    per-rep sparkprop %s, MLlib %s%n", Arrays.toString(ours), Arrays.toString(theirs));
+        System.out.printf(Locale.ROOT, "    float32: %.3f s (%.1f GFLOP/s) -> ratio %.3f to MLlib, %.3f to float64; per-rep %s%n",
+                ourIteration32, flops / ourIteration32 / 1e9, ourIteration32 / theirIteration,
+                ourIteration32 / ourIteration, Arrays.toString(ours32));
+        System.out.printf(Locale.ROOT, "    cached shards: float64 %.1f MB (payload %.1f MB), float32 %.1f MB (payload %.1f MB) "
+                + "-> ratio %.3f%n", cached[0] / 1e6, cached[1] / 1e6, cached[2] / 1e6, cached[3] / 1e6,
+                (double) cached[2] / cached[0]);
         System.out.printf(Locale.ROOT, "fixed cost of one iteration (%d partitions, no data): 784-128-10 (P=%d) %.1f ms, "
                         + "784-256-128-10 (P=%d) %.1f ms%n", PARTITIONS, small.parameterCount(), fixedSmall,
                 deep.parameterCount(), fixedDeep);
@@ -240,6 +266,9 @@ public final class MlpBenchMain {
                         + "accuracy %.4f -> ratio %.3f%n",
                 step, decay, batch, localSteps, timeTo088, b.last(), b.done, b.seconds[b.done - 1],
                 quick ? 30 : 100, lbfgsSeconds, lbfgsAccuracy, timeTo088 / lbfgsSeconds);
+        System.out.printf(Locale.ROOT, "    float32: accuracy 0.88 after %.1f s; final %.4f after %d epochs (%.1f s), "
+                        + "%.0f examples/s -> %.2f percentage points from float64%n", b32.timeTo(0.88), b32.last(),
+                b32.done, b32.seconds[b32.done - 1], b32.examplesPerSecond, 100 * (b32.last() - b.last()));
         double efficiency = b.examplesPerSecond / kernelRate;
         System.out.printf(Locale.ROOT, "    mini-batch epoch: %.0f examples/s (median of epochs 2..), kernel %.0f examples/s "
                 + "(%d cores x one thread, blocks of %d) -> epoch efficiency %.3f%n", b.examplesPerSecond, kernelRate,
@@ -267,9 +296,11 @@ public final class MlpBenchMain {
                 ourBase / gib, theirBase / gib, ourLive / gib, theirLive / gib, (double) ourLive / theirLive,
                 ourHeap / gib, theirHeap / gib, (double) ourHeap / theirHeap);
         System.out.printf(Locale.ROOT, "result: iteration_time_vs_mllib=%.3f time_to_088_vs_mllib=%.3f accuracy=%.4f "
-                        + "heap_vs_mllib=%.3f epoch_efficiency=%.3f local_steps=%d small_fit_s=%.2f%n",
+                        + "heap_vs_mllib=%.3f epoch_efficiency=%.3f local_steps=%d small_fit_s=%.2f "
+                        + "iteration_time_f32_vs_mllib=%.3f cached_f32_vs_f64=%.3f accuracy_f32=%.4f%n",
                 ourIteration / theirIteration, timeTo088 / lbfgsSeconds, b.last(), (double) ourExtra / theirExtra,
-                efficiency, localSteps, smallRun[2]);
+                efficiency, localSteps, smallRun[2], ourIteration32 / theirIteration, (double) cached[2] / cached[0],
+                b32.last());
     }
 
     /** The small problem: the shape of the classic 8x8 handwritten-digits set's training split. */
@@ -324,20 +355,21 @@ public final class MlpBenchMain {
 
     /** Run (b): 784-256-128-10 relu, Adam with decay, {@code localSteps} per round, test accuracy every epoch. */
     private static Curve accuracyCurve(NetworkSpec deep, Dataset<Row> train, DMatrixRMaj[] testBlocks, int[] testY,
-                                       int batch, double step, double decay, int epochs, int localSteps) {
+                                       int batch, double step, double decay, int epochs, int localSteps,
+                                       Precision precision) {
         Curve c = new Curve(localSteps, epochs);
         long[] evalNanos = {0};
         long fitStart = System.nanoTime();
         TrainingResult r = new Trainer(deep).setOptimizer(Optimizer.adam(step).withDecay(decay)).setBatchSize(batch)
-                .setLocalSteps(localSteps).setMaxEpochs(epochs).setTol(0).setSeed(7)
+                .setLocalSteps(localSteps).setMaxEpochs(epochs).setTol(0).setSeed(7).setPrecision(precision)
                 .setEpochListener((record, params) -> {
                     long t0 = System.nanoTime();
                     c.seconds[record.epoch()] = (t0 - fitStart - evalNanos[0]) / 1e9;
                     c.accuracy[record.epoch()] = accuracy(deep, params, testBlocks, testY);
                     c.done = record.epoch() + 1;
                     evalNanos[0] += System.nanoTime() - t0;
-                    System.out.printf(Locale.ROOT, "sparkprop localSteps %d epoch %2d: %.1f s, test accuracy %.4f%n",
-                            localSteps, record.epoch() + 1, c.seconds[record.epoch()], c.accuracy[record.epoch()]);
+                    System.out.printf(Locale.ROOT, "sparkprop %s localSteps %d epoch %2d: %.1f s, test accuracy %.4f%n",
+                            precision.lowerName(), localSteps, record.epoch() + 1, c.seconds[record.epoch()], c.accuracy[record.epoch()]);
                     return true;
                 }).fit(train, "features", "label");
         // examples/s of the rounds alone (no listener, no test pass), median over epochs 2.. (epoch 1 warms the JIT)
