@@ -104,6 +104,27 @@ class MlpPersistenceTest {
                 predictions(loadedVector.transform(data), "prediction"));
     }
 
+    /** A float32 fit gives a model like any other: double weights, its precision in the summary and the params. */
+    @Test
+    void aFloat32ModelRecordsItsPrecisionAndScoresLikeAnyOther() throws IOException {
+        MlpClassificationModel model = new MlpClassifier().setHiddenLayers(new int[] {5}).setMaxEpochs(3)
+                .setPrecision("float32").fit(data);
+        assertEquals("float32", model.summary().precision());
+        assertEquals("float32", model.getPrecision());
+        String path = dir.resolve("model32").toString();
+        model.save(path);
+        MlpClassificationModel loaded = MlpClassificationModel.load(path);
+        assertEquals("float32", loaded.getPrecision());
+        assertArrayEquals(model.parameters().toFlat(), loaded.parameters().toFlat(), 0.0);
+        assertEquals(predictions(model.transform(data), "probability", "prediction"),
+                predictions(loaded.transform(data), "probability", "prediction"));
+        assertEquals("float64", new MlpClassifier().setHiddenLayers(new int[] {5}).setMaxEpochs(1).fit(data)
+                .summary().precision());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new MlpClassifier().setPrecision("float16"));
+        assertEquals("unknown precision 'float16', expected one of float64, float32", e.getMessage());
+    }
+
     @Test
     void pipelinesWithOurStagesSaveAndLoad() throws IOException {
         Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {
