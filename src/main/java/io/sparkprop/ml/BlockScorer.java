@@ -17,8 +17,8 @@ import org.ejml.data.DMatrixRMaj;
 
 /**
  * Batch scoring for the models' {@code transform}: every partition is read in blocks of
- * {@value #ROWS_PER_BLOCK} rows whose feature vectors become the columns of one {@code X} ({@code n×B}), so a
- * forward pass is one GEMM per layer and block — as in training — instead of one matrix-vector product per
+ * {@value #ROWS_PER_BLOCK} rows whose feature vectors become the rows of one block ({@code B×n}, each vector
+ * one contiguous copy; the first GEMM reads it transposed), so a forward pass is one GEMM per layer and block — as in training — instead of one matrix-vector product per
  * row and layer (MLlib's column functions, and ours before). The block and the task's kernel are allocated
  * once per task and reused. The rows come out in their order with the models' output columns appended, the
  * same schema as Spark ML's column functions give.
@@ -30,9 +30,9 @@ final class BlockScorer {
     private BlockScorer() {
     }
 
-    /** A task's forward pass: the outputs of the block {@code x} ({@code n×B}) into {@code out} (reshaped). */
+    /** A task's forward pass: the outputs ({@code m×B}) of the block {@code rows} ({@code B×n}) into {@code out} (reshaped). */
     interface BlockFunction {
-        void apply(DMatrixRMaj x, DMatrixRMaj out);
+        void apply(DMatrixRMaj rows, DMatrixRMaj out);
     }
 
     /** Makes a task's {@link BlockFunction} on the executor (its kernel and workspace), once per task. */
@@ -90,7 +90,7 @@ final class BlockScorer {
             this.added = added;
             this.forward = forward;
             this.columns = columns;
-            this.x = new DMatrixRMaj(n, ROWS_PER_BLOCK);
+            this.x = new DMatrixRMaj(ROWS_PER_BLOCK, n);
         }
 
         @Override
@@ -116,7 +116,7 @@ final class BlockScorer {
             return RowFactory.create(values);
         }
 
-        /** Reads the next block: its feature vectors into the columns of {@code X}, then the forward pass. */
+        /** Reads the next block: its feature vectors into the rows of the block, then the forward pass. */
         private void fill() {
             size = 0;
             next = 0;
@@ -126,9 +126,8 @@ final class BlockScorer {
             if (size == 0) {
                 return;
             }
-            // a short last block gets an exactly sized X (its columns are the GEMMs' n)
-            x.reshape(n, size);
-            java.util.Arrays.fill(x.data, 0, n * size, 0.0);
+            // a short last block gets an exactly sized block (its rows are the GEMMs' n)
+            x.reshape(size, n);
             for (int j = 0; j < size; j++) {
                 Vector v = (Vector) rows[j].get(featuresIndex);
                 if (v == null) {
@@ -138,29 +137,28 @@ final class BlockScorer {
                     throw new IllegalArgumentException("expected " + n + " features, found " + v.size()
                             + "; the model was trained on " + n);
                 }
-                put(v, j, size);
+                put(v, j);
             }
             forward.apply(x, out);
         }
 
-        /** Example {@code j}'s features into column {@code j} of {@code X} ({@code n × b}, zeroed). */
-        private void put(Vector v, int j, int b) {
+        /** Example {@code j}'s features into row {@code j} of the block. */
+        private void put(Vector v, int j) {
             double[] d = x.data;
+            int at = j * n;
             if (v instanceof DenseVector) {
-                double[] values = ((DenseVector) v).values();
-                for (int i = 0; i < n; i++) {
-                    d[i * b + j] = values[i];
-                }
+                System.arraycopy(((DenseVector) v).values(), 0, d, at, n);
             } else if (v instanceof SparseVector) {
                 SparseVector s = (SparseVector) v;
                 int[] indices = s.indices();
                 double[] values = s.values();
+                java.util.Arrays.fill(d, at, at + n, 0.0);
                 for (int k = 0; k < indices.length; k++) {
-                    d[indices[k] * b + j] = values[k];
+                    d[at + indices[k]] = values[k];
                 }
             } else {
                 for (int i = 0; i < n; i++) {
-                    d[i * b + j] = v.apply(i);
+                    d[at + i] = v.apply(i);
                 }
             }
         }

@@ -92,7 +92,7 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
         return () -> {
             BackpropKernel kernel = new BackpropKernel(p.spec(), GemmBackend.AUTO.gemm());
             BackpropKernel.Weights weights = kernel.load(p);
-            return raw ? (x, out) -> kernel.predictRaw(weights, x, out) : (x, out) -> kernel.predict(weights, x, out);
+            return (rows, out) -> kernel.predictRows(weights, rows, out, raw);
         };
     }
 

@@ -166,7 +166,7 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
 
     /**
      * Appends the prediction column, computed partition by partition in blocks ({@link BlockScorer}):
-     * {@code Ŷ = W X + b 1ᵀ}, one GEMM a block of rows.
+     * {@code Ŷ = W Xᵀ + b 1ᵀ} for a block {@code X} of rows, one GEMM a block.
      */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
@@ -180,9 +180,9 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
         BlockScorer.Factory forward = () -> {
             Gemm gemm = GemmBackend.AUTO.gemm();
             DMatrixRMaj weights = DMatrixRMaj.wrap(intercepts.length, features, coefficients);
-            return (x, y) -> {
-                y.reshape(intercepts.length, x.numCols);
-                gemm.gemm(false, false, 1.0, weights, x, 0.0, y);
+            return (rows, y) -> {
+                y.reshape(intercepts.length, rows.numRows);
+                gemm.gemm(false, true, 1.0, weights, rows, 0.0, y);
                 for (int k = 0; k < y.numRows; k++) {
                     for (int j = 0; j < y.numCols; j++) {
                         y.data[k * y.numCols + j] += intercepts[k];

@@ -160,7 +160,7 @@ public final class BackpropKernel {
             return 0.0;
         }
         double[] w = weightsOrOnes(weights, b);
-        forward(params, x, b, false);
+        forward(params, x, false, b, false);
         double loss = outputLossAndDelta(targets(y), w, b);
         backward(params, x, b, sum.gradient());
         sum.addTotalsInPlace(loss, weightTotal(w, b), b);
@@ -182,7 +182,7 @@ public final class BackpropKernel {
         if (b == 0) {
             return 0.0;
         }
-        forward(params, x, b, false);
+        forward(params, x, false, b, false);
         return outputLossAndDelta(targets(y), weightsOrOnes(weights, b), b);
     }
 
@@ -205,7 +205,7 @@ public final class BackpropKernel {
             return 0.0;
         }
         double[] w = weightsOrOnes(weights, b);
-        forward(params, x, b, false);
+        forward(params, x, false, b, false);
         DMatrixRMaj yd = targets(y);
         double loss = outputLossAndDelta(yd, w, b);
         DMatrixRMaj a = activations[layers - 1];
@@ -243,7 +243,7 @@ public final class BackpropKernel {
      * for a softmax output) into {@code out}, which is reshaped (modified).
      */
     public void predict(Weights params, Matrix x, DMatrixRMaj out) {
-        output(params, x, out, true);
+        output(params, x, false, out, true);
     }
 
     /** {@link #predict(Weights, Matrix, DMatrixRMaj)} with {@code params} {@link #load loaded}. */
@@ -256,7 +256,7 @@ public final class BackpropKernel {
      * logits of a softmax or sigmoid output) into {@code out}, which is reshaped (modified).
      */
     public void predictRaw(Weights params, Matrix x, DMatrixRMaj out) {
-        output(params, x, out, false);
+        output(params, x, false, out, false);
     }
 
     /** {@link #predictRaw(Weights, Matrix, DMatrixRMaj)} with {@code params} {@link #load loaded}. */
@@ -264,14 +264,23 @@ public final class BackpropKernel {
         predictRaw(load(params), x, out);
     }
 
-    private void output(Weights params, Matrix x, DMatrixRMaj out, boolean activateOutput) {
-        checkInput(params, x);
-        int b = x.getNumCols();
+    /**
+     * {@link #predict} or (with {@code raw}) {@link #predictRaw} of a block given with one example per
+     * <em>row</em> ({@code B × n_0}), as scoring gathers it: each example's features are one contiguous copy,
+     * and the first layer's GEMM reads the block transposed ({@code W_0 Xᵀ}). The outputs are {@code m × B}.
+     */
+    public void predictRows(Weights params, Matrix rows, DMatrixRMaj out, boolean raw) {
+        output(params, rows, true, out, !raw);
+    }
+
+    private void output(Weights params, Matrix x, boolean examplesAsRows, DMatrixRMaj out, boolean activateOutput) {
+        checkInput(params, x, examplesAsRows);
+        int b = examplesAsRows ? x.getNumRows() : x.getNumCols();
         out.reshape(spec.outputSize(), b);
         if (b == 0) {
             return;
         }
-        forward(params, x, b, activateOutput);
+        forward(params, x, examplesAsRows, b, activateOutput);
         System.arraycopy(activations[layers - 1].data, 0, out.data, 0, out.getNumElements());
     }
 
@@ -280,7 +289,7 @@ public final class BackpropKernel {
      * activation is applied only when {@code activateOutput}, else it is left as {@code Z_L} for the
      * fused loss. Float32: the GEMM in single precision, the rest in double, {@code A_l} rounded to float.
      */
-    private void forward(Weights params, Matrix x, int b, boolean activateOutput) {
+    private void forward(Weights params, Matrix x, boolean examplesAsRows, int b, boolean activateOutput) {
         Parameters p = params.params;
         DMatrixRMaj input = precision == Precision.FLOAT64 ? (DMatrixRMaj) x : null;
         FMatrixRMaj floatInput = precision == Precision.FLOAT32 ? (FMatrixRMaj) x : null;
@@ -290,15 +299,15 @@ public final class BackpropKernel {
             Activation f = output && !activateOutput ? Activation.IDENTITY : spec.activation(l);
             if (precision == Precision.FLOAT64) {
                 z.reshape(spec.width(l), b);
-                gemm.gemm(false, false, 1.0, p.values(), p.weightOffset(l), spec.width(l), spec.fanIn(l), input,
-                        0.0, z);
+                gemm.gemm(false, l == 0 && examplesAsRows, 1.0, p.values(), p.weightOffset(l), spec.width(l),
+                        spec.fanIn(l), input, 0.0, z);
                 Activations.addBiasAndApply(f, z, p.values(), p.biasOffset(l), columnScratch(b), columnScratchB(b));
                 input = z;
             } else {
                 FMatrixRMaj zf = floatActivations[l];
                 zf.reshape(spec.width(l), b);
-                gemm.gemm(false, false, 1.0f, params.values, p.weightOffset(l), spec.width(l), spec.fanIn(l),
-                        floatInput, 0.0f, zf);
+                gemm.gemm(false, l == 0 && examplesAsRows, 1.0f, params.values, p.weightOffset(l), spec.width(l),
+                        spec.fanIn(l), floatInput, 0.0f, zf);
                 FloatCopies.widenAddingBias(zf, params.values, p.biasOffset(l), z);
                 Activations.addBiasAndApply(f, z, null, 0, columnScratch(b), columnScratchB(b));
                 if (!output) {
@@ -423,7 +432,7 @@ public final class BackpropKernel {
     }
 
     private int checkBlock(Weights params, Matrix x, Matrix y, double[] weights) {
-        checkInput(params, x);
+        checkInput(params, x, false);
         checkPrecision("targets", y);
         int b = x.getNumCols();
         if (y.getNumRows() != spec.outputSize() || y.getNumCols() != b) {
@@ -436,14 +445,15 @@ public final class BackpropKernel {
         return b;
     }
 
-    private void checkInput(Weights params, Matrix x) {
+    private void checkInput(Weights params, Matrix x, boolean examplesAsRows) {
         if (params != loaded || params.params == null) {
             throw new IllegalArgumentException("expected the weights this kernel loaded (BackpropKernel.load)");
         }
         checkPrecision("inputs", x);
-        if (x.getNumRows() != spec.inputSize()) {
+        int features = examplesAsRows ? x.getNumCols() : x.getNumRows();
+        if (features != spec.inputSize()) {
             throw new IllegalArgumentException("expected " + spec.inputSize() + " features per example, found "
-                    + x.getNumRows());
+                    + features);
         }
     }
 

@@ -93,6 +93,35 @@ class BackpropKernelTest {
     }
 
     /** An example of weight 2 counts as the same example twice. */
+    /** Scoring's layout, one example per row, gives what the columns layout gives, outputs and logits. */
+    @ParameterizedTest
+    @EnumSource(value = GemmBackend.class, names = {"EJML", "NETLIB"})
+    void examplesAsRowsPredictAsExamplesAsColumns(GemmBackend backend) {
+        Parameters params = randomParams(DEEP, 4);
+        SplittableRandom random = new SplittableRandom(12);
+        DMatrixRMaj x = TestData.uniform(random, 6, 9, -1, 1);
+        DMatrixRMaj rows = new DMatrixRMaj(9, 6);
+        org.ejml.dense.row.CommonOps_DDRM.transpose(x, rows);
+        BackpropKernel kernel = new BackpropKernel(DEEP, backend.gemm());
+        for (boolean raw : new boolean[] {false, true}) {
+            DMatrixRMaj expected = new DMatrixRMaj(1, 1);
+            DMatrixRMaj found = new DMatrixRMaj(1, 1);
+            if (raw) {
+                kernel.predictRaw(params, x, expected);
+            } else {
+                kernel.predict(params, x, expected);
+            }
+            kernel.predictRows(kernel.load(params), rows, found, raw);
+            assertEquals(expected.numRows, found.numRows);
+            assertEquals(9, found.numCols);
+            assertTrue(TestData.maxRelativeDifference(expected.data, found.data) <= Tolerances.REORDERED_SUM_RELATIVE,
+                    backend + " raw=" + raw);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> kernel.predictRows(kernel.load(params), x, new DMatrixRMaj(1, 1), false));
+        assertEquals("expected 6 features per example, found 9", e.getMessage());
+    }
+
     @Test
     void weightTwoEqualsTheExampleTwice() {
         SplittableRandom random = new SplittableRandom(5);
