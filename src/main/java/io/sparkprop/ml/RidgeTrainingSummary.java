@@ -61,4 +61,9 @@ public final class RidgeTrainingSummary implements Serializable {
     public String gemm() {
         return solution.gemm();
     }
+
+    /** {@code float64}, or {@code float32} for a float32 sgd fit. */
+    public String precision() {
+        return solution.precision();
+    }
 }

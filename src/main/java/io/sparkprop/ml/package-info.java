@@ -7,6 +7,8 @@
  * {@link io.sparkprop.ridge.RidgeSettings}) whose defaults they also take, and hand training to
  * {@link io.sparkprop.train.Trainer} or {@link io.sparkprop.ridge.RidgeSolver}. Held-out validation rows
  * ({@code validationIndicatorCol}) with early stopping ({@code patience}), warm start
- * ({@code setInitialModel}) and checkpointing ({@code setCheckpointing}) are on the MLP estimators.
+ * ({@code setInitialModel}) and checkpointing ({@code setCheckpointing}) are on the MLP estimators. The
+ * models' {@code transform} scores partitions in blocks of rows, one GEMM per layer and block
+ * ({@code BlockScorer}).
  */
 package io.sparkprop.ml;

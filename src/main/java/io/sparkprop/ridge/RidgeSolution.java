@@ -32,6 +32,7 @@ public final class RidgeSolution implements Serializable {
     private final double passMillis;
     private final double solveMillis;
     private String gemm = "";
+    private String precision = "float64";
 
     RidgeSolution(DMatrixRMaj coefficients, double[] intercepts, double[] rmse, double[] r2, double[] mae,
                   long numExamples, double weightSum, double passMillis, double solveMillis) {
@@ -100,6 +101,17 @@ public final class RidgeSolution implements Serializable {
     /** The GEMM backend the driver chose for the fit, with its fingerprint (BLAS library, core type, CPU). */
     public String gemm() {
         return gemm;
+    }
+
+    /** Records the precision solver sgd trained in; returns {@code this}. */
+    RidgeSolution withPrecision(String name) {
+        this.precision = name;
+        return this;
+    }
+
+    /** {@code float64}, or {@code float32} for a float32 sgd fit (the normal equations are always float64). */
+    public String precision() {
+        return precision;
     }
 
     /** Lets {@link #meanAbsoluteError()} compute the MAE from {@code data} when first asked. */

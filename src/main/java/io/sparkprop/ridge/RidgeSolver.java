@@ -277,6 +277,7 @@ public final class RidgeSolver {
         double[] b = p.biases(0).values();
         ResidualMetrics e = ResidualMetrics.of(data, w, b, GemmChoice.decide(settings.gemmBackend()));
         return new RidgeSolution(w, b.clone(), e.rmse(), e.r2(), e.mae(),
-                r.numExamples(), r.weightSum(), trainMillis, 0).withGemm(r.gemm());
+                r.numExamples(), r.weightSum(), trainMillis, 0).withGemm(r.gemm())
+                .withPrecision(r.precision().lowerName());
     }
 }

@@ -51,7 +51,8 @@ import org.ejml.data.DMatrixRMaj;
  * </ol>
  * (a) and (b) run again in float32 ({@code precision}), with the cached bytes of both. Prints a table and ends
  * with {@code result: iteration_time_vs_mllib=… time_to_088_vs_mllib=… accuracy=… heap_vs_mllib=…
- * iteration_time_f32_vs_mllib=… cached_f32_vs_f64=… accuracy_f32=…}. Options: {@code --data DIR} (required: the folder of the four IDX files),
+ * epoch_efficiency=… local_steps=… small_fit_s=… iteration_time_f32_vs_mllib=… cached_f32_vs_f64=…
+ * accuracy_f32=…}. Options: {@code --data DIR} (required: the folder of the four IDX files),
  * {@code --quick}, {@code --batch N} (512), {@code --step X} (Adam, 0.002), {@code --decay D} (0.003: the step is
  * {@code η/(1 + D·t)}), {@code --epochs N} (15).
  */

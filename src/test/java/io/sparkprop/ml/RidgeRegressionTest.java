@@ -80,6 +80,19 @@ class RidgeRegressionTest {
         assertEquals(3, model.numFeatures());
     }
 
+    /** Solver sgd in float32: the float64 run's coefficients to float accuracy, the precision in the summary. */
+    @Test
+    void theSgdSolverTrainsInFloat32() {
+        RidgeRegression sgd = new RidgeRegression().setLabelCol("y").setRegParam(0.01).setSolver("sgd");
+        RidgeRegressionModel f64 = sgd.fit(data);
+        RidgeRegressionModel f32 = sgd.setPrecision("float32").fit(data);
+        assertEquals("float32", f32.summary().precision());
+        assertEquals("float64", f64.summary().precision());
+        assertArrayEquals(f64.coefficients().toArray(), f32.coefficients().toArray(), 1e-4);
+        assertEquals(f64.intercept(), f32.intercept(), 1e-4);
+        assertTrue(f32.summary().r2()[0] > 0.99);
+    }
+
     @Test
     void vectorLabelsGiveSeveralOutputs() {
         RidgeRegressionModel model = new RidgeRegression().setLabelCol("pair").setRegParam(0.001).fit(data);

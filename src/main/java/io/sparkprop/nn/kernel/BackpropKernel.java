@@ -35,8 +35,9 @@ import org.ejml.data.Matrix;
  * the parameters in place. A float32 kernel takes blocks of {@link FMatrixRMaj} (a float32 shard's) and
  * multiplies with a float copy of the parameters made by {@link #load}: every GEMM runs in single
  * precision ({@code sgemm}), and the {@code O(n_l·B)} work between them is done in double — {@code Z_l}
- * is widened (adding {@code b_l}), {@code f_l}, the loss with its log-sum-exp and the output delta are
- * computed as in float64, {@code A_l} and {@code Δ_l} are rounded to float for the next GEMM. A block's
+ * is widened (adding {@code b_l}), {@code f_l} (a sigmoid with a vectorisable exponential accurate far
+ * beyond float's rounding), the loss with its log-sum-exp and the output delta are computed as in float64,
+ * {@code A_l} and {@code Δ_l} are rounded to float for the next GEMM. A block's
  * gradient {@code Δ_l A_{l-1}ᵀ} is a float32 GEMM (its {@code B} products summed in float) added into the
  * double accumulator, so the sum across blocks and shards is a float64 sum; the bias gradients are row sums
  * of the double deltas.
@@ -309,7 +310,11 @@ public final class BackpropKernel {
                 gemm.gemm(false, l == 0 && examplesAsRows, 1.0f, params.values, p.weightOffset(l), spec.width(l),
                         spec.fanIn(l), floatInput, 0.0f, zf);
                 FloatCopies.widenAddingBias(zf, params.values, p.biasOffset(l), z);
-                Activations.addBiasAndApply(f, z, null, 0, columnScratch(b), columnScratchB(b));
+                if (f == Activation.SIGMOID) {
+                    Activations.sigmoidForFloat32(z);
+                } else {
+                    Activations.addBiasAndApply(f, z, null, 0, columnScratch(b), columnScratchB(b));
+                }
                 if (!output) {
                     FloatCopies.narrow(z, zf); // A_l: the next layer's GEMM input and this layer's ∇W_{l+1} factor
                 }
