@@ -219,8 +219,10 @@ public final class TrainJob {
                 MlpTrainingSummary summary = ((MlpModel<?>) fitted).summary();
                 metrics.put("gemm", summary.gemm());
                 metrics.put("bitsPortable", summary.bitsPortable());
+                metrics.put("precision", summary.precision());
             } else if (fitted instanceof RidgeRegressionModel) {
                 metrics.put("gemm", ((RidgeRegressionModel) fitted).summary().gemm());
+                metrics.put("precision", ((RidgeRegressionModel) fitted).summary().precision());
             }
             Dataset<Row> scored = model.transform(test);
             metrics.put("test", type.equals("mlp-classifier")

@@ -105,6 +105,9 @@ public final class KernelBenchMain {
             System.out.println("result: no 784-256-128-10 rows measured");
             return;
         }
+        if (precisions.contains("float32")) {
+            accumulationError(best.backend);
+        }
         double lowest = Double.POSITIVE_INFINITY;
         double lowestSingle = Double.POSITIVE_INFINITY;
         double lowestSpeedup = Double.POSITIVE_INFINITY;
@@ -128,6 +131,67 @@ public final class KernelBenchMain {
                 lowest, best.backendName, best.kernelGflops(), Double.isInfinite(lowestSpeedup) ? ""
                         : String.format(Locale.ROOT, " f32_vs_f64=%.3f f32_kernel/gemm=%.3f", lowestSpeedup,
                                 lowestSingle)));
+    }
+
+    /**
+     * Where a float32 shard's gradient should be summed: the float32 kernel adds each block's float GEMM into a
+     * double accumulator. Against the float64 kernel on the same (float-exact) data, this prints the relative
+     * error of that sum over a shard of 200 blocks of 128 examples (784-256-128-10), and of the alternative —
+     * the running sum kept in float, rounded after every block.
+     */
+    private static void accumulationError(String backend) {
+        NetworkSpec spec = KernelBench.spec("784-256-128-10");
+        io.sparkprop.linalg.Gemm gemm = GemmBackend.fromName(backend).gemm();
+        io.sparkprop.nn.Parameters params = io.sparkprop.nn.Parameters.initialise(spec, 1);
+        for (int i = 0; i < params.size(); i++) {
+            params.values()[i] = (float) params.values()[i];
+        }
+        io.sparkprop.nn.kernel.BackpropKernel f64 = new io.sparkprop.nn.kernel.BackpropKernel(spec, gemm);
+        io.sparkprop.nn.kernel.BackpropKernel f32 = new io.sparkprop.nn.kernel.BackpropKernel(spec, gemm,
+                io.sparkprop.nn.Precision.FLOAT32);
+        io.sparkprop.nn.kernel.BackpropKernel.Weights w32 = f32.load(params);
+        io.sparkprop.nn.GradientSum reference = new io.sparkprop.nn.GradientSum(spec);
+        io.sparkprop.nn.GradientSum doubleSum = new io.sparkprop.nn.GradientSum(spec);
+        io.sparkprop.nn.GradientSum block = new io.sparkprop.nn.GradientSum(spec);
+        float[] floatSum = new float[params.size()];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int k = 0; k < 200; k++) {
+            org.ejml.data.DMatrixRMaj x = new org.ejml.data.DMatrixRMaj(784, 128);
+            for (int i = 0; i < x.data.length; i++) {
+                x.data[i] = (float) random.nextDouble();
+            }
+            org.ejml.data.DMatrixRMaj y = new org.ejml.data.DMatrixRMaj(10, 128);
+            for (int j = 0; j < 128; j++) {
+                y.set(random.nextInt(10), j, 1.0);
+            }
+            f64.lossAndGradient(params, x, y, null, reference);
+            f32.lossAndGradient(w32, KernelBench.narrow(x), KernelBench.narrow(y), null, doubleSum);
+            block.resetInPlace();
+            f32.lossAndGradient(w32, KernelBench.narrow(x), KernelBench.narrow(y), null, block);
+            double[] g = block.gradient().values();
+            for (int i = 0; i < floatSum.length; i++) {
+                floatSum[i] = (float) (floatSum[i] + g[i]);
+            }
+        }
+        double[] ref = reference.gradient().values();
+        double[] viaFloat = new double[floatSum.length];
+        for (int i = 0; i < floatSum.length; i++) {
+            viaFloat[i] = floatSum[i];
+        }
+        System.out.println(String.format(Locale.ROOT, "float32 gradient of a shard of 200 blocks of 128 (784-256-128-10), "
+                + "relative error against float64: blocks summed in double %.2e, running sum in float %.2e",
+                relativeError(ref, doubleSum.gradient().values()), relativeError(ref, viaFloat)));
+    }
+
+    /** {@code ‖a − b‖₂ / ‖a‖₂}. */
+    private static double relativeError(double[] a, double[] b) {
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff += (a[i] - b[i]) * (a[i] - b[i]);
+            norm += a[i] * a[i];
+        }
+        return Math.sqrt(diff / norm);
     }
 
     private static boolean sameParams(RunResult a, RunResult b) {

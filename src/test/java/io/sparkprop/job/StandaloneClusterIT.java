@@ -239,16 +239,24 @@ class StandaloneClusterIT {
         return p;
     }
 
+    /** {@link #localStepsJob} in float32: float shards, sgemm, float parameters shipped. */
+    private static Properties float32Job(Path output, int rows, int epochs) {
+        Properties p = localStepsJob(output, rows, epochs);
+        p.setProperty("train.precision", "float32");
+        return p;
+    }
+
     /**
-     * Two executors of one core; after epoch 2 of 6 one of them is killed (SIGKILL). Spark re-runs its
-     * tasks — each recomputes its round's 4 local steps from the broadcast —, rebuilds its cached shard from
-     * the lineage on a live executor, and training ends with the parameters of an uninterrupted run.
+     * Two executors of one core, training in float32; after epoch 2 of 6 one of them is killed (SIGKILL).
+     * Spark re-runs its tasks — each recomputes its round's 4 local steps from the broadcast —, rebuilds its
+     * cached float32 shard from the lineage on a live executor, and training ends with the parameters of an
+     * uninterrupted run.
      */
     @Test
     void killingAnExecutorMidTrainingChangesNoBit() throws Exception {
         Path out = dir.resolve("executor-kill-out");
         Path log = dir.resolve("executor-kill.log");
-        Process submit = submit("executor-kill", localStepsJob(out, 20000, 6), "spark.executor.cores=1");
+        Process submit = submit("executor-kill", float32Job(out, 20000, 6), "spark.executor.cores=1");
         await("two executors and epoch 2", 240, submit, log,
                 () -> read(log).contains("sparkprop epoch 2/6") && executors().size() == 2);
         String before = read(log);
@@ -266,7 +274,7 @@ class StandaloneClusterIT {
                     .filter(l -> l.contains("sparkprop: packed partition")).count()).sum();
         }
         assertTrue(packs >= 3, "a lost shard was packed again (" + packs + " packs)");
-        assertSameAsLocal(localStepsJob(dir.resolve("executor-kill-local"), 20000, 6), out);
+        assertSameAsLocal(float32Job(dir.resolve("executor-kill-local"), 20000, 6), out);
     }
 
     /**

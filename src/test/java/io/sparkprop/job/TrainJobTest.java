@@ -49,6 +49,23 @@ class TrainJobTest {
         return (Map<String, Object>) metrics.get("test");
     }
 
+    /** The quick start in float32: the same accuracy bar, and the precision recorded in metrics.json. */
+    @Test
+    void theQuickStartInFloat32ReachesTheSameAccuracy() throws IOException {
+        Properties p = new Properties();
+        try (FileInputStream in = new FileInputStream("conf/quickstart.properties")) {
+            p.load(in);
+        }
+        Path out = dir.resolve("quickstart-f32");
+        p.setProperty("output.dir", out.toString());
+        p.setProperty("train.precision", "float32");
+        Map<String, Object> metrics = TrainJob.run(JobConfig.parse(p), spark);
+        double accuracy = (Double) test(metrics).get("accuracy");
+        assertTrue(accuracy >= 0.80, "test accuracy " + accuracy);
+        assertEquals("float32", metrics.get("precision"));
+        assertTrue(Files.readString(out.resolve("metrics.json")).contains("\"precision\" : \"float32\""));
+    }
+
     /** The quick start trains to a test accuracy of at least 0.80 on its sample and writes its outputs. */
     @Test
     void theQuickStartReachesItsAccuracyAndWritesItsOutputs() throws IOException {

@@ -101,11 +101,6 @@ public final class BackpropKernel {
 
         private Weights() {
         }
-
-        /** The loaded parameters (their layout and, in float64, their values). */
-        public Parameters parameters() {
-            return params;
-        }
     }
 
     /**
