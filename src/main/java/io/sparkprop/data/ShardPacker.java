@@ -5,9 +5,9 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 
+import io.sparkprop.nn.Precision;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
-import io.sparkprop.nn.Precision;
 import org.apache.spark.ml.linalg.Vector;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.Matrix;
@@ -160,7 +160,6 @@ public final class ShardPacker implements java.io.Serializable {
         return new Shard(partition, precision, xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
                 allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
     }
-
 
     /**
      * Streams the blocks of {@code examples} to {@code consumer} without keeping them: one set of
