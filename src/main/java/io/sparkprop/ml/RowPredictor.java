@@ -9,7 +9,7 @@ import org.apache.spark.ml.linalg.Vector;
 import org.ejml.data.DMatrixRMaj;
 
 /**
- * The network's outputs for one feature vector at a time, for the models' column functions. Ships
+ * The network's outputs for one feature vector at a time, for the models' single-row {@code predict}. Ships
  * the parameters to the executors; each thread builds its own kernel there.
  */
 final class RowPredictor implements Serializable {
