@@ -7,6 +7,7 @@ import java.util.Locale;
 
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.testutil.TestData;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -180,18 +181,8 @@ public final class KernelBenchMain {
         }
         System.out.println(String.format(Locale.ROOT, "float32 gradient of a shard of 200 blocks of 128 (784-256-128-10), "
                 + "relative error against float64: blocks summed in double %.2e, running sum in float %.2e",
-                relativeError(ref, doubleSum.gradient().values()), relativeError(ref, viaFloat)));
-    }
-
-    /** {@code ‖a − b‖₂ / ‖a‖₂}. */
-    private static double relativeError(double[] a, double[] b) {
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < a.length; i++) {
-            diff += (a[i] - b[i]) * (a[i] - b[i]);
-            norm += a[i] * a[i];
-        }
-        return Math.sqrt(diff / norm);
+                TestData.relativeNormError(ref, doubleSum.gradient().values()),
+                TestData.relativeNormError(ref, viaFloat)));
     }
 
     private static boolean sameParams(RunResult a, RunResult b) {

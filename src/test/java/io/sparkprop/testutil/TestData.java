@@ -65,6 +65,17 @@ public final class TestData {
         }
     }
 
+    /** {@code ‖a − b‖₂ / ‖a‖₂}: the norm-wise relative error of {@code b} against {@code a}. */
+    public static double relativeNormError(double[] a, double[] b) {
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff += (a[i] - b[i]) * (a[i] - b[i]);
+            norm += a[i] * a[i];
+        }
+        return Math.sqrt(diff / norm);
+    }
+
     /** {@code max_i |a_i − b_i| / max(max_i |a_i|, max_i |b_i|, tiny)}. */
     public static double maxRelativeDifference(double[] a, double[] b) {
         if (a.length != b.length) {

@@ -74,7 +74,7 @@ class Float32KernelTest {
 
         double tolerance = Tolerances.FLOAT32_KERNEL_RELATIVE * spec.numLayers();
         assertEquals(referenceLoss, singleLoss, tolerance * Math.abs(referenceLoss), "loss");
-        double g = relativeNormError(reference.gradient().values(), single.gradient().values());
+        double g = TestData.relativeNormError(reference.gradient().values(), single.gradient().values());
         assertTrue(g <= tolerance, "gradient relative error " + g + " > " + tolerance);
         assertEquals(reference.count(), single.count());
         assertEquals(reference.weightSum(), single.weightSum());
@@ -129,7 +129,7 @@ class Float32KernelTest {
             assertEquals(160.0, l, 1e-12, backend + " loss");
             assertEquals(referenceLoss, l, 1e-12 * referenceLoss);
             assertTrue(sum.gradient().isFinite(), backend + " gradient finite");
-            assertTrue(relativeNormError(reference.gradient().values(), sum.gradient().values()) <= 1e-6);
+            assertTrue(TestData.relativeNormError(reference.gradient().values(), sum.gradient().values()) <= 1e-6);
         }
     }
 
@@ -188,17 +188,6 @@ class Float32KernelTest {
         e = assertThrows(IllegalArgumentException.class, () -> f64.loss(f64.load(params), new DMatrixRMaj(3, 2),
                 new FMatrixRMaj(2, 2), null));
         assertEquals("a float64 kernel expects DMatrixRMaj targets, found FMatrixRMaj", e.getMessage());
-    }
-
-    /** {@code ‖a − b‖₂ / ‖a‖₂}. */
-    static double relativeNormError(double[] a, double[] b) {
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < a.length; i++) {
-            diff += (a[i] - b[i]) * (a[i] - b[i]);
-            norm += a[i] * a[i];
-        }
-        return Math.sqrt(diff / norm);
     }
 
     static DMatrixRMaj floatExact(DMatrixRMaj m) {
