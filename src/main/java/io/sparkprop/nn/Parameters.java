@@ -148,6 +148,38 @@ public final class Parameters implements Serializable {
         return offset + values.length;
     }
 
+    /**
+     * Writes these parameters rounded to float (to nearest) into {@code floats} (modified), in the flat layout:
+     * what a float32 kernel multiplies with and a float32 fit ships.
+     *
+     * @throws IllegalArgumentException if {@code floats} is not of {@link #size()}
+     */
+    public void copyToFloats(float[] floats) {
+        if (floats.length != values.length) {
+            throw new IllegalArgumentException("expected " + values.length + " floats, found " + floats.length);
+        }
+        for (int i = 0; i < values.length; i++) {
+            floats[i] = (float) values[i];
+        }
+    }
+
+    /**
+     * Parameters of {@code spec} from float values in the flat layout (widened to double, which is exact).
+     *
+     * @throws IllegalArgumentException if {@code floats} does not have exactly {@link NetworkSpec#parameterCount()} values
+     */
+    public static Parameters fromFloats(NetworkSpec spec, float[] floats) {
+        if (floats.length != spec.parameterCount()) {
+            throw new IllegalArgumentException("expected " + spec.parameterCount() + " parameters for network "
+                    + spec + ", found " + floats.length);
+        }
+        double[] v = new double[floats.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = floats[i];
+        }
+        return new Parameters(spec, v);
+    }
+
     /** A deep copy. */
     public Parameters copy() {
         return new Parameters(spec, values.clone());

@@ -41,11 +41,8 @@ final class Shipped implements Serializable, AutoCloseable {
         Object payload = parameters;
         NetworkSpec floatSpec = null;
         if (precision == Precision.FLOAT32) {
-            double[] v = parameters.values();
-            float[] f = new float[v.length];
-            for (int i = 0; i < v.length; i++) {
-                f[i] = (float) v[i];
-            }
+            float[] f = new float[parameters.size()];
+            parameters.copyToFloats(f);
             payload = f;
             floatSpec = parameters.spec();
         }
@@ -59,12 +56,7 @@ final class Shipped implements Serializable, AutoCloseable {
         if (spec == null) {
             return (Parameters) payload;
         }
-        float[] f = (float[]) payload;
-        double[] v = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            v[i] = f[i];
-        }
-        return Parameters.fromFlat(spec, v);
+        return Parameters.fromFloats(spec, (float[]) payload);
     }
 
     /** Removes the broadcast, if there is one, from the executors (asynchronously). */

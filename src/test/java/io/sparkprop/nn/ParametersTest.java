@@ -63,6 +63,23 @@ class ParametersTest {
                         .getMessage());
     }
 
+    /** Floats round to nearest and widen back exactly; a float array of another size is refused. */
+    @Test
+    void floatsRoundToNearestAndWidenExactly() {
+        Parameters p = Parameters.initialise(SPEC, 3);
+        p.values()[0] = 1.0 + 0x1p-30; // between two floats, nearer 1.0
+        float[] f = new float[p.size()];
+        p.copyToFloats(f);
+        assertEquals(1.0f, f[0]);
+        Parameters back = Parameters.fromFloats(SPEC, f);
+        for (int i = 0; i < f.length; i++) {
+            assertEquals((double) (float) p.values()[i], back.values()[i]);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.copyToFloats(new float[3]));
+        assertEquals("expected " + p.size() + " floats, found 3", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Parameters.fromFloats(SPEC, new float[3]));
+    }
+
     @Test
     void inPlaceHelpers() {
         Parameters p = Parameters.initialise(SPEC, 1);

@@ -117,7 +117,7 @@ public final class BackpropKernel {
             if (loaded.values == null || loaded.values.length != params.size()) {
                 loaded.values = new float[params.size()];
             }
-            FloatCopies.narrow(params.values(), 0, loaded.values, 0, params.size());
+            params.copyToFloats(loaded.values);
         }
         return loaded;
     }

@@ -12,16 +12,17 @@ final class FloatCopies {
     private FloatCopies() {
     }
 
-    /** {@code to ← (float) from}, element by element; {@code to} is reshaped to {@code from}'s shape (modified). */
+    /**
+     * {@code to ← (float) from} (rounded to nearest), element by element; {@code to} is reshaped to {@code from}'s
+     * shape (modified).
+     */
     static void narrow(DMatrixRMaj from, FMatrixRMaj to) {
         to.reshape(from.numRows, from.numCols);
-        narrow(from.data, 0, to.data, 0, from.getNumElements());
-    }
-
-    /** {@code to[toOffset + i] ← (float) from[fromOffset + i]} for {@code i < n} (rounded to nearest). */
-    static void narrow(double[] from, int fromOffset, float[] to, int toOffset, int n) {
+        int n = from.getNumElements();
+        double[] d = from.data;
+        float[] f = to.data;
         for (int i = 0; i < n; i++) {
-            to[toOffset + i] = (float) from[fromOffset + i];
+            f[i] = (float) d[i];
         }
     }
 
