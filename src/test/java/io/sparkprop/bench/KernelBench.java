@@ -11,6 +11,7 @@ import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.Precision;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.testutil.TestData;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.FMatrixRMaj;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -122,26 +123,18 @@ public class KernelBench {
             }
         }
         loaded = kernel.load(params);
-        xf = narrow(x);
-        yf = narrow(y);
+        xf = TestData.narrow(x);
+        yf = TestData.narrow(y);
         zf = new FMatrixRMaj[z.length];
         deltaf = new FMatrixRMaj[z.length];
         wf = new FMatrixRMaj[z.length];
         gwf = new FMatrixRMaj[z.length];
         for (int l = 0; l < z.length; l++) {
-            zf[l] = narrow(z[l]);
-            deltaf[l] = narrow(delta[l]);
-            wf[l] = narrow(w[l]);
-            gwf[l] = narrow(gw[l]);
+            zf[l] = TestData.narrow(z[l]);
+            deltaf[l] = TestData.narrow(delta[l]);
+            wf[l] = TestData.narrow(w[l]);
+            gwf[l] = TestData.narrow(gw[l]);
         }
-    }
-
-    static FMatrixRMaj narrow(DMatrixRMaj m) {
-        FMatrixRMaj f = new FMatrixRMaj(m.numRows, m.numCols);
-        for (int i = 0; i < f.data.length; i++) {
-            f.data[i] = (float) m.data[i];
-        }
-        return f;
     }
 
     @Benchmark

@@ -144,9 +144,7 @@ public final class KernelBenchMain {
         NetworkSpec spec = KernelBench.spec("784-256-128-10");
         io.sparkprop.linalg.Gemm gemm = GemmBackend.fromName(backend).gemm();
         io.sparkprop.nn.Parameters params = io.sparkprop.nn.Parameters.initialise(spec, 1);
-        for (int i = 0; i < params.size(); i++) {
-            params.values()[i] = (float) params.values()[i];
-        }
+        TestData.floatExact(params.values());
         io.sparkprop.nn.kernel.BackpropKernel f64 = new io.sparkprop.nn.kernel.BackpropKernel(spec, gemm);
         io.sparkprop.nn.kernel.BackpropKernel f32 = new io.sparkprop.nn.kernel.BackpropKernel(spec, gemm,
                 io.sparkprop.nn.Precision.FLOAT32);
@@ -166,9 +164,9 @@ public final class KernelBenchMain {
                 y.set(random.nextInt(10), j, 1.0);
             }
             f64.lossAndGradient(params, x, y, null, reference);
-            f32.lossAndGradient(w32, KernelBench.narrow(x), KernelBench.narrow(y), null, doubleSum);
+            f32.lossAndGradient(w32, TestData.narrow(x), TestData.narrow(y), null, doubleSum);
             block.resetInPlace();
-            f32.lossAndGradient(w32, KernelBench.narrow(x), KernelBench.narrow(y), null, block);
+            f32.lossAndGradient(w32, TestData.narrow(x), TestData.narrow(y), null, block);
             double[] g = block.gradient().values();
             for (int i = 0; i < floatSum.length; i++) {
                 floatSum[i] = (float) (floatSum[i] + g[i]);

@@ -193,9 +193,9 @@ public final class MlpBenchMain {
                     .setLayers(new int[] {784, 128, 10}).setSolver("gd").setBlockSize(128).setMaxIter(k)
                     .setTol(0).setSeed(1).fit(train));
         }
-        double ourIteration = median(ours);
-        double ourIteration32 = median(ours32);
-        double theirIteration = median(theirs);
+        double ourIteration = RoundCost.median(ours);
+        double ourIteration32 = RoundCost.median(ours32);
+        double theirIteration = RoundCost.median(theirs);
         double flops = 60000.0 * 2 * (2 * (784.0 * 128 + 128 * 10) + 128 * 10);
 
         // fixed cost of an iteration: 4 partitions of one example each, so the kernel does ~nothing
@@ -250,7 +250,7 @@ public final class MlpBenchMain {
         System.out.println();
         System.out.printf(Locale.ROOT, "(a) 784-128-10 full-batch iteration: sparkprop %.3f s (history median %.3f s, "
                         + "%.1f GFLOP/s), MLlib gd %.3f s -> ratio %.3f%n", ourIteration,
-                median(ourMedians.stream().mapToDouble(Double::doubleValue).toArray()) / 1e3,
+                RoundCost.median(ourMedians.stream().mapToDouble(Double::doubleValue).toArray()) / 1e3,
                 flops / ourIteration / 1e9, theirIteration, ourIteration / theirIteration);
         System.out.printf(Locale.ROOT, "    per-rep sparkprop %s, MLlib %s%n", Arrays.toString(ours), Arrays.toString(theirs));
         System.out.printf(Locale.ROOT, "    float32: %.3f s (%.1f GFLOP/s) -> ratio %.3f to MLlib, %.3f to float64; per-rep %s%n",
@@ -386,7 +386,7 @@ public final class MlpBenchMain {
             }
             rate[Math.max(0, e - 1)] = examples / (millis / 1e3);
         }
-        c.examplesPerSecond = median(rate);
+        c.examplesPerSecond = RoundCost.median(rate);
         return c;
     }
 
@@ -433,7 +433,7 @@ public final class MlpBenchMain {
                 model = classifier.fit(train);
                 seconds[r] = (System.nanoTime() - t0) / 1e9;
             }
-            out[2 * i] = median(seconds);
+            out[2 * i] = RoundCost.median(seconds);
             out[2 * i + 1] = new MulticlassClassificationEvaluator().setMetricName("accuracy")
                     .evaluate(model.transform(test));
         }
@@ -462,13 +462,7 @@ public final class MlpBenchMain {
         for (int i = skip; i < its.size(); i++) {
             ms[i - skip] = its.get(i).millis();
         }
-        return median(ms);
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        return RoundCost.median(ms);
     }
 
     private static DMatrixRMaj[] blocks(double[][] x, int size) {

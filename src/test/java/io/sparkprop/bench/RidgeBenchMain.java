@@ -141,18 +141,12 @@ public final class RidgeBenchMain {
             diff = Math.max(diff, Math.abs(expected[j] - actual[j]));
             norm = Math.max(norm, Math.abs(expected[j]));
         }
-        double ratio = median(ours) / median(theirs);
+        double ratio = RoundCost.median(ours) / RoundCost.median(theirs);
         System.out.printf(Locale.ROOT, "%d x %d: sparkprop normal %.2f s (pass %.2f s, solve %.3f s), MLlib normal %.2f s "
                         + "-> ratio %.3f; max relative coefficient difference %.2e%n    runs: sparkprop %s, MLlib %s%n",
-                rows, n, median(ours), solution.passMillis() / 1e3, solution.solveMillis() / 1e3, median(theirs), ratio,
+                rows, n, RoundCost.median(ours), solution.passMillis() / 1e3, solution.solveMillis() / 1e3, RoundCost.median(theirs), ratio,
                 diff / norm, Arrays.toString(ours), Arrays.toString(theirs));
         df.unpersist(true);
         return new double[] {ratio, diff / norm};
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 }

@@ -112,8 +112,8 @@ public final class ScoreBenchMain {
             ourSeconds[r] = time(ours, table);
             theirSeconds[r] = time(theirs, table);
         }
-        double ourMedian = median(ourSeconds);
-        double theirMedian = median(theirSeconds);
+        double ourMedian = RoundCost.median(ourSeconds);
+        double theirMedian = RoundCost.median(theirSeconds);
 
         // the predictions, row by row on a slice of every partition's rows
         Dataset<Row> sample = table.where("id % 97 = 0");
@@ -173,11 +173,5 @@ public final class ScoreBenchMain {
             }
         }
         return out;
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 }

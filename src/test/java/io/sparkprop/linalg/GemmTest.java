@@ -126,43 +126,31 @@ class GemmTest {
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
                 for (float beta : new float[] {0.0f, 1.0f, -0.5f}) {
-                    DMatrixRMaj a = floats(ta ? TestData.uniform(random, k, m, -1, 1) : TestData.uniform(random, m, k, -1, 1));
-                    DMatrixRMaj b = floats(tb ? TestData.uniform(random, n, k, -1, 1) : TestData.uniform(random, k, n, -1, 1));
-                    DMatrixRMaj c = floats(TestData.uniform(random, m, n, -1, 1));
+                    DMatrixRMaj a = TestData.floatExact(ta ? TestData.uniform(random, k, m, -1, 1)
+                            : TestData.uniform(random, m, k, -1, 1));
+                    DMatrixRMaj b = TestData.floatExact(tb ? TestData.uniform(random, n, k, -1, 1)
+                            : TestData.uniform(random, k, n, -1, 1));
+                    DMatrixRMaj c = TestData.floatExact(TestData.uniform(random, m, n, -1, 1));
                     if (beta == 0.0f) {
                         c.data[3] = Double.NaN;
                     }
                     DMatrixRMaj expected = naive(ta, tb, 1.5, a, b, beta, c);
-                    FMatrixRMaj cf = narrow(c);
-                    gemm.gemm(ta, tb, 1.5f, narrow(a), narrow(b), beta, cf);
+                    FMatrixRMaj cf = TestData.narrow(c);
+                    gemm.gemm(ta, tb, 1.5f, TestData.narrow(a), TestData.narrow(b), beta, cf);
                     assertTrue(TestData.maxRelativeDifference(expected.data, widen(cf)) < 1e-6,
                             backend + " transA=" + ta + " transB=" + tb + " beta=" + beta);
                     float[] flat = new float[3 + a.getNumElements()];
-                    System.arraycopy(narrow(a).data, 0, flat, 3, a.getNumElements());
-                    FMatrixRMaj sliced = narrow(c);
-                    gemm.gemm(ta, tb, 1.5f, flat, 3, a.numRows, a.numCols, narrow(b), beta, sliced);
+                    System.arraycopy(TestData.narrow(a).data, 0, flat, 3, a.getNumElements());
+                    FMatrixRMaj sliced = TestData.narrow(c);
+                    gemm.gemm(ta, tb, 1.5f, flat, 3, a.numRows, a.numCols, TestData.narrow(b), beta, sliced);
                     org.junit.jupiter.api.Assertions.assertArrayEquals(cf.data, sliced.data, 0.0f, "slice = copy");
-                    gemm.gemm(ta, tb, 1.5f, narrow(a), narrow(b), 0.0f, cf); // over the previous product
+                    // β = 0 over the previous product
+                    gemm.gemm(ta, tb, 1.5f, TestData.narrow(a), TestData.narrow(b), 0.0f, cf);
                     assertTrue(TestData.maxRelativeDifference(naive(ta, tb, 1.5, a, b, 0.0, c).data, widen(cf)) < 1e-6,
                             backend + " β = 0 over a product");
                 }
             }
         }
-    }
-
-    private static DMatrixRMaj floats(DMatrixRMaj m) {
-        for (int i = 0; i < m.data.length; i++) {
-            m.data[i] = (float) m.data[i];
-        }
-        return m;
-    }
-
-    private static FMatrixRMaj narrow(DMatrixRMaj m) {
-        FMatrixRMaj f = new FMatrixRMaj(m.numRows, m.numCols);
-        for (int i = 0; i < f.data.length; i++) {
-            f.data[i] = (float) m.data[i];
-        }
-        return f;
     }
 
     private static double[] widen(FMatrixRMaj f) {

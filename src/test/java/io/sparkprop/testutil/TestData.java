@@ -3,6 +3,7 @@ package io.sparkprop.testutil;
 import java.util.SplittableRandom;
 
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.FMatrixRMaj;
 
 /** Seeded random matrices and vectors for tests. */
 public final class TestData {
@@ -63,6 +64,29 @@ public final class TestData {
                 : java.nio.file.Files.newOutputStream(file)) {
             os.write(bytes.toByteArray());
         }
+    }
+
+    /** {@code m} rounded to float, as a new float matrix. */
+    public static FMatrixRMaj narrow(DMatrixRMaj m) {
+        FMatrixRMaj f = new FMatrixRMaj(m.numRows, m.numCols);
+        for (int i = 0; i < f.data.length; i++) {
+            f.data[i] = (float) m.data[i];
+        }
+        return f;
+    }
+
+    /** {@code values} rounded to float in place (modified), so that a float32 path holds them exactly; returns it. */
+    public static double[] floatExact(double[] values) {
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) values[i];
+        }
+        return values;
+    }
+
+    /** {@link #floatExact(double[])} of {@code m}'s values; returns {@code m}. */
+    public static DMatrixRMaj floatExact(DMatrixRMaj m) {
+        floatExact(m.data);
+        return m;
     }
 
     /** {@code ‖a − b‖₂ / ‖a‖₂}: the norm-wise relative error of {@code b} against {@code a}. */

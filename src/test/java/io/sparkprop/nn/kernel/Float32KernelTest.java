@@ -55,14 +55,16 @@ class Float32KernelTest {
         int outputs = output == Activation.SOFTMAX ? 4 : 3;
         NetworkSpec spec = NetworkSpec.of(INPUTS, new int[] {32, 16}, hidden, outputs, output, loss);
         SplittableRandom random = new SplittableRandom(17);
-        Parameters params = floatExact(Parameters.initialise(spec, 5));
+        Parameters params = Parameters.initialise(spec, 5);
+        TestData.floatExact(params.values());
         for (int l = 0; l < spec.numLayers(); l++) {
             for (int i = 0; i < spec.width(l); i++) {
                 params.values()[params.biasOffset(l) + i] = (float) (0.2 * random.nextDouble() - 0.1);
             }
         }
-        DMatrixRMaj x = floatExact(TestData.uniform(random, INPUTS, BLOCK, -2, 2));
-        DMatrixRMaj y = loss == Loss.HALF_SQUARED_ERROR ? floatExact(TestData.uniform(random, outputs, BLOCK, -1, 1))
+        DMatrixRMaj x = TestData.floatExact(TestData.uniform(random, INPUTS, BLOCK, -2, 2));
+        DMatrixRMaj y = loss == Loss.HALF_SQUARED_ERROR
+                ? TestData.floatExact(TestData.uniform(random, outputs, BLOCK, -1, 1))
                 : TestData.oneHot(random, outputs, BLOCK);
         double[] w = TestData.uniform(random, BLOCK, 0.5, 2);
 
@@ -70,7 +72,8 @@ class Float32KernelTest {
         double referenceLoss = new BackpropKernel(spec, backend.gemm()).lossAndGradient(params, x, y, w, reference);
         GradientSum single = new GradientSum(spec);
         BackpropKernel kernel = new BackpropKernel(spec, backend.gemm(), Precision.FLOAT32);
-        double singleLoss = kernel.lossAndGradient(kernel.load(params), narrow(x), narrow(y), w, single);
+        double singleLoss = kernel.lossAndGradient(kernel.load(params), TestData.narrow(x), TestData.narrow(y), w,
+                single);
 
         double tolerance = Tolerances.FLOAT32_KERNEL_RELATIVE * spec.numLayers();
         assertEquals(referenceLoss, singleLoss, tolerance * Math.abs(referenceLoss), "loss");
@@ -123,7 +126,8 @@ class Float32KernelTest {
         for (GemmBackend backend : new GemmBackend[] {GemmBackend.EJML, GemmBackend.NETLIB}) {
             BackpropKernel kernel = new BackpropKernel(spec, backend.gemm(), Precision.FLOAT32);
             GradientSum sum = new GradientSum(spec);
-            double l = kernel.lossAndGradient(kernel.load(params), narrow(x), narrow(y), null, sum);
+            double l = kernel.lossAndGradient(kernel.load(params), TestData.narrow(x), TestData.narrow(y), null,
+                    sum);
             // column 1: logits (80, −80, 0), target 2: C = lse − z_2 = 80 + 80 + log(1 + e^-80 + e^-160) ≈ 160;
             // column 2: logits (−80, 80, 0): C = log(1 + e^-80 + e^-160) ≈ 2e-35
             assertEquals(160.0, l, 1e-12, backend + " loss");
@@ -139,21 +143,22 @@ class Float32KernelTest {
         NetworkSpec spec = NetworkSpec.of(INPUTS, new int[] {20}, Activation.RELU, 5, Activation.SOFTMAX,
                 Loss.SOFTMAX_CROSS_ENTROPY);
         SplittableRandom random = new SplittableRandom(3);
-        Parameters params = floatExact(Parameters.initialise(spec, 9));
-        DMatrixRMaj x = floatExact(TestData.uniform(random, INPUTS, BLOCK, -1, 1));
+        Parameters params = Parameters.initialise(spec, 9);
+        TestData.floatExact(params.values());
+        DMatrixRMaj x = TestData.floatExact(TestData.uniform(random, INPUTS, BLOCK, -1, 1));
         DMatrixRMaj y = TestData.oneHot(random, 5, BLOCK);
         BackpropKernel f64 = new BackpropKernel(spec, GemmBackend.EJML.gemm());
         BackpropKernel f32 = new BackpropKernel(spec, GemmBackend.EJML.gemm(), Precision.FLOAT32);
         DMatrixRMaj expected = new DMatrixRMaj(1, 1);
         DMatrixRMaj found = new DMatrixRMaj(1, 1);
         f64.predict(params, x, expected);
-        f32.predict(f32.load(params), narrow(x), found);
+        f32.predict(f32.load(params), TestData.narrow(x), found);
         assertTrue(TestData.maxRelativeDifference(expected.data, found.data) <= Tolerances.FLOAT32_KERNEL_RELATIVE);
         double[] c64 = new double[1];
         double[] c32 = new double[1];
         double l64 = f64.evaluate(f64.load(params), x, y, null, c64);
         assertEquals(f64.loss(params, x, y, null), l64, "evaluate's loss is loss's");
-        double l32 = f32.evaluate(f32.load(params), narrow(x), narrow(y), null, c32);
+        double l32 = f32.evaluate(f32.load(params), TestData.narrow(x), TestData.narrow(y), null, c32);
         assertEquals(l64, l32, Tolerances.FLOAT32_KERNEL_RELATIVE * l64);
         assertEquals(c64[0], c32[0]);
     }
@@ -188,28 +193,5 @@ class Float32KernelTest {
         e = assertThrows(IllegalArgumentException.class, () -> f64.loss(f64.load(params), new DMatrixRMaj(3, 2),
                 new FMatrixRMaj(2, 2), null));
         assertEquals("a float64 kernel expects DMatrixRMaj targets, found FMatrixRMaj", e.getMessage());
-    }
-
-    static DMatrixRMaj floatExact(DMatrixRMaj m) {
-        for (int i = 0; i < m.getNumElements(); i++) {
-            m.data[i] = (float) m.data[i];
-        }
-        return m;
-    }
-
-    static Parameters floatExact(Parameters p) {
-        double[] v = p.values();
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) v[i];
-        }
-        return p;
-    }
-
-    static FMatrixRMaj narrow(DMatrixRMaj m) {
-        FMatrixRMaj f = new FMatrixRMaj(m.numRows, m.numCols);
-        for (int i = 0; i < m.getNumElements(); i++) {
-            f.data[i] = (float) m.data[i];
-        }
-        return f;
     }
 }
