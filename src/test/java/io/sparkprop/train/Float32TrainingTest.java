@@ -114,6 +114,22 @@ class Float32TrainingTest {
         assertTrue(e.getMessage().contains("precision (not recorded), this run has float32"), e.getMessage());
     }
 
+    /** Early stopping in float32 (validation scored on float32 shards) resumes to the uninterrupted run's bits. */
+    @Test
+    void earlyStoppingResumesToTheSameBits() {
+        JavaRDD<Example> data = unweighted(300, 8);
+        JavaRDD<Example> held = unweighted(120, 9);
+        TrainingResult uninterrupted = trainer(Precision.FLOAT32).setMaxEpochs(5).setValidationData(held)
+                .setPatience(1).fit(data);
+        String folder = dir.resolve("f32-patience").toString();
+        trainer(Precision.FLOAT32).setMaxEpochs(2).setValidationData(held).setPatience(1)
+                .setCheckpointing(folder, 1, false).fit(data);
+        TrainingResult resumed = trainer(Precision.FLOAT32).setMaxEpochs(5).setValidationData(held).setPatience(1)
+                .setCheckpointing(folder, 1, true).fit(data);
+        assertArrayEquals(uninterrupted.parameters().toFlat(), resumed.parameters().toFlat(), 0.0);
+        assertEquals(uninterrupted.bestEpoch(), resumed.bestEpoch());
+    }
+
     @Test
     void validationIsScoredInFloat32NextToFloat64() {
         JavaRDD<Example> data = unweighted(300, 5);
