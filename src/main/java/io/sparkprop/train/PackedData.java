@@ -39,6 +39,9 @@ final class PackedData implements AutoCloseable {
     final int maxBlocks;
     /** Bytes of the values in the shards (features and targets in {@link #precision}, weights as doubles). */
     final long payloadBytes;
+    /** How long {@link #cachedBytes} waits at most for Spark's status store to see every cached shard. */
+    private static final long CACHED_BYTES_WAIT_NANOS = 2_000_000_000L;
+
     /** Bytes Spark reports for the cached shards. */
     final long cachedBytes;
 
@@ -117,7 +120,7 @@ final class PackedData implements AutoCloseable {
                         : "every example weight of the " + what + " data is 0: nothing to evaluate (" + totals[0]
                                 + " examples)");
             }
-            return new PackedData(shards, block, precision, totals, weightSum, cachedBytes(sc, shards.id()));
+            return new PackedData(shards, block, precision, totals, weightSum, cachedBytes(sc, shards.id(), partitions));
         } catch (RuntimeException e) {
             shards.unpersist(false);
             throw e;
@@ -170,12 +173,30 @@ final class PackedData implements AutoCloseable {
         return false;
     }
 
-    private static long cachedBytes(JavaSparkContext sc, int rddId) {
-        for (RDDInfo info : sc.sc().getRDDStorageInfo()) {
-            if (info.id() == rddId) {
-                return info.memSize() + info.diskSize();
+    /**
+     * The bytes Spark holds for the cached shards. Spark's status store learns of cached blocks from listener
+     * events, delivered after the job that cached them has returned, so right after packing it may not have
+     * seen every partition yet (and would under-report): wait, briefly and boundedly, until it has all
+     * {@code partitions}.
+     */
+    private static long cachedBytes(JavaSparkContext sc, int rddId, int partitions) {
+        long deadline = System.nanoTime() + CACHED_BYTES_WAIT_NANOS;
+        while (true) {
+            RDDInfo found = null;
+            for (RDDInfo info : sc.sc().getRDDStorageInfo()) {
+                if (info.id() == rddId) {
+                    found = info;
+                }
+            }
+            if ((found != null && found.numCachedPartitions() >= partitions) || System.nanoTime() > deadline) {
+                return found == null ? 0 : found.memSize() + found.diskSize();
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return found == null ? 0 : found.memSize() + found.diskSize();
             }
         }
-        return 0;
     }
 }
