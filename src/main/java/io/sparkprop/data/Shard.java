@@ -4,6 +4,7 @@ import java.io.Serializable;
 
 import io.sparkprop.nn.Precision;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
 import org.ejml.data.Matrix;
 
@@ -13,7 +14,10 @@ import org.ejml.data.Matrix;
  * weight other than 1, the weights {@code w_k}. Every block has {@code blockSize} columns but the
  * last, which may be shorter. Blocks are stored exactly sized, so the shard's memory is the raw
  * values plus a few object headers. {@code X} and {@code Y} are {@link DMatrixRMaj} in a float64 shard and
- * {@link FMatrixRMaj} (half the bytes) in a float32 one; weights are always doubles.
+ * {@link FMatrixRMaj} (half the bytes) in a float32 one; weights are always doubles. A block of sparse
+ * examples holds {@code X} as a {@link DMatrixSparseCSC} instead (one compressed column per example: 12
+ * bytes per non-zero, a double and its feature index, and 4 per example), in either precision
+ * ({@link ShardPacker#withSparseThreshold}).
  *
  * <p>Immutable once built; random access by block id, so an iteration reads only the blocks it uses.
  */
@@ -55,7 +59,10 @@ public final class Shard implements Serializable {
         return features.length;
     }
 
-    /** {@code X_k}, {@code n × B_k}, in the shard's {@link #precision()}; do not modify. */
+    /**
+     * {@code X_k}, {@code n × B_k}: dense in the shard's {@link #precision()}, or a {@link DMatrixSparseCSC}
+     * (values double) for a sparse block; do not modify.
+     */
     public Matrix features(int block) {
         return features[block];
     }
@@ -84,13 +91,40 @@ public final class Shard implements Serializable {
     public long payloadBytes() {
         long values = 0;
         long doubles = 0;
+        long sparse = 0;
         for (int k = 0; k < features.length; k++) {
-            values += (long) features[k].getNumRows() * features[k].getNumCols()
-                    + (long) targets[k].getNumRows() * targets[k].getNumCols();
+            if (features[k] instanceof DMatrixSparseCSC) {
+                DMatrixSparseCSC x = (DMatrixSparseCSC) features[k];
+                sparse += 12L * x.nz_length + 4L * (x.numCols + 1);
+            } else {
+                values += (long) features[k].getNumRows() * features[k].getNumCols();
+            }
+            values += (long) targets[k].getNumRows() * targets[k].getNumCols();
             if (weights != null) {
                 doubles += weights[k].length;
             }
         }
-        return precision.bytes() * values + 8 * doubles;
+        return precision.bytes() * values + 8 * doubles + sparse;
+    }
+
+    /** Number of blocks whose {@code X} is held sparse. */
+    public int sparseBlocks() {
+        int s = 0;
+        for (Matrix x : features) {
+            if (x instanceof DMatrixSparseCSC) {
+                s++;
+            }
+        }
+        return s;
+    }
+
+    /** Number of feature values the blocks hold: the non-zeros of sparse blocks, {@code n·B} of dense ones. */
+    public long featureValues() {
+        long s = 0;
+        for (Matrix x : features) {
+            s += x instanceof DMatrixSparseCSC ? ((DMatrixSparseCSC) x).nz_length
+                    : (long) x.getNumRows() * x.getNumCols();
+        }
+        return s;
     }
 }

@@ -10,6 +10,7 @@ import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.Matrix;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +27,13 @@ import org.slf4j.LoggerFactory;
  * {@code j} of {@code X} ({@code B×n}) and {@code Y} ({@code B×m}) — a contiguous copy of each feature
  * vector, for passes that only need {@code XᵀX}-like products and would otherwise pay for scattering
  * every example across {@code n} rows.
+ *
+ * <p>Sparse blocks. {@link #pack} stores a block's {@code X} as a {@link DMatrixSparseCSC} (one compressed
+ * column per example) when the fraction of its {@code n·B} feature values that are non-zero is below the
+ * {@link #withSparseThreshold sparse threshold}, whatever vector type the rows came in: the kernel's first
+ * layer then costs {@code ∝} the non-zeros ({@link io.sparkprop.nn.kernel.BackpropKernel}). The decision is
+ * per block, so one shard may hold both kinds. Such a block never exists densely, so a wide input
+ * ({@code 2^18} features) packs in the memory of its non-zeros.
  */
 public final class ShardPacker implements java.io.Serializable {
     private static final Logger LOG = LoggerFactory.getLogger(ShardPacker.class);
@@ -51,6 +59,15 @@ public final class ShardPacker implements java.io.Serializable {
     private String labelColumn;
     /** The format {@link #pack} stores {@code X} and {@code Y} in. */
     private Precision precision = Precision.FLOAT64;
+    /**
+     * The default {@link #withSparseThreshold sparse threshold}: a block of fewer non-zeros than this
+     * fraction of its values is stored sparse. Measured on the kernel (README, "Sparse input"): the sparse
+     * first layer costs about {@code 2·n_1} multiply-adds per non-zero in two contiguous passes, the GEMM
+     * {@code 2·n_1} per value at several times the rate, so they meet near a few percent; below that the
+     * sparse block is also the smaller.
+     */
+    public static final double DEFAULT_SPARSE_THRESHOLD = 0.05;
+    private double sparseThreshold = DEFAULT_SPARSE_THRESHOLD;
 
     /**
      * A packer with examples as columns.
@@ -97,6 +114,20 @@ public final class ShardPacker implements java.io.Serializable {
         return this;
     }
 
+    /**
+     * Blocks whose fraction of non-zero feature values is below {@code value} are stored sparse by
+     * {@link #pack}; 0 stores every block dense (default {@link #DEFAULT_SPARSE_THRESHOLD}); returns {@code this}.
+     *
+     * @throws IllegalArgumentException unless {@code 0 ≤ value ≤ 1}
+     */
+    public ShardPacker withSparseThreshold(double value) {
+        if (!(value >= 0 && value <= 1)) {
+            throw new IllegalArgumentException("sparseThreshold must be in [0, 1], found " + value);
+        }
+        this.sparseThreshold = value;
+        return this;
+    }
+
     private String feature(int i) {
         return featuresColumn == null ? "feature " + i : "feature " + i + " of column '" + featuresColumn + "'";
     }
@@ -139,24 +170,39 @@ public final class ShardPacker implements java.io.Serializable {
         List<Matrix> ys = new ArrayList<>();
         List<double[]> ws = new ArrayList<>();
         boolean[] allUnit = {true};
-        // float32: each block is packed in double, as every other path does, and rounded once it is full
+        // float32: each dense block is packed in double, as every other path does, and rounded once it is
+        // full; a sparse block keeps its values in double (8 of its 12 bytes a non-zero either way)
         boolean narrow = precision == Precision.FLOAT32;
         Float32Columns xf = narrow ? new Float32Columns(numFeatures, this::feature) : null;
         Float32Columns yf = narrow ? new Float32Columns(numOutputs, this::target) : null;
-        Iterator<Example> sorted = Arrays.stream(order).mapToObj(delivered::get).iterator();
-        Totals totals = fill(partition, sorted, order, false, (x, y, w) -> {
-            xs.add(narrow ? xf.narrow(x, partition) : x);
+        BlockKeeper keep = (x, y, w) -> {
+            xs.add(x);
             ys.add(narrow ? yf.narrow(y, partition) : y);
             ws.add(w);
             allUnit[0] &= isAllOnes(w);
-        });
+        };
+        Totals totals = new Totals();
+        for (int start = 0; start < order.length; start += blockSize) {
+            int end = Math.min(order.length, start + blockSize);
+            long nonZeros = 0;
+            for (int k = start; k < end; k++) {
+                nonZeros += delivered.get(order[k]).features().numNonzeros();
+            }
+            if (nonZeros < sparseThreshold * numFeatures * (double) (end - start)) {
+                sparseBlock(partition, delivered, order, start, end, nonZeros, totals, keep);
+            } else {
+                Iterator<Example> block = Arrays.stream(order, start, end).mapToObj(delivered::get).iterator();
+                fill(partition, block, order, false, (x, y, w) -> keep.keep(narrow ? xf.narrow(x, partition) : x, y, w),
+                        totals);
+            }
+        }
         if (narrow) {
             xf.check(partition);
             yf.check(partition);
         }
         // once per partition and fit, and again whenever Spark rebuilds a lost cached shard from its lineage
-        LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {} ({})", partition, totals.count,
-                xs.size(), blockSize, precision.lowerName());
+        LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {} ({}{})", partition, totals.count,
+                xs.size(), blockSize, precision.lowerName(), sparseNote(xs));
         return new Shard(partition, precision, xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
                 allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
     }
@@ -169,7 +215,8 @@ public final class ShardPacker implements java.io.Serializable {
      * @throws IllegalArgumentException as {@link #pack}
      */
     public long forEachBlock(int partition, Iterator<Example> examples, BlockConsumer consumer) {
-        return fill(partition, examples, null, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w)).count;
+        return fill(partition, examples, null, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w),
+                new Totals()).count;
     }
 
     /**
@@ -189,14 +236,14 @@ public final class ShardPacker implements java.io.Serializable {
             List<Example> delivered = CanonicalOrder.drain(examples);
             int[] order = CanonicalOrder.of(delivered);
             Iterator<Example> sorted = Arrays.stream(order).mapToObj(delivered::get).iterator();
-            return fill(partition, sorted, order, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w))
-                    .count;
+            return fill(partition, sorted, order, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w),
+                    new Totals()).count;
         }
         // rows: checked and packed block by block as delivered, copied into a row buffer of large chunks
         // (about 4 MB each, so the collector does not copy them about while the partition is read), hashed
         // there, ordered, and gathered back into one reused block
         RowBuffer buffer = new RowBuffer(numFeatures, numOutputs);
-        fill(partition, examples, null, true, (x, y, w) -> buffer.append(x, y, w));
+        fill(partition, examples, null, true, (x, y, w) -> buffer.append(x, y, w), new Totals());
         int count = buffer.count;
         if (count == 0) {
             return 0;
@@ -294,11 +341,11 @@ public final class ShardPacker implements java.io.Serializable {
      * Fills blocks example by example. With {@code reuse} the same buffers serve every block (cleared
      * after the consumer, so sparse rows and one-hot targets start from zeros); without, every block
      * is new. The last, short block is handed over exactly sized. {@code deliveredRow[k]}, when given,
-     * is the position the {@code k}-th example had as delivered, for messages.
+     * is the position the {@code k}-th example had as delivered, for messages. Counts and weights are added
+     * into {@code totals} (returned), whose count is the number of examples before the first one.
      */
     private Totals fill(int partition, Iterator<Example> examples, int[] deliveredRow, boolean reuse,
-                        BlockConsumer consumer) {
-        Totals totals = new Totals();
+                        BlockConsumer consumer, Totals totals) {
         DMatrixRMaj x = null;
         DMatrixRMaj y = null;
         double[] w = null;
@@ -313,11 +360,7 @@ public final class ShardPacker implements java.io.Serializable {
             long row = deliveredRow == null ? totals.count : deliveredRow[(int) totals.count];
             putFeatures(e.features(), x.data, col, partition, row);
             putTarget(e.target(), y.data, col, partition, row);
-            double weight = e.weight();
-            if (!(weight >= 0) || Double.isInfinite(weight)) {
-                throw new IllegalArgumentException("expected a finite weight >= 0, found " + weight
-                        + " in " + where(partition, row));
-            }
+            double weight = checkedWeight(e.weight(), partition, row);
             totals.weightSum += weight;
             w[col] = weight;
             col++;
@@ -337,6 +380,125 @@ public final class ShardPacker implements java.io.Serializable {
             consumer.accept(firstExamples(x, col), firstExamples(y, col), Arrays.copyOf(w, col));
         }
         return totals;
+    }
+
+    /** Receives {@link #pack}'s blocks: {@code X} dense or sparse, {@code Y}, the weights. */
+    @FunctionalInterface
+    private interface BlockKeeper {
+        void keep(Matrix x, DMatrixRMaj y, double[] w);
+    }
+
+    /**
+     * Packs the examples {@code order[start..end)} of {@code delivered} into one block whose {@code X} is a
+     * {@link DMatrixSparseCSC} of exactly {@code nonZeros} entries (zeros dropped, feature indices ascending
+     * in each column), with the same checks, targets, weights and totals as a dense block, and hands it to
+     * {@code keeper}.
+     */
+    private void sparseBlock(int partition, List<Example> delivered, int[] order, int start, int end,
+                             long nonZeros, Totals totals, BlockKeeper keeper) {
+        int b = end - start;
+        if (nonZeros > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a block of " + b + " examples holds " + nonZeros
+                    + " non-zeros, more than one array can; use a smaller blockSize");
+        }
+        DMatrixSparseCSC x = new DMatrixSparseCSC(numFeatures, b, (int) nonZeros);
+        DMatrixRMaj y = new DMatrixRMaj(numOutputs, blockSize);
+        double[] w = new double[b];
+        int nz = 0;
+        for (int col = 0; col < b; col++) {
+            Example e = delivered.get(order[start + col]);
+            long row = order[start + col];
+            x.col_idx[col] = nz;
+            nz = putSparse(e.features(), x, nz, partition, row);
+            putTarget(e.target(), y.data, col, partition, row);
+            double weight = checkedWeight(e.weight(), partition, row);
+            totals.weightSum += weight;
+            totals.count++;
+            w[col] = weight;
+        }
+        x.col_idx[b] = nz;
+        x.nz_length = nz;
+        x.indicesSorted = true;
+        keeper.keep(x, b == blockSize ? y : firstExamples(y, b), w);
+    }
+
+    /**
+     * Appends the non-zeros of {@code v} (checked: size, finite values, indices in range and strictly
+     * increasing) to {@code x}'s arrays from entry {@code nz}; returns the next free entry.
+     */
+    private int putSparse(Vector v, DMatrixSparseCSC x, int nz, int partition, long row) {
+        checkSize(v, partition, row);
+        if (v instanceof SparseVector) {
+            SparseVector s = (SparseVector) v;
+            int[] indices = s.indices();
+            double[] values = s.values();
+            checkIndices(indices, values, partition, row);
+            for (int k = 0; k < indices.length; k++) {
+                if (values[k] != 0.0) {
+                    x.nz_rows[nz] = indices[k];
+                    x.nz_values[nz++] = values[k];
+                }
+            }
+        } else {
+            double[] values = v instanceof DenseVector ? ((DenseVector) v).values() : v.toArray();
+            for (int i = 0; i < values.length; i++) {
+                if (!Double.isFinite(values[i])) {
+                    throw nonFinite(feature(i), values[i], partition, row);
+                }
+                if (values[i] != 0.0) {
+                    x.nz_rows[nz] = i;
+                    x.nz_values[nz++] = values[i];
+                }
+            }
+        }
+        return nz;
+    }
+
+    private void checkSize(Vector v, int partition, long row) {
+        if (v.size() != numFeatures) {
+            throw new IllegalArgumentException("expected " + numFeatures + " features, found " + v.size()
+                    + " in " + where(partition, row));
+        }
+    }
+
+    /**
+     * A sparse vector's indices within {@code 0..n−1} and strictly increasing (a vector made with its
+     * constructor rather than {@code Vectors.sparse} is not checked by Spark), its values finite.
+     */
+    private void checkIndices(int[] indices, double[] values, int partition, long row) {
+        if (indices.length != values.length) {
+            throw new IllegalArgumentException("a sparse feature vector has " + indices.length + " indices and "
+                    + values.length + " values in " + where(partition, row));
+        }
+        int previous = -1;
+        for (int k = 0; k < indices.length; k++) {
+            int index = indices[k];
+            if (index < 0 || index >= numFeatures) {
+                throw new IllegalArgumentException("feature index " + index + " is outside 0.." + (numFeatures - 1)
+                        + " in " + where(partition, row));
+            }
+            if (index <= previous) {
+                throw new IllegalArgumentException("feature indices must be strictly increasing, found " + index
+                        + " after " + previous + " in " + where(partition, row));
+            }
+            previous = index;
+            if (!Double.isFinite(values[k])) {
+                throw nonFinite(feature(index), values[k], partition, row);
+            }
+        }
+    }
+
+    private static double checkedWeight(double weight, int partition, long row) {
+        if (!(weight >= 0) || Double.isInfinite(weight)) {
+            throw new IllegalArgumentException("expected a finite weight >= 0, found " + weight
+                    + " in " + where(partition, row));
+        }
+        return weight;
+    }
+
+    private static String sparseNote(List<Matrix> xs) {
+        long sparse = xs.stream().filter(x -> x instanceof DMatrixSparseCSC).count();
+        return sparse == 0 ? "" : ", " + sparse + " sparse";
     }
 
     /** An empty block of {@code examples} examples of {@code size} values, in this packer's layout. */
@@ -359,10 +521,7 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     private void putFeatures(Vector v, double[] d, int col, int partition, long row) {
-        if (v.size() != numFeatures) {
-            throw new IllegalArgumentException("expected " + numFeatures + " features, found " + v.size()
-                    + " in " + where(partition, row));
-        }
+        checkSize(v, partition, row);
         if (v instanceof DenseVector) {
             double[] values = ((DenseVector) v).values();
             for (int i = 0; i < numFeatures; i++) {
@@ -381,11 +540,9 @@ public final class ShardPacker implements java.io.Serializable {
             SparseVector s = (SparseVector) v;
             int[] indices = s.indices();
             double[] values = s.values();
+            checkIndices(indices, values, partition, row);
             for (int k = 0; k < indices.length; k++) {
                 double value = values[k];
-                if (!Double.isFinite(value)) {
-                    throw nonFinite(feature(indices[k]), value, partition, row);
-                }
                 // the block starts zeroed, so only the stored entries need writing
                 d[offset(indices[k], col, numFeatures)] = value;
             }

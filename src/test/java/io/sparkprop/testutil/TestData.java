@@ -113,4 +113,38 @@ public final class TestData {
         }
         return diff / Math.max(scale, Double.MIN_NORMAL);
     }
+
+    /** {@code m} ({@code n × B}, examples as columns) as a compressed sparse column matrix of its non-zeros. */
+    public static org.ejml.data.DMatrixSparseCSC sparseColumns(DMatrixRMaj m) {
+        int nonZeros = 0;
+        for (double v : m.data) {
+            nonZeros += v != 0.0 ? 1 : 0;
+        }
+        org.ejml.data.DMatrixSparseCSC s = new org.ejml.data.DMatrixSparseCSC(m.numRows, m.numCols, nonZeros);
+        int nz = 0;
+        for (int j = 0; j < m.numCols; j++) {
+            s.col_idx[j] = nz;
+            for (int i = 0; i < m.numRows; i++) {
+                double v = m.get(i, j);
+                if (v != 0.0) {
+                    s.nz_rows[nz] = i;
+                    s.nz_values[nz++] = v;
+                }
+            }
+        }
+        s.col_idx[m.numCols] = nz;
+        s.nz_length = nz;
+        s.indicesSorted = true;
+        return s;
+    }
+
+    /** {@code m} with each value kept with probability {@code density} and set to 0 otherwise (modified); returns it. */
+    public static DMatrixRMaj sparsify(SplittableRandom random, DMatrixRMaj m, double density) {
+        for (int i = 0; i < m.data.length; i++) {
+            if (random.nextDouble() >= density) {
+                m.data[i] = 0.0;
+            }
+        }
+        return m;
+    }
 }

@@ -10,6 +10,7 @@ import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.Precision;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
 import org.ejml.data.Matrix;
 
@@ -41,6 +42,18 @@ import org.ejml.data.Matrix;
  * gradient {@code Δ_l A_{l-1}ᵀ} is a float32 GEMM (its {@code B} products summed in float) added into the
  * double accumulator, so the sum across blocks and shards is a float64 sum; the bias gradients are row sums
  * of the double deltas.
+ *
+ * <p>Sparse inputs. A block's {@code X} may also be a {@link DMatrixSparseCSC} ({@code n_0 × B}, one
+ * compressed column per example, in either precision; values stay double). Only the first layer sees
+ * {@code X}, and there the two products become sums over the non-zeros, cost {@code ∝ nnz · n_1} rather
+ * than {@code n_0 · B · n_1}: {@code z_0^{(j)} = Σ_{f: x_{fj} ≠ 0} x_{fj} W_0[:, f]} and
+ * {@code ∇W_0[:, f] += Σ_j x_{fj} δ_0^{(j)}}. Both read or write a column of the row-major {@code W_0}
+ * per non-zero, so the kernel works on {@code W_0ᵀ} instead ({@code n_0 × n_1}, a feature's weights
+ * contiguous): {@link #load} makes the transposed copy the first time a sparse block needs it (one pass
+ * over {@code W_0}), and the gradient goes into the sum's transposed accumulator
+ * ({@link GradientSum#pendingFirstLayerTransposed()}), added into {@code ∇W_0} when the sum is read. In
+ * float32 the sparse first layer is computed in double with the float-rounded weights the GEMMs would
+ * use, and its output rounded to float for the second layer's GEMM.
  */
 public final class BackpropKernel {
     private final NetworkSpec spec;
@@ -62,6 +75,8 @@ public final class BackpropKernel {
     private final FMatrixRMaj floatDelta = new FMatrixRMaj(0, 0);
     private final FMatrixRMaj floatBelow = new FMatrixRMaj(0, 0);
     private final FMatrixRMaj floatGradient = new FMatrixRMaj(0, 0);
+    /** Sparse blocks only: {@code Z_0ᵀ}, then {@code Δ_0ᵀ} ({@code B × n_1}), one example's units contiguous. */
+    private double[] exampleMajor = new double[0];
     /** Float32 only: a block's targets widened for the loss. */
     private final DMatrixRMaj wideTargets = new DMatrixRMaj(0, 0);
 
@@ -98,6 +113,9 @@ public final class BackpropKernel {
     public static final class Weights {
         private Parameters params;
         private float[] values;
+        /** {@code W_0ᵀ} ({@code n_0 × n_1}) for sparse blocks, valid when {@link #transposedLoaded}. */
+        private double[] firstLayerT;
+        private boolean transposedLoaded;
 
         private Weights() {
         }
@@ -113,6 +131,7 @@ public final class BackpropKernel {
     public Weights load(Parameters params) {
         checkParameters(params);
         loaded.params = params;
+        loaded.transposedLoaded = false;
         if (precision == Precision.FLOAT32) {
             if (loaded.values == null || loaded.values.length != params.size()) {
                 loaded.values = new float[params.size()];
@@ -151,14 +170,14 @@ public final class BackpropKernel {
      */
     public double lossAndGradient(Weights params, Matrix x, Matrix y, double[] weights, GradientSum sum) {
         int b = checkBlock(params, x, y, weights);
-        sum.gradient().checkSameShape(params.params);
+        sum.accumulator().checkSameShape(params.params);
         if (b == 0) {
             return 0.0;
         }
         double[] w = weightsOrOnes(weights, b);
         forward(params, x, false, b, false);
         double loss = outputLossAndDelta(targets(y), w, b);
-        backward(params, x, b, sum.gradient());
+        backward(params, x, b, sum);
         sum.addTotalsInPlace(loss, weightTotal(w, b), b);
         return loss;
     }
@@ -287,12 +306,35 @@ public final class BackpropKernel {
      */
     private void forward(Weights params, Matrix x, boolean examplesAsRows, int b, boolean activateOutput) {
         Parameters p = params.params;
-        DMatrixRMaj input = precision == Precision.FLOAT64 ? (DMatrixRMaj) x : null;
-        FMatrixRMaj floatInput = precision == Precision.FLOAT32 ? (FMatrixRMaj) x : null;
+        boolean sparse = x instanceof DMatrixSparseCSC;
+        DMatrixRMaj input = precision == Precision.FLOAT64 && !sparse ? (DMatrixRMaj) x : null;
+        FMatrixRMaj floatInput = precision == Precision.FLOAT32 && !sparse ? (FMatrixRMaj) x : null;
         for (int l = 0; l < layers; l++) {
             DMatrixRMaj z = activations[l];
             boolean output = l == layers - 1;
             Activation f = output && !activateOutput ? Activation.IDENTITY : spec.activation(l);
+            if (l == 0 && sparse) {
+                sparseFirstLayer(params, (DMatrixSparseCSC) x, z);
+                if (precision == Precision.FLOAT64) {
+                    Activations.addBiasAndApply(f, z, p.values(), p.biasOffset(0), columnScratch(b), columnScratchB(b));
+                    input = z;
+                } else {
+                    for (int i = 0; i < z.numRows; i++) {
+                        double bias = params.values[p.biasOffset(0) + i];
+                        for (int j = i * b; j < (i + 1) * b; j++) {
+                            z.data[j] += bias;
+                        }
+                    }
+                    applyForFloat32(f, z, b);
+                    FMatrixRMaj zf = floatActivations[0];
+                    zf.reshape(spec.width(0), b);
+                    if (!output) {
+                        FloatCopies.narrow(z, zf);
+                    }
+                    floatInput = zf;
+                }
+                continue;
+            }
             if (precision == Precision.FLOAT64) {
                 z.reshape(spec.width(l), b);
                 gemm.gemm(false, l == 0 && examplesAsRows, 1.0, p.values(), p.weightOffset(l), spec.width(l),
@@ -305,17 +347,124 @@ public final class BackpropKernel {
                 gemm.gemm(false, l == 0 && examplesAsRows, 1.0f, params.values, p.weightOffset(l), spec.width(l),
                         spec.fanIn(l), floatInput, 0.0f, zf);
                 FloatCopies.widenAddingBias(zf, params.values, p.biasOffset(l), z);
-                if (f == Activation.SIGMOID) {
-                    Activations.sigmoidForFloat32(z);
-                } else {
-                    Activations.addBiasAndApply(f, z, null, 0, columnScratch(b), columnScratchB(b));
-                }
+                applyForFloat32(f, z, b);
                 if (!output) {
                     FloatCopies.narrow(z, zf); // A_l: the next layer's GEMM input and this layer's ∇W_{l+1} factor
                 }
                 floatInput = zf;
             }
         }
+    }
+
+    /** {@code f} on {@code Z_l} (bias added) in a float32 kernel: the vectorisable sigmoid, else as float64. */
+    private void applyForFloat32(Activation f, DMatrixRMaj z, int b) {
+        if (f == Activation.SIGMOID) {
+            Activations.sigmoidForFloat32(z);
+        } else {
+            Activations.addBiasAndApply(f, z, null, 0, columnScratch(b), columnScratchB(b));
+        }
+    }
+
+    /**
+     * {@code Z_0 = W_0 X} (no bias) for a sparse {@code X}: each example's pre-activations, contiguous in
+     * {@link #exampleMajor}, are the sum over its non-zeros of {@code x_{fj}} times row {@code f} of
+     * {@code W_0ᵀ}; then transposed into {@code z} ({@code n_1 × B}).
+     */
+    private void sparseFirstLayer(Weights params, DMatrixSparseCSC x, DMatrixRMaj z) {
+        double[] wt = transposedFirstLayer(params);
+        int h = spec.width(0);
+        int b = x.numCols;
+        double[] zt = exampleMajor(b * h);
+        Arrays.fill(zt, 0, b * h, 0.0);
+        int[] cols = x.col_idx;
+        int[] rows = x.nz_rows;
+        double[] values = x.nz_values;
+        for (int j = 0; j < b; j++) {
+            int out = j * h;
+            for (int k = cols[j]; k < cols[j + 1]; k++) {
+                double v = values[k];
+                int in = rows[k] * h;
+                for (int i = 0; i < h; i++) {
+                    zt[out + i] += v * wt[in + i];
+                }
+            }
+        }
+        z.reshape(h, b);
+        transpose(zt, b, h, z.data);
+    }
+
+    /**
+     * {@code ∇W_0 += Δ_0 Xᵀ} for a sparse {@code X}, into the sum's transposed accumulator: for each non-zero
+     * {@code x_{fj}}, row {@code f} of {@code ∇W_0ᵀ} gains {@code x_{fj} δ_0^{(j)}}.
+     */
+    private void sparseFirstLayerGradient(DMatrixSparseCSC x, DMatrixRMaj delta, GradientSum sum) {
+        int h = spec.width(0);
+        int b = x.numCols;
+        double[] dt = exampleMajor(b * h);
+        transpose(delta.data, h, b, dt);
+        double[] gt = sum.pendingFirstLayerTransposed();
+        int[] cols = x.col_idx;
+        int[] rows = x.nz_rows;
+        double[] values = x.nz_values;
+        for (int j = 0; j < b; j++) {
+            int in = j * h;
+            for (int k = cols[j]; k < cols[j + 1]; k++) {
+                double v = values[k];
+                int out = rows[k] * h;
+                for (int i = 0; i < h; i++) {
+                    gt[out + i] += v * dt[in + i];
+                }
+            }
+        }
+    }
+
+    /** {@code W_0ᵀ} of the loaded weights (float32: of their float copy), made on first use after {@link #load}. */
+    private double[] transposedFirstLayer(Weights params) {
+        if (params.transposedLoaded) {
+            return params.firstLayerT;
+        }
+        int n = spec.inputSize();
+        int h = spec.width(0);
+        if (params.firstLayerT == null || params.firstLayerT.length != n * h) {
+            params.firstLayerT = new double[Math.multiplyExact(n, h)];
+        }
+        double[] wt = params.firstLayerT;
+        int off = params.params.weightOffset(0);
+        final int tile = 32;
+        for (int i0 = 0; i0 < h; i0 += tile) {
+            for (int f0 = 0; f0 < n; f0 += tile) {
+                for (int i = i0; i < Math.min(h, i0 + tile); i++) {
+                    int row = off + i * n;
+                    for (int f = f0; f < Math.min(n, f0 + tile); f++) {
+                        wt[f * h + i] = precision == Precision.FLOAT64 ? params.params.values()[row + f]
+                                : params.values[row + f];
+                    }
+                }
+            }
+        }
+        params.transposedLoaded = true;
+        return wt;
+    }
+
+    /** {@code to} ({@code cols × rows}) {@code ← from}ᵀ, {@code from} being {@code rows × cols}, row-major. */
+    private static void transpose(double[] from, int rows, int cols, double[] to) {
+        final int tile = 32;
+        for (int r0 = 0; r0 < rows; r0 += tile) {
+            for (int c0 = 0; c0 < cols; c0 += tile) {
+                for (int r = r0; r < Math.min(rows, r0 + tile); r++) {
+                    for (int c = c0; c < Math.min(cols, c0 + tile); c++) {
+                        to[c * rows + r] = from[r * cols + c];
+                    }
+                }
+            }
+        }
+    }
+
+    private double[] exampleMajor(int size) {
+        if (exampleMajor.length < size) {
+            exampleMajor = new double[size];
+        }
+        return exampleMajor;
     }
 
     /** Output delta and loss from {@code Z_L}; leaves {@code A_L} in place of {@code Z_L}. */
@@ -342,11 +491,14 @@ public final class BackpropKernel {
      * both GEMMs in single precision on {@code Δ_l} rounded to float, the block's {@code ∇W_l} added into the
      * double gradient, the derivative applied in double.
      */
-    private void backward(Weights params, Matrix x, int b, Parameters gradient) {
+    private void backward(Weights params, Matrix x, int b, GradientSum sum) {
         Parameters p = params.params;
+        Parameters gradient = sum.accumulator();
         for (int l = layers - 1; l >= 0; l--) {
             DMatrixRMaj delta = deltas[l];
-            if (precision == Precision.FLOAT64) {
+            if (l == 0 && x instanceof DMatrixSparseCSC) {
+                sparseFirstLayerGradient((DMatrixSparseCSC) x, delta, sum);
+            } else if (precision == Precision.FLOAT64) {
                 DMatrixRMaj previous = l == 0 ? (DMatrixRMaj) x : activations[l - 1];
                 gemm.gemm(false, true, 1.0, delta, previous, 1.0, gradient.values(), gradient.weightOffset(l),
                         spec.width(l), spec.fanIn(l));
@@ -450,6 +602,9 @@ public final class BackpropKernel {
             throw new IllegalArgumentException("expected the weights this kernel loaded (BackpropKernel.load)");
         }
         checkPrecision("inputs", x);
+        if (examplesAsRows && x instanceof DMatrixSparseCSC) {
+            throw new IllegalArgumentException("a sparse block holds examples as columns, not rows");
+        }
         int features = examplesAsRows ? x.getNumCols() : x.getNumRows();
         if (features != spec.inputSize()) {
             throw new IllegalArgumentException("expected " + spec.inputSize() + " features per example, found "
@@ -457,8 +612,14 @@ public final class BackpropKernel {
         }
     }
 
-    /** A float64 kernel takes {@link DMatrixRMaj} blocks, a float32 one {@link FMatrixRMaj}. */
+    /**
+     * A float64 kernel takes {@link DMatrixRMaj} blocks, a float32 one {@link FMatrixRMaj}; both take inputs
+     * as a {@link DMatrixSparseCSC} too.
+     */
     private void checkPrecision(String what, Matrix m) {
+        if (what.equals("inputs") && m instanceof DMatrixSparseCSC) {
+            return;
+        }
         boolean ok = precision == Precision.FLOAT64 ? m instanceof DMatrixRMaj : m instanceof FMatrixRMaj;
         if (!ok) {
             throw new IllegalArgumentException("a " + precision.lowerName() + " kernel expects "
