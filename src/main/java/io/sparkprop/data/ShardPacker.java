@@ -121,7 +121,7 @@ public final class ShardPacker implements java.io.Serializable {
      * @throws IllegalArgumentException unless {@code 0 ≤ value ≤ 1}
      */
     public ShardPacker withSparseThreshold(double value) {
-        if (!(value >= 0 && value <= 1)) {
+        if (!(value >= 0 && value <= 1)) { // the wording of the settings' checks (train.Checks), which data does not use
             throw new IllegalArgumentException("sparseThreshold must be in [0, 1], found " + value);
         }
         this.sparseThreshold = value;
@@ -181,21 +181,8 @@ public final class ShardPacker implements java.io.Serializable {
             ws.add(w);
             allUnit[0] &= isAllOnes(w);
         };
-        Totals totals = new Totals();
-        for (int start = 0; start < order.length; start += blockSize) {
-            int end = Math.min(order.length, start + blockSize);
-            long nonZeros = 0;
-            for (int k = start; k < end; k++) {
-                nonZeros += delivered.get(order[k]).features().numNonzeros();
-            }
-            if (nonZeros < sparseThreshold * numFeatures * (double) (end - start)) {
-                sparseBlock(partition, delivered, order, start, end, nonZeros, totals, keep);
-            } else {
-                Iterator<Example> block = Arrays.stream(order, start, end).mapToObj(delivered::get).iterator();
-                fill(partition, block, order, false, (x, y, w) -> keep.keep(narrow ? xf.narrow(x, partition) : x, y, w),
-                        totals);
-            }
-        }
+        Totals totals = blocksInOrder(partition, delivered, order, keep,
+                x -> narrow ? xf.narrow(x, partition) : x);
         if (narrow) {
             xf.check(partition);
             yf.check(partition);
@@ -205,6 +192,94 @@ public final class ShardPacker implements java.io.Serializable {
                 xs.size(), blockSize, precision.lowerName(), sparseNote(xs));
         return new Shard(partition, precision, xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
                 allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
+    }
+
+    /**
+     * Packs {@code delivered} in the order {@code order} into blocks handed to {@code keeper}: a block whose
+     * fraction of non-zero feature values is below the sparse threshold as a {@link DMatrixSparseCSC},
+     * the others dense (through {@code dense}, which may round them to float).
+     */
+    private Totals blocksInOrder(int partition, List<Example> delivered, int[] order, BlockKeeper keeper,
+                                 java.util.function.Function<DMatrixRMaj, Matrix> dense) {
+        Totals totals = new Totals();
+        for (int start = 0; start < order.length; start += blockSize) {
+            int end = Math.min(order.length, start + blockSize);
+            long nonZeros = 0;
+            for (int k = start; k < end; k++) {
+                nonZeros += delivered.get(order[k]).features().numNonzeros();
+            }
+            if (nonZeros < sparseThreshold * numFeatures * (double) (end - start)) {
+                sparseBlock(partition, delivered, order, start, end, nonZeros, totals, keeper);
+            } else {
+                Iterator<Example> block = Arrays.stream(order, start, end).mapToObj(delivered::get).iterator();
+                fill(partition, block, order, false, (x, y, w) -> keeper.keep(dense.apply(x), y, w), totals);
+            }
+        }
+        return totals;
+    }
+
+    /**
+     * Receives the blocks of {@link #forEachMatrixBlockCanonical}: {@code x}
+     * dense ({@link DMatrixRMaj}) or sparse ({@link DMatrixSparseCSC}), examples as columns; the weights,
+     * {@code null} when every weight in the block is 1.
+     */
+    @FunctionalInterface
+    public interface MatrixBlockConsumer {
+        void accept(Matrix x, DMatrixRMaj y, double[] weights);
+    }
+
+    /**
+     * The blocks {@link #pack} would make (columns layout, canonical order, sparse below the threshold, in
+     * float64), streamed to {@code consumer} rather than kept: for passes over data too wide to hold a dense
+     * block of ({@code 2^18} features × {@code B} examples).
+     *
+     * @return the number of examples
+     * @throws IllegalArgumentException as {@link #pack}
+     */
+    public long forEachMatrixBlockCanonical(int partition, Iterator<Example> examples, MatrixBlockConsumer consumer) {
+        if (layout != Layout.COLUMNS) {
+            throw new IllegalStateException("sparse blocks hold examples as columns");
+        }
+        List<Example> delivered = CanonicalOrder.drain(examples);
+        int[] order = CanonicalOrder.of(delivered);
+        return blocksInOrder(partition, delivered, order,
+                (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w), x -> x).count;
+    }
+
+    /**
+     * The examples of {@code examples} (partition {@code partition}) as {@link SparseRows}: checked as
+     * {@link #pack} checks them (bad rows named by their delivered position), in {@link CanonicalOrder
+     * canonical order}, zeros dropped. Memory is that of the non-zeros, whatever the feature count.
+     *
+     * @throws IllegalArgumentException as {@link #pack}
+     */
+    public SparseRows sparseRows(int partition, Iterator<Example> examples) {
+        List<Example> delivered = CanonicalOrder.drain(examples);
+        int[] order = CanonicalOrder.of(delivered);
+        int count = order.length;
+        long nonZeros = 0;
+        for (Example e : delivered) {
+            nonZeros += e.features().numNonzeros();
+        }
+        if (nonZeros > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("partition " + partition + " holds " + nonZeros
+                    + " non-zeros, more than one array can; use more partitions");
+        }
+        // the rows go into one CSC matrix whose columns are the examples: the compressed rows of the result
+        DMatrixSparseCSC x = new DMatrixSparseCSC(numFeatures, count, (int) nonZeros);
+        double[] targets = new double[Math.multiplyExact(count, numOutputs)];
+        double[] weights = new double[count];
+        int nz = 0;
+        for (int i = 0; i < count; i++) {
+            Example e = delivered.get(order[i]);
+            long row = order[i];
+            x.col_idx[i] = nz;
+            nz = putSparse(e.features(), x, nz, partition, row);
+            putTargetAt(e.target(), targets, i * numOutputs, 1, partition, row);
+            weights[i] = checkedWeight(e.weight(), partition, row);
+        }
+        x.col_idx[count] = nz;
+        return new SparseRows(numFeatures, numOutputs, x.col_idx, x.nz_rows, x.nz_values, targets, weights);
     }
 
     /**
@@ -558,12 +633,21 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     private void putTarget(double[] target, double[] d, int col, int partition, long row) {
+        if (layout == Layout.COLUMNS) {
+            putTargetAt(target, d, col, blockSize, partition, row);
+        } else {
+            putTargetAt(target, d, col * numOutputs, 1, partition, row);
+        }
+    }
+
+    /** Writes target value {@code i} (or the one-hot of a class index) at {@code d[base + i·stride]}, checked. */
+    private void putTargetAt(double[] target, double[] d, int base, int stride, int partition, long row) {
         if (target.length == numOutputs) {
             for (int i = 0; i < numOutputs; i++) {
                 if (!Double.isFinite(target[i])) {
                     throw nonFinite(target(i), target[i], partition, row);
                 }
-                d[offset(i, col, numOutputs)] = target[i];
+                d[base + i * stride] = target[i];
             }
         } else if (target.length == 1) {
             double label = target[0];
@@ -571,7 +655,7 @@ public final class ShardPacker implements java.io.Serializable {
                 throw new IllegalArgumentException("expected a class index in 0.." + (numOutputs - 1)
                         + ", found " + label + " in " + where(partition, row));
             }
-            d[offset((int) label, col, numOutputs)] = 1.0;
+            d[base + (int) label * stride] = 1.0;
         } else {
             throw new IllegalArgumentException("expected a target of " + numOutputs
                     + " values or one class index, found " + target.length + " values in " + where(partition, row));

@@ -51,6 +51,8 @@ public final class JobConfig {
     private static final Predicate<String> NON_NEGATIVE_DOUBLE = v -> isDouble(v) && Double.parseDouble(v.trim()) >= 0;
     private static final Predicate<String> FRACTION = v -> isDouble(v) && Double.parseDouble(v.trim()) >= 0
             && Double.parseDouble(v.trim()) < 1;
+    private static final Predicate<String> UNIT_INTERVAL = v -> isDouble(v) && Double.parseDouble(v.trim()) >= 0
+            && Double.parseDouble(v.trim()) <= 1;
     private static final Predicate<String> BOOLEAN = v -> v.trim().equalsIgnoreCase("true")
             || v.trim().equalsIgnoreCase("false");
     private static final Predicate<String> LONG = v -> {
@@ -65,10 +67,11 @@ public final class JobConfig {
             || Arrays.stream(v.split(",")).allMatch(POSITIVE_INT);
 
     static {
-        key("data.format", null, "one of sample, idx, libsvm, csv, parquet, synthetic",
+        key("data.format", null, "one of sample, idx, libsvm, csv, parquet, synthetic, synthetic-sparse",
                 "where the examples come from: the bundled Fashion-MNIST sample, a folder of (gzipped) IDX files, "
-                        + "a LIBSVM, CSV or Parquet path, or generated regression data",
-                choice("sample", "idx", "libsvm", "csv", "parquet", "synthetic"));
+                        + "a LIBSVM, CSV or Parquet path, generated regression data, or generated wide sparse "
+                        + "classification data",
+                choice("sample", "idx", "libsvm", "csv", "parquet", "synthetic", "synthetic-sparse"));
         key("data.path", "", "a path (local, hdfs://, …)",
                 "the training data; for idx a folder with train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz",
                 ANY);
@@ -78,11 +81,15 @@ public final class JobConfig {
         key("data.feature.columns", "", "comma-separated column names, or empty",
                 "feature columns of csv and parquet data; empty for every column but the label (csv) or a "
                         + "Vector column named features (parquet)", ANY);
+        key("data.libsvm.numFeatures", "0", "an integer >= 0", "features of libsvm data (the largest index); "
+                + "0 = found by a pass over the training data", NON_NEGATIVE_INT);
         key("data.csv.header", "true", "true or false", "whether csv files start with a header line", BOOLEAN);
         key("data.scale", "none", "none or standard", "standard: scale every feature to unit variance "
                 + "(Spark's StandardScaler, fitted on the training rows)", choice("none", "standard"));
         key("data.synthetic.rows", "100000", "an integer > 0", "rows of synthetic data", POSITIVE_INT);
         key("data.synthetic.features", "20", "an integer > 0", "features of synthetic data", POSITIVE_INT);
+        key("data.synthetic.nonZeros", "40", "an integer > 0", "non-zero features per row of synthetic-sparse "
+                + "data", POSITIVE_INT);
         key("data.synthetic.noise", "0.1", "a number >= 0", "noise of synthetic data's label", NON_NEGATIVE_DOUBLE);
         key("split.test", "0.2", "a fraction in [0, 1)",
                 "share of the data held out as the test set when there is no separate test data", FRACTION);
@@ -123,6 +130,9 @@ public final class JobConfig {
         setting("train.precision", mlp.precision().lowerName(), "float64 or float32", "float32: shards and GEMMs "
                 + "in single precision, half the cached bytes; sums and weights stay float64 (MLPs, ridge sgd)",
                 choice("float64", "float32"), (b, v) -> b.precision(v), (b, v) -> b.precision(v));
+        setting("train.sparseThreshold", str(mlp.sparseThreshold()), "a number in [0, 1]", "blocks whose "
+                + "fraction of non-zero features is below this are packed sparse; 0 = always dense (MLPs, ridge)",
+                UNIT_INTERVAL, (b, v) -> b.sparseThreshold(parseDouble(v)), (b, v) -> b.sparseThreshold(parseDouble(v)));
         setting("train.maxEpochs", str(mlp.maxEpochs()), "an integer > 0", "epochs at most (ridge sgd: "
                 + ridge.maxEpochs() + " unless set)", POSITIVE_INT,
                 (b, v) -> b.maxEpochs(parseInt(v)), (b, v) -> b.maxEpochs(parseInt(v)));
@@ -284,6 +294,14 @@ public final class JobConfig {
                 && !string("model.type").equals("mlp-regressor")) {
             throw new IllegalArgumentException("data.format synthetic makes regression data: model.type must be "
                     + "ridge or mlp-regressor, found " + string("model.type"));
+        }
+        if (format.equals("synthetic-sparse") && !string("model.type").equals("mlp-classifier")) {
+            throw new IllegalArgumentException("data.format synthetic-sparse makes two-class data: model.type must "
+                    + "be mlp-classifier, found " + string("model.type"));
+        }
+        if (format.equals("synthetic-sparse") && integer("data.synthetic.nonZeros") > integer("data.synthetic.features")) {
+            throw new IllegalArgumentException("data.synthetic.nonZeros " + integer("data.synthetic.nonZeros")
+                    + " is more than data.synthetic.features " + integer("data.synthetic.features"));
         }
         // the settings' own checks (ranges and combinations the keys' forms do not cover), before Spark starts
         if (string("model.type").equals("ridge")) {

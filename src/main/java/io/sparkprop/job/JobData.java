@@ -59,12 +59,21 @@ final class JobData {
                 out[0] = idx(spark, path, "train");
                 out[1] = idx(spark, test.isEmpty() ? path : test, "t10k");
                 break;
-            case "libsvm":
-                out[0] = spark.read().format("libsvm").load(path).select("features", "label");
+            case "libsvm": {
+                // Spark's reader keeps the rows sparse; without numFeatures it makes a pass to find the width
+                int given = c.integer("data.libsvm.numFeatures");
+                org.apache.spark.sql.DataFrameReader reader = spark.read().format("libsvm");
+                out[0] = (given > 0 ? reader.option("numFeatures", given) : reader).load(path).select("features", "label");
                 if (!test.isEmpty()) {
-                    int n = ((org.apache.spark.ml.linalg.Vector) out[0].first().get(0)).size();
+                    int n = given > 0 ? given : ((org.apache.spark.ml.linalg.Vector) out[0].first().get(0)).size();
                     out[1] = spark.read().format("libsvm").option("numFeatures", n).load(test).select("features", "label");
                 }
+                break;
+            }
+            case "synthetic-sparse":
+                out[0] = io.sparkprop.data.SparseSynthetic.frame(spark, c.integer("data.synthetic.rows"),
+                        c.integer("data.synthetic.features"), c.integer("data.synthetic.nonZeros"),
+                        c.longValue("split.seed"));
                 break;
             case "csv":
             case "parquet":

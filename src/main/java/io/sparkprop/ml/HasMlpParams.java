@@ -87,6 +87,11 @@ public interface HasMlpParams extends Params {
         return mlpParams().outerMomentum;
     }
 
+    /** Blocks below this fraction of non-zero feature values are packed sparse. */
+    default DoubleParam sparseThreshold() {
+        return mlpParams().sparseThreshold;
+    }
+
     /** The format of the shards and the kernel's GEMMs: float64 or float32. */
     default Param<String> precision() {
         return mlpParams().precision;
@@ -194,6 +199,10 @@ public interface HasMlpParams extends Params {
 
     default double getOuterMomentum() {
         return (Double) getOrDefault(outerMomentum());
+    }
+
+    default double getSparseThreshold() {
+        return (Double) getOrDefault(sparseThreshold());
     }
 
     default String getPrecision() {

@@ -142,6 +142,15 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return self();
     }
 
+    /**
+     * Blocks whose fraction of non-zero feature values is below {@code value} are packed sparse ({@code [0, 1]};
+     * 0 = always dense); see {@link io.sparkprop.data.ShardPacker#withSparseThreshold}.
+     */
+    public E setSparseThreshold(double value) {
+        set(sparseThreshold(), value);
+        return self();
+    }
+
     /** {@code float64} (default) or {@code float32}; see {@link io.sparkprop.nn.Precision}. */
     public E setPrecision(String value) {
         set(precision(), value);

@@ -44,6 +44,7 @@ final class MlpParams implements java.io.Serializable {
     final Param<String> validationIndicatorCol;
     final IntParam patience;
     final Param<String> precision;
+    final DoubleParam sparseThreshold;
 
     MlpParams(Params owner) {
         featuresCol = new Param<>(owner, "featuresCol", "features column name (a Vector column)");
@@ -101,7 +102,14 @@ final class MlpParams implements java.io.Serializable {
         precision = new Param<>(owner, "precision", "float64, or float32: shards and the kernel's GEMMs in single "
                 + "precision (half the cached bytes); sums, master weights and optimiser state stay float64; the "
                 + "model is stored and scored in float64 either way", knownPrecision);
+        sparseThreshold = new DoubleParam(owner, "sparseThreshold", SPARSE_THRESHOLD_DOC,
+                ParamValidators.inRange(0, 1, true, true));
     }
+
+    /** The doc of the {@code sparseThreshold} param, the MLPs' and {@link RidgeRegression}'s. */
+    static final String SPARSE_THRESHOLD_DOC = "blocks whose fraction of non-zero feature values is below this are "
+            + "packed sparse (12 bytes a non-zero; the first layer's products then cost in proportion to the "
+            + "non-zeros); 0 = always dense; in [0, 1]";
 
     /** The defaults of the estimators and, through them, of their models: those of {@link MlpSettings#defaults()}. */
     void setDefaults(Params owner) {
@@ -129,6 +137,7 @@ final class MlpParams implements java.io.Serializable {
         owner.setDefault(validationIndicatorCol, "");
         owner.setDefault(patience, d.patience());
         owner.setDefault(precision, d.precision().lowerName());
+        owner.setDefault(sparseThreshold, d.sparseThreshold());
     }
 
     /**
@@ -143,7 +152,8 @@ final class MlpParams implements java.io.Serializable {
                 .outerMomentum(get(owner, outerMomentum)).maxEpochs(get(owner, maxEpochs))
                 .tol(get(owner, tol)).regParam(get(owner, regParam)).blockSize(get(owner, blockSize))
                 .aggregationDepth(get(owner, aggregationDepth)).seed(get(owner, seed)).patience(get(owner, patience))
-                .precision((String) get(owner, precision)).build();
+                .precision((String) get(owner, precision))
+                .sparseThreshold(get(owner, sparseThreshold)).build();
     }
 
     /**
@@ -168,6 +178,7 @@ final class MlpParams implements java.io.Serializable {
         owner.set(seed, settings.seed());
         owner.set(patience, settings.patience());
         owner.set(precision, settings.precision().lowerName());
+        owner.set(sparseThreshold, settings.sparseThreshold());
     }
 
     @SuppressWarnings("unchecked")

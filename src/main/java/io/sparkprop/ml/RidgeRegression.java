@@ -48,6 +48,7 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
     private final IntParam maxEpochs;
     private final LongParam seed;
     private final Param<String> precision;
+    private final DoubleParam sparseThreshold;
 
     public RidgeRegression() {
         this(Identifiable$.MODULE$.randomUID("ridgeRegression"));
@@ -78,6 +79,8 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         precision = new Param<>(this, "precision", "float64, or float32 for solver sgd: its shards and GEMMs in "
                 + "single precision (solver normal is always float64)", ParamValidators.inArray(new String[] {
                     "float64", "float32"}));
+        sparseThreshold = new DoubleParam(this, "sparseThreshold", MlpParams.SPARSE_THRESHOLD_DOC
+                + " (solver normal: rows are summed sparse below it)", ParamValidators.inRange(0, 1, true, true));
         setDefault(featuresCol, "features");
         setDefault(labelCol, "label");
         setDefault(predictionCol, "prediction");
@@ -93,6 +96,7 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         setDefault(maxEpochs, d.maxEpochs());
         setDefault(seed, d.seed());
         setDefault(precision, d.precision().lowerName());
+        setDefault(sparseThreshold, d.sparseThreshold());
     }
 
     @Override
@@ -154,6 +158,10 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
 
     public Param<String> precision() {
         return precision;
+    }
+
+    public DoubleParam sparseThreshold() {
+        return sparseThreshold;
     }
 
     public RidgeRegression setFeaturesCol(String value) {
@@ -221,6 +229,12 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         return this;
     }
 
+    /** Blocks (solver normal: partitions) below this fraction of non-zero feature values are handled sparse. */
+    public RidgeRegression setSparseThreshold(double value) {
+        set(sparseThreshold, value);
+        return this;
+    }
+
     /** {@code float64} (default) or {@code float32}, with solver sgd. */
     public RidgeRegression setPrecision(String value) {
         set(precision, value);
@@ -253,7 +267,8 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
                 .standardization((Boolean) getOrDefault(standardization)).solver(getOrDefault(solver))
                 .blockSize((Integer) getOrDefault(blockSize)).aggregationDepth((Integer) getOrDefault(aggregationDepth))
                 .stepSize((Double) getOrDefault(stepSize)).maxEpochs((Integer) getOrDefault(maxEpochs))
-                .seed((Long) getOrDefault(seed)).precision(getOrDefault(precision)).build();
+                .seed((Long) getOrDefault(seed)).precision(getOrDefault(precision))
+                .sparseThreshold((Double) getOrDefault(sparseThreshold)).build();
     }
 
     /**
@@ -277,6 +292,7 @@ public final class RidgeRegression extends Estimator<RidgeRegressionModel> imple
         set(maxEpochs, settings.maxEpochs());
         set(seed, settings.seed());
         set(precision, settings.precision().lowerName());
+        set(sparseThreshold, settings.sparseThreshold());
         return this;
     }
 

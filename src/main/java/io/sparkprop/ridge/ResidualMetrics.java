@@ -12,12 +12,15 @@ import io.sparkprop.train.SparkJobs;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.DMatrixSparseCSC;
+import org.ejml.data.Matrix;
 import scala.Tuple2;
 
 /**
  * One pass that scores a linear model {@code ŷ = W x + b} on data: per output, the weighted sums
  * {@code Σw(y−ŷ)²}, {@code Σw|y−ŷ|}, the weighted mean {@code ȳ} and centred {@code Σw(y−ȳ)²}, and {@code Σw},
- * from which RMSE, MAE and R² follow. Predictions are formed per block with one GEMM. The label's
+ * from which RMSE, MAE and R² follow. Predictions are formed per block with one GEMM, or for a sparse
+ * block ({@link ShardPacker#forEachMatrixBlockCanonical}) as sums over its non-zeros. The label's
  * spread is summed about block means and combined by the pairwise update (Chan et al.), never as
  * {@code Σwy² − Wȳ²}, which cancels to noise for labels with a large offset.
  */
@@ -37,10 +40,11 @@ final class ResidualMetrics implements Serializable {
         cyy = new double[m];
     }
 
-    static ResidualMetrics of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmChoice backend) {
+    static ResidualMetrics of(JavaRDD<Example> data, DMatrixRMaj w, double[] b, GemmChoice backend,
+                              double sparseThreshold) {
         int n = w.numCols;
         int m = w.numRows;
-        ShardPacker packer = new ShardPacker(n, m, 256);
+        ShardPacker packer = new ShardPacker(n, m, 256).withSparseThreshold(sparseThreshold);
         // captured as plain arrays: a serialised lambda that captured an EJML type would not
         // deserialise from the shaded jar, where EJML is relocated
         double[] coefficientData = w.data.clone();
@@ -52,8 +56,8 @@ final class ResidualMetrics implements Serializable {
                 DMatrixRMaj coefficients = DMatrixRMaj.wrap(m, n, coefficientData);
                 DMatrixRMaj prediction = new DMatrixRMaj(m, 1);
                 Gemm gemm = backend.gemm();
-                packer.forEachBlockCanonical(p, it, (x, y, weights) -> e.add(gemm, coefficients, intercepts, x, y,
-                        weights, prediction));
+                packer.forEachMatrixBlockCanonical(p, it, (x, y, weights) -> e.add(gemm, coefficients, intercepts,
+                        x, y, weights, prediction));
                 return Collections.singletonList(new Tuple2<>(p, e)).iterator();
             }, true).mapToPair(kv -> kv);
             // a few sums a partition: the driver merges them all (depth 1), with no shuffle stage
@@ -65,11 +69,15 @@ final class ResidualMetrics implements Serializable {
         }
     }
 
-    private void add(Gemm gemm, DMatrixRMaj w, double[] b, DMatrixRMaj x, DMatrixRMaj y, double[] weights,
+    private void add(Gemm gemm, DMatrixRMaj w, double[] b, Matrix x, DMatrixRMaj y, double[] weights,
                      DMatrixRMaj pred) {
-        int cols = x.numCols;
+        int cols = x.getNumCols();
         pred.reshape(w.numRows, cols);
-        gemm.gemm(false, false, 1.0, w, x, 0.0, pred);
+        if (x instanceof DMatrixSparseCSC) {
+            multiplySparse(w, (DMatrixSparseCSC) x, pred);
+        } else {
+            gemm.gemm(false, false, 1.0, w, (DMatrixRMaj) x, 0.0, pred);
+        }
         double blockWeight = 0;
         for (int j = 0; j < cols; j++) {
             blockWeight += weights == null ? 1.0 : weights[j];
@@ -102,6 +110,22 @@ final class ResidualMetrics implements Serializable {
             combine(k, weightSum, blockWeight, mean, squares);
         }
         weightSum += blockWeight;
+    }
+
+    /** {@code pred = W X} for a sparse {@code X}: each prediction a sum over its example's non-zeros. */
+    private static void multiplySparse(DMatrixRMaj w, DMatrixSparseCSC x, DMatrixRMaj pred) {
+        int cols = x.numCols;
+        int n = w.numCols;
+        for (int k = 0; k < w.numRows; k++) {
+            int row = k * n;
+            for (int j = 0; j < cols; j++) {
+                double s = 0;
+                for (int p = x.col_idx[j]; p < x.col_idx[j + 1]; p++) {
+                    s += w.data[row + x.nz_rows[p]] * x.nz_values[p];
+                }
+                pred.data[k * cols + j] = s;
+            }
+        }
     }
 
     /** Adds a part of weight {@code wb}, mean {@code mean} and centred squares {@code squares} to output {@code k}. */

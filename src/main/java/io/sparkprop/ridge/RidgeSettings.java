@@ -29,11 +29,14 @@ import io.sparkprop.train.MlpSettings;
  * @param precision        format of solver sgd's shards and GEMMs ({@link MlpSettings#precision()}); the normal
  *                         equations are conditioning-sensitive and always formed and solved in float64, so
  *                         solver normal takes float64 only
+ * @param sparseThreshold  below this fraction of non-zero feature values, solver sgd packs blocks sparse
+ *                         ({@link MlpSettings#sparseThreshold()}) and solver normal sums a partition's rows as sparse
+ *                         rows ({@code [0, 1]})
  */
 public record RidgeSettings(double regParam, boolean fitIntercept, boolean standardization,
                             RidgeSolver.Solver solver, int blockSize, int aggregationDepth, GemmBackend gemmBackend,
                             String optimizer, double stepSize, int maxEpochs, int batchSize, double tol, long seed,
-                            Precision precision)
+                            Precision precision, double sparseThreshold)
         implements Serializable {
 
     /** Checks every value, naming the setting; the sgd ones by building the trainer's settings. */
@@ -41,7 +44,7 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
         io.sparkprop.train.Checks.notNull("solver", solver);
         optimizer = io.sparkprop.train.Optimizer.Kind.parse(optimizer).lowerName();
         sgdSettings(regParam, blockSize, aggregationDepth, gemmBackend, optimizer, stepSize, maxEpochs, batchSize,
-                tol, seed, precision);
+                tol, seed, precision, sparseThreshold);
         if (solver == RidgeSolver.Solver.NORMAL && precision != Precision.FLOAT64) {
             throw new IllegalArgumentException("precision " + precision.lowerName() + " applies to solver sgd only: "
                     + "the normal equations are always formed and solved in float64; use precision float64 with "
@@ -62,21 +65,22 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
         return new Builder().regParam(regParam).fitIntercept(fitIntercept).standardization(standardization)
                 .solver(solver).blockSize(blockSize).aggregationDepth(aggregationDepth).gemmBackend(gemmBackend)
                 .optimizer(optimizer).stepSize(stepSize).maxEpochs(maxEpochs).batchSize(batchSize).tol(tol).seed(seed)
-                .precision(precision);
+                .precision(precision).sparseThreshold(sparseThreshold);
     }
 
     /** The trainer's settings of solver sgd: one identity layer trained with this λ, blocks and seed. */
     public MlpSettings sgdSettings() {
         return sgdSettings(regParam, blockSize, aggregationDepth, gemmBackend, optimizer, stepSize, maxEpochs,
-                batchSize, tol, seed, precision);
+                batchSize, tol, seed, precision, sparseThreshold);
     }
 
     private static MlpSettings sgdSettings(double regParam, int blockSize, int aggregationDepth, GemmBackend gemm,
                                            String optimizer, double stepSize, int maxEpochs, int batchSize,
-                                           double tol, long seed, Precision precision) {
+                                           double tol, long seed, Precision precision, double sparseThreshold) {
         return MlpSettings.builder().optimizer(optimizer).stepSize(stepSize).maxEpochs(maxEpochs)
                 .batchSize(batchSize).tol(tol).regParam(regParam).blockSize(blockSize)
-                .aggregationDepth(aggregationDepth).seed(seed).gemmBackend(gemm).precision(precision).build();
+                .aggregationDepth(aggregationDepth).seed(seed).gemmBackend(gemm).precision(precision)
+                .sparseThreshold(sparseThreshold).build();
     }
 
     /** Builds {@link RidgeSettings}; its initial values are the defaults. */
@@ -98,6 +102,7 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
         private double tol = 0.0;
         private long seed = MlpSettings.defaults().seed();
         private Precision precision = MlpSettings.defaults().precision();
+        private double sparseThreshold = MlpSettings.defaults().sparseThreshold();
 
         private Builder() {
         }
@@ -184,12 +189,17 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
             return this;
         }
 
+        public Builder sparseThreshold(double value) {
+            sparseThreshold = value;
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming the first setting out of its range
          */
         public RidgeSettings build() {
             return new RidgeSettings(regParam, fitIntercept, standardization, solver, blockSize, aggregationDepth,
-                    gemmBackend, optimizer, stepSize, maxEpochs, batchSize, tol, seed, precision);
+                    gemmBackend, optimizer, stepSize, maxEpochs, batchSize, tol, seed, precision, sparseThreshold);
         }
     }
 }

@@ -27,6 +27,7 @@ public final class RidgeSolution implements Serializable {
     /** For the lazy MAE; not serialised. */
     private transient JavaRDD<Example> trainingData;
     private transient GemmChoice backend;
+    private transient double sparseThreshold;
     private final long numExamples;
     private final double weightSum;
     private final double passMillis;
@@ -86,7 +87,7 @@ public final class RidgeSolution implements Serializable {
      */
     public synchronized double[] meanAbsoluteError() {
         if (mae == null && trainingData != null) {
-            mae = ResidualMetrics.of(trainingData, coefficients, intercepts, backend).mae();
+            mae = ResidualMetrics.of(trainingData, coefficients, intercepts, backend, sparseThreshold).mae();
             trainingData = null;
         }
         return mae == null ? null : mae.clone();
@@ -115,9 +116,10 @@ public final class RidgeSolution implements Serializable {
     }
 
     /** Lets {@link #meanAbsoluteError()} compute the MAE from {@code data} when first asked. */
-    RidgeSolution withLazyMeanAbsoluteError(JavaRDD<Example> data, GemmChoice gemmBackend) {
+    RidgeSolution withLazyMeanAbsoluteError(JavaRDD<Example> data, GemmChoice gemmBackend, double threshold) {
         this.trainingData = data;
         this.backend = gemmBackend;
+        this.sparseThreshold = threshold;
         return this;
     }
 

@@ -65,6 +65,9 @@ public final class RidgeSolver {
         }
     }
 
+    /** The most features solver normal takes: its {@code n × n} matrix is one array of at most 2³¹ − 1 values. */
+    public static final int MAX_NORMAL_FEATURES = 46_340;
+
     private RidgeSettings settings;
 
     /** A solver with the default settings ({@link RidgeSettings#defaults()}). */
@@ -169,6 +172,7 @@ public final class RidgeSolver {
         ShardPacker packer = new ShardPacker(n, m, settings.blockSize(), ShardPacker.Layout.ROWS)
                 .withColumnNames(featuresCol, labelCol);
         GemmChoice backend = GemmChoice.decide(settings.gemmBackend());
+        double threshold = settings.sparseThreshold();
         String previous = sc.getLocalProperty("spark.job.description");
         long passStart = System.nanoTime();
         RidgeStatistics stats;
@@ -181,7 +185,19 @@ public final class RidgeSolver {
                 }
                 Gemm gemm = backend.gemm();
                 RidgeStatistics s = new RidgeStatistics(n, m);
-                packer.forEachBlockCanonical(p, it, (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
+                // a partition below the sparse threshold is summed row by row over its non-zeros
+                List<Example> rows = new java.util.ArrayList<>();
+                long nonZeros = 0;
+                while (it.hasNext()) {
+                    Example e = it.next();
+                    nonZeros += e.features().numNonzeros();
+                    rows.add(e);
+                }
+                if (nonZeros < threshold * n * (double) rows.size()) {
+                    s.addSparseRows(packer.sparseRows(p, rows.iterator()));
+                } else {
+                    packer.forEachBlockCanonical(p, rows.iterator(), (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
+                }
                 return Collections.singletonList(new Tuple2<>(p, s)).iterator();
             }, true).mapToPair(kv -> kv);
             stats = plan.aggregate(partials, RidgeStatistics::mergeInPlace);
@@ -206,7 +222,7 @@ public final class RidgeSolver {
                 Math.round(passMillis), Math.round(solveMillis));
         return new RidgeSolution(solution.coefficientsInternal(), solution.intercepts(), solution.rootMeanSquaredError(),
                 solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis)
-                .withLazyMeanAbsoluteError(data, backend).withGemm(backend.describe());
+                .withLazyMeanAbsoluteError(data, backend, settings.sparseThreshold()).withGemm(backend.describe());
     }
 
     /**
@@ -239,6 +255,13 @@ public final class RidgeSolver {
      * it, of {@code 8(n² + nm + n + 2m)} bytes each, and three {@code n×n} matrices for the solve.
      */
     private OrderedTreeAggregate.Plan checkDriverMemory(JavaSparkContext sc, int n, int m, int partitions) {
+        if (n > MAX_NORMAL_FEATURES) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "solver normal forms the %d x %d matrix of the normal equations, more than the %d x %d one Java "
+                            + "array can hold (and %.0f GB): use solver sgd, which trains on wide sparse data in the "
+                            + "memory of its non-zeros and the coefficients", n, n, MAX_NORMAL_FEATURES,
+                    MAX_NORMAL_FEATURES, 8.0 * n * n / 1e9));
+        }
         double statBytes = RidgeStatistics.bytes(n, m);
         // at the least, one partial sum and the solve; the plan keeps the others within its budget
         double needed = statBytes * 2 + 3 * 8.0 * n * n;
@@ -275,7 +298,8 @@ public final class RidgeSolver {
         Parameters p = r.parameters();
         DMatrixRMaj w = DMatrixRMaj.wrap(m, n, p.weights(0).values()); // row-major: the matrix is transposed
         double[] b = p.biases(0).values();
-        ResidualMetrics e = ResidualMetrics.of(data, w, b, GemmChoice.decide(settings.gemmBackend()));
+        ResidualMetrics e = ResidualMetrics.of(data, w, b, GemmChoice.decide(settings.gemmBackend()),
+                settings.sparseThreshold());
         return new RidgeSolution(w, b.clone(), e.rmse(), e.r2(), e.mae(),
                 r.numExamples(), r.weightSum(), trainMillis, 0).withGemm(r.gemm())
                 .withPrecision(r.precision().lowerName());

@@ -3,6 +3,7 @@ package io.sparkprop.ridge;
 import java.io.Serializable;
 import java.util.Arrays;
 
+import io.sparkprop.data.SparseRows;
 import io.sparkprop.linalg.Gemm;
 import org.ejml.data.DMatrixRMaj;
 
@@ -28,6 +29,16 @@ import org.ejml.data.DMatrixRMaj;
  * rows scaled by {@code √w_i}: {@code C_xx += X_cᵀ X_c} (SYRK, lower triangle only) and
  * {@code C_xy += X_cᵀ Y_c} (GEMM), plus an {@code O(n²)} rank-one correction — not one rank-one update
  * per row. {@link #symmetrise()} fills the upper triangle once the sums are complete.
+ *
+ * <p>Sparse rows ({@link #addSparseRows}, a whole partition of {@link SparseRows}) are summed as outer
+ * products of their non-zeros, cost {@code ∝ Σ_i nnz_i²} rather than {@code rows × n²}, and centred without
+ * being made dense: a feature non-zero in more than half the partition's rows is shifted by its partition
+ * mean (those rows are dense in it anyway), every other feature by 0. The sums about that shift {@code c}
+ * become co-moments about the partition's mean {@code μ} by one rank-one correction
+ * {@code C = C_c − W (μ − c)(μ − c)ᵀ} over the features the partition touches. For a shifted feature
+ * {@code μ − c} is rounding; for the others {@code μ_f² ≤ (p/(1−p)) σ_f²} with {@code p ≤ 1/2} the share of
+ * rows it is non-zero in, so the correction never cancels more than about a bit of the feature's spread
+ * — unlike raw moments of a dense feature with a large offset.
  */
 final class RidgeStatistics implements Serializable {
     private static final long serialVersionUID = 2L;
@@ -163,6 +174,159 @@ final class RidgeStatistics implements Serializable {
         }
         // the block's own co-moments are in the sums; the cross term follows from the means
         combineMeans(previousWeight, blockWeight, mx, my);
+    }
+
+    /**
+     * Adds a partition's rows given sparse (see the class comment): two passes over the non-zeros (the
+     * weighted sums, then the shifted outer products), one rank-one correction over the touched features.
+     */
+    void addSparseRows(SparseRows rows) {
+        int count = rows.count();
+        this.count += count;
+        int[] start = rows.rowStart();
+        int[] index = rows.indices();
+        double[] value = rows.values();
+        double[] target = rows.targets();
+        double[] weight = rows.weights();
+        // pass 1: weight, weighted sums, how many rows of positive weight each feature is non-zero in, ranges
+        double blockWeight = 0;
+        long positiveRows = 0;
+        double[] mx = new double[n];
+        double[] my = new double[m];
+        int[] present = new int[n];
+        int longestRow = 0;
+        for (int i = 0; i < count; i++) {
+            double w = weight[i];
+            if (!(w > 0)) {
+                continue;
+            }
+            blockWeight += w;
+            positiveRows++;
+            longestRow = Math.max(longestRow, start[i + 1] - start[i]);
+            for (int p = start[i]; p < start[i + 1]; p++) {
+                int f = index[p];
+                double v = value[p];
+                mx[f] += w * v;
+                present[f]++;
+                xMin[f] = Math.min(xMin[f], v);
+                xMax[f] = Math.max(xMax[f], v);
+            }
+            for (int k = 0; k < m; k++) {
+                my[k] += w * target[i * m + k];
+            }
+        }
+        if (!(blockWeight > 0)) {
+            return; // rows of weight 0 add nothing but their count
+        }
+        int shifted = 0;
+        for (int f = 0; f < n; f++) {
+            if (present[f] < positiveRows) { // a row without the feature holds 0
+                xMin[f] = Math.min(xMin[f], 0.0);
+                xMax[f] = Math.max(xMax[f], 0.0);
+            }
+            mx[f] /= blockWeight;
+            if (2L * present[f] > positiveRows) {
+                shifted++;
+            }
+        }
+        for (int k = 0; k < m; k++) {
+            my[k] /= blockWeight;
+        }
+        // the shift c: the partition mean of the features non-zero in more than half the rows, else 0
+        int[] dense = new int[shifted];
+        double[] shift = new double[n];
+        for (int f = 0, d = 0; f < n; f++) {
+            if (2L * present[f] > positiveRows) {
+                dense[d++] = f;
+                shift[f] = mx[f];
+            }
+        }
+        // pass 2: Σ w (x − c)(x − c)ᵀ over each row's non-zeros merged with the shifted features, and the
+        // residual sums Σ w (x − c), Σ w (y − ȳ) that correct the centre afterwards
+        double[] rx = new double[n];
+        double[] ry = new double[m];
+        int[] at = new int[longestRow + shifted];
+        double[] sv = new double[longestRow + shifted];
+        double[] yc = new double[m];
+        double[] xx = cxx.data;
+        double[] xy = cxy.data;
+        for (int i = 0; i < count; i++) {
+            double w = weight[i];
+            if (!(w > 0)) {
+                continue;
+            }
+            double root = Math.sqrt(w);
+            int k = 0;
+            int p = start[i];
+            int d = 0;
+            while (p < start[i + 1] || d < shifted) {
+                int f;
+                double v;
+                if (d >= shifted || (p < start[i + 1] && index[p] < dense[d])) {
+                    f = index[p];
+                    v = value[p++] - shift[f];
+                } else if (p >= start[i + 1] || dense[d] < index[p]) {
+                    f = dense[d++];
+                    v = -shift[f];
+                } else { // a shifted feature the row has
+                    f = index[p];
+                    v = value[p++] - shift[f];
+                    d++;
+                }
+                rx[f] += w * v;
+                at[k] = f;
+                sv[k++] = root * v;
+            }
+            for (int o = 0; o < m; o++) {
+                double c = target[i * m + o] - my[o];
+                ry[o] += w * c;
+                yc[o] = root * c;
+                cyy[o] += yc[o] * yc[o];
+            }
+            for (int a = 0; a < k; a++) {
+                int row = at[a] * n;
+                double va = sv[a];
+                for (int b = 0; b <= a; b++) { // ascending indices: (at[a], at[b]) is in the lower triangle
+                    xx[row + at[b]] += va * sv[b];
+                }
+                int rowY = at[a] * m;
+                for (int o = 0; o < m; o++) {
+                    xy[rowY + o] += va * yc[o];
+                }
+            }
+        }
+        // C = C_c − W r rᵀ with r = μ − c = (Σ w (x − c)) / W, over the features with r ≠ 0
+        int touched = 0;
+        int[] nonZero = new int[n];
+        for (int f = 0; f < n; f++) {
+            rx[f] /= blockWeight;
+            if (rx[f] != 0.0) {
+                nonZero[touched++] = f;
+            }
+        }
+        for (int o = 0; o < m; o++) {
+            ry[o] /= blockWeight;
+        }
+        for (int a = 0; a < touched; a++) {
+            int f = nonZero[a];
+            double cf = blockWeight * rx[f];
+            int row = f * n;
+            for (int b = 0; b <= a; b++) {
+                xx[row + nonZero[b]] -= cf * rx[nonZero[b]];
+            }
+            for (int o = 0; o < m; o++) {
+                xy[f * m + o] -= cf * ry[o];
+            }
+        }
+        for (int o = 0; o < m; o++) {
+            cyy[o] -= blockWeight * ry[o] * ry[o];
+            my[o] += ry[o];
+        }
+        for (int f = 0; f < n; f++) {
+            mx[f] = shift[f] + rx[f];
+        }
+        // the partition's own co-moments are in the sums; the cross term with the earlier ones follows from the means
+        combineMeans(weightSum, blockWeight, mx, my);
     }
 
     /**

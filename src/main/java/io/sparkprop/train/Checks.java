@@ -32,6 +32,14 @@ public final class Checks {
         return value;
     }
 
+    /** {@code value}, if it is in {@code [0, 1]}. */
+    public static double closedUnitInterval(String name, double value) {
+        if (!(value >= 0 && value <= 1)) {
+            throw new IllegalArgumentException(name + " must be in [0, 1], found " + value);
+        }
+        return value;
+    }
+
     /** {@code value}, if it is at least {@code min}; {@code meaning}, if not null, explains a special value. */
     public static int atLeast(String name, int value, int min, String meaning) {
         if (value < min) {

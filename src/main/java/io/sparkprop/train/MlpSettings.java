@@ -47,11 +47,15 @@ import io.sparkprop.nn.Precision;
  * @param precision        the format the shards and the kernel's GEMMs use: {@code float64}, or {@code float32}
  *                         (half the cached bytes, single-precision GEMMs; sums, master weights and optimiser
  *                         state stay double — see {@link Precision})
+ * @param sparseThreshold  blocks whose fraction of non-zero feature values is below this are packed sparse, and
+ *                         the first layer's products then cost {@code ∝} the non-zeros; 0 = every block dense
+ *                         ({@code [0, 1]}; see {@link io.sparkprop.data.ShardPacker#withSparseThreshold})
  */
 public record MlpSettings(String optimizer, double stepSize, double momentum, double stepDecay, double beta1,
                           double beta2, double epsilon, int batchSize, int localSteps,
                           double outerStepSize, double outerMomentum, int maxEpochs, double tol, double regParam, int blockSize, int aggregationDepth,
-                          long seed, int patience, int numShards, GemmBackend gemmBackend, Precision precision)
+                          long seed, int patience, int numShards, GemmBackend gemmBackend, Precision precision,
+                          double sparseThreshold)
         implements Serializable {
 
     /** Hidden-layer widths of the estimators' networks by default (a new array each call). */
@@ -84,6 +88,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         Checks.atLeast("numShards", numShards, 0, "0 = the default parallelism");
         Checks.notNull("gemmBackend", gemmBackend);
         Checks.notNull("precision", precision);
+        Checks.closedUnitInterval("sparseThreshold", sparseThreshold);
     }
 
     /** The defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, blocks of 128, depth 2, seed 42. */
@@ -102,7 +107,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
                 .adam(beta1, beta2, epsilon).batchSize(batchSize).localSteps(localSteps)
                 .outerStepSize(outerStepSize).outerMomentum(outerMomentum).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
                 .aggregationDepth(aggregationDepth).seed(seed).patience(patience).numShards(numShards)
-                .gemmBackend(gemmBackend).precision(precision);
+                .gemmBackend(gemmBackend).precision(precision).sparseThreshold(sparseThreshold);
     }
 
     /** The update rule these settings describe. */
@@ -135,6 +140,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         private int numShards = 0;
         private GemmBackend gemmBackend = GemmBackend.AUTO;
         private Precision precision = Precision.FLOAT64;
+        private double sparseThreshold = io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD;
 
         private Builder() {
         }
@@ -257,12 +263,18 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
             return this;
         }
 
+        public Builder sparseThreshold(double value) {
+            sparseThreshold = value;
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming the first setting out of its range
          */
         public MlpSettings build() {
             return new MlpSettings(optimizer, stepSize, momentum, stepDecay, beta1, beta2, epsilon, batchSize,
-                    localSteps, outerStepSize, outerMomentum, maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend, precision);
+                    localSteps, outerStepSize, outerMomentum, maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend, precision,
+                    sparseThreshold);
         }
     }
 }

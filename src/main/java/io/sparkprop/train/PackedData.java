@@ -74,7 +74,8 @@ final class PackedData implements AutoCloseable {
 
     /**
      * Packs {@code data} (already in its shard partitions) into blocks of {@code block} columns for
-     * {@code spec}, in {@code precision}, caches and counts the shards in one Spark job.
+     * {@code spec}, in {@code precision}, blocks below {@code sparseThreshold} sparse, caches and counts the
+     * shards in one Spark job.
      *
      * @param what       {@code training} or {@code validation}: the data's name in messages
      * @param featuresCol the column to name in messages about bad feature values, or {@code null}
@@ -82,11 +83,13 @@ final class PackedData implements AutoCloseable {
      * @throws IllegalArgumentException on a bad row (named), empty data, or weights that are all 0
      */
     static PackedData pack(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec, int block,
-                           Precision precision, String what, String featuresCol, String labelCol) {
+                           Precision precision, double sparseThreshold, String what, String featuresCol,
+                           String labelCol) {
         int partitions = data.getNumPartitions();
         warnAboutSlowSettings(sc, data, spec, what);
         ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
-                .withColumnNames(featuresCol, labelCol).withPrecision(precision);
+                .withColumnNames(featuresCol, labelCol).withPrecision(precision)
+                .withSparseThreshold(sparseThreshold);
         JavaRDD<Shard> shards = data
                 .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
                 .setName("sparkprop " + what + " shards (" + spec + ", " + precision.lowerName() + ")")

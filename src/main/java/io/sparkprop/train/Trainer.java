@@ -270,11 +270,11 @@ public final class Trainer {
         // before any job: a gradient that can never reach the driver is refused here
         OrderedTreeAggregate.Plan plan = gradientPlan(sc, partitions);
         GemmChoice gemm = GemmChoice.decide(s.gemmBackend());
-        try (PackedData packed = PackedData.pack(sc, data, spec, block, s.precision(), "training", featuresCol,
+        try (PackedData packed = PackedData.pack(sc, data, spec, block, s.precision(), s.sparseThreshold(), "training", featuresCol,
                 labelCol);
              PackedData held = validationData == null ? null : PackedData.pack(sc,
                      PackedData.toShardPartitions(sc, validationData, s.numShards()), spec, s.blockSize(),
-                     s.precision(), "validation", featuresCol, labelCol)) {
+                     s.precision(), s.sparseThreshold(), "validation", featuresCol, labelCol)) {
             boolean fullBatch = s.batchSize() == 0 || s.batchSize() >= packed.count;
             if (s.batchSize() > packed.count) {
                 LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", s.batchSize(),
@@ -325,7 +325,7 @@ public final class Trainer {
         String previousDescription = sc.getLocalProperty("spark.job.description");
         OrderedTreeAggregate.Plan plan = gradientPlan(sc, data.getNumPartitions());
         try (PackedData packed = PackedData.pack(sc, data, spec, settings.blockSize(), settings.precision(),
-                "training", featuresColumn, labelColumn)) {
+                settings.sparseThreshold(), "training", featuresColumn, labelColumn)) {
             sc.setJobDescription("sparkprop gradient");
             return new SynchronousRound(sc, packed, plan, GemmChoice.decide(settings.gemmBackend()), settings, 1,
                     false).gradient(at, 0, 0);
