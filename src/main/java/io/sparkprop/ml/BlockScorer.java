@@ -14,6 +14,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.DMatrixSparseCSC;
+import org.ejml.data.Matrix;
 
 /**
  * Batch scoring for the models' {@code transform}: every partition is read in blocks of
@@ -22,6 +24,11 @@ import org.ejml.data.DMatrixRMaj;
  * row and layer (MLlib's column functions, and ours before). The block and the task's kernel are allocated
  * once per task and reused. The rows come out in their order with the models' output columns appended, the
  * same schema as Spark ML's column functions give.
+ *
+ * <p>A block whose fraction of non-zero features is below the sparse threshold is gathered as a
+ * {@link DMatrixSparseCSC} instead ({@code n×B}, examples as columns) and scored by sums over its non-zeros:
+ * a block of 256 rows of {@code 2^18} features would be 512 MB dense. The dense block is allocated only when
+ * a block needs it.
  */
 final class BlockScorer {
     /** Rows per block: past a few hundred columns the GEMMs' rate no longer grows, the block's bytes do. */
@@ -30,9 +37,13 @@ final class BlockScorer {
     private BlockScorer() {
     }
 
-    /** A task's forward pass: the outputs ({@code m×B}) of the block {@code rows} ({@code B×n}) into {@code out} (reshaped). */
+    /**
+     * A task's forward pass: the outputs ({@code m×B}) of a block into {@code out} (reshaped). The block is dense
+     * with one example per row ({@link DMatrixRMaj}, {@code B×n}) or sparse with one per column
+     * ({@link DMatrixSparseCSC}, {@code n×B}).
+     */
     interface BlockFunction {
-        void apply(DMatrixRMaj rows, DMatrixRMaj out);
+        void apply(Matrix block, DMatrixRMaj out);
     }
 
     /** Makes a task's {@link BlockFunction} on the executor (its kernel and workspace), once per task. */
@@ -51,16 +62,17 @@ final class BlockScorer {
     /**
      * {@code dataset} with {@code added} columns appended as {@code outSchema} describes, computed block by block.
      *
-     * @param numFeatures the model's input size; a row with another count fails its task naming both
+     * @param numFeatures     the model's input size; a row with another count fails its task naming both
+     * @param sparseThreshold blocks with a smaller fraction of non-zero features are scored sparse
      */
     static org.apache.spark.sql.Dataset<Row> transform(Dataset<?> dataset, String featuresCol, int numFeatures,
-                                                       StructType outSchema, int added, Factory factory,
-                                                       Columns columns) {
+                                                       double sparseThreshold, StructType outSchema, int added,
+                                                       Factory factory, Columns columns) {
         Dataset<Row> rows = dataset.toDF();
         int featuresIndex = rows.schema().fieldIndex(featuresCol);
         int width = rows.schema().size();
-        MapPartitionsFunction<Row, Row> score = it -> new Blocks(it, featuresCol, featuresIndex, numFeatures, width,
-                added, factory.create(), columns);
+        MapPartitionsFunction<Row, Row> score = it -> new Blocks(it, featuresCol, featuresIndex, numFeatures,
+                sparseThreshold, width, added, factory.create(), columns);
         return rows.mapPartitions(score, Encoders.row(outSchema));
     }
 
@@ -70,27 +82,30 @@ final class BlockScorer {
         private final String featuresCol;
         private final int featuresIndex;
         private final int n;
+        private final double sparseThreshold;
         private final int width;
         private final int added;
         private final BlockFunction forward;
         private final Columns columns;
         private final Row[] rows = new Row[ROWS_PER_BLOCK];
-        private final DMatrixRMaj x;
+        /** The dense block, made when a block first needs it. */
+        private DMatrixRMaj x;
+        private final DMatrixSparseCSC sparse = new DMatrixSparseCSC(0, 0, 0);
         private final DMatrixRMaj out = new DMatrixRMaj(1, 1);
         private int size;
         private int next;
 
-        Blocks(Iterator<Row> in, String featuresCol, int featuresIndex, int n, int width, int added,
-               BlockFunction forward, Columns columns) {
+        Blocks(Iterator<Row> in, String featuresCol, int featuresIndex, int n, double sparseThreshold, int width,
+               int added, BlockFunction forward, Columns columns) {
             this.in = in;
             this.featuresCol = featuresCol;
             this.featuresIndex = featuresIndex;
             this.n = n;
+            this.sparseThreshold = sparseThreshold;
             this.width = width;
             this.added = added;
             this.forward = forward;
             this.columns = columns;
-            this.x = new DMatrixRMaj(ROWS_PER_BLOCK, n);
         }
 
         @Override
@@ -126,8 +141,7 @@ final class BlockScorer {
             if (size == 0) {
                 return;
             }
-            // a short last block gets an exactly sized block (its rows are the GEMMs' n)
-            x.reshape(size, n);
+            long nonZeros = 0;
             for (int j = 0; j < size; j++) {
                 Vector v = (Vector) rows[j].get(featuresIndex);
                 if (v == null) {
@@ -137,9 +151,53 @@ final class BlockScorer {
                     throw new IllegalArgumentException("expected " + n + " features, found " + v.size()
                             + "; the model was trained on " + n);
                 }
-                put(v, j);
+                nonZeros += v.numNonzeros();
+            }
+            if (nonZeros < sparseThreshold * n * (double) size) {
+                gatherSparse((int) nonZeros);
+                forward.apply(sparse, out);
+                return;
+            }
+            // a short last block gets an exactly sized block (its rows are the GEMMs' n)
+            if (x == null) {
+                x = new DMatrixRMaj(ROWS_PER_BLOCK, n);
+            }
+            x.reshape(size, n);
+            for (int j = 0; j < size; j++) {
+                put((Vector) rows[j].get(featuresIndex), j);
             }
             forward.apply(x, out);
+        }
+
+        /** The block's non-zeros, {@code nonZeros} of them, into the sparse block: example {@code j} is column {@code j}. */
+        private void gatherSparse(int nonZeros) {
+            sparse.reshape(n, size, nonZeros);
+            int nz = 0;
+            for (int j = 0; j < size; j++) {
+                sparse.col_idx[j] = nz;
+                Vector v = (Vector) rows[j].get(featuresIndex);
+                if (v instanceof SparseVector) {
+                    SparseVector s = (SparseVector) v;
+                    int[] indices = s.indices();
+                    double[] values = s.values();
+                    for (int k = 0; k < indices.length; k++) {
+                        if (values[k] != 0.0) {
+                            sparse.nz_rows[nz] = indices[k];
+                            sparse.nz_values[nz++] = values[k];
+                        }
+                    }
+                } else {
+                    double[] values = v.toArray();
+                    for (int i = 0; i < n; i++) {
+                        if (values[i] != 0.0) {
+                            sparse.nz_rows[nz] = i;
+                            sparse.nz_values[nz++] = values[i];
+                        }
+                    }
+                }
+            }
+            sparse.col_idx[size] = nz;
+            sparse.nz_length = nz;
         }
 
         /** Example {@code j}'s features into row {@code j} of the block. */

@@ -7,6 +7,7 @@ import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.sql.types.StructType;
+import org.ejml.data.DMatrixSparseCSC;
 
 /**
  * What the MLP models share: the estimator's params (copied at fit), the network and its trained
@@ -92,7 +93,17 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
         return () -> {
             BackpropKernel kernel = new BackpropKernel(p.spec(), GemmBackend.AUTO.gemm());
             BackpropKernel.Weights weights = kernel.load(p);
-            return (rows, out) -> kernel.predictRows(weights, rows, out, raw);
+            return (block, out) -> {
+                if (block instanceof DMatrixSparseCSC) {
+                    if (raw) {
+                        kernel.predictRaw(weights, block, out);
+                    } else {
+                        kernel.predict(weights, block, out);
+                    }
+                } else {
+                    kernel.predictRows(weights, block, out, raw);
+                }
+            };
         };
     }
 

@@ -166,7 +166,8 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
 
     /**
      * Appends the prediction column, computed partition by partition in blocks ({@link BlockScorer}):
-     * {@code Ŷ = W Xᵀ + b 1ᵀ} for a block {@code X} of rows, one GEMM a block.
+     * {@code Ŷ = W Xᵀ + b 1ᵀ} for a block {@code X} of rows, one GEMM a block; a sparse block (below the
+     * default sparse threshold) as sums over its non-zeros.
      */
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
@@ -180,9 +181,13 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
         BlockScorer.Factory forward = () -> {
             Gemm gemm = GemmBackend.AUTO.gemm();
             DMatrixRMaj weights = DMatrixRMaj.wrap(intercepts.length, features, coefficients);
-            return (rows, y) -> {
-                y.reshape(intercepts.length, rows.numRows);
-                gemm.gemm(false, true, 1.0, weights, rows, 0.0, y);
+            return (block, y) -> {
+                if (block instanceof org.ejml.data.DMatrixSparseCSC) {
+                    io.sparkprop.linalg.SparseProducts.multiply(weights, (org.ejml.data.DMatrixSparseCSC) block, y);
+                } else {
+                    y.reshape(intercepts.length, block.getNumRows());
+                    gemm.gemm(false, true, 1.0, weights, (DMatrixRMaj) block, 0.0, y);
+                }
                 for (int k = 0; k < y.numRows; k++) {
                     for (int j = 0; j < y.numCols; j++) {
                         y.data[k * y.numCols + j] += intercepts[k];
@@ -190,7 +195,8 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
                 }
             };
         };
-        return BlockScorer.transform(dataset, getOrDefault(featuresCol), features, out, 1, forward,
+        return BlockScorer.transform(dataset, getOrDefault(featuresCol), features,
+                io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD, out, 1, forward,
                 (y, m, bs, j, row, at) -> row[at] = vector ? Vectors.dense(MlpModel.column(y, m, bs, j)) : y[j]);
     }
 

@@ -74,7 +74,7 @@ final class ResidualMetrics implements Serializable {
         int cols = x.getNumCols();
         pred.reshape(w.numRows, cols);
         if (x instanceof DMatrixSparseCSC) {
-            multiplySparse(w, (DMatrixSparseCSC) x, pred);
+            io.sparkprop.linalg.SparseProducts.multiply(w, (DMatrixSparseCSC) x, pred);
         } else {
             gemm.gemm(false, false, 1.0, w, (DMatrixRMaj) x, 0.0, pred);
         }
@@ -110,22 +110,6 @@ final class ResidualMetrics implements Serializable {
             combine(k, weightSum, blockWeight, mean, squares);
         }
         weightSum += blockWeight;
-    }
-
-    /** {@code pred = W X} for a sparse {@code X}: each prediction a sum over its example's non-zeros. */
-    private static void multiplySparse(DMatrixRMaj w, DMatrixSparseCSC x, DMatrixRMaj pred) {
-        int cols = x.numCols;
-        int n = w.numCols;
-        for (int k = 0; k < w.numRows; k++) {
-            int row = k * n;
-            for (int j = 0; j < cols; j++) {
-                double s = 0;
-                for (int p = x.col_idx[j]; p < x.col_idx[j + 1]; p++) {
-                    s += w.data[row + x.nz_rows[p]] * x.nz_values[p];
-                }
-                pred.data[k * cols + j] = s;
-            }
-        }
     }
 
     /** Adds a part of weight {@code wb}, mean {@code mean} and centred squares {@code squares} to output {@code k}. */
