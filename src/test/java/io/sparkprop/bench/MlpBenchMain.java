@@ -173,7 +173,7 @@ public final class MlpBenchMain {
         List<Double> ourMedians = new ArrayList<>();
         long[] cached = new long[4]; // cached and payload bytes, float64 then float32
         for (int r = 0; r < reps; r++) {
-            ours[r] = perIteration(shortRun, longRun, k -> {
+            ours[r] = RoundCost.perIteration(shortRun, longRun, k -> {
                 TrainingResult res = new Trainer(small).setOptimizer(Optimizer.sgd(0.03)).setBatchSize(0)
                         .setBlockSize(128).setMaxEpochs(k).setTol(0).setSeed(1).fit(train, "features", "label");
                 if (k == longRun) {
@@ -182,14 +182,14 @@ public final class MlpBenchMain {
                     cached[1] = res.payloadBytes();
                 }
             });
-            ours32[r] = perIteration(shortRun, longRun, k -> {
+            ours32[r] = RoundCost.perIteration(shortRun, longRun, k -> {
                 TrainingResult res = new Trainer(small).setOptimizer(Optimizer.sgd(0.03)).setBatchSize(0)
                         .setBlockSize(128).setMaxEpochs(k).setTol(0).setSeed(1).setPrecision(Precision.FLOAT32)
                         .fit(train, "features", "label");
                 cached[2] = res.cachedBytes();
                 cached[3] = res.payloadBytes();
             });
-            theirs[r] = perIteration(shortRun, longRun, k -> new MultilayerPerceptronClassifier()
+            theirs[r] = RoundCost.perIteration(shortRun, longRun, k -> new MultilayerPerceptronClassifier()
                     .setLayers(new int[] {784, 128, 10}).setSolver("gd").setBlockSize(128).setMaxIter(k)
                     .setTol(0).setSeed(1).fit(train));
         }
@@ -440,20 +440,6 @@ public final class MlpBenchMain {
         train.unpersist();
         test.unpersist();
         return out;
-    }
-
-    interface Fit {
-        void run(int iterations);
-    }
-
-    /** Seconds per iteration from {@code (t(long) − t(short)) / (long − short)}: set-up costs cancel. */
-    private static double perIteration(int shortRun, int longRun, Fit fit) {
-        long t0 = System.nanoTime();
-        fit.run(shortRun);
-        long t1 = System.nanoTime();
-        fit.run(longRun);
-        long t2 = System.nanoTime();
-        return ((t2 - t1) - (t1 - t0)) / 1e9 / (longRun - shortRun);
     }
 
     private static double medianMillis(TrainingResult r, int skip) {

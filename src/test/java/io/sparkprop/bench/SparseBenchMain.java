@@ -1,0 +1,346 @@
+package io.sparkprop.bench;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+import io.sparkprop.data.Example;
+import io.sparkprop.data.Shard;
+import io.sparkprop.data.ShardPacker;
+import io.sparkprop.data.SparseSynthetic;
+import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.Activation;
+import io.sparkprop.nn.GradientSum;
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.train.EpochRecord;
+import io.sparkprop.train.Optimizer;
+import io.sparkprop.train.Trainer;
+import io.sparkprop.train.TrainingResult;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.ejml.data.DMatrixSparseCSC;
+
+/**
+ * Wide sparse input, in one {@code local[2]} session:
+ * <ol>
+ *   <li>(a) a mini-batch epoch of a {@code n-H-2} network (ReLU, Adam) on {@code 2^18}-wide rows of 40 non-zeros
+ *       ({@link SparseSynthetic}) against the same network on dense 784-feature rows, the same row count,
+ *       batch and blocks: time per example (median epoch after the first), and the cached bytes of the sparse
+ *       shards against {@code 12·nnz + (4 + 8m)·rows} (values and indices, column pointers, targets);</li>
+ *   <li>(b) full-batch gradient iterations (sigmoid hidden layer, softmax output) on {@code 2^14}-wide rows of
+ *       40 non-zeros against Spark MLlib's {@code MultilayerPerceptronClassifier} ({@code gd}), which densifies
+ *       the rows: seconds per iteration from two fits of different lengths, median of the repetitions;</li>
+ *   <li>(c) the gradient exchange of (a)'s network, measured in this JVM: one task's gradient of a mini-batch
+ *       slice serialised, deserialised and merged dense (what the trainer does) against a form holding only
+ *       the first layer's touched columns, beside the driver's dense Adam update of the same parameters,
+ *       which a sparse exchange would not remove.</li>
+ * </ol>
+ * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…}. Options:
+ * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
+ * (3), {@code --mllib-rows N} (10,000), {@code --local-steps K} (1: synchronous; (a) only, both inputs).
+ */
+public final class SparseBenchMain {
+    private static final int WIDE = 1 << 18;
+    private static final int MLLIB_WIDE = 1 << 14;
+    private static final int NON_ZEROS = 40;
+    private static final int DENSE = 784;
+
+    private SparseBenchMain() {
+    }
+
+    public static void main(String[] args) {
+        boolean quick = false;
+        int rows = 100_000;
+        int hidden = 32;
+        int batch = 4096;
+        int epochs = 3;
+        int mllibRows = 10_000;
+        int localSteps = 1;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--rows":
+                    rows = Integer.parseInt(args[++i]);
+                    break;
+                case "--hidden":
+                    hidden = Integer.parseInt(args[++i]);
+                    break;
+                case "--batch":
+                    batch = Integer.parseInt(args[++i]);
+                    break;
+                case "--epochs":
+                    epochs = Integer.parseInt(args[++i]);
+                    break;
+                case "--mllib-rows":
+                    mllibRows = Integer.parseInt(args[++i]);
+                    break;
+                case "--local-steps":
+                    localSteps = Integer.parseInt(args[++i]);
+                    break;
+                default:
+                    System.err.println("unknown option " + args[i] + "\nusage: jobs/bench sparse [--quick] [--rows N] "
+                            + "[--hidden H] [--batch N] [--epochs N] [--mllib-rows N] [--local-steps K]");
+                    System.exit(2);
+            }
+        }
+        if (quick) {
+            rows = Math.min(rows, 30_000);
+            mllibRows = Math.min(mllibRows, 3_000);
+            epochs = Math.min(epochs, 2);
+        }
+        // a task's gradient of the wide network is 8·2^18·H bytes: direct results up to 512 MB
+        SparkSession spark = SparkSession.builder().master("local[2]").appName("sparkprop-bench-sparse")
+                .config("spark.task.maxDirectResultSize", "512m").config("spark.driver.maxResultSize", "4g")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        try {
+            run(spark, rows, hidden, batch, epochs, mllibRows, localSteps, quick ? 1 : 3);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static void run(SparkSession spark, int rows, int hidden, int batch, int epochs, int mllibRows,
+                            int localSteps, int reps) {
+        // (a) sparse against dense, per example
+        Dataset<Row> sparse = SparseSynthetic.frame(spark, rows, WIDE, NON_ZEROS, 5).repartition(2).cache();
+        Dataset<Row> dense = denseFrame(spark, rows, 6).repartition(2).cache();
+        sparse.count();
+        dense.count();
+        TrainingResult sparseFit = fit(WIDE, hidden, batch, epochs, localSteps, sparse);
+        TrainingResult denseFit = fit(DENSE, hidden, batch, epochs, localSteps, dense);
+        double sparseSeconds = medianEpochSeconds(sparseFit);
+        double denseSeconds = medianEpochSeconds(denseFit);
+        long nnz = (long) rows * NON_ZEROS;
+        double reference = 12.0 * nnz + (4 + 8 * 2) * (double) rows;
+        double cachedVsNnz = sparseFit.cachedBytes() / reference;
+        double perExample = sparseSeconds / denseSeconds;
+        int updates = (rows + batch - 1) / batch;
+        System.out.printf(Locale.ROOT, "(a) %d rows, %d-%d-2 relu, adam, batch %d (%d updates an epoch), %d epochs, "
+                + "local steps %d%n", rows, WIDE, hidden, batch, updates, epochs, localSteps);
+        System.out.printf(Locale.ROOT, "    sparse 2^18 x %d nnz: epoch %.2f s = %.1f us/example (%.0f ms/update), "
+                + "cached %.1f MB = %.3f x (12 nnz + 20 rows = %.1f MB), last epoch loss %.4f%n",
+                NON_ZEROS, sparseSeconds, 1e6 * sparseSeconds / rows, 1e3 * sparseSeconds / updates,
+                sparseFit.cachedBytes() / 1e6, cachedVsNnz, reference / 1e6, lastLoss(sparseFit));
+        System.out.printf(Locale.ROOT, "    dense 784:             epoch %.2f s = %.1f us/example (%.0f ms/update), "
+                + "cached %.1f MB%n", denseSeconds, 1e6 * denseSeconds / rows, 1e3 * denseSeconds / updates,
+                denseFit.cachedBytes() / 1e6);
+        System.out.printf(Locale.ROOT, "    sparse/dense per example: %.2f%n", perExample);
+        sparse.unpersist();
+        dense.unpersist();
+
+        // (c) the exchange of (a)'s gradient, in this JVM
+        exchange(hidden, batch / 2);
+
+        // (b) against MLlib on the widest input it takes here
+        Dataset<Row> narrow = SparseSynthetic.frame(spark, mllibRows, MLLIB_WIDE, NON_ZEROS, 7).repartition(2).cache();
+        narrow.count();
+        NetworkSpec spec = NetworkSpec.builder().input(MLLIB_WIDE).dense(hidden, Activation.SIGMOID)
+                .dense(2, Activation.SOFTMAX).build();
+        int shortRun = 2;
+        int longRun = reps == 1 ? 5 : 7;
+        // warm-up of both
+        new Trainer(spec).setOptimizer(Optimizer.sgd(0.1)).setBatchSize(0).setMaxEpochs(shortRun).setTol(0)
+                .fit(narrow, "features", "label");
+        new MultilayerPerceptronClassifier().setLayers(new int[] {MLLIB_WIDE, hidden, 2}).setSolver("gd")
+                .setMaxIter(shortRun).setTol(0).fit(narrow);
+        double[] ours = new double[reps];
+        double[] theirs = new double[reps];
+        for (int r = 0; r < reps; r++) {
+            ours[r] = RoundCost.perIteration(shortRun, longRun, k -> new Trainer(spec).setOptimizer(Optimizer.sgd(0.1))
+                    .setBatchSize(0).setMaxEpochs(k).setTol(0).setSeed(1).fit(narrow, "features", "label"));
+            theirs[r] = RoundCost.perIteration(shortRun, longRun, k -> new MultilayerPerceptronClassifier()
+                    .setLayers(new int[] {MLLIB_WIDE, hidden, 2}).setSolver("gd").setBlockSize(128).setMaxIter(k)
+                    .setTol(0).setSeed(1).fit(narrow));
+        }
+        double ourIteration = RoundCost.median(ours);
+        double theirIteration = RoundCost.median(theirs);
+        System.out.printf(Locale.ROOT, "(b) %d rows of 2^14 features, %d non-zeros, %d-%d-2 sigmoid, full batch: "
+                + "ours %.4f s/iteration, MLlib %.4f s/iteration (medians of %d), ratio %.4f%n", mllibRows, NON_ZEROS,
+                MLLIB_WIDE, hidden, ourIteration, theirIteration, reps, ourIteration / theirIteration);
+        narrow.unpersist();
+        System.out.printf(Locale.ROOT, "result: sparse_vs_dense_per_example=%.3f sparse_vs_mllib=%.4f cached_vs_nnz=%.3f "
+                + "local_steps=%d batch=%d%n", perExample, ourIteration / theirIteration, cachedVsNnz, localSteps, batch);
+    }
+
+    private static TrainingResult fit(int inputs, int hidden, int batch, int epochs, int localSteps,
+                                      Dataset<Row> data) {
+        NetworkSpec spec = NetworkSpec.builder().input(inputs).dense(hidden, Activation.RELU)
+                .dense(2, Activation.SOFTMAX).build();
+        return new Trainer(spec).setOptimizer(Optimizer.adam(0.003)).setBatchSize(batch).setMaxEpochs(epochs)
+                .setLocalSteps(localSteps).setTol(0).setSeed(3).fit(data, "features", "label");
+    }
+
+    /** The median time of the epochs after the first (the JIT's and the first broadcasts' warm-up). */
+    private static double medianEpochSeconds(TrainingResult r) {
+        List<EpochRecord> epochs = r.history().epochs();
+        double[] s = new double[Math.max(1, epochs.size() - 1)];
+        for (int i = 1; i < epochs.size(); i++) {
+            s[i - 1] = (epochs.get(i).elapsedMillis() - epochs.get(i - 1).elapsedMillis()) / 1e3;
+        }
+        if (epochs.size() == 1) {
+            s[0] = epochs.get(0).elapsedMillis() / 1e3;
+        }
+        return RoundCost.median(s);
+    }
+
+    private static double lastLoss(TrainingResult r) {
+        List<EpochRecord> epochs = r.history().epochs();
+        return epochs.get(epochs.size() - 1).loss();
+    }
+
+    /** Dense rows of 784 features uniform in [0, 1), labels from a random linear teacher's sign. */
+    private static Dataset<Row> denseFrame(SparkSession spark, int rows, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        double[] teacher = new double[DENSE];
+        for (int i = 0; i < DENSE; i++) {
+            teacher[i] = random.nextDouble() - 0.5;
+        }
+        List<Row> out = new ArrayList<>(rows);
+        for (int r = 0; r < rows; r++) {
+            double[] x = new double[DENSE];
+            double s = 0;
+            for (int i = 0; i < DENSE; i++) {
+                x[i] = random.nextDouble();
+                s += teacher[i] * (x[i] - 0.5);
+            }
+            out.add(RowFactory.create(Vectors.dense(x), s > 0 ? 1.0 : 0.0));
+        }
+        StructType schema = new StructType().add("features", SQLDataTypes.VectorType()).add("label", DataTypes.DoubleType);
+        return spark.createDataFrame(out, schema);
+    }
+
+    /**
+     * (c): one task's gradient of {@code slice} examples (half a mini-batch on two shards) of the wide network,
+     * exchanged dense — Java serialisation there and back and a merge of two — against the touched first-layer
+     * columns only, and the driver's Adam update of all parameters.
+     */
+    private static void exchange(int hidden, int slice) {
+        NetworkSpec spec = NetworkSpec.builder().input(WIDE).dense(hidden, Activation.RELU)
+                .dense(2, Activation.SOFTMAX).build();
+        SplittableRandom random = new SplittableRandom(9);
+        List<Example> examples = new ArrayList<>(slice);
+        for (int i = 0; i < slice; i++) {
+            Row row = syntheticRow(random);
+            examples.add(Example.of((org.apache.spark.ml.linalg.Vector) row.get(0), row.getDouble(1)));
+        }
+        Shard shard = new ShardPacker(WIDE, 2, 128).pack(0, examples.iterator());
+        Parameters params = Parameters.initialise(spec, 1);
+        BackpropKernel kernel = new BackpropKernel(spec, GemmBackend.AUTO.gemm());
+        boolean[] touched = new boolean[WIDE];
+        GradientSum a = new GradientSum(spec);
+        for (int k = 0; k < shard.numBlocks(); k++) {
+            kernel.lossAndGradient(params, shard.features(k), shard.targets(k), null, a);
+            DMatrixSparseCSC x = (DMatrixSparseCSC) shard.features(k);
+            for (int p = 0; p < x.nz_length; p++) {
+                touched[x.nz_rows[p]] = true;
+            }
+        }
+        int[] columns = java.util.stream.IntStream.range(0, WIDE).filter(f -> touched[f]).toArray();
+        double[] flat = a.gradient().values();
+        int rest = flat.length - WIDE * hidden;
+        int reps = 5;
+        double[] denseMs = new double[reps];
+        double[] sparseMs = new double[reps];
+        double[] updateMs = new double[reps];
+        long denseBytes = 0;
+        long sparseBytes = 0;
+        Optimizer.Updater adam = Optimizer.adam(0.003).newUpdater(flat.length);
+        double[] theta = params.values().clone();
+        for (int r = 0; r < reps; r++) {
+            long t0 = System.nanoTime();
+            byte[] bytes = serialise(a);
+            GradientSum back = (GradientSum) deserialise(bytes);
+            back.mergeInPlace(a);
+            long t1 = System.nanoTime();
+            denseBytes = bytes.length;
+            denseMs[r] = (t1 - t0) / 1e6;
+
+            // the touched columns of ∇W_0 (as the transposed accumulator holds them) and the other layers dense
+            t0 = System.nanoTime();
+            double[] rows = new double[columns.length * hidden];
+            for (int i = 0; i < hidden; i++) {
+                int base = params.weightOffset(0) + i * WIDE;
+                for (int c = 0; c < columns.length; c++) {
+                    rows[c * hidden + i] = flat[base + columns[c]];
+                }
+            }
+            double[] others = java.util.Arrays.copyOfRange(flat, WIDE * hidden, flat.length);
+            Object[] form = {columns, rows, others};
+            byte[] sparseForm = serialise(form);
+            Object[] received = (Object[]) deserialise(sparseForm);
+            // merge with a second such form of the same columns: row-wise adds over the union (here equal sets)
+            double[] mergedRows = (double[]) received[1];
+            for (int v = 0; v < mergedRows.length; v++) {
+                mergedRows[v] += rows[v];
+            }
+            double[] mergedOthers = (double[]) received[2];
+            for (int v = 0; v < rest; v++) {
+                mergedOthers[v] += others[v];
+            }
+            t1 = System.nanoTime();
+            sparseBytes = sparseForm.length;
+            sparseMs[r] = (t1 - t0) / 1e6;
+
+            t0 = System.nanoTime();
+            adam.update(theta, flat, r);
+            updateMs[r] = (System.nanoTime() - t0) / 1e6;
+        }
+        System.out.printf(Locale.ROOT, "(c) one task's gradient of %d examples, %d-%d-2: %d of %d first-layer columns "
+                + "touched (%.1f %%)%n", slice, WIDE, hidden, columns.length, WIDE, 100.0 * columns.length / WIDE);
+        System.out.printf(Locale.ROOT, "    dense exchange (serialise, deserialise, merge): %.1f MB, %.1f ms; "
+                + "touched columns only: %.1f MB, %.1f ms (ratio %.2f); driver Adam update of all %d parameters "
+                + "%.1f ms (medians of %d)%n", denseBytes / 1e6, RoundCost.median(denseMs), sparseBytes / 1e6,
+                RoundCost.median(sparseMs), RoundCost.median(sparseMs) / RoundCost.median(denseMs), flat.length,
+                RoundCost.median(updateMs), reps);
+    }
+
+    private static Row syntheticRow(SplittableRandom random) {
+        // the rows of SparseSynthetic, generated here without a Spark job
+        int[] indices = random.ints(0, WIDE).distinct().limit(NON_ZEROS).sorted().toArray();
+        double[] values = new double[NON_ZEROS];
+        for (int k = 0; k < NON_ZEROS; k++) {
+            values[k] = 1 + random.nextDouble();
+        }
+        return RowFactory.create(Vectors.sparse(WIDE, indices, values), random.nextInt(2) * 1.0);
+    }
+
+    private static byte[] serialise(Object o) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(o);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static Object deserialise(byte[] bytes) {
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
+            return in.readObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
