@@ -1,6 +1,10 @@
 package io.sparkprop.nn;
 
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
+import java.util.Arrays;
 
 /**
  * A running sum over examples of what one iteration needs: the weight and bias gradients of the
@@ -13,22 +17,39 @@ import java.io.Serializable;
  * {@code ∇W_0 += Δ_0 Xᵀ}, one non-zero {@code x_{fj}} at a time as {@code ∇W_0[:, f] += x_{fj} δ_0^{(j)}} —
  * a column of the row-major {@code ∇W_0}, {@code n_1} values a stride {@code n_0} apart. It adds into a
  * transposed copy instead ({@link #pendingFirstLayerTransposed}, {@code n_0 × n_1}), where that column is
- * {@code n_1} contiguous values, and the copy is added into {@code ∇W_0} once, by a blocked transpose,
- * before anything reads the gradient ({@link #gradient()}, {@link #mergeInPlace}, serialisation). So a
- * task pays for one pass over {@code ∇W_0} rather than a cache miss per non-zero and unit.
+ * {@code n_1} contiguous values; the copy is added into {@code ∇W_0} only when the gradient is read
+ * ({@link #gradient()}).
+ *
+ * <p>Exchange. A sum whose {@code ∇W_0} holds nothing but such transposed rows travels (Java serialisation,
+ * Spark's task results) as those rows of it that are not all zero — the features the task's examples
+ * touched — and the rest of the gradient dense: for a {@code 2^18}-wide input and a mini-batch slice that
+ * touches a quarter of the features, a quarter of the first layer's bytes. Merging two such sums adds their
+ * rows over the union of the touched features, in the fixed merge order, so the merged sum holds the same
+ * values as the dense merge would; a sum with a dense {@code ∇W_0} (a dense block's, or one that was read)
+ * merges and travels dense.
  */
 public final class GradientSum implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
-    private final Parameters gradient;
+    private transient Parameters gradient;
+    /**
+     * Whether {@link #gradient}'s {@code W_0} block may hold values (a dense block wrote it, or the gradient
+     * was handed out); if not, the first layer's weight gradient is the transposed parts alone.
+     */
+    private transient boolean firstLayerDense;
     /**
      * {@code ∇W_0ᵀ} not yet added into {@link #gradient} ({@code n_0 × n_1}, row-major), kept (zeroed) for
-     * the next sparse block once added; {@code null} until a sparse block needs it. Never serialised: it is
-     * added first.
+     * the next sparse block once added; {@code null} until a sparse block needs it.
      */
     private transient double[] pendingFirstLayerT;
     /** Whether {@link #pendingFirstLayerT} may hold values not yet added into {@link #gradient}. */
     private transient boolean pending;
+    /**
+     * Rows of {@code ∇W_0ᵀ} not yet added, in the exchanged form: features ascending, {@code n_1} values each;
+     * {@code null} if none.
+     */
+    private transient int[] compactFeatures;
+    private transient double[] compactRows;
     private double lossSum;
     private double weightSum;
     private long count;
@@ -38,18 +59,26 @@ public final class GradientSum implements Serializable {
         this.gradient = Parameters.zeros(spec);
     }
 
-    /** The summed gradient {@code Σ_i w_i ∇C_i}, live (any pending sparse first-layer part added first). */
+    /** The summed gradient {@code Σ_i w_i ∇C_i}, live (any transposed first-layer part added first). */
     public Parameters gradient() {
-        flushPending();
+        flushTransposed();
+        firstLayerDense = true;
         return gradient;
     }
 
     /**
-     * The gradient as the kernel adds into it: like {@link #gradient()}, but without adding the pending
-     * transposed first-layer part, which the kernel may go on adding into. For the kernel only.
+     * The gradient as the kernel adds into it: like {@link #gradient()}, but without adding the transposed
+     * first-layer part, which the kernel may go on adding into. For the kernel only: it adds every layer's
+     * bias gradient and the weight gradients of layers after the first here, and calls
+     * {@link #firstLayerWrittenDense()} before it adds a dense block's {@code ∇W_0}.
      */
     public Parameters accumulator() {
         return gradient;
+    }
+
+    /** Records that {@code ∇W_0} in {@link #accumulator()} is being added into (a dense block). For the kernel. */
+    public void firstLayerWrittenDense() {
+        firstLayerDense = true;
     }
 
     /**
@@ -64,39 +93,6 @@ public final class GradientSum implements Serializable {
         }
         pending = true;
         return pendingFirstLayerT;
-    }
-
-    /** Adds the pending {@code ∇W_0ᵀ} into {@code ∇W_0} by tiles (both sides stay in cache), zeroing it. */
-    private void flushPending() {
-        if (!pending) {
-            return;
-        }
-        pending = false;
-        double[] t = pendingFirstLayerT;
-        NetworkSpec spec = gradient.spec();
-        int n = spec.inputSize();
-        int h = spec.width(0);
-        double[] g = gradient.values();
-        int off = gradient.weightOffset(0);
-        final int tile = 32;
-        for (int f0 = 0; f0 < n; f0 += tile) {
-            int f1 = Math.min(n, f0 + tile);
-            for (int i0 = 0; i0 < h; i0 += tile) {
-                int i1 = Math.min(h, i0 + tile);
-                for (int i = i0; i < i1; i++) {
-                    int row = off + i * n;
-                    for (int f = f0; f < f1; f++) {
-                        g[row + f] += t[f * h + i];
-                        t[f * h + i] = 0.0;
-                    }
-                }
-            }
-        }
-    }
-
-    private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
-        flushPending();
-        out.defaultWriteObject();
     }
 
     /** {@code Σ_i w_i C_i}. */
@@ -121,11 +117,23 @@ public final class GradientSum implements Serializable {
         count += examples;
     }
 
-    /** {@code this ← this + other}; returns {@code this}. */
+    /**
+     * {@code this ← this + other}; returns {@code this}. Two sums whose {@code ∇W_0} is transposed rows alone
+     * stay so (their rows added over the union of their features); otherwise both are made dense first.
+     */
     public GradientSum mergeInPlace(GradientSum other) {
-        flushPending();
-        other.flushPending();
-        gradient.axpyInPlace(1.0, other.gradient);
+        if (!firstLayerDense && !other.firstLayerDense) {
+            mergeTransposed(other);
+            // the W_0 blocks are zero in both: add the rest
+            int from = firstLayerWeights();
+            double[] a = gradient.values();
+            double[] b = other.gradient.values();
+            for (int i = from; i < a.length; i++) {
+                a[i] += b[i];
+            }
+        } else {
+            gradient().axpyInPlace(1.0, other.gradient());
+        }
         lossSum += other.lossSum;
         weightSum += other.weightSum;
         count += other.count;
@@ -135,12 +143,197 @@ public final class GradientSum implements Serializable {
     /** Clears to an empty sum. */
     public void resetInPlace() {
         if (pending) {
-            java.util.Arrays.fill(pendingFirstLayerT, 0.0);
+            Arrays.fill(pendingFirstLayerT, 0.0);
             pending = false;
         }
+        compactFeatures = null;
+        compactRows = null;
+        firstLayerDense = false;
         gradient.setZeroInPlace();
         lossSum = 0;
         weightSum = 0;
         count = 0;
+    }
+
+    /** Values of {@code W_0}: {@code n_0·n_1}, at the start of the flat layout. */
+    private int firstLayerWeights() {
+        NetworkSpec spec = gradient.spec();
+        return spec.inputSize() * spec.width(0);
+    }
+
+    /** The transposed parts of both as one compact set of rows, kept in {@code this}. */
+    private void mergeTransposed(GradientSum other) {
+        compact();
+        other.compact();
+        if (other.compactFeatures == null) {
+            return;
+        }
+        if (compactFeatures == null) {
+            compactFeatures = other.compactFeatures.clone();
+            compactRows = other.compactRows.clone();
+            return;
+        }
+        int h = gradient.spec().width(0);
+        int[] fa = compactFeatures;
+        int[] fb = other.compactFeatures;
+        double[] ra = compactRows;
+        double[] rb = other.compactRows;
+        int[] features = new int[fa.length + fb.length];
+        double[] rows = new double[(fa.length + fb.length) * h];
+        int i = 0;
+        int j = 0;
+        int k = 0;
+        while (i < fa.length || j < fb.length) {
+            if (j == fb.length || (i < fa.length && fa[i] < fb[j])) {
+                features[k] = fa[i];
+                System.arraycopy(ra, i++ * h, rows, k++ * h, h);
+            } else if (i == fa.length || fb[j] < fa[i]) {
+                features[k] = fb[j];
+                System.arraycopy(rb, j++ * h, rows, k++ * h, h);
+            } else {
+                features[k] = fa[i];
+                int at = k++ * h;
+                int ai = i++ * h;
+                int bj = j++ * h;
+                for (int u = 0; u < h; u++) {
+                    rows[at + u] = ra[ai + u] + rb[bj + u];
+                }
+            }
+        }
+        compactFeatures = Arrays.copyOf(features, k);
+        compactRows = Arrays.copyOf(rows, k * h);
+    }
+
+    /**
+     * Moves the pending transposed rows that are not all zero into the compact form (adding them to compact
+     * rows already there), zeroing the pending array.
+     */
+    private void compact() {
+        if (!pending) {
+            return;
+        }
+        pending = false;
+        double[] t = pendingFirstLayerT;
+        int n = gradient.spec().inputSize();
+        int h = gradient.spec().width(0);
+        int touched = 0;
+        for (int f = 0; f < n; f++) {
+            if (!zeroRow(t, f * h, h)) {
+                touched++;
+            }
+        }
+        int[] features = new int[touched];
+        double[] rows = new double[touched * h];
+        int k = 0;
+        for (int f = 0; f < n; f++) {
+            if (!zeroRow(t, f * h, h)) {
+                features[k] = f;
+                System.arraycopy(t, f * h, rows, k++ * h, h);
+                Arrays.fill(t, f * h, f * h + h, 0.0);
+            }
+        }
+        if (compactFeatures == null) {
+            compactFeatures = features;
+            compactRows = rows;
+        } else {
+            GradientSum fresh = new GradientSum(gradient.spec(), features, rows);
+            mergeTransposed(fresh);
+        }
+    }
+
+    /** A sum holding only the given compact rows (for {@link #compact}'s merge). */
+    private GradientSum(NetworkSpec spec, int[] features, double[] rows) {
+        this.gradient = Parameters.zeros(spec);
+        this.compactFeatures = features;
+        this.compactRows = rows;
+    }
+
+    private static boolean zeroRow(double[] t, int from, int h) {
+        for (int i = from; i < from + h; i++) {
+            if (t[i] != 0.0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Adds every transposed part (pending and compact) into {@code ∇W_0}. */
+    private void flushTransposed() {
+        NetworkSpec spec = gradient.spec();
+        int n = spec.inputSize();
+        int h = spec.width(0);
+        double[] g = gradient.values();
+        int off = gradient.weightOffset(0);
+        if (pending) {
+            pending = false;
+            double[] t = pendingFirstLayerT;
+            // by tiles, so that both sides stay in cache; the pending array is zeroed for reuse
+            final int tile = 32;
+            for (int f0 = 0; f0 < n; f0 += tile) {
+                int f1 = Math.min(n, f0 + tile);
+                for (int i0 = 0; i0 < h; i0 += tile) {
+                    int i1 = Math.min(h, i0 + tile);
+                    for (int i = i0; i < i1; i++) {
+                        int row = off + i * n;
+                        for (int f = f0; f < f1; f++) {
+                            g[row + f] += t[f * h + i];
+                            t[f * h + i] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+        if (compactFeatures != null) {
+            int[] features = compactFeatures;
+            double[] rows = compactRows;
+            for (int i = 0; i < h; i++) {
+                int row = off + i * n;
+                for (int k = 0; k < features.length; k++) {
+                    g[row + features[k]] += rows[k * h + i];
+                }
+            }
+            compactFeatures = null;
+            compactRows = null;
+        }
+    }
+
+    /**
+     * The exchanged form: the network, the totals, then either the whole gradient dense, or — when its
+     * {@code ∇W_0} is transposed rows alone — the touched rows and the rest of the gradient.
+     */
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        out.defaultWriteObject();
+        out.writeObject(gradient.spec());
+        if (firstLayerDense) {
+            flushTransposed();
+            out.writeBoolean(false);
+            out.writeObject(gradient.values());
+            return;
+        }
+        compact();
+        out.writeBoolean(true);
+        out.writeObject(compactFeatures == null ? new int[0] : compactFeatures);
+        out.writeObject(compactRows == null ? new double[0] : compactRows);
+        out.writeObject(Arrays.copyOfRange(gradient.values(), firstLayerWeights(), gradient.size()));
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        NetworkSpec spec = (NetworkSpec) in.readObject();
+        gradient = Parameters.zeros(spec);
+        if (!in.readBoolean()) {
+            double[] values = (double[]) in.readObject();
+            System.arraycopy(values, 0, gradient.values(), 0, values.length);
+            firstLayerDense = true;
+            return;
+        }
+        int[] features = (int[]) in.readObject();
+        double[] rows = (double[]) in.readObject();
+        double[] rest = (double[]) in.readObject();
+        System.arraycopy(rest, 0, gradient.values(), firstLayerWeights(), rest.length);
+        if (features.length > 0) {
+            compactFeatures = features;
+            compactRows = rows;
+        }
     }
 }

@@ -252,16 +252,11 @@ public final class RidgeSolver {
      * Plans the merge of the partial statistics ({@link OrderedTreeAggregate#plan}: merged pairwise on
      * the executors when the tree's last level would crowd the driver) and rejects, before any Spark
      * job, a problem whose statistics cannot fit on the driver: it holds the partial sums the plan brings
-     * it, of {@code 8(n² + nm + n + 2m)} bytes each, and three {@code n×n} matrices for the solve.
+     * it, of {@code 8(n² + nm + n + 2m)} bytes each, and three {@code n×n} matrices for the solve — and an
+     * {@code n×n} matrix is one array, so {@code n} is at most {@link #MAX_NORMAL_FEATURES} whatever the memory.
+     * Either refusal points to solver sgd.
      */
     private OrderedTreeAggregate.Plan checkDriverMemory(JavaSparkContext sc, int n, int m, int partitions) {
-        if (n > MAX_NORMAL_FEATURES) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "solver normal forms the %d x %d matrix of the normal equations, more than the %d x %d one Java "
-                            + "array can hold (and %.0f GB): use solver sgd, which trains on wide sparse data in the "
-                            + "memory of its non-zeros and the coefficients", n, n, MAX_NORMAL_FEATURES,
-                    MAX_NORMAL_FEATURES, 8.0 * n * n / 1e9));
-        }
         double statBytes = RidgeStatistics.bytes(n, m);
         // at the least, one partial sum and the solve; the plan keeps the others within its budget
         double needed = statBytes * 2 + 3 * 8.0 * n * n;
@@ -272,6 +267,14 @@ public final class RidgeSolver {
                             + "%.1f MB plus the solve), more than the driver's %.1f GB: use fewer features, "
                             + "raise spark.driver.memory, or use solver sgd",
                     n, m, needed / 1e9, statBytes / 1e6, available / 1e9));
+        }
+        // a driver with the memory still cannot hold the matrix in one array
+        if (n > MAX_NORMAL_FEATURES) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "solver normal forms the %d x %d matrix of the normal equations, more than the %d x %d one Java "
+                            + "array can hold (and %.0f GB): use solver sgd, which trains on wide sparse data in the "
+                            + "memory of its non-zeros and the coefficients", n, n, MAX_NORMAL_FEATURES,
+                    MAX_NORMAL_FEATURES, 8.0 * n * n / 1e9));
         }
         OrderedTreeAggregate.Plan plan;
         try {

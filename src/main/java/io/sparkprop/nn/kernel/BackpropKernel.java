@@ -499,10 +499,16 @@ public final class BackpropKernel {
             if (l == 0 && x instanceof DMatrixSparseCSC) {
                 sparseFirstLayerGradient((DMatrixSparseCSC) x, delta, sum);
             } else if (precision == Precision.FLOAT64) {
+                if (l == 0) {
+                    sum.firstLayerWrittenDense();
+                }
                 DMatrixRMaj previous = l == 0 ? (DMatrixRMaj) x : activations[l - 1];
                 gemm.gemm(false, true, 1.0, delta, previous, 1.0, gradient.values(), gradient.weightOffset(l),
                         spec.width(l), spec.fanIn(l));
             } else {
+                if (l == 0) {
+                    sum.firstLayerWrittenDense();
+                }
                 FMatrixRMaj previous = l == 0 ? (FMatrixRMaj) x : floatActivations[l - 1];
                 FloatCopies.narrow(delta, floatDelta);
                 floatGradient.reshape(spec.width(l), spec.fanIn(l));
