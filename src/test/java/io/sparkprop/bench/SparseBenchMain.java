@@ -47,9 +47,9 @@ import org.ejml.data.DMatrixSparseCSC;
  *       40 non-zeros against Spark MLlib's {@code MultilayerPerceptronClassifier} ({@code gd}), which densifies
  *       the rows: seconds per iteration from two fits of different lengths, median of the repetitions;</li>
  *   <li>(c) the gradient exchange of (a)'s network, measured in this JVM: one task's gradient of a mini-batch
- *       slice serialised, deserialised and merged dense (what the trainer does) against a form holding only
- *       the first layer's touched columns, beside the driver's dense Adam update of the same parameters,
- *       which a sparse exchange would not remove.</li>
+ *       slice serialised, deserialised and merged in the touched-rows form the trainer's sums of sparse blocks
+ *       take against the dense form, beside the driver's dense Adam update of the same parameters, which the
+ *       touched-rows exchange does not remove.</li>
  * </ol>
  * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…}. Options:
  * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
@@ -231,8 +231,9 @@ public final class SparseBenchMain {
 
     /**
      * (c): one task's gradient of {@code slice} examples (half a mini-batch on two shards) of the wide network,
-     * exchanged dense — Java serialisation there and back and a merge of two — against the touched first-layer
-     * columns only, and the driver's Adam update of all parameters.
+     * exchanged as the trainer does — Java serialisation there and back, then the ordered merge of two — in the
+     * touched-rows form a sum of sparse blocks takes ({@link GradientSum}) against the dense form (the same sum
+     * once its gradient was read), beside the driver's dense Adam update of all the parameters.
      */
     private static void exchange(int hidden, int slice) {
         NetworkSpec spec = NetworkSpec.builder().input(WIDE).dense(hidden, Activation.RELU)
@@ -246,18 +247,22 @@ public final class SparseBenchMain {
         Shard shard = new ShardPacker(WIDE, 2, 128).pack(0, examples.iterator());
         Parameters params = Parameters.initialise(spec, 1);
         BackpropKernel kernel = new BackpropKernel(spec, GemmBackend.AUTO.gemm());
+        GradientSum sparse = new GradientSum(spec);
+        GradientSum dense = new GradientSum(spec);
         boolean[] touched = new boolean[WIDE];
-        GradientSum a = new GradientSum(spec);
         for (int k = 0; k < shard.numBlocks(); k++) {
-            kernel.lossAndGradient(params, shard.features(k), shard.targets(k), null, a);
+            kernel.lossAndGradient(params, shard.features(k), shard.targets(k), null, sparse);
+            kernel.lossAndGradient(params, shard.features(k), shard.targets(k), null, dense);
             DMatrixSparseCSC x = (DMatrixSparseCSC) shard.features(k);
             for (int p = 0; p < x.nz_length; p++) {
                 touched[x.nz_rows[p]] = true;
             }
         }
-        int[] columns = java.util.stream.IntStream.range(0, WIDE).filter(f -> touched[f]).toArray();
-        double[] flat = a.gradient().values();
-        int rest = flat.length - WIDE * hidden;
+        int columns = 0;
+        for (boolean t : touched) {
+            columns += t ? 1 : 0;
+        }
+        double[] flat = dense.gradient().values(); // read: the dense form from here on
         int reps = 5;
         double[] denseMs = new double[reps];
         double[] sparseMs = new double[reps];
@@ -268,37 +273,17 @@ public final class SparseBenchMain {
         double[] theta = params.values().clone();
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
-            byte[] bytes = serialise(a);
-            GradientSum back = (GradientSum) deserialise(bytes);
-            back.mergeInPlace(a);
+            byte[] bytes = serialise(dense);
+            ((GradientSum) deserialise(bytes)).mergeInPlace((GradientSum) deserialise(bytes)).gradient();
             long t1 = System.nanoTime();
             denseBytes = bytes.length;
             denseMs[r] = (t1 - t0) / 1e6;
 
-            // the touched columns of ∇W_0 (as the transposed accumulator holds them) and the other layers dense
             t0 = System.nanoTime();
-            double[] rows = new double[columns.length * hidden];
-            for (int i = 0; i < hidden; i++) {
-                int base = params.weightOffset(0) + i * WIDE;
-                for (int c = 0; c < columns.length; c++) {
-                    rows[c * hidden + i] = flat[base + columns[c]];
-                }
-            }
-            double[] others = java.util.Arrays.copyOfRange(flat, WIDE * hidden, flat.length);
-            Object[] form = {columns, rows, others};
-            byte[] sparseForm = serialise(form);
-            Object[] received = (Object[]) deserialise(sparseForm);
-            // merge with a second such form of the same columns: row-wise adds over the union (here equal sets)
-            double[] mergedRows = (double[]) received[1];
-            for (int v = 0; v < mergedRows.length; v++) {
-                mergedRows[v] += rows[v];
-            }
-            double[] mergedOthers = (double[]) received[2];
-            for (int v = 0; v < rest; v++) {
-                mergedOthers[v] += others[v];
-            }
+            bytes = serialise(sparse);
+            ((GradientSum) deserialise(bytes)).mergeInPlace((GradientSum) deserialise(bytes)).gradient();
             t1 = System.nanoTime();
-            sparseBytes = sparseForm.length;
+            sparseBytes = bytes.length;
             sparseMs[r] = (t1 - t0) / 1e6;
 
             t0 = System.nanoTime();
@@ -306,12 +291,12 @@ public final class SparseBenchMain {
             updateMs[r] = (System.nanoTime() - t0) / 1e6;
         }
         System.out.printf(Locale.ROOT, "(c) one task's gradient of %d examples, %d-%d-2: %d of %d first-layer columns "
-                + "touched (%.1f %%)%n", slice, WIDE, hidden, columns.length, WIDE, 100.0 * columns.length / WIDE);
-        System.out.printf(Locale.ROOT, "    dense exchange (serialise, deserialise, merge): %.1f MB, %.1f ms; "
-                + "touched columns only: %.1f MB, %.1f ms (ratio %.2f); driver Adam update of all %d parameters "
-                + "%.1f ms (medians of %d)%n", denseBytes / 1e6, RoundCost.median(denseMs), sparseBytes / 1e6,
-                RoundCost.median(sparseMs), RoundCost.median(sparseMs) / RoundCost.median(denseMs), flat.length,
-                RoundCost.median(updateMs), reps);
+                + "touched (%.1f %%)%n", slice, WIDE, hidden, columns, WIDE, 100.0 * columns / WIDE);
+        System.out.printf(Locale.ROOT, "    serialise, deserialise twice, merge, read: touched rows (the trainer's "
+                + "form) %.1f MB, %.1f ms; dense %.1f MB, %.1f ms (touched/dense %.2f); driver Adam update of all %d "
+                + "parameters %.1f ms (medians of %d)%n", sparseBytes / 1e6, RoundCost.median(sparseMs),
+                denseBytes / 1e6, RoundCost.median(denseMs), RoundCost.median(sparseMs) / RoundCost.median(denseMs),
+                flat.length, RoundCost.median(updateMs), reps);
     }
 
     private static Row syntheticRow(SplittableRandom random) {
