@@ -4,6 +4,7 @@
  * backends — pure-Java EJML, and Spark's netlib BLAS (native
  * OpenBLAS through JNI, or the Java Vector API) on the same arrays without copies — chosen by
  * {@link io.sparkprop.linalg.GemmBackend}, and decided once per fit on the driver
- * ({@link io.sparkprop.linalg.GemmChoice}) so that every executor sums in the same order.
+ * ({@link io.sparkprop.linalg.GemmChoice}) so that every executor sums in the same order; and a linear
+ * model's product with a sparse block ({@link io.sparkprop.linalg.SparseProducts}).
  */
 package io.sparkprop.linalg;

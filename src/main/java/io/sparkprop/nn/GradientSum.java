@@ -15,10 +15,10 @@ import java.util.Arrays;
  *
  * <p>Sparse input blocks. The kernel adds the first layer's gradient of a sparse block,
  * {@code ∇W_0 += Δ_0 Xᵀ}, one non-zero {@code x_{fj}} at a time as {@code ∇W_0[:, f] += x_{fj} δ_0^{(j)}} —
- * a column of the row-major {@code ∇W_0}, {@code n_1} values a stride {@code n_0} apart. It adds into a
- * transposed copy instead ({@link #pendingFirstLayerTransposed}, {@code n_0 × n_1}), where that column is
- * {@code n_1} contiguous values; the copy is added into {@code ∇W_0} only when the gradient is read
- * ({@link #gradient()}).
+ * a column of the row-major {@code ∇W_0}, {@code n_1} values a stride {@code n_0} apart. It adds into rows
+ * of {@code ∇W_0ᵀ} instead ({@link #pendingFirstLayerRows}), one array of {@code n_1} values per feature,
+ * made when a block first touches the feature; they are added into {@code ∇W_0} only when the gradient is
+ * read ({@link #gradient()}).
  *
  * <p>Exchange. A sum whose {@code ∇W_0} holds nothing but such transposed rows travels (Java serialisation,
  * Spark's task results) as those rows of it that are not all zero — the features the task's examples
@@ -30,14 +30,6 @@ import java.util.Arrays;
  */
 public final class GradientSum implements Serializable {
     private static final long serialVersionUID = 2L;
-    /**
-     * Tiles of the transposes between {@code W_0} and {@code W_0ᵀ}: 32 units by 1024 features, runs of 8 KB
-     * along the rows of {@code W_0} whose 256 KB of {@code W_0ᵀ} stay in cache (measured 2.2× faster than
-     * 32 × 32 tiles at {@code 2^18 × 32}).
-     */
-    public static final int TILE_UNITS = 32;
-    /** See {@link #TILE_UNITS}. */
-    public static final int TILE_FEATURES = 1024;
     /** Compact rows added into {@code ∇W_0} a chunk at a time, so that the chunk stays in cache over the units. */
     private static final int FLUSH_CHUNK = 256;
 
@@ -48,14 +40,13 @@ public final class GradientSum implements Serializable {
      */
     private transient boolean firstLayerDense;
     /**
-     * {@code ∇W_0ᵀ} not yet added into {@link #gradient} ({@code n_0 × n_1}, row-major), kept (zeroed) for
-     * the next sparse block once added; {@code null} until a sparse block needs it.
+     * Rows of {@code ∇W_0ᵀ} not yet added into {@link #gradient}: entry {@code f} the {@code n_1} values of
+     * feature {@code f}, {@code null} (all zero) until a sparse block touches it; {@code null} until a sparse
+     * block needs it.
      */
-    private transient double[] pendingFirstLayerT;
-    /** Whether {@link #pendingFirstLayerT} may hold values not yet added into {@link #gradient}. */
+    private transient double[][] pendingRows;
+    /** Whether {@link #pendingRows} may hold a row. */
     private transient boolean pending;
-    /** The features whose row of {@link #pendingFirstLayerT} a sparse block added into since it was last emptied. */
-    private transient boolean[] touched;
     /**
      * Rows of {@code ∇W_0ᵀ} not yet added, in the exchanged form: features ascending, {@code n_1} values each;
      * {@code null} if none.
@@ -94,27 +85,17 @@ public final class GradientSum implements Serializable {
     }
 
     /**
-     * The transposed first-layer accumulator {@code ∇W_0ᵀ} ({@code n_0 × n_1}, row-major: feature {@code f}'s
-     * {@code n_1} values at {@code f·n_1}), allocated zeroed on first use; added into {@code ∇W_0} before the
-     * gradient is next read. For the kernel's sparse blocks only.
+     * The rows of {@code ∇W_0ᵀ} the kernel adds a sparse block's first-layer gradient into: entry {@code f}
+     * holds feature {@code f}'s {@code n_1} values, or is {@code null} for zeros — the kernel makes the row
+     * when it first adds into it. Added into {@code ∇W_0} before the gradient is next read. For the kernel's
+     * sparse blocks only.
      */
-    public double[] pendingFirstLayerTransposed() {
-        if (pendingFirstLayerT == null) {
-            NetworkSpec spec = gradient.spec();
-            pendingFirstLayerT = new double[Math.multiplyExact(spec.inputSize(), spec.width(0))];
-            touched = new boolean[spec.inputSize()];
+    public double[][] pendingFirstLayerRows() {
+        if (pendingRows == null) {
+            pendingRows = new double[gradient.spec().inputSize()][];
         }
         pending = true;
-        return pendingFirstLayerT;
-    }
-
-    /**
-     * Marks of the features whose row of {@link #pendingFirstLayerTransposed()} the kernel adds into (it sets
-     * them), so that the exchange reads those rows alone. For the kernel's sparse blocks only.
-     */
-    public boolean[] pendingFirstLayerTouched() {
-        pendingFirstLayerTransposed();
-        return touched;
+        return pendingRows;
     }
 
     /** {@code Σ_i w_i C_i}. */
@@ -165,8 +146,7 @@ public final class GradientSum implements Serializable {
     /** Clears to an empty sum. */
     public void resetInPlace() {
         if (pending) {
-            Arrays.fill(pendingFirstLayerT, 0.0);
-            Arrays.fill(touched, false);
+            Arrays.fill(pendingRows, null);
             pending = false;
         }
         compactFeatures = null;
@@ -196,11 +176,17 @@ public final class GradientSum implements Serializable {
             compactRows = other.compactRows.clone();
             return;
         }
+        addCompact(other.compactFeatures, other.compactRows);
+    }
+
+    /**
+     * {@code this}'s compact rows {@code +=} the rows {@code rb} of features {@code fb} (ascending), over the union
+     * of the features: rows of one side are copied, rows of both added ({@code a + b}, as the dense merge).
+     */
+    private void addCompact(int[] fb, double[] rb) {
         int h = gradient.spec().width(0);
         int[] fa = compactFeatures;
-        int[] fb = other.compactFeatures;
         double[] ra = compactRows;
-        double[] rb = other.compactRows;
         int[] features = new int[fa.length + fb.length];
         double[] rows = new double[(fa.length + fb.length) * h];
         int i = 0;
@@ -228,46 +214,36 @@ public final class GradientSum implements Serializable {
     }
 
     /**
-     * Moves the pending transposed rows of the touched features into the compact form (adding them to compact
-     * rows already there), zeroing them in the pending array.
+     * Moves the pending rows into the compact form (adding them to compact rows already there), leaving none
+     * pending.
      */
     private void compact() {
         if (!pending) {
             return;
         }
         pending = false;
-        double[] t = pendingFirstLayerT;
-        int n = gradient.spec().inputSize();
+        double[][] t = pendingRows;
         int h = gradient.spec().width(0);
         int count = 0;
-        for (int f = 0; f < n; f++) {
-            count += touched[f] ? 1 : 0;
+        for (double[] row : t) {
+            count += row != null ? 1 : 0;
         }
         int[] features = new int[count];
         double[] rows = new double[count * h];
         int k = 0;
-        for (int f = 0; f < n; f++) {
-            if (touched[f]) {
-                touched[f] = false;
+        for (int f = 0; f < t.length; f++) {
+            if (t[f] != null) {
                 features[k] = f;
-                System.arraycopy(t, f * h, rows, k++ * h, h);
-                Arrays.fill(t, f * h, f * h + h, 0.0);
+                System.arraycopy(t[f], 0, rows, k++ * h, h);
+                t[f] = null;
             }
         }
         if (compactFeatures == null) {
             compactFeatures = features;
             compactRows = rows;
         } else {
-            GradientSum fresh = new GradientSum(gradient.spec(), features, rows);
-            mergeTransposed(fresh);
+            addCompact(features, rows);
         }
-    }
-
-    /** A sum holding only the given compact rows (for {@link #compact}'s merge). */
-    private GradientSum(NetworkSpec spec, int[] features, double[] rows) {
-        this.gradient = Parameters.zeros(spec);
-        this.compactFeatures = features;
-        this.compactRows = rows;
     }
 
     /** Adds every transposed part (pending and compact) into {@code ∇W_0}. */
@@ -277,25 +253,9 @@ public final class GradientSum implements Serializable {
         int h = spec.width(0);
         double[] g = gradient.values();
         int off = gradient.weightOffset(0);
-        if (pending) {
-            pending = false;
-            double[] t = pendingFirstLayerT;
-            Arrays.fill(touched, false);
-            // by tiles, so that both sides stay in cache; the pending array is zeroed for reuse
-            for (int f0 = 0; f0 < n; f0 += TILE_FEATURES) {
-                int f1 = Math.min(n, f0 + TILE_FEATURES);
-                for (int i0 = 0; i0 < h; i0 += TILE_UNITS) {
-                    int i1 = Math.min(h, i0 + TILE_UNITS);
-                    for (int i = i0; i < i1; i++) {
-                        int row = off + i * n;
-                        for (int f = f0; f < f1; f++) {
-                            g[row + f] += t[f * h + i];
-                            t[f * h + i] = 0.0;
-                        }
-                    }
-                }
-            }
-        }
+        // pending rows join the compact ones, which are added a chunk of features at a time: the chunk's rows
+        // stay in cache while each row of W_0 takes its values
+        compact();
         if (compactFeatures != null) {
             int[] features = compactFeatures;
             double[] rows = compactRows;
