@@ -53,7 +53,8 @@ import org.ejml.data.DMatrixSparseCSC;
  * </ol>
  * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…}. Options:
  * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
- * (3), {@code --mllib-rows N} (10,000), {@code --local-steps K} (1: synchronous; (a) only, both inputs).
+ * (3), {@code --mllib-rows N} (40,000: 5.2 GB of dense rows for MLlib), {@code --local-steps K} (1: synchronous;
+ * (a) only, both inputs).
  */
 public final class SparseBenchMain {
     private static final int WIDE = 1 << 18;
@@ -70,7 +71,7 @@ public final class SparseBenchMain {
         int hidden = 32;
         int batch = 4096;
         int epochs = 3;
-        int mllibRows = 10_000;
+        int mllibRows = 40_000;
         int localSteps = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {

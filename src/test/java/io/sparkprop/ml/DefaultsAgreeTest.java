@@ -88,6 +88,7 @@ class DefaultsAgreeTest {
             }
             assertEquals(c.longValue("train.seed"), (Long) defaultOf(m, "seed"));
             assertEquals(c.string("train.precision"), defaultOf(m, "precision"));
+            assertEquals(c.real("train.sparseThreshold"), (Double) defaultOf(m, "sparseThreshold"), 0.0);
         }
         RidgeRegression ridge = new RidgeRegression();
         assertEquals(c.real("train.regParam"), (Double) defaultOf(ridge, "regParam"), 0.0);
@@ -97,6 +98,8 @@ class DefaultsAgreeTest {
         assertEquals(c.integer("train.aggregationDepth"), (Integer) defaultOf(ridge, "aggregationDepth"));
         assertEquals(c.longValue("train.seed"), (Long) defaultOf(ridge, "seed"));
         assertEquals(c.string("train.precision"), defaultOf(ridge, "precision"));
+        assertEquals(c.real("train.sparseThreshold"), (Double) defaultOf(ridge, "sparseThreshold"), 0.0);
+        assertEquals(io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD, c.real("train.sparseThreshold"), 0.0);
         // the keys whose ridge defaults differ are not passed unless given (see JobConfig.ridgeSettings)
         assertTrue(!c.isSet("train.stepSize") && !c.isSet("train.maxEpochs") && !c.isSet("train.blockSize"));
         // and the settings values: the job's, the estimators' and the records' own defaults are one value
@@ -114,7 +117,7 @@ class DefaultsAgreeTest {
     void settingsRoundTripThroughTheParamsAndTheConfig() {
         MlpSettings s = MlpSettings.builder().optimizer("Nesterov").stepSize(0.05).momentum(0.8).stepDecay(0.01)
                 .batchSize(64).localSteps(8).outerStepSize(0.7).outerMomentum(0.9).maxEpochs(7).tol(1e-3).regParam(1e-4).blockSize(32).aggregationDepth(3).seed(9)
-                .patience(2).precision("FLOAT32").build();
+                .patience(2).precision("FLOAT32").sparseThreshold(0.3).build();
         assertEquals("nesterov", s.optimizer());
         assertEquals(s, new MlpClassifier().setSettings(s).settings());
         assertEquals(s, s.toBuilder().build());
@@ -144,16 +147,23 @@ class DefaultsAgreeTest {
         p.setProperty("train.seed", "9");
         p.setProperty("train.patience", "2");
         p.setProperty("train.precision", "float32");
+        p.setProperty("train.sparseThreshold", "0.3");
         assertEquals(s, JobConfig.parse(p).mlpSettings());
         RidgeSettings r = RidgeSettings.builder().regParam(0.5).fitIntercept(false).standardization(true)
                 .solver("sgd").blockSize(100).aggregationDepth(1).stepSize(0.2).maxEpochs(5).seed(3).precision("float32")
-                .build();
+                .sparseThreshold(0.5).build();
         assertEquals(r, new RidgeRegression().setSettings(r).settings());
         // the normal equations are float64 whatever is asked: float32 with solver normal is refused, not ignored
         IllegalArgumentException normal32 = assertThrows(IllegalArgumentException.class,
                 () -> RidgeSettings.builder().precision(io.sparkprop.nn.Precision.FLOAT32).build());
         assertEquals("precision float32 applies to solver sgd only: the normal equations are always formed and solved "
                 + "in float64; use precision float64 with solver normal, or solver sgd", normal32.getMessage());
+        // a threshold outside [0, 1] is refused with the setting's name, by the settings and the params alike
+        IllegalArgumentException threshold = assertThrows(IllegalArgumentException.class,
+                () -> MlpSettings.builder().sparseThreshold(1.5).build());
+        assertEquals("sparseThreshold must be in [0, 1], found 1.5", threshold.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setSparseThreshold(-0.1));
+        assertThrows(IllegalArgumentException.class, () -> new RidgeRegression().setSparseThreshold(2));
         // the estimator's sgd solver has no optimizer, batch or tol params: such settings are refused, not dropped
         IllegalArgumentException notParams = assertThrows(IllegalArgumentException.class,
                 () -> new RidgeRegression().setSettings(RidgeSettings.builder().batchSize(10).build()));
