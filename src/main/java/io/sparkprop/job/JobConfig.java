@@ -299,9 +299,11 @@ public final class JobConfig {
             throw new IllegalArgumentException("data.format synthetic-sparse makes two-class data: model.type must "
                     + "be mlp-classifier, found " + string("model.type"));
         }
-        if (format.equals("synthetic-sparse") && integer("data.synthetic.nonZeros") > integer("data.synthetic.features")) {
+        if (format.equals("synthetic-sparse")
+                && 4L * integer("data.synthetic.nonZeros") > integer("data.synthetic.features")) {
             throw new IllegalArgumentException("data.synthetic.nonZeros " + integer("data.synthetic.nonZeros")
-                    + " is more than data.synthetic.features " + integer("data.synthetic.features"));
+                    + " is more than a quarter of data.synthetic.features " + integer("data.synthetic.features")
+                    + ": synthetic-sparse data is sparse");
         }
         // the settings' own checks (ranges and combinations the keys' forms do not cover), before Spark starts
         if (string("model.type").equals("ridge")) {

@@ -150,7 +150,8 @@ final class PackedData implements AutoCloseable {
         long gradientBytes = 8 * spec.parameterCount();
         long direct = sc.getConf().getSizeAsBytes("spark.task.maxDirectResultSize", "1m");
         if (gradientBytes > direct && what.equals("training")) {
-            LOG.info("sparkprop: each task returns a {} KB gradient, more than spark.task.maxDirectResultSize ({} KB); "
+            LOG.info("sparkprop: each task returns a gradient of up to {} KB (sparse blocks send the rows they touched), "
+                    + "more than spark.task.maxDirectResultSize ({} KB); "
                     + "setting it to at least {}k when the session is created saves a round trip per iteration",
                     gradientBytes >> 10, direct >> 10, (gradientBytes >> 10) + 64);
         }

@@ -40,7 +40,7 @@ import org.ejml.data.DMatrixSparseCSC;
  * Wide sparse input, in one {@code local[2]} session:
  * <ol>
  *   <li>(a) a mini-batch epoch of a {@code n-H-2} network (ReLU, Adam) on {@code 2^18}-wide rows of 40 non-zeros
- *       ({@link SparseSynthetic}) against the same network on dense 784-feature rows, the same row count,
+ *       drawn uniformly ({@link SparseSynthetic} with skew 1: the worst case for caches and the exchange) against the same network on dense 784-feature rows, the same row count,
  *       batch and blocks: time per example (median epoch after the first), and the cached bytes of the sparse
  *       shards against {@code 12·nnz + (4 + 8m)·rows} (values and indices, column pointers, targets);</li>
  *   <li>(b) full-batch gradient iterations (sigmoid hidden layer, softmax output) on {@code 2^14}-wide rows of
@@ -123,7 +123,7 @@ public final class SparseBenchMain {
     private static void run(SparkSession spark, int rows, int hidden, int batch, int epochs, int mllibRows,
                             int localSteps, int reps) {
         // (a) sparse against dense, per example
-        Dataset<Row> sparse = SparseSynthetic.frame(spark, rows, WIDE, NON_ZEROS, 5).repartition(2).cache();
+        Dataset<Row> sparse = SparseSynthetic.frame(spark, rows, WIDE, NON_ZEROS, 1.0, 5).repartition(2).cache();
         Dataset<Row> dense = denseFrame(spark, rows, 6).repartition(2).cache();
         sparse.count();
         dense.count();
@@ -153,7 +153,7 @@ public final class SparseBenchMain {
         exchange(hidden, batch / 2);
 
         // (b) against MLlib on the widest input it takes here
-        Dataset<Row> narrow = SparseSynthetic.frame(spark, mllibRows, MLLIB_WIDE, NON_ZEROS, 7).repartition(2).cache();
+        Dataset<Row> narrow = SparseSynthetic.frame(spark, mllibRows, MLLIB_WIDE, NON_ZEROS, 1.0, 7).repartition(2).cache();
         narrow.count();
         NetworkSpec spec = NetworkSpec.builder().input(MLLIB_WIDE).dense(hidden, Activation.SIGMOID)
                 .dense(2, Activation.SOFTMAX).build();

@@ -203,6 +203,56 @@ class TrainJobTest {
         assertTrue((Double) test(metrics).get("r2") > 0.99, metrics.toString());
     }
 
+    /**
+     * Wide sparse sources: a LIBSVM file read at the width {@code data.libsvm.numFeatures} gives (wider than its
+     * largest index), kept sparse; the synthetic-sparse generator, which only a classifier may take.
+     */
+    @Test
+    void wideLibsvmAndSyntheticSparseData() throws IOException {
+        SplittableRandom random = new SplittableRandom(4);
+        StringBuilder libsvm = new StringBuilder();
+        for (int i = 0; i < 600; i++) {
+            // 6 non-zeros among 50,000 features; the label is whether feature 7 or feature 40,001 is among them
+            java.util.TreeSet<Integer> idx = new java.util.TreeSet<>();
+            if (i % 2 == 0) {
+                idx.add(random.nextBoolean() ? 7 : 40_001);
+            }
+            while (idx.size() < 6) {
+                int f = random.nextInt(50_000);
+                if (f != 7 && f != 40_001) {
+                    idx.add(f);
+                }
+            }
+            libsvm.append(i % 2 == 0 ? 1 : 0);
+            for (int f : idx) {
+                libsvm.append(' ').append(f + 1).append(':').append(1 + random.nextDouble()); // LIBSVM is 1-based
+            }
+            libsvm.append('\n');
+        }
+        Path svm = dir.resolve("wide.svm");
+        Files.writeString(svm, libsvm);
+        Path out = dir.resolve("wide");
+        Properties p = config("data.format", "libsvm", "data.path", svm.toString(), "data.libsvm.numFeatures", "100000",
+                "model.type", "mlp-classifier", "model.hidden", "4", "train.stepSize", "0.05", "train.batchSize", "200",
+                "train.maxEpochs", "10");
+        p.setProperty("output.dir", out.toString());
+        Map<String, Object> metrics = TrainJob.run(JobConfig.parse(p), spark);
+        assertTrue((Double) test(metrics).get("accuracy") > 0.9, metrics.toString());
+        PipelineModel model = PipelineModel.load(out.resolve("model").toString());
+        assertEquals(100_000, ((io.sparkprop.ml.MlpClassificationModel) model.stages()[0]).numFeatures());
+
+        Properties synthetic = config("data.format", "synthetic-sparse", "data.synthetic.rows", "4000",
+                "data.synthetic.features", "4096", "data.synthetic.nonZeros", "12", "model.type", "mlp-classifier",
+                "model.hidden", "8", "train.stepSize", "0.01", "train.batchSize", "500", "train.maxEpochs", "3",
+                "output.overwrite", "true");
+        metrics = TrainJob.run(JobConfig.parse(synthetic), spark);
+        assertTrue((Double) test(metrics).get("accuracy") > 0.6, metrics.toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobConfig.parse(config(
+                "data.format", "synthetic-sparse", "model.type", "ridge")));
+        assertEquals("data.format synthetic-sparse makes two-class data: model.type must be mlp-classifier, found ridge",
+                e.getMessage());
+    }
+
     @Test
     void idxFoldersUseTheirTestFiles() throws IOException {
         SplittableRandom random = new SplittableRandom(3);
