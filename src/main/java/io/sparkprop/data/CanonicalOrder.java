@@ -154,7 +154,7 @@ final class CanonicalOrder {
     }
 
     /** The finaliser of MurmurHash3's 64-bit variant: every input bit affects every output bit. */
-    private static long mix(long k) {
+    static long mix(long k) {
         k ^= k >>> 33;
         k *= 0xff51afd7ed558ccdL;
         k ^= k >>> 33;

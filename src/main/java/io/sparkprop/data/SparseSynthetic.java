@@ -1,20 +1,13 @@
 package io.sparkprop.data;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.SplittableRandom;
 
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * Generated wide sparse classification data, shaped like text: each row has {@code nonZeros} distinct
@@ -30,16 +23,10 @@ import org.apache.spark.sql.types.StructType;
  * a model to learn to ignore. {@code s = Σ_j β_j x_j}, and the label is 1 when {@code s > 0}, flipped for 5 %
  * of the rows; a row with no teacher feature has {@code s = 0} and label 0 (before the flip).
  *
- * <p>Rows are generated on the executors from the seed, in slices of {@value #SLICE} rows, so the data are
- * the same on any cluster.
+ * <p>Rows are generated on the executors from the seed ({@link GeneratedRows}), so the data are the same on any
+ * cluster.
  */
 public final class SparseSynthetic {
-    /** Rows per generated partition. */
-    public static final int SLICE = 50_000;
-
-    private static final StructType SCHEMA = new StructType().add("features", SQLDataTypes.VectorType())
-            .add("label", DataTypes.DoubleType);
-
     private SparseSynthetic() {
     }
 
@@ -73,22 +60,7 @@ public final class SparseSynthetic {
             throw new IllegalArgumentException("expected a skew >= 1, and with a skew above 1 at most a quarter of the "
                     + "features non-zero, found skew " + skew + ", " + nonZeros + " of " + numFeatures);
         }
-        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int partitions = (rows + SLICE - 1) / SLICE;
-        List<Integer> parts = new ArrayList<>();
-        for (int p = 0; p < partitions; p++) {
-            parts.add(p);
-        }
-        JavaRDD<Row> data = sc.parallelize(parts, partitions).flatMap(p -> {
-            SplittableRandom random = new SplittableRandom(seed * 1_000_003L + p);
-            int count = rows / partitions + (p < rows % partitions ? 1 : 0);
-            List<Row> out = new ArrayList<>(count);
-            for (int i = 0; i < count; i++) {
-                out.add(row(random, numFeatures, nonZeros, skew));
-            }
-            return out.iterator();
-        });
-        return spark.createDataFrame(data, SCHEMA);
+        return GeneratedRows.frame(spark, rows, seed, random -> row(random, numFeatures, nonZeros, skew));
     }
 
     /** One row: features and label. */
@@ -127,7 +99,7 @@ public final class SparseSynthetic {
         if (j >= Math.max(16, n / 64)) {
             return 0.0;
         }
-        long h = mix(j * 0x9E3779B97F4A7C15L + 0x243F6A8885A308D3L);
+        long h = CanonicalOrder.mix(j * 0x9E3779B97F4A7C15L + 0x243F6A8885A308D3L);
         if ((h & 1) != 0) {
             return 0.0;
         }
@@ -135,13 +107,4 @@ public final class SparseSynthetic {
         return ((h >>> 1) & 1) == 0 ? 1 + u : -(1 + u);
     }
 
-    /** MurmurHash3's 64-bit finaliser. */
-    private static long mix(long k) {
-        k ^= k >>> 33;
-        k *= 0xff51afd7ed558ccdL;
-        k ^= k >>> 33;
-        k *= 0xc4ceb9fe1a85ec53L;
-        k ^= k >>> 33;
-        return k;
-    }
 }

@@ -5,14 +5,11 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 import io.sparkprop.data.Samples;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -22,7 +19,6 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * Reads a job's data into DataFrames of {@code features} (Vector) and {@code label} (double), through
@@ -30,11 +26,6 @@ import org.apache.spark.sql.types.StructType;
  * are decoded here, synthetic data is generated on the executors from the seed.
  */
 final class JobData {
-    private static final StructType SCHEMA = new StructType().add("features", SQLDataTypes.VectorType())
-            .add("label", DataTypes.DoubleType);
-
-    private static final int SYNTHETIC_SLICE = 50_000;
-
     private JobData() {
     }
 
@@ -234,31 +225,18 @@ final class JobData {
     }
 
     /**
-     * {@code y = x·β + 1 + noise}, features uniform in [−1, 1], generated from the seed in slices of
-     * {@value #SYNTHETIC_SLICE} rows, so that the data are the same on any cluster.
+     * {@code y = x·β + 1 + noise}, features uniform in [−1, 1], generated from the seed on the executors
+     * ({@link io.sparkprop.data.GeneratedRows}), so that the data are the same on any cluster.
      */
     static Dataset<Row> synthetic(SparkSession spark, int rows, int n, double noise, long seed) {
-        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int partitions = (rows + SYNTHETIC_SLICE - 1) / SYNTHETIC_SLICE;
-        List<Integer> parts = new ArrayList<>();
-        for (int p = 0; p < partitions; p++) {
-            parts.add(p);
-        }
-        JavaRDD<Row> data = sc.parallelize(parts, partitions).flatMap(p -> {
-            SplittableRandom random = new SplittableRandom(seed * 1_000_003L + p);
-            int count = rows / partitions + (p < rows % partitions ? 1 : 0);
-            List<Row> out = new ArrayList<>(count);
-            for (int i = 0; i < count; i++) {
-                double[] x = new double[n];
-                double y = 1.0;
-                for (int j = 0; j < n; j++) {
-                    x[j] = 2 * random.nextDouble() - 1;
-                    y += Math.cos(j) * x[j];
-                }
-                out.add(RowFactory.create(Vectors.dense(x), y + noise * (2 * random.nextDouble() - 1)));
+        return io.sparkprop.data.GeneratedRows.frame(spark, rows, seed, random -> {
+            double[] x = new double[n];
+            double y = 1.0;
+            for (int j = 0; j < n; j++) {
+                x[j] = 2 * random.nextDouble() - 1;
+                y += Math.cos(j) * x[j];
             }
-            return out.iterator();
+            return RowFactory.create(Vectors.dense(x), y + noise * (2 * random.nextDouble() - 1));
         });
-        return spark.createDataFrame(data, SCHEMA);
     }
 }
