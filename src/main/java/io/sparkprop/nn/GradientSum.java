@@ -21,8 +21,8 @@ import java.util.Arrays;
  * read ({@link #gradient()}).
  *
  * <p>Exchange. A sum whose {@code ∇W_0} holds nothing but such transposed rows travels (Java serialisation,
- * Spark's task results) as those rows of it that are not all zero — the features the task's examples
- * touched — and the rest of the gradient dense: for a {@code 2^18}-wide input and a mini-batch slice that
+ * Spark's task results) as those rows — the features the task's examples touched — and the rest of the
+ * gradient dense: for a {@code 2^18}-wide input and a mini-batch slice that
  * touches a quarter of the features, a quarter of the first layer's bytes. Merging two such sums adds their
  * rows over the union of the touched features, in the fixed merge order, so the merged sum holds the same
  * values as the dense merge would; a sum with a dense {@code ∇W_0} (a dense block's, or one that was read)

@@ -52,9 +52,8 @@ import org.ejml.data.Matrix;
  * per feature (separate arrays indexed from 0 are what the JIT vectorises): the transposed copy is made the
  * first time a sparse block needs it after {@link #load} (one pass over {@code W_0}), and the gradient goes
  * into the sum's rows of the touched features ({@link GradientSum#pendingFirstLayerRows()}), added into
- * {@code ∇W_0} when the sum is read. In
- * float32 the sparse first layer is computed in double with the float-rounded weights the GEMMs would
- * use, and its output rounded to float for the second layer's GEMM.
+ * {@code ∇W_0} when the sum is read. In float32 the sparse first layer is computed in double with the
+ * float-rounded weights the GEMMs would use, and its output rounded to float for the second layer's GEMM.
  */
 public final class BackpropKernel {
     private final NetworkSpec spec;
@@ -111,8 +110,9 @@ public final class BackpropKernel {
     /**
      * The parameters as this kernel's passes read them, made by {@link #load}. In float64 they are the
      * loaded {@link Parameters}, read in place; in float32 a float copy taken when they were loaded, so a
-     * change to the parameters afterwards is seen only after loading them again. Owned by the kernel and
-     * reused by the next {@link #load}.
+     * change to the parameters afterwards is seen only after loading them again. Sparse blocks, in either
+     * precision, read a transposed copy of {@code W_0} made from the loaded values: a change to it too is seen
+     * only after loading again. Owned by the kernel and reused by the next {@link #load}.
      */
     public static final class Weights {
         private Parameters params;
