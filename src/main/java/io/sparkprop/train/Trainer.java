@@ -351,6 +351,10 @@ public final class Trainer {
             // only when not the default, so that checkpoints written before the setting existed resume
             id.put("precision", settings.precision().lowerName());
         }
+        if (settings.sparseThreshold() != io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD) {
+            // which blocks are sparse decides the order of the first layer's sums; recorded when not the default
+            id.put("sparse threshold", Double.toString(settings.sparseThreshold()));
+        }
         if (localSteps) {
             // only with local steps, so that checkpoints of synchronous runs written before the setting existed resume
             id.put("local steps", Integer.toString(settings.localSteps()));

@@ -120,6 +120,21 @@ class SparseTrainingTest {
         assertArrayEquals(first.parameters().values(), again.parameters().values(), 0.0, "a second run");
     }
 
+    /** A resume continues to the uninterrupted run's bits, and refuses a checkpoint of another threshold. */
+    @Test
+    void aResumeGivesTheSameBitsAndRefusesAnotherThreshold() {
+        JavaRDD<Example> data = sc.parallelize(rows(800, 5), 2);
+        double[] uninterrupted = trainer(1.0).setMaxEpochs(3).fit(data).parameters().toFlat();
+        String folder = dir.resolve("checkpoints").toString();
+        trainer(1.0).setMaxEpochs(1).setCheckpointing(folder, 1, false).fit(data);
+        TrainingResult resumed = trainer(1.0).setMaxEpochs(3).setCheckpointing(folder, 1, true).fit(data);
+        assertArrayEquals(uninterrupted, resumed.parameters().toFlat(), 0.0);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new Trainer(SPEC).setSettings(MlpSettings.builder().optimizer("adam").stepSize(0.01)
+                        .batchSize(200).tol(0).seed(5).maxEpochs(4).build()).setCheckpointing(folder, 1, true).fit(data));
+        assertTrue(e.getMessage().contains("sparse threshold 1.0, this run has the default"), e.getMessage());
+    }
+
     @Test
     void theEstimatorFitsScoresAndSavesSparseData() throws Exception {
         List<Row> frameRows = new ArrayList<>();
