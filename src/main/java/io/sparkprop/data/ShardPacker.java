@@ -121,7 +121,8 @@ public final class ShardPacker implements java.io.Serializable {
      * @throws IllegalArgumentException unless {@code 0 ≤ value ≤ 1}
      */
     public ShardPacker withSparseThreshold(double value) {
-        if (!(value >= 0 && value <= 1)) { // the wording of the settings' checks (train.Checks), which data does not use
+        // the wording of the settings' checks (train.Checks), which this package does not use
+        if (!(value >= 0 && value <= 1)) {
             throw new IllegalArgumentException("sparseThreshold must be in [0, 1], found " + value);
         }
         this.sparseThreshold = value;

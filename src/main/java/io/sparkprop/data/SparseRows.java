@@ -42,7 +42,7 @@ public final class SparseRows {
         return numOutputs;
     }
 
-    /** Row {@code i}'s non-zeros are at {@code rowStart[i] .. rowStart[i+1]) of {@link #indices()} and {@link #values()}. */
+    /** Row {@code i}'s non-zeros are at {@code rowStart[i] .. rowStart[i+1]) of {@link #indices()}, {@link #values()}. */
     public int[] rowStart() {
         return rowStart;
     }

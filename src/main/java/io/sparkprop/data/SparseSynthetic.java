@@ -94,7 +94,7 @@ public final class SparseSynthetic {
         return indices;
     }
 
-    /** The teacher's weight of feature {@code j} of {@code n}: {@code ±(1 + u)} for half the first {@code n/64}, else 0. */
+    /** The teacher's weight of feature {@code j} of {@code n}: {@code ±(1 + u)} for half the first {@code n/64}, or 0. */
     static double teacher(int j, int n) {
         if (j >= Math.max(16, n / 64)) {
             return 0.0;

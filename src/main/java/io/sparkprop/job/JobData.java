@@ -54,7 +54,8 @@ final class JobData {
                 // Spark's reader keeps the rows sparse; without numFeatures it makes a pass to find the width
                 int given = c.integer("data.libsvm.numFeatures");
                 org.apache.spark.sql.DataFrameReader reader = spark.read().format("libsvm");
-                out[0] = (given > 0 ? reader.option("numFeatures", given) : reader).load(path).select("features", "label");
+                out[0] = (given > 0 ? reader.option("numFeatures", given) : reader).load(path)
+                        .select("features", "label");
                 if (!test.isEmpty()) {
                     int n = given > 0 ? given : ((org.apache.spark.ml.linalg.Vector) out[0].first().get(0)).size();
                     out[1] = spark.read().format("libsvm").option("numFeatures", n).load(test).select("features", "label");

@@ -112,7 +112,8 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType out = transformSchema(dataset.schema(), true);
-        return BlockScorer.transform(dataset, getFeaturesCol(), numFeatures(), getSparseThreshold(), out, 3, blockForward(true),
+        return BlockScorer.transform(dataset, getFeaturesCol(), numFeatures(), getSparseThreshold(), out, 3,
+                blockForward(true),
                 (z, m, b, j, row, at) -> {
                     double[] raw = column(z, m, b, j);
                     row[at] = Vectors.dense(raw);

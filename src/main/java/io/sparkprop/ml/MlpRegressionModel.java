@@ -53,7 +53,8 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType out = transformSchema(dataset.schema(), true);
         boolean vector = vectorLabel;
-        return BlockScorer.transform(dataset, getFeaturesCol(), numFeatures(), getSparseThreshold(), out, 1, blockForward(false),
+        return BlockScorer.transform(dataset, getFeaturesCol(), numFeatures(), getSparseThreshold(), out, 1,
+                blockForward(false),
                 (a, m, b, j, row, at) -> row[at] = vector ? Vectors.dense(column(a, m, b, j)) : a[j]);
     }
 

@@ -40,7 +40,8 @@ import org.ejml.data.DMatrixSparseCSC;
  * Wide sparse input, in one {@code local[2]} session:
  * <ol>
  *   <li>(a) a mini-batch epoch of a {@code n-H-2} network (ReLU, Adam) on {@code 2^18}-wide rows of 40 non-zeros
- *       drawn uniformly ({@link SparseSynthetic} with skew 1: the worst case for caches and the exchange) against the same network on dense 784-feature rows, the same row count,
+ *       drawn uniformly ({@link SparseSynthetic} with skew 1: the worst case for caches and the exchange)
+ *       against the same network on dense 784-feature rows, the same row count,
  *       batch and blocks: time per example (median epoch after the first), and the cached bytes of the sparse
  *       shards against {@code 12·nnz + (4 + 8m)·rows} (values and indices, column pointers, targets);</li>
  *   <li>(b) full-batch gradient iterations (sigmoid hidden layer, softmax output) on {@code 2^14}-wide rows of

@@ -77,9 +77,9 @@ class RidgeSparseTest {
     /**
      * Co-moments against exact ones (BigDecimal), relative to the features' spreads: one partition's sparse
      * sums to 1e-13 — it shifts by the partition's mean once — and two partitions merged to 1e-9 (sparse) and
-     * 1e-8 (dense; measured 1.2e-9). The pairwise merge carries the rounding of a timestamp's means (an ulp of 1.7e9 is 2.4e-7, against a
-     * spread of 10) into its cross terms, {@code (W_a W_b / W) δ_x δ_z}: at most {@code 2.4e-8 · |δ_z| / σ_z / 4}
-     * of the norm; the dense path merges every block of a partition so.
+     * 1e-8 (dense; measured 1.2e-9). The pairwise merge carries the rounding of a timestamp's means (an ulp of
+     * 1.7e9 is 2.4e-7, against a spread of 10) into its cross terms, {@code (W_a W_b / W) δ_x δ_z}: at most
+     * {@code 2.4e-8 · |δ_z| / σ_z / 4} of the norm; the dense path merges every block of a partition so.
      */
     @Test
     void sparseStatisticsEqualExactOnesAndTheDensePathsToItsAccuracy() {
