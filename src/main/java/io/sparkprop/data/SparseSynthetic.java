@@ -106,5 +106,4 @@ public final class SparseSynthetic {
         double u = (h >>> 11) * 0x1.0p-53;
         return ((h >>> 1) & 1) == 0 ? 1 + u : -(1 + u);
     }
-
 }
