@@ -129,6 +129,15 @@ public final class ShardPacker implements java.io.Serializable {
         return this;
     }
 
+    /**
+     * The one rule of what is sparse, for packing, scoring and the ridge statistics alike: {@code examples}
+     * rows of {@code features} values holding {@code nonZeros} non-zeros are handled sparse when the non-zeros
+     * are fewer than {@code threshold} of the values.
+     */
+    public static boolean isSparse(long nonZeros, long examples, int features, double threshold) {
+        return nonZeros < threshold * features * (double) examples;
+    }
+
     private String feature(int i) {
         return featuresColumn == null ? "feature " + i : "feature " + i + " of column '" + featuresColumn + "'";
     }
@@ -188,11 +197,13 @@ public final class ShardPacker implements java.io.Serializable {
             xf.check(partition);
             yf.check(partition);
         }
+        Shard shard = new Shard(partition, precision, xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
+                allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
         // once per partition and fit, and again whenever Spark rebuilds a lost cached shard from its lineage
         LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {} ({}{})", partition, totals.count,
-                xs.size(), blockSize, precision.lowerName(), sparseNote(xs));
-        return new Shard(partition, precision, xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
-                allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
+                xs.size(), blockSize, precision.lowerName(),
+                shard.sparseBlocks() == 0 ? "" : ", " + shard.sparseBlocks() + " sparse");
+        return shard;
     }
 
     /**
@@ -209,7 +220,7 @@ public final class ShardPacker implements java.io.Serializable {
             for (int k = start; k < end; k++) {
                 nonZeros += delivered.get(order[k]).features().numNonzeros();
             }
-            if (nonZeros < sparseThreshold * numFeatures * (double) (end - start)) {
+            if (isSparse(nonZeros, end - start, numFeatures, sparseThreshold)) {
                 sparseBlock(partition, delivered, order, start, end, nonZeros, totals, keeper);
             } else {
                 Iterator<Example> block = Arrays.stream(order, start, end).mapToObj(delivered::get).iterator();
@@ -570,11 +581,6 @@ public final class ShardPacker implements java.io.Serializable {
                     + " in " + where(partition, row));
         }
         return weight;
-    }
-
-    private static String sparseNote(List<Matrix> xs) {
-        long sparse = xs.stream().filter(x -> x instanceof DMatrixSparseCSC).count();
-        return sparse == 0 ? "" : ", " + sparse + " sparse";
     }
 
     /** An empty block of {@code examples} examples of {@code size} values, in this packer's layout. */

@@ -153,7 +153,7 @@ final class BlockScorer {
                 }
                 nonZeros += v.numNonzeros();
             }
-            if (nonZeros < sparseThreshold * n * (double) size) {
+            if (io.sparkprop.data.ShardPacker.isSparse(nonZeros, size, n, sparseThreshold)) {
                 gatherSparse((int) nonZeros);
                 forward.apply(sparse, out);
                 return;

@@ -193,10 +193,12 @@ public final class RidgeSolver {
                     nonZeros += e.features().numNonzeros();
                     rows.add(e);
                 }
-                if (nonZeros < threshold * n * (double) rows.size()) {
+                if (ShardPacker.isSparse(nonZeros, rows.size(), n, threshold)) {
                     s.addSparseRows(packer.sparseRows(p, rows.iterator()));
                 } else {
-                    packer.forEachBlockCanonical(p, rows.iterator(), (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
+                    // the rows pass to the packer's row buffer and are released as they go, so that the partition
+                    // is held once (about its raw doubles), as before it was looked at for its density
+                    packer.forEachBlockCanonical(p, releasing(rows), (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
                 }
                 return Collections.singletonList(new Tuple2<>(p, s)).iterator();
             }, true).mapToPair(kv -> kv);
@@ -223,6 +225,26 @@ public final class RidgeSolver {
         return new RidgeSolution(solution.coefficientsInternal(), solution.intercepts(), solution.rootMeanSquaredError(),
                 solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis)
                 .withLazyMeanAbsoluteError(data, backend, settings.sparseThreshold()).withGemm(backend.describe());
+    }
+
+    /** The items of {@code list} in order, each set to {@code null} in the list as it is handed out. */
+    private static <T> java.util.Iterator<T> releasing(List<T> list) {
+        return new java.util.Iterator<T>() {
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                return next < list.size();
+            }
+
+            @Override
+            public T next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                return list.set(next++, null);
+            }
+        };
     }
 
     /**
