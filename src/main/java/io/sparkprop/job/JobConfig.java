@@ -18,8 +18,10 @@ import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
 import io.sparkprop.ridge.RidgeSettings;
+import io.sparkprop.train.ClassWeights;
 import io.sparkprop.train.MlpSettings;
 import io.sparkprop.train.Optimizer;
+import io.sparkprop.train.StepSchedule;
 
 /**
  * A training job's settings, read from a {@code .properties} file: one key per setting, each with a
@@ -114,7 +116,8 @@ public final class JobConfig {
                 + str(ridge.stepSize()) + " unless set)", POSITIVE_DOUBLE,
                 (b, v) -> b.stepSize(parseDouble(v)), (b, v) -> b.stepSize(parseDouble(v)));
         setting("train.stepDecay", str(mlp.stepDecay()), "a number >= 0",
-                "inverse-time decay d of the step size, stepSize / (1 + d·t) at update t; 0 = constant (MLPs)",
+                "inverse-time decay d of the step size with stepSchedule inverse (the default), stepSize / (1 + d·t) "
+                + "at update t; 0 = constant (MLPs)",
                 NON_NEGATIVE_DOUBLE, (b, v) -> b.stepDecay(parseDouble(v)), null);
         setting("train.momentum", str(mlp.momentum()), "a number in [0, 1)", "momentum of the momentum and nesterov "
                 + "rules", FRACTION, (b, v) -> b.momentum(parseDouble(v)), null);
@@ -133,6 +136,40 @@ public final class JobConfig {
         setting("train.sparseThreshold", str(mlp.sparseThreshold()), "a number in [0, 1]", "blocks whose "
                 + "fraction of non-zero features is below this are packed sparse; 0 = always dense (MLPs, ridge)",
                 UNIT_INTERVAL, (b, v) -> b.sparseThreshold(parseDouble(v)), (b, v) -> b.sparseThreshold(parseDouble(v)));
+        setting("train.stepSchedule", mlp.stepSchedule(), "one of " + String.join(", ", StepSchedule.Kind.names()),
+                "shape of the step size after the warm-up: inverse is stepSize / (1 + stepDecay·t), constant when "
+                + "stepDecay is 0; step multiplies by stepDropFactor every stepDropEpochs epochs; cosine falls to "
+                + "stepFloor·stepSize at the last epoch (MLPs)", choice(StepSchedule.Kind.names()),
+                (b, v) -> b.stepSchedule(v), null);
+        setting("train.warmupSteps", str(mlp.warmupSteps()), "an integer >= 0", "updates of linear warm-up before "
+                + "the schedule starts; 0 = none (MLPs)", NON_NEGATIVE_INT, (b, v) -> b.warmupSteps(parseInt(v)), null);
+        setting("train.stepFloor", str(mlp.stepFloor()), "a number in [0, 1)", "lowest step as a fraction of "
+                + "stepSize: where cosine ends, a lower bound of inverse and step (MLPs)", FRACTION,
+                (b, v) -> b.stepFloor(parseDouble(v)), null);
+        setting("train.stepDropEpochs", str(mlp.stepDropEpochs()), "an integer > 0", "period of the step schedule "
+                + "in epochs (MLPs)", POSITIVE_INT, (b, v) -> b.stepDropEpochs(parseInt(v)), null);
+        setting("train.stepDropFactor", str(mlp.stepDropFactor()), "a number in (0, 1]", "factor of the step "
+                + "schedule (MLPs)", v -> POSITIVE_DOUBLE.test(v) && parseDouble(v) <= 1,
+                (b, v) -> b.stepDropFactor(parseDouble(v)), null);
+        setting("train.dropout", str(mlp.dropout()), "a number in [0, 1)", "rate at which hidden units are "
+                + "dropped in training (inverted dropout); 0 = off (MLPs)", FRACTION, (b, v) -> b.dropout(parseDouble(v)),
+                null);
+        setting("train.clipNorm", str(mlp.clipNorm()), "a number >= 0", "largest global norm of an update's "
+                + "gradient, scaled down to it when larger; 0 = off (MLPs)", NON_NEGATIVE_DOUBLE,
+                (b, v) -> b.clipNorm(parseDouble(v)), null);
+        setting("train.classWeights", mlp.classWeights(), "none, balanced, or numbers >= 0 separated by commas",
+                "per-class factors of the example weights in training; balanced = n / (k·n_c) (mlp-classifier)",
+                v -> {
+                    try {
+                        ClassWeights.parse(v);
+                        return true;
+                    } catch (IllegalArgumentException e) {
+                        return false;
+                    }
+                }, (b, v) -> b.classWeights(v), null);
+        setting("train.labelSmoothing", str(mlp.labelSmoothing()), "a number in [0, 1)", "ε: cross-entropy "
+                + "targets (1 − ε)·y + ε/K in training; 0 = off (mlp-classifier)", FRACTION,
+                (b, v) -> b.labelSmoothing(parseDouble(v)), null);
         setting("train.maxEpochs", str(mlp.maxEpochs()), "an integer > 0", "epochs at most (ridge sgd: "
                 + ridge.maxEpochs() + " unless set)", POSITIVE_INT,
                 (b, v) -> b.maxEpochs(parseInt(v)), (b, v) -> b.maxEpochs(parseInt(v)));

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.sparkprop.train.EpochRecord;
+import io.sparkprop.train.IterationRecord;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.knowm.xchart.BitmapEncoder;
@@ -27,8 +28,8 @@ final class Report {
     }
 
     /** Writes the charts (when there is an epoch history) and the HTML report into {@code folder}. */
-    static void write(FileSystem fs, Path folder, List<EpochRecord> epochs, Map<String, Object> metrics,
-                      Map<String, String> config, String headline) throws IOException {
+    static void write(FileSystem fs, Path folder, List<EpochRecord> epochs, List<IterationRecord> iterations,
+                      Map<String, Object> metrics, Map<String, String> config, String headline) throws IOException {
         System.setProperty("java.awt.headless", "true");
         List<String[]> pictures = new ArrayList<>();
         if (epochs != null && !epochs.isEmpty()) {
@@ -47,6 +48,21 @@ final class Report {
                 acc.addSeries("validation", x, accuracy).setMarker(SeriesMarkers.DIAMOND);
                 pictures.add(save(fs, folder, "accuracy.png", acc));
             }
+        }
+        if (iterations != null && !iterations.isEmpty()) {
+            // the schedule's value at every round's first update, against the updates applied before it
+            double[] update = new double[iterations.size()];
+            double[] step = new double[iterations.size()];
+            long applied = 0;
+            for (int i = 0; i < step.length; i++) {
+                update[i] = applied + 1;
+                step[i] = iterations.get(i).stepSize();
+                applied += iterations.get(i).updates();
+            }
+            XYChart steps = chart("Step size per update", "step size");
+            steps.setXAxisTitle("update");
+            steps.addSeries("step size", update, step).setMarker(SeriesMarkers.NONE);
+            pictures.add(save(fs, folder, "step-size.png", steps));
         }
         StringBuilder html = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                 + "<title>sparkprop report</title><style>body{font-family:sans-serif;margin:2em;max-width:60em}"

@@ -22,6 +22,7 @@ import io.sparkprop.ml.MlpRegressor;
 import io.sparkprop.ml.RidgeRegression;
 import io.sparkprop.ml.RidgeRegressionModel;
 import io.sparkprop.train.EpochRecord;
+import io.sparkprop.train.IterationRecord;
 import io.sparkprop.train.TrainingDivergedException;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -45,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * {@link JobConfig}, the data, splits it (test, validation), fits a Pipeline (optional standard
  * scaling, then the configured estimator), evaluates it on the test rows, and writes to
  * {@code output.dir}: {@code model/} (a Spark ML PipelineModel), {@code metrics.json},
- * {@code report.html} and, for MLPs, {@code history.csv}, {@code loss.png} and {@code accuracy.png}.
+ * {@code report.html} and, for MLPs, {@code history.csv}, {@code loss.png}, {@code accuracy.png} and
+ * {@code step-size.png}.
  * Everything is written to a temporary sibling folder ({@code .NAME.tmp-UUID}) first and renamed at
  * the end, so a failed or killed run leaves no half-written output; the temporary folders a killed
  * run leaves behind are removed by the next run to the same {@code output.dir}.
@@ -248,10 +250,12 @@ public final class TrainJob {
                     JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
             List<EpochRecord> epochs = fitted instanceof MlpModel
                     ? ((MlpModel<?>) fitted).summary().epochs() : null;
+            List<IterationRecord> iterations = fitted instanceof MlpModel
+                    ? ((MlpModel<?>) fitted).summary().iterations() : null;
             if (epochs != null) {
-                write(fs, new Path(temporary, "history.csv"), historyCsv(epochs));
+                write(fs, new Path(temporary, "history.csv"), historyCsv(epochs, iterations));
             }
-            Report.write(fs, temporary, epochs, metrics, c.values(), headline(metrics));
+            Report.write(fs, temporary, epochs, iterations, metrics, c.values(), headline(metrics));
             if (fs.exists(output)) {
                 fs.delete(output, true);
             }
@@ -361,12 +365,26 @@ public final class TrainJob {
         return m;
     }
 
-    static String historyCsv(List<EpochRecord> epochs) {
-        StringBuilder sb = new StringBuilder("epoch,train_loss,validation_loss,validation_accuracy,elapsed_seconds\n");
+    /**
+     * One line per epoch: its losses and accuracy, the elapsed time, the step size of the epoch's first update (the
+     * schedule's value), and how many of its updates had their gradient clipped.
+     */
+    static String historyCsv(List<EpochRecord> epochs, List<IterationRecord> iterations) {
+        StringBuilder sb = new StringBuilder("epoch,train_loss,validation_loss,validation_accuracy,elapsed_seconds,"
+                + "step_size,clipped_updates\n");
         for (EpochRecord e : epochs) {
+            double step = Double.NaN;
+            long clipped = 0;
+            for (IterationRecord it : iterations) {
+                if (it.epoch() == e.epoch()) {
+                    step = Double.isNaN(step) ? it.stepSize() : step;
+                    clipped += it.clipped();
+                }
+            }
             sb.append(e.epoch() + 1).append(',').append(e.loss()).append(',').append(blankIfNaN(e.validationLoss()))
                     .append(',').append(blankIfNaN(e.validationAccuracy())).append(',')
-                    .append(e.elapsedMillis() / 1e3).append('\n');
+                    .append(e.elapsedMillis() / 1e3).append(',').append(blankIfNaN(step)).append(',').append(clipped)
+                    .append('\n');
         }
         return sb.toString();
     }

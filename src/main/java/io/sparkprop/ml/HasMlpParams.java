@@ -232,4 +232,84 @@ public interface HasMlpParams extends Params {
     default long getSeed() {
         return (Long) getOrDefault(seed());
     }
+    /** Step-size schedule: constant, inverse, step or cosine. */
+    default Param<String> stepSchedule() {
+        return mlpParams().stepSchedule;
+    }
+
+    default String getStepSchedule() {
+        return (String) getOrDefault(stepSchedule());
+    }
+
+    /** Updates of linear warm-up. */
+    default IntParam warmupSteps() {
+        return mlpParams().warmupSteps;
+    }
+
+    default int getWarmupSteps() {
+        return (Integer) getOrDefault(warmupSteps());
+    }
+
+    /** Lowest step as a fraction of stepSize. */
+    default DoubleParam stepFloor() {
+        return mlpParams().stepFloor;
+    }
+
+    default double getStepFloor() {
+        return (Double) getOrDefault(stepFloor());
+    }
+
+    /** The step schedule's period in epochs. */
+    default IntParam stepDropEpochs() {
+        return mlpParams().stepDropEpochs;
+    }
+
+    default int getStepDropEpochs() {
+        return (Integer) getOrDefault(stepDropEpochs());
+    }
+
+    /** The step schedule's factor. */
+    default DoubleParam stepDropFactor() {
+        return mlpParams().stepDropFactor;
+    }
+
+    default double getStepDropFactor() {
+        return (Double) getOrDefault(stepDropFactor());
+    }
+
+    /** Dropout rate of the hidden units in training. */
+    default DoubleParam dropout() {
+        return mlpParams().dropout;
+    }
+
+    default double getDropout() {
+        return (Double) getOrDefault(dropout());
+    }
+
+    /** Largest global norm of an update's gradient (0 = off). */
+    default DoubleParam clipNorm() {
+        return mlpParams().clipNorm;
+    }
+
+    default double getClipNorm() {
+        return (Double) getOrDefault(clipNorm());
+    }
+
+    /** Class weights: none, balanced, or one per class. */
+    default Param<String> classWeights() {
+        return mlpParams().classWeights;
+    }
+
+    default String getClassWeights() {
+        return (String) getOrDefault(classWeights());
+    }
+
+    /** Label smoothing ε of the cross-entropy. */
+    default DoubleParam labelSmoothing() {
+        return mlpParams().labelSmoothing;
+    }
+
+    default double getLabelSmoothing() {
+        return (Double) getOrDefault(labelSmoothing());
+    }
 }

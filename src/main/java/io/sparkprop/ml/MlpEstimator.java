@@ -157,6 +157,60 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return self();
     }
 
+    /** {@code constant}, {@code inverse} (default), {@code step} or {@code cosine}; see {@link io.sparkprop.train.StepSchedule}. */
+    public E setStepSchedule(String value) {
+        set(stepSchedule(), value);
+        return self();
+    }
+
+    /** Updates of linear warm-up before the schedule starts (0 = none). */
+    public E setWarmupSteps(int value) {
+        set(warmupSteps(), value);
+        return self();
+    }
+
+    /** The lowest step as a fraction of the step size ({@code [0, 1)}). */
+    public E setStepFloor(double value) {
+        set(stepFloor(), value);
+        return self();
+    }
+
+    /** The step schedule's period in epochs. */
+    public E setStepDropEpochs(int value) {
+        set(stepDropEpochs(), value);
+        return self();
+    }
+
+    /** The step schedule's factor ({@code (0, 1]}). */
+    public E setStepDropFactor(double value) {
+        set(stepDropFactor(), value);
+        return self();
+    }
+
+    /** Dropout rate {@code [0, 1)} of the hidden units in training; see {@link io.sparkprop.nn.kernel.TrainingTerms}. */
+    public E setDropout(double value) {
+        set(dropout(), value);
+        return self();
+    }
+
+    /** Largest global norm of an update's gradient; 0 = off. */
+    public E setClipNorm(double value) {
+        set(clipNorm(), value);
+        return self();
+    }
+
+    /** {@code none}, {@code balanced} or per-class weights ({@code "1,50"}); classifiers only; see {@link io.sparkprop.train.ClassWeights}. */
+    public E setClassWeights(String value) {
+        set(classWeights(), value);
+        return self();
+    }
+
+    /** Label smoothing {@code ε ∈ [0, 1)} of the cross-entropy; classifiers only. */
+    public E setLabelSmoothing(double value) {
+        set(labelSmoothing(), value);
+        return self();
+    }
+
     public E setMaxEpochs(int value) {
         set(maxEpochs(), value);
         return self();

@@ -45,6 +45,15 @@ final class MlpParams implements java.io.Serializable {
     final IntParam patience;
     final Param<String> precision;
     final DoubleParam sparseThreshold;
+    final Param<String> stepSchedule;
+    final IntParam warmupSteps;
+    final DoubleParam stepFloor;
+    final IntParam stepDropEpochs;
+    final DoubleParam stepDropFactor;
+    final DoubleParam dropout;
+    final DoubleParam clipNorm;
+    final Param<String> classWeights;
+    final DoubleParam labelSmoothing;
 
     MlpParams(Params owner) {
         featuresCol = new Param<>(owner, "featuresCol", "features column name (a Vector column)");
@@ -70,7 +79,8 @@ final class MlpParams implements java.io.Serializable {
         momentum = new DoubleParam(owner, "momentum", "momentum in [0, 1) of the momentum and nesterov optimizers",
                 ParamValidators.inRange(0, 1, true, false));
         stepDecay = new DoubleParam(owner, "stepDecay", "inverse-time decay d >= 0 of the step size, "
-                + "stepSize / (1 + d·t) at update t; 0 = constant", ParamValidators.gtEq(0));
+                + "stepSize / (1 + d·t) at update t, with stepSchedule inverse (the default); 0 = constant",
+                ParamValidators.gtEq(0));
         batchSize = new IntParam(owner, "batchSize", "examples per update across the cluster; 0 = full batch",
                 ParamValidators.gtEq(0));
         localSteps = new IntParam(owner, "localSteps", "mini-batch steps every shard takes on its own between two "
@@ -104,6 +114,36 @@ final class MlpParams implements java.io.Serializable {
                 + "model is stored and scored in float64 either way", knownPrecision);
         sparseThreshold = new DoubleParam(owner, "sparseThreshold", SPARSE_THRESHOLD_DOC,
                 ParamValidators.inRange(0, 1, true, true));
+        scala.Function1<String, Object> knownSchedule = name -> {
+            io.sparkprop.train.StepSchedule.Kind.parse(name);
+            return true;
+        };
+        stepSchedule = new Param<>(owner, "stepSchedule", "shape of the step size over the run after the warm-up: "
+                + "constant; inverse (stepSize / (1 + stepDecay·t), constant when stepDecay is 0); step (times "
+                + "stepDropFactor every stepDropEpochs epochs); cosine (from stepSize down to stepFloor·stepSize at "
+                + "the last epoch)", knownSchedule);
+        warmupSteps = new IntParam(owner, "warmupSteps", "updates of linear warm-up, stepSize·(t+1)/warmupSteps, "
+                + "before the schedule starts (>= 0; 0 = none; with localSteps > 1 the outer step warms up too)",
+                ParamValidators.gtEq(0));
+        stepFloor = new DoubleParam(owner, "stepFloor", "the lowest step as a fraction of stepSize, in [0, 1): "
+                + "where cosine ends, and a lower bound of inverse and step", ParamValidators.inRange(0, 1, true, false));
+        stepDropEpochs = new IntParam(owner, "stepDropEpochs", "the step schedule's period in epochs (>= 1)",
+                ParamValidators.gtEq(1));
+        stepDropFactor = new DoubleParam(owner, "stepDropFactor", "the step schedule's factor, in (0, 1]",
+                ParamValidators.inRange(0, 1, false, true));
+        dropout = new DoubleParam(owner, "dropout", "rate in [0, 1) at which hidden units are dropped in training "
+                + "(inverted dropout: scoring needs no rescaling); 0 = off", ParamValidators.inRange(0, 1, true, false));
+        clipNorm = new DoubleParam(owner, "clipNorm", "largest global norm of an update's gradient, which is "
+                + "scaled down to it when larger (>= 0; 0 = off)", ParamValidators.gtEq(0));
+        scala.Function1<String, Object> knownWeights = text -> {
+            io.sparkprop.train.ClassWeights.parse(text);
+            return true;
+        };
+        classWeights = new Param<>(owner, "classWeights", "per-class factors of the example weights in training: "
+                + "none, balanced (n / (k·n_c), counted from the training data), or one number >= 0 per class, "
+                + "comma-separated (e.g. 1,50); multiplies weightCol's weights; classifiers only", knownWeights);
+        labelSmoothing = new DoubleParam(owner, "labelSmoothing", "ε in [0, 1): the cross-entropy's targets become "
+                + "(1 − ε)·y + ε/K in training; 0 = off; classifiers only", ParamValidators.inRange(0, 1, true, false));
     }
 
     /** The doc of the {@code sparseThreshold} param, the MLPs' and {@link RidgeRegression}'s. */
@@ -138,6 +178,15 @@ final class MlpParams implements java.io.Serializable {
         owner.setDefault(patience, d.patience());
         owner.setDefault(precision, d.precision().lowerName());
         owner.setDefault(sparseThreshold, d.sparseThreshold());
+        owner.setDefault(stepSchedule, d.stepSchedule());
+        owner.setDefault(warmupSteps, d.warmupSteps());
+        owner.setDefault(stepFloor, d.stepFloor());
+        owner.setDefault(stepDropEpochs, d.stepDropEpochs());
+        owner.setDefault(stepDropFactor, d.stepDropFactor());
+        owner.setDefault(dropout, d.dropout());
+        owner.setDefault(clipNorm, d.clipNorm());
+        owner.setDefault(classWeights, d.classWeights());
+        owner.setDefault(labelSmoothing, d.labelSmoothing());
     }
 
     /**
@@ -153,7 +202,11 @@ final class MlpParams implements java.io.Serializable {
                 .tol(get(owner, tol)).regParam(get(owner, regParam)).blockSize(get(owner, blockSize))
                 .aggregationDepth(get(owner, aggregationDepth)).seed(get(owner, seed)).patience(get(owner, patience))
                 .precision((String) get(owner, precision))
-                .sparseThreshold(get(owner, sparseThreshold)).build();
+                .sparseThreshold(get(owner, sparseThreshold))
+                .stepSchedule(get(owner, stepSchedule)).warmupSteps(get(owner, warmupSteps))
+                .stepFloor(get(owner, stepFloor)).stepDropEpochs(get(owner, stepDropEpochs))
+                .stepDropFactor(get(owner, stepDropFactor)).dropout(get(owner, dropout)).clipNorm(get(owner, clipNorm))
+                .classWeights(get(owner, classWeights)).labelSmoothing(get(owner, labelSmoothing)).build();
     }
 
     /**
@@ -179,6 +232,15 @@ final class MlpParams implements java.io.Serializable {
         owner.set(patience, settings.patience());
         owner.set(precision, settings.precision().lowerName());
         owner.set(sparseThreshold, settings.sparseThreshold());
+        owner.set(stepSchedule, settings.stepSchedule());
+        owner.set(warmupSteps, settings.warmupSteps());
+        owner.set(stepFloor, settings.stepFloor());
+        owner.set(stepDropEpochs, settings.stepDropEpochs());
+        owner.set(stepDropFactor, settings.stepDropFactor());
+        owner.set(dropout, settings.dropout());
+        owner.set(clipNorm, settings.clipNorm());
+        owner.set(classWeights, settings.classWeights());
+        owner.set(labelSmoothing, settings.labelSmoothing());
     }
 
     @SuppressWarnings("unchecked")

@@ -8,6 +8,7 @@ import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.nn.kernel.TrainingTerms;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
@@ -18,7 +19,8 @@ import scala.Tuple2;
  * slice of the epoch's order ({@link BlockSchedule}) go through the kernel, which adds into one
  * {@link GradientSum} allocated here, on the executor, only when the slice is not empty. The
  * result depends on the shard, the broadcast parameters and the iteration alone, so a re-run task
- * computes the same bits — with the GEMM backend the driver chose ({@link GemmChoice}); an executor
+ * computes the same bits (dropout's masks included: they are keyed by the seed, the update, the shard and the
+ * block) — with the GEMM backend the driver chose ({@link GemmChoice}); an executor
  * that cannot provide it fails the task, and one whose BLAS runs on another kind of CPU is reported.
  */
 final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, GradientSum>>> {
@@ -33,10 +35,17 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
     private final int iterationsPerEpoch;
     private final boolean shuffle;
     private final LongAccumulator blocksRead;
+    private final TrainingTerms terms;
+    private final long update;
 
+    /**
+     * @param terms  dropout, label smoothing and class factors of the training objective
+     * @param update the 0-based update this gradient is for: with the seed, the shard and the block, the key of
+     *               the dropout masks ({@link TrainingTerms#blockKey})
+     */
     BatchGradient(Shipped parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
                   long seed, int epoch, int iterationInEpoch, int iterationsPerEpoch, boolean shuffle,
-                  LongAccumulator blocksRead) {
+                  LongAccumulator blocksRead, TrainingTerms terms, long update) {
         this.parameters = parameters;
         this.gemm = gemm;
         this.fingerprints = fingerprints;
@@ -46,6 +55,8 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
         this.iterationsPerEpoch = iterationsPerEpoch;
         this.shuffle = shuffle;
         this.blocksRead = blocksRead;
+        this.terms = terms;
+        this.update = update;
     }
 
     @Override
@@ -67,7 +78,8 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
         GradientSum sum = new GradientSum(params.spec());
         for (int pos = start; pos < end; pos++) {
             int k = order[pos];
-            kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), sum);
+            kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), sum, terms,
+                    TrainingTerms.blockKey(seed, update, shard.partition(), k));
         }
         blocksRead.add(end - start);
         return Collections.singletonList(new Tuple2<>(partition, sum)).iterator();

@@ -9,6 +9,7 @@ import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.nn.kernel.TrainingTerms;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
@@ -21,7 +22,7 @@ import scala.Tuple2;
  * order ({@link BlockSchedule}) — its share of global batch {@code j}, the blocks synchronous SGD would read
  * for update {@code j}. Each step is the configured rule on the shard's mean gradient plus the ridge term,
  *
- * <pre>  g_{p,j} = (1/W_{p,j}) Σ_{i ∈ slice} w_i ∇C_i(θ_p) + λW(θ_p),   θ_p ← rule(θ_p, g_{p,j}, η_{u+j−first})</pre>
+ * <pre>  g_{p,j} = (1/W_{p,j}) Σ_{i ∈ slice} w_i ∇C_i(θ_p) + λW(θ_p),   θ_p ← rule(θ_p, clip(g_{p,j}), η_{u+j−first})</pre>
  *
  * with the rule's state (velocity, Adam's moments) fresh for the round and the step size following the
  * run's schedule at update {@code u + j − first}. The shard returns {@code W_p (θ_p − θ)} with
@@ -35,6 +36,9 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
     private final GemmChoice gemm;
     private final CollectionAccumulator<String> fingerprints;
     private final Optimizer rule;
+    private final StepSchedule schedule;
+    private final TrainingTerms terms;
+    private final double clipNorm;
     private final double regParam;
     private final long seed;
     private final int epoch;
@@ -46,15 +50,20 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
 
     /**
      * @param first, last   the round's steps {@code [first, last)} among the epoch's {@code stepsPerEpoch}
-     * @param updatesBefore updates the run applied before this round (the step-size schedule's index)
+     * @param updatesBefore updates the run applied before this round (the step-size schedule's index, and with
+     *                      the step's offset the dropout masks' update)
      */
     LocalSteps(Shipped parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
-               Optimizer rule, double regParam, long seed, int epoch, int first, int last, int stepsPerEpoch,
+               Optimizer rule, StepSchedule schedule, TrainingTerms terms, double clipNorm, double regParam,
+               long seed, int epoch, int first, int last, int stepsPerEpoch,
                long updatesBefore, LongAccumulator blocksRead) {
         this.parameters = parameters;
         this.gemm = gemm;
         this.fingerprints = fingerprints;
         this.rule = rule;
+        this.schedule = schedule;
+        this.terms = terms;
+        this.clipNorm = clipNorm;
         this.regParam = regParam;
         this.seed = seed;
         this.epoch = epoch;
@@ -93,9 +102,11 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
             }
             step.resetInPlace();
             BackpropKernel.Weights weights = kernel.load(theta); // float32: θ_p rounded afresh every step
+            long update = updatesBefore + j - first;
             for (int pos = from; pos < to; pos++) {
                 int k = order[pos];
-                kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), step);
+                kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), step, terms,
+                        TrainingTerms.blockKey(seed, update, shard.partition(), k));
             }
             read += to - from;
             sum.count += step.count();
@@ -119,7 +130,14 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
             }
             sum.objectiveSum += w * objective;
             sum.weightSum += w;
-            updater.update(theta.values(), g.values(), rule.stepSizeAt(updatesBefore + j - first), applied++);
+            double norm = ShardRound.clip(g.values(), clipNorm);
+            if (norm > clipNorm) {
+                sum.clipped++;
+            }
+            if (norm > sum.largestNorm) {
+                sum.largestNorm = norm;
+            }
+            updater.update(theta.values(), g.values(), schedule.at(update), applied++);
             if (!theta.isFinite()) {
                 sum.divergence = "local step " + (j - first + 1) + " on shard " + partition
                         + " made the parameters non-finite";
@@ -150,6 +168,9 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
         double objectiveSum;
         double weightSum;
         long count;
+        /** Local steps whose gradient was clipped, and the largest norm before clipping (NaN: not computed). */
+        long clipped;
+        double largestNorm = Double.NaN;
         String divergence;
 
         /** {@code this ← this + other}, in the fixed merge order; returns {@code this}. */
@@ -165,6 +186,10 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
                 for (int i = 0; i < a.length; i++) {
                     a[i] += b[i];
                 }
+            }
+            clipped += other.clipped;
+            if (!(largestNorm >= other.largestNorm)) {
+                largestNorm = Double.isNaN(largestNorm) ? other.largestNorm : Math.max(largestNorm, other.largestNorm);
             }
             objectiveSum += other.objectiveSum;
             weightSum += other.weightSum;

@@ -21,6 +21,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  */
 final class LocalStepsRound extends ShardRound {
     private final Optimizer outerRule;
+    private final boolean plainAveraging;
     private final int localSteps;
     private final int stepsPerEpoch;
 
@@ -30,12 +31,13 @@ final class LocalStepsRound extends ShardRound {
      */
     LocalStepsRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                     MlpSettings settings, int stepsPerEpoch) {
-        super(sc, data, plan, gemm, settings);
+        super(sc, data, plan, gemm, settings, stepsPerEpoch);
         if (settings.localSteps() < 2) {
             throw new IllegalArgumentException("a round of local steps needs localSteps >= 2, found "
                     + settings.localSteps() + " (1 is the synchronous round)");
         }
         this.outerRule = outerRule(settings);
+        this.plainAveraging = settings.outerStepSize() == 1.0 && settings.outerMomentum() == 0.0;
         this.localSteps = settings.localSteps();
         this.stepsPerEpoch = stepsPerEpoch;
     }
@@ -66,16 +68,17 @@ final class LocalStepsRound extends ShardRound {
         Parameters current = state.current;
         int first = t * localSteps;
         int last = Math.min(stepsPerEpoch, first + localSteps);
-        double step = rule.stepSizeAt(state.updates);
+        double step = schedule.at(state.updates);
         long blocksBefore = blocksRead.value();
-        LocalSteps.Sum sum = onShards(current, shipped -> new LocalSteps(shipped, gemm, fingerprints, rule, regParam,
-                seed, epoch, first, last, stepsPerEpoch, state.updates, blocksRead), LocalSteps.Sum::mergeInPlace);
+        LocalSteps.Sum sum = onShards(current, shipped -> new LocalSteps(shipped, gemm, fingerprints, rule, schedule, terms,
+                clipNorm, regParam, seed, epoch, first, last, stepsPerEpoch, state.updates, blocksRead), LocalSteps.Sum::mergeInPlace);
         long blocks = blocksRead.value() - blocksBefore;
         if (sum != null && sum.divergence != null) {
-            return new Outcome(Double.NaN, sum.weightSum, sum.count, blocks, step, sum.divergence);
+            return new Outcome(Double.NaN, sum.weightSum, sum.count, blocks, step, sum.largestNorm, sum.clipped,
+                    sum.divergence);
         }
         if (sum == null || sum.weightSum == 0) {
-            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count, blocks, step, null);
+            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count, blocks, step, Double.NaN, 0, null);
         }
         double objective = sum.objectiveSum / sum.weightSum;
         // G = −Δ̄ = −Σ W_p Δ_p / Σ W_p, in place of the summed deltas
@@ -85,14 +88,19 @@ final class LocalStepsRound extends ShardRound {
             g[i] *= scale;
         }
         Parameters next = current.copy();
-        // the outer rules have neither decay nor bias correction: the update index does not matter
-        state.outer.update(next.values(), g, 0);
+        // the outer rules have neither decay nor bias correction: the update index does not matter. An outer update
+        // that is an optimiser of its own (outer momentum, or η_o ≠ 1) takes the warm-up of the round's first update,
+        // η_o · min(1, (u + 1)/W), as the inner steps do: its velocity is not built from the first rounds' large
+        // deltas at full step. Plain averaging (η_o = 1, μ_o = 0) is the shards' mean and is never scaled: its
+        // inner steps are warmed up already
+        double outerStep = outerRule.stepSize() * (plainAveraging ? 1.0 : schedule.warmupFactor(state.updates));
+        state.outer.update(next.values(), g, outerStep, 0);
         if (!next.isFinite()) {
-            return new Outcome(objective, sum.weightSum, sum.count, blocks, step,
+            return new Outcome(objective, sum.weightSum, sum.count, blocks, step, sum.largestNorm, sum.clipped,
                     "the outer update made the parameters non-finite");
         }
         state.current = next;
         state.updates += last - first;
-        return new Outcome(objective, sum.weightSum, sum.count, blocks, step, null);
+        return new Outcome(objective, sum.weightSum, sum.count, blocks, step, sum.largestNorm, sum.clipped, null);
     }
 }

@@ -50,12 +50,33 @@ import io.sparkprop.nn.Precision;
  * @param sparseThreshold  blocks whose fraction of non-zero feature values is below this are packed sparse, and
  *                         the first layer's products then cost {@code ∝} the non-zeros; 0 = every block dense
  *                         ({@code [0, 1]}; see {@link io.sparkprop.data.ShardPacker#withSparseThreshold})
+ * @param stepSchedule     the shape of the step size over the run ({@link StepSchedule}): {@code constant},
+ *                         {@code inverse} (the default: {@code η / (1 + d·t)} with {@code d = stepDecay}, constant
+ *                         when {@code d = 0}), {@code step} or {@code cosine}
+ * @param warmupSteps      updates of linear warm-up before the schedule starts ({@code ≥ 0}; 0 = none)
+ * @param stepFloor        the lowest step as a fraction of {@code stepSize} ({@code [0, 1)}): where the cosine
+ *                         ends, and a lower bound of the inverse and step shapes
+ * @param stepDropEpochs   the step schedule's period: the step is multiplied by {@code stepDropFactor} every this
+ *                         many epochs ({@code ≥ 1})
+ * @param stepDropFactor   the step schedule's factor {@code γ ∈ (0, 1]}
+ * @param dropout          the rate {@code p ∈ [0, 1)} at which hidden units are dropped in training (inverted
+ *                         dropout: kept units are scaled by {@code 1/(1 − p)}, so scoring uses the weights as they
+ *                         are); 0 = off; see {@link io.sparkprop.nn.kernel.TrainingTerms}
+ * @param clipNorm         the largest global norm {@code c} of an update's gradient: {@code g ← g · c/‖g‖} when
+ *                         {@code ‖g‖ > c} ({@code ≥ 0}; 0 = off)
+ * @param classWeights     per-class factors of the examples' weights in training ({@link ClassWeights}):
+ *                         {@code none}, {@code balanced} ({@code n / (k·n_c)}) or one number {@code ≥ 0} per class,
+ *                         comma-separated; classification networks only
+ * @param labelSmoothing   {@code ε ∈ [0, 1)}: cross-entropy targets {@code (1 − ε)y + ε/K} in training; 0 = off;
+ *                         classification networks only
  */
 public record MlpSettings(String optimizer, double stepSize, double momentum, double stepDecay, double beta1,
                           double beta2, double epsilon, int batchSize, int localSteps,
                           double outerStepSize, double outerMomentum, int maxEpochs, double tol, double regParam, int blockSize, int aggregationDepth,
                           long seed, int patience, int numShards, GemmBackend gemmBackend, Precision precision,
-                          double sparseThreshold)
+                          double sparseThreshold, String stepSchedule, int warmupSteps, double stepFloor,
+                          int stepDropEpochs, double stepDropFactor, double dropout, double clipNorm,
+                          String classWeights, double labelSmoothing)
         implements Serializable {
 
     /** Hidden-layer widths of the estimators' networks by default (a new array each call). */
@@ -89,6 +110,27 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         Checks.notNull("gemmBackend", gemmBackend);
         Checks.notNull("precision", precision);
         Checks.closedUnitInterval("sparseThreshold", sparseThreshold);
+        stepSchedule = StepSchedule.Kind.parse(stepSchedule).lowerName();
+        Checks.atLeast("warmupSteps", warmupSteps, 0, "0 = no warm-up");
+        Checks.unitInterval("stepFloor", stepFloor);
+        Checks.atLeast("stepDropEpochs", stepDropEpochs, 1, null);
+        Checks.finitePositive("stepDropFactor", stepDropFactor);
+        if (stepDropFactor > 1) {
+            throw new IllegalArgumentException("stepDropFactor must be in (0, 1], found " + stepDropFactor);
+        }
+        if (stepDecay > 0 && !stepSchedule.equals("inverse")) {
+            throw new IllegalArgumentException("stepDecay " + stepDecay + " is the inverse schedule's decay, but "
+                    + "stepSchedule is " + stepSchedule + ": set stepSchedule inverse, or stepDecay 0");
+        }
+        Checks.unitInterval("dropout", dropout);
+        Checks.finiteNonNegative("clipNorm", clipNorm);
+        classWeights = ClassWeights.parse(classWeights).toString();
+        Checks.unitInterval("labelSmoothing", labelSmoothing);
+    }
+
+    /** The class weights these settings describe. */
+    public ClassWeights parsedClassWeights() {
+        return ClassWeights.parse(classWeights);
     }
 
     /** The defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, blocks of 128, depth 2, seed 42. */
@@ -107,7 +149,10 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
                 .adam(beta1, beta2, epsilon).batchSize(batchSize).localSteps(localSteps)
                 .outerStepSize(outerStepSize).outerMomentum(outerMomentum).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
                 .aggregationDepth(aggregationDepth).seed(seed).patience(patience).numShards(numShards)
-                .gemmBackend(gemmBackend).precision(precision).sparseThreshold(sparseThreshold);
+                .gemmBackend(gemmBackend).precision(precision).sparseThreshold(sparseThreshold)
+                .stepSchedule(stepSchedule).warmupSteps(warmupSteps).stepFloor(stepFloor).stepDropEpochs(stepDropEpochs)
+                .stepDropFactor(stepDropFactor).dropout(dropout).clipNorm(clipNorm).classWeights(classWeights)
+                .labelSmoothing(labelSmoothing);
     }
 
     /** The update rule these settings describe. */
@@ -141,6 +186,15 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         private GemmBackend gemmBackend = GemmBackend.AUTO;
         private Precision precision = Precision.FLOAT64;
         private double sparseThreshold = io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD;
+        private String stepSchedule = "inverse";
+        private int warmupSteps = 0;
+        private double stepFloor = 0.0;
+        private int stepDropEpochs = 10;
+        private double stepDropFactor = 0.1;
+        private double dropout = 0.0;
+        private double clipNorm = 0.0;
+        private String classWeights = "none";
+        private double labelSmoothing = 0.0;
 
         private Builder() {
         }
@@ -268,13 +322,61 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
             return this;
         }
 
+        /** {@code constant}, {@code inverse}, {@code step} or {@code cosine} (any case); see {@link StepSchedule}. */
+        public Builder stepSchedule(String value) {
+            stepSchedule = value;
+            return this;
+        }
+
+        public Builder warmupSteps(int value) {
+            warmupSteps = value;
+            return this;
+        }
+
+        public Builder stepFloor(double value) {
+            stepFloor = value;
+            return this;
+        }
+
+        public Builder stepDropEpochs(int value) {
+            stepDropEpochs = value;
+            return this;
+        }
+
+        public Builder stepDropFactor(double value) {
+            stepDropFactor = value;
+            return this;
+        }
+
+        public Builder dropout(double value) {
+            dropout = value;
+            return this;
+        }
+
+        public Builder clipNorm(double value) {
+            clipNorm = value;
+            return this;
+        }
+
+        /** {@code none}, {@code balanced}, or per-class weights such as {@code "1, 50"}; see {@link ClassWeights}. */
+        public Builder classWeights(String value) {
+            classWeights = value;
+            return this;
+        }
+
+        public Builder labelSmoothing(double value) {
+            labelSmoothing = value;
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming the first setting out of its range
          */
         public MlpSettings build() {
             return new MlpSettings(optimizer, stepSize, momentum, stepDecay, beta1, beta2, epsilon, batchSize,
                     localSteps, outerStepSize, outerMomentum, maxEpochs, tol, regParam, blockSize, aggregationDepth, seed, patience, numShards, gemmBackend, precision,
-                    sparseThreshold);
+                    sparseThreshold, stepSchedule, warmupSteps, stepFloor, stepDropEpochs, stepDropFactor, dropout,
+                    clipNorm, classWeights, labelSmoothing);
         }
     }
 }

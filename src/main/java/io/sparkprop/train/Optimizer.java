@@ -7,8 +7,10 @@ import java.util.Locale;
  * How the driver turns the mean gradient {@code g_t} of iteration {@code t} (ridge term included:
  * {@code g_t = ∇(1/N Σ C_i) + λW}) into a parameter update. Immutable settings; the per-run state
  * lives in an {@link Updater}.
- * Every rule takes the step {@code η_t = η / (1 + d·t)} at iteration {@code t}: constant with the
- * default decay {@code d = 0}, inverse-time decay with {@link #withDecay(double)}.
+ * On its own every rule takes the step {@code η_t = η / (1 + d·t)} at iteration {@code t} ({@link #stepSizeAt}):
+ * constant with the default decay {@code d = 0}, inverse-time decay with {@link #withDecay(double)}. The trainer
+ * takes the step of the run's {@link StepSchedule} instead, whose default, the {@code inverse} shape without
+ * warm-up, is this very formula.
  * <ul>
  *   <li>{@link #sgd(double) sgd}: {@code θ ← θ − η_t g};</li>
  *   <li>{@link #momentum momentum} (classic): {@code v ← μv − ηg}, {@code θ ← θ + v};</li>

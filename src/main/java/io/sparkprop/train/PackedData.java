@@ -44,9 +44,14 @@ final class PackedData implements AutoCloseable {
 
     /** Bytes Spark reports for the cached shards. */
     final long cachedBytes;
+    /**
+     * Examples of each class ({@link io.sparkprop.nn.kernel.TrainingTerms#classOf}), counted in the packing pass,
+     * for a classification network (cross-entropy loss); {@code null} for others.
+     */
+    final long[] classCounts;
 
     private PackedData(JavaRDD<Shard> shards, int blockSize, Precision precision, long[] totals, double weightSum,
-                       long cachedBytes) {
+                       long cachedBytes, long[] classCounts) {
         this.shards = shards;
         this.partitions = shards.getNumPartitions();
         this.blockSize = blockSize;
@@ -56,6 +61,7 @@ final class PackedData implements AutoCloseable {
         this.payloadBytes = totals[2];
         this.weightSum = weightSum;
         this.cachedBytes = cachedBytes;
+        this.classCounts = classCounts;
     }
 
     /**
@@ -99,15 +105,30 @@ final class PackedData implements AutoCloseable {
             sc.setJobDescription("sparkprop packing " + what + " data: " + partitions + " partitions into blocks of "
                     + block);
             List<long[]> stats;
+            int classes = spec.loss() == io.sparkprop.nn.Loss.HALF_SQUARED_ERROR ? 0
+                    : io.sparkprop.nn.kernel.TrainingTerms.classes(spec.outputSize());
             try {
-                stats = shards.map(s -> new long[] {
-                    s.count(), Double.doubleToLongBits(s.weightSum()), s.numBlocks(), s.payloadBytes()}).collect();
+                stats = shards.map(s -> {
+                    long[] row = java.util.Arrays.copyOf(new long[] {s.count(), Double.doubleToLongBits(s.weightSum()),
+                        s.numBlocks(), s.payloadBytes()}, 4 + classes);
+                    for (int k = 0; k < s.numBlocks() && classes > 0; k++) {
+                        org.ejml.data.Matrix y = s.targets(k);
+                        for (int j = 0; j < y.getNumCols(); j++) {
+                            row[4 + io.sparkprop.nn.kernel.TrainingTerms.classOf(y, j)]++;
+                        }
+                    }
+                    return row;
+                }).collect();
             } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
                 throw SparkJobs.inputError(e, "packing the " + what + " data");
             }
             long[] totals = new long[3];
+            long[] classCounts = classes == 0 ? null : new long[classes];
             double weightSum = 0;
             for (long[] s : stats) {
+                for (int c = 0; c < classes; c++) {
+                    classCounts[c] += s[4 + c];
+                }
                 totals[0] += s[0];
                 weightSum += Double.longBitsToDouble(s[1]);
                 totals[1] = Math.max(totals[1], s[2]);
@@ -123,7 +144,8 @@ final class PackedData implements AutoCloseable {
                         : "every example weight of the " + what + " data is 0: nothing to evaluate (" + totals[0]
                                 + " examples)");
             }
-            return new PackedData(shards, block, precision, totals, weightSum, cachedBytes(sc, shards.id(), partitions));
+            return new PackedData(shards, block, precision, totals, weightSum, cachedBytes(sc, shards.id(), partitions),
+                    classCounts);
         } catch (RuntimeException e) {
             shards.unpersist(false);
             throw e;

@@ -31,11 +31,14 @@ interface Round {
      * @param weightSum  {@code Σw} of the round's examples (0: no update was applied)
      * @param examples   examples read
      * @param blocks     blocks read
-     * @param stepSize   the step size the update used
+     * @param stepSize   the step size the update used (the schedule's value at the round's first update)
+     * @param gradientNorm with {@code clipNorm > 0}: the largest global norm of the round's gradients before
+     *                   clipping; NaN otherwise
+     * @param clipped    updates of the round whose gradient was clipped
      * @param divergence why the round could not update (a non-finite loss, gradient or result), or {@code null}
      */
     record Outcome(double objective, double weightSum, long examples, long blocks, double stepSize,
-                   String divergence) {
+                   double gradientNorm, long clipped, String divergence) {
         boolean updated() {
             return weightSum > 0 && divergence == null;
         }

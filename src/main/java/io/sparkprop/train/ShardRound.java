@@ -10,6 +10,7 @@ import io.sparkprop.data.Shard;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.Precision;
+import io.sparkprop.nn.kernel.TrainingTerms;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -20,7 +21,8 @@ import scala.Tuple2;
 
 /**
  * What every kind of {@link Round} shares: the packed shards, the merge plan, the GEMM the driver chose,
- * the update rule, the ridge term and the seed, the executors' counters (blocks read, GEMM fingerprints
+ * the update rule and its step schedule, the ridge term, the clipping norm, the training terms (dropout, label
+ * smoothing, class factors) and the seed, the executors' counters (blocks read, GEMM fingerprints
  * that differ from the driver's), and the one Spark job of a round — ship the parameters, run a task on
  * every shard, merge the shards' results in the fixed order.
  */
@@ -29,6 +31,9 @@ abstract class ShardRound implements Round {
     final OrderedTreeAggregate.Plan plan;
     final GemmChoice gemm;
     final Optimizer rule;
+    final StepSchedule schedule;
+    final TrainingTerms terms;
+    final double clipNorm;
     final double regParam;
     final long seed;
     final LongAccumulator blocksRead;
@@ -36,14 +41,20 @@ abstract class ShardRound implements Round {
     private final JavaRDD<Shard> shards;
     private final Precision precision;
 
+    /**
+     * @param updatesPerEpoch mini-batch updates an epoch (the step schedule counts its periods in epochs)
+     */
     ShardRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
-               MlpSettings settings) {
+               MlpSettings settings, int updatesPerEpoch) {
         this.sc = sc;
         this.shards = data.shards;
         this.precision = data.precision;
         this.plan = plan;
         this.gemm = gemm;
         this.rule = settings.updateRule();
+        this.schedule = StepSchedule.of(settings, updatesPerEpoch);
+        this.terms = terms(settings, data.classCounts);
+        this.clipNorm = settings.clipNorm();
         this.regParam = settings.regParam();
         this.seed = settings.seed();
         this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
@@ -62,6 +73,45 @@ abstract class ShardRound implements Round {
             return plan.aggregate(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped),
                     true)), mergeInPlace);
         }
+    }
+
+    /** The training terms of {@code settings}, with balanced class weights from the packing pass's counts. */
+    static TrainingTerms terms(MlpSettings settings, long[] classCounts) {
+        ClassWeights cw = settings.parsedClassWeights();
+        double[] factors = cw.isNone() ? null : cw.factors(classCounts.length, classCounts);
+        return TrainingTerms.of(settings.dropout(), settings.labelSmoothing(), factors);
+    }
+
+    /**
+     * Clips {@code g} (modified) to the global norm {@code clipNorm} when it is larger:
+     * {@code g ← g · c/‖g‖} (Pascanu et al. 2013), the direction kept. Returns {@code ‖g‖} before clipping, or
+     * NaN without clipping ({@code c = 0}, when the norm is not computed).
+     */
+    static double clip(double[] g, double clipNorm) {
+        if (clipNorm == 0) {
+            return Double.NaN;
+        }
+        // scaled by the largest |g_i| first, so that no square overflows or underflows
+        double largest = 0;
+        for (double v : g) {
+            largest = Math.max(largest, Math.abs(v));
+        }
+        if (largest == 0) {
+            return 0.0;
+        }
+        double squares = 0;
+        for (double v : g) {
+            double u = v / largest;
+            squares += u * u;
+        }
+        double norm = largest * Math.sqrt(squares);
+        if (norm > clipNorm) {
+            double scale = clipNorm / norm;
+            for (int i = 0; i < g.length; i++) {
+                g[i] *= scale;
+            }
+        }
+        return norm;
     }
 
     @Override

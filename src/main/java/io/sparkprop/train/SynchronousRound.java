@@ -23,7 +23,7 @@ final class SynchronousRound extends ShardRound {
      */
     SynchronousRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                      MlpSettings settings, int roundsPerEpoch, boolean shuffle) {
-        super(sc, data, plan, gemm, settings);
+        super(sc, data, plan, gemm, settings, roundsPerEpoch);
         this.roundsPerEpoch = roundsPerEpoch;
         this.shuffle = shuffle;
     }
@@ -31,18 +31,18 @@ final class SynchronousRound extends ShardRound {
     @Override
     public Outcome run(ModelState state, int epoch, int t) {
         Parameters current = state.current;
-        double step = rule.stepSizeAt(state.updates);
+        double step = schedule.at(state.updates);
         long blocksBefore = blocksRead.value();
-        GradientSum sum = gradient(current, epoch, t);
+        GradientSum sum = gradient(current, epoch, t, state.updates);
         long blocks = blocksRead.value() - blocksBefore;
         if (sum == null || sum.weightSum() == 0) {
             // no example (or only zero weights) in this slice: nothing to learn from
-            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count(), blocks, step, null);
+            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count(), blocks, step, Double.NaN, 0, null);
         }
         double meanLoss = sum.lossSum() / sum.weightSum();
         Parameters g = sum.gradient();
         if (!Double.isFinite(meanLoss) || !g.isFinite()) {
-            return new Outcome(meanLoss, sum.weightSum(), sum.count(), blocks, step,
+            return new Outcome(meanLoss, sum.weightSum(), sum.count(), blocks, step, Double.NaN, 0,
                     (Double.isFinite(meanLoss) ? "the gradient" : "the loss") + " is not finite (loss " + meanLoss + ")");
         }
         g.scaleInPlace(1.0 / sum.weightSum());
@@ -51,23 +51,29 @@ final class SynchronousRound extends ShardRound {
             g.axpyWeightsInPlace(regParam, current); // ∇(λ/2 ‖W‖²) = λW
             objective += 0.5 * regParam * current.weightNormSquared();
         }
+        // clipped after the ridge term is added: the norm is that of the objective's gradient
+        double norm = clip(g.values(), clipNorm);
+        long clipped = norm > clipNorm ? 1 : 0; // false for NaN, i.e. without clipping
         // the update works on the flat arrays themselves; θ_t is left as it was (it is broadcast, and may be the
         // best epoch's or the last finite parameters), so the update writes into one copy of it
         Parameters next = current.copy();
-        state.updater.update(next.values(), g.values(), state.updates);
+        state.updater.update(next.values(), g.values(), step, state.updates);
         if (!next.isFinite()) {
-            return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step,
+            return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step, norm, clipped,
                     "the update made the parameters non-finite");
         }
         state.current = next;
         state.updates++;
-        return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step, null);
+        return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step, norm, clipped, null);
     }
 
-    /** {@code Σ_i w_i C_i} and {@code Σ_i w_i ∇C_i} over slice {@code t} of epoch {@code epoch}; null if empty. */
-    GradientSum gradient(Parameters at, int epoch, int t) {
+    /**
+     * {@code Σ_i w_i C_i} and {@code Σ_i w_i ∇C_i} (with the training terms) over slice {@code t} of epoch
+     * {@code epoch}, for update {@code update} (dropout's masks are keyed by it); null if empty.
+     */
+    GradientSum gradient(Parameters at, int epoch, int t, long update) {
         return onShards(at, shipped -> new BatchGradient(shipped, gemm, fingerprints, seed, epoch, t, roundsPerEpoch,
-                shuffle, blocksRead), GradientSum::mergeInPlace);
+                shuffle, blocksRead, terms, update), GradientSum::mergeInPlace);
     }
 
     @Override

@@ -256,6 +256,7 @@ public final class Trainer {
      */
     private TrainingResult fit(JavaRDD<Example> input, String featuresCol, String labelCol) {
         MlpSettings s = settings;
+        checkRecipe(spec, s);
         if (s.patience() > 0 && validationData == null) {
             throw new IllegalArgumentException("patience " + s.patience() + " needs validation data: set it with "
                     + "setValidationData");
@@ -291,11 +292,16 @@ public final class Trainer {
             }
             int rounds = local ? LocalStepsRound.roundsPerEpoch(updates, s.localSteps()) : updates;
             LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch in {} rounds{}, "
-                            + "cached {} MB ({} MB of values), {}, GEMM {} in {}", packed.count, partitions, block,
+                            + "cached {} MB ({} MB of values), {}{}, GEMM {} in {}", packed.count, partitions, block,
                     updates, rounds,
                     local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
-                    packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(), gemm.describe(),
-                    s.precision().lowerName());
+                    packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(), recipe(s, updates),
+                    gemm.describe(), s.precision().lowerName());
+            if (!s.parsedClassWeights().isNone()) {
+                LOG.info("sparkprop: class weights {}: training examples per class {}, factors {}", s.classWeights(),
+                        java.util.Arrays.toString(packed.classCounts), java.util.Arrays.toString(
+                                s.parsedClassWeights().factors(packed.classCounts.length, packed.classCounts)));
+            }
             Round round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
                     : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
             TrainingLoop loop = new TrainingLoop(sc, spec, s, round, rounds,
@@ -320,6 +326,7 @@ public final class Trainer {
      */
     public GradientSum computeGradient(JavaRDD<Example> input, Parameters at) {
         Parameters.zeros(spec).checkSameShape(at);
+        checkRecipe(spec, settings);
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(input.context());
         JavaRDD<Example> data = PackedData.toShardPartitions(sc, input, settings.numShards());
         String previousDescription = sc.getLocalProperty("spark.job.description");
@@ -328,9 +335,49 @@ public final class Trainer {
                 settings.sparseThreshold(), "training", featuresColumn, labelColumn)) {
             sc.setJobDescription("sparkprop gradient");
             return new SynchronousRound(sc, packed, plan, GemmChoice.decide(settings.gemmBackend()), settings, 1,
-                    false).gradient(at, 0, 0);
+                    false).gradient(at, 0, 0, 0);
         } finally {
             sc.setJobDescription(previousDescription);
+        }
+    }
+
+    /** The recipe's settings that are not the defaults, for the log: {@code , step schedule cosine(…), dropout 0.2}. */
+    private static String recipe(MlpSettings s, int updatesPerEpoch) {
+        StringBuilder sb = new StringBuilder();
+        StepSchedule schedule = StepSchedule.of(s, updatesPerEpoch);
+        if (!schedule.isLegacy()) {
+            sb.append(", step schedule ").append(schedule);
+        }
+        if (s.dropout() > 0) {
+            sb.append(", dropout ").append(s.dropout());
+        }
+        if (s.clipNorm() > 0) {
+            sb.append(", clipNorm ").append(s.clipNorm());
+        }
+        if (!s.parsedClassWeights().isNone()) {
+            sb.append(", class weights ").append(s.classWeights());
+        }
+        if (s.labelSmoothing() > 0) {
+            sb.append(", label smoothing ").append(s.labelSmoothing());
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Refuses, before any job, what the network cannot train: label smoothing and class weights need a
+     * classification network (a cross-entropy loss), and explicit class weights one per class.
+     */
+    static void checkRecipe(NetworkSpec spec, MlpSettings s) {
+        boolean classification = spec.loss() != io.sparkprop.nn.Loss.HALF_SQUARED_ERROR;
+        ClassWeights cw = s.parsedClassWeights();
+        if (!classification && (s.labelSmoothing() > 0 || !cw.isNone())) {
+            throw new IllegalArgumentException((s.labelSmoothing() > 0 ? "labelSmoothing " + s.labelSmoothing()
+                    : "classWeights " + cw) + " applies to classification networks (a cross-entropy loss); this "
+                    + "network's loss is " + spec.loss().name().toLowerCase(Locale.ROOT));
+        }
+        if (cw.kind() == ClassWeights.Kind.EXPLICIT) {
+            int classes = io.sparkprop.nn.kernel.TrainingTerms.classes(spec.outputSize());
+            cw.factors(classes, new long[classes]); // refuses a count other than one per class
         }
     }
 
@@ -361,6 +408,25 @@ public final class Trainer {
             id.put("outer update", LocalStepsRound.outerRule(settings).toString());
         }
         id.put("optimizer", settings.updateRule().toString());
+        // the recipe's settings, each only when not the default, so that checkpoints written before they existed
+        // resume: the schedule's shape (the default inverse decay is the optimiser's), dropout, clipping, class
+        // weights and label smoothing all change the updates
+        StepSchedule schedule = StepSchedule.of(settings, updatesPerEpoch);
+        if (!schedule.isLegacy()) {
+            id.put("step schedule", schedule.toString());
+        }
+        if (settings.dropout() > 0) {
+            id.put("dropout", Double.toString(settings.dropout()));
+        }
+        if (settings.clipNorm() > 0) {
+            id.put("clipNorm", Double.toString(settings.clipNorm()));
+        }
+        if (!settings.parsedClassWeights().isNone()) {
+            id.put("class weights", settings.classWeights());
+        }
+        if (settings.labelSmoothing() > 0) {
+            id.put("label smoothing", Double.toString(settings.labelSmoothing()));
+        }
         id.put("regParam", Double.toString(settings.regParam()));
         id.put("initial parameters", initialParameters == null ? "seeded" : "given");
         return id;

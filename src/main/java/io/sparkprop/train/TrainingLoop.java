@@ -102,6 +102,8 @@ final class TrainingLoop {
             long examples = 0;
             long epochStart = System.nanoTime();
             long updatesBefore = state.updates;
+            long clippedInEpoch = 0;
+            double largestNorm = 0;
             for (int t = 0; t < roundsPerEpoch; t++, iteration++) {
                 long roundStart = System.nanoTime();
                 int steps = round.stepsIn(t);
@@ -114,7 +116,9 @@ final class TrainingLoop {
                     throw diverged(epoch, iteration, r.divergence(), state.current);
                 }
                 history.add(new IterationRecord(epoch, iteration, state.updates - updatesAtStart, r.objective(),
-                        r.stepSize(), r.examples(), r.blocks(), millisSince(roundStart)));
+                        r.stepSize(), r.examples(), r.blocks(), millisSince(roundStart), r.gradientNorm(), r.clipped()));
+                clippedInEpoch += r.clipped();
+                largestNorm = Math.max(largestNorm, Double.isNaN(r.gradientNorm()) ? 0 : r.gradientNorm());
                 if (r.updated()) {
                     objectiveSum += r.objective() * r.weightSum();
                     weightSum += r.weightSum();
@@ -125,7 +129,7 @@ final class TrainingLoop {
             double elapsed = millisSince(start) - listenerMillis;
             EpochRecord record = endOfEpoch(epoch, epochLoss, elapsed, state.current);
             logProgress(record, weightSum > 0 ? examples / (millisSince(epochStart) / 1e3) : 0.0,
-                    state.updates - updatesBefore);
+                    state.updates - updatesBefore, clippedInEpoch, largestNorm);
             boolean goOn = true;
             if (listener != null) {
                 long listenerStart = System.nanoTime();
@@ -183,16 +187,19 @@ final class TrainingLoop {
         return record;
     }
 
-    private void logProgress(EpochRecord r, double examplesPerSecond, long updates) {
+    private void logProgress(EpochRecord r, double examplesPerSecond, long updates, long clipped, double largestNorm) {
         int maxEpochs = settings.maxEpochs();
         double eta = r.elapsedMillis() / (r.epoch() + 1) * (maxEpochs - r.epoch() - 1);
         String held = validation == null ? ""
                 : String.format(Locale.ROOT, ", validation loss %.6g", r.validationLoss())
                 + (Double.isNaN(r.validationAccuracy()) ? ""
                 : String.format(Locale.ROOT, " accuracy %.4f", r.validationAccuracy()));
+        // clipping is reported when it happens: how many of the epoch's updates, and the largest norm it met
+        String clipping = clipped == 0 ? "" : String.format(Locale.ROOT, ", gradient clipped in %d of %d updates "
+                + "(largest norm %.4g, clipNorm %s)", clipped, updates, largestNorm, settings.clipNorm());
         LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g%s, %d rounds, %d updates, "
-                + "%.0f examples/s, %.1f s elapsed, ETA %.1f s", r.epoch() + 1, maxEpochs, r.loss(), held,
-                roundsPerEpoch, updates, examplesPerSecond, r.elapsedMillis() / 1e3, eta / 1e3));
+                + "%.0f examples/s, %.1f s elapsed, ETA %.1f s%s", r.epoch() + 1, maxEpochs, r.loss(), held,
+                roundsPerEpoch, updates, examplesPerSecond, r.elapsedMillis() / 1e3, eta / 1e3, clipping));
     }
 
     /**

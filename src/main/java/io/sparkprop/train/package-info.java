@@ -4,9 +4,10 @@
  * checked in one pass) → the loop ({@code TrainingLoop}) of rounds ({@code SynchronousRound}: broadcast
  * the parameters, every shard's gradient over its blocks, a fixed-order pairwise merge
  * ({@link io.sparkprop.train.OrderedTreeAggregate}), an {@link io.sparkprop.train.Optimizer} step with the
- * ridge term on the driver; or {@code LocalStepsRound}: k steps on every shard between two merges and an
+ * ridge term, clipping and the {@link io.sparkprop.train.StepSchedule}'s step on the driver; or {@code LocalStepsRound}: k steps on every shard between two merges and an
  * outer step from their mean delta), asking its stopping rules ({@code StoppingRule}) after every epoch and
  * recording a {@link io.sparkprop.train.TrainingHistory}; checkpoints hold a run's whole state and
- * identity. {@link io.sparkprop.train.Trainer} is the entry point.
+ * identity. Per-class weights ({@link io.sparkprop.train.ClassWeights}) are counted in the packing pass.
+ * {@link io.sparkprop.train.Trainer} is the entry point.
  */
 package io.sparkprop.train;

@@ -92,7 +92,7 @@ class JobConfigTest {
 
     @Test
     void theShippedConfigsAreValid() {
-        for (String name : new String[] {"quickstart", "fashion-mnist-mlp", "ridge-synthetic"}) {
+        for (String name : new String[] {"quickstart", "fashion-mnist-mlp", "fashion-mnist-recipe", "ridge-synthetic"}) {
             JobConfig.load(Paths.get("conf", name + ".properties"));
         }
     }

@@ -80,11 +80,14 @@ class TrainJobTest {
         assertTrue(accuracy >= 0.80, "test accuracy " + accuracy);
         assertTrue(Files.readString(out.resolve("metrics.json")).contains("\"confusionMatrix\""));
         List<String> history = Files.readAllLines(out.resolve("history.csv"));
-        assertEquals("epoch,train_loss,validation_loss,validation_accuracy,elapsed_seconds", history.get(0));
+        assertEquals("epoch,train_loss,validation_loss,validation_accuracy,elapsed_seconds,step_size,clipped_updates",
+                history.get(0));
+        // the schedule's value of the epoch's first update: the quick start's constant step
+        assertTrue(history.get(1).endsWith("," + JobConfig.parse(p).mlpSettings().stepSize() + ",0"), history.get(1));
         assertTrue(history.size() >= 2);
         PipelineModel model = PipelineModel.load(out.resolve("model").toString());
         assertEquals(1, model.stages().length);
-        for (String png : new String[] {"loss.png", "accuracy.png"}) {
+        for (String png : new String[] {"loss.png", "accuracy.png", "step-size.png"}) {
             byte[] bytes = Files.readAllBytes(out.resolve(png));
             assertEquals((byte) 0x89, bytes[0], png + " is a PNG");
             assertEquals('P', bytes[1]);

@@ -79,16 +79,18 @@ class DefaultsAgreeTest {
             assertEquals(c.string("model.activation"), defaultOf(m, "activation"));
             assertEquals(c.string("train.optimizer"), defaultOf(m, "optimizer"));
             for (String real : new String[] {"stepSize", "stepDecay", "momentum", "tol", "regParam", "outerStepSize",
-                "outerMomentum"}) {
+                "outerMomentum", "stepFloor", "stepDropFactor", "dropout", "clipNorm", "labelSmoothing"}) {
                 assertEquals(c.real("train." + real), (Double) defaultOf(m, real), 0.0, real);
             }
             for (String integer : new String[] {"batchSize", "localSteps", "maxEpochs", "blockSize", "aggregationDepth",
-                "patience"}) {
+                "patience", "warmupSteps", "stepDropEpochs"}) {
                 assertEquals(c.integer("train." + integer), (Integer) defaultOf(m, integer), integer);
             }
             assertEquals(c.longValue("train.seed"), (Long) defaultOf(m, "seed"));
             assertEquals(c.string("train.precision"), defaultOf(m, "precision"));
             assertEquals(c.real("train.sparseThreshold"), (Double) defaultOf(m, "sparseThreshold"), 0.0);
+            assertEquals(c.string("train.stepSchedule"), defaultOf(m, "stepSchedule"));
+            assertEquals(c.string("train.classWeights"), defaultOf(m, "classWeights"));
         }
         RidgeRegression ridge = new RidgeRegression();
         assertEquals(c.real("train.regParam"), (Double) defaultOf(ridge, "regParam"), 0.0);
@@ -117,7 +119,9 @@ class DefaultsAgreeTest {
     void settingsRoundTripThroughTheParamsAndTheConfig() {
         MlpSettings s = MlpSettings.builder().optimizer("Nesterov").stepSize(0.05).momentum(0.8).stepDecay(0.01)
                 .batchSize(64).localSteps(8).outerStepSize(0.7).outerMomentum(0.9).maxEpochs(7).tol(1e-3).regParam(1e-4).blockSize(32).aggregationDepth(3).seed(9)
-                .patience(2).precision("FLOAT32").sparseThreshold(0.3).build();
+                .patience(2).precision("FLOAT32").sparseThreshold(0.3).warmupSteps(20).stepFloor(0.05)
+                .stepDropEpochs(3).stepDropFactor(0.5).dropout(0.2).clipNorm(4).classWeights("1,50")
+                .labelSmoothing(0.1).build();
         assertEquals("nesterov", s.optimizer());
         assertEquals(s, new MlpClassifier().setSettings(s).settings());
         assertEquals(s, s.toBuilder().build());
@@ -148,7 +152,31 @@ class DefaultsAgreeTest {
         p.setProperty("train.patience", "2");
         p.setProperty("train.precision", "float32");
         p.setProperty("train.sparseThreshold", "0.3");
+        p.setProperty("train.warmupSteps", "20");
+        p.setProperty("train.stepFloor", "0.05");
+        p.setProperty("train.stepDropEpochs", "3");
+        p.setProperty("train.stepDropFactor", "0.5");
+        p.setProperty("train.dropout", "0.2");
+        p.setProperty("train.clipNorm", "4");
+        p.setProperty("train.classWeights", "1, 50");
+        p.setProperty("train.labelSmoothing", "0.1");
         assertEquals(s, JobConfig.parse(p).mlpSettings());
+        // every schedule name survives the params and the config; a shape other than inverse takes no decay
+        for (String schedule : io.sparkprop.train.StepSchedule.Kind.names()) {
+            MlpSettings shaped = s.toBuilder().stepSchedule(schedule).stepDecay(schedule.equals("inverse") ? 0.01 : 0)
+                    .build();
+            assertEquals(shaped, new MlpRegressor().setSettings(shaped).settings());
+            p.setProperty("train.stepSchedule", schedule.toUpperCase(java.util.Locale.ROOT));
+            p.setProperty("train.stepDecay", schedule.equals("inverse") ? "0.01" : "0");
+            assertEquals(shaped, JobConfig.parse(p).mlpSettings());
+        }
+        p.setProperty("train.dropout", "1");
+        IllegalArgumentException badKey = assertThrows(IllegalArgumentException.class, () -> JobConfig.parse(p));
+        assertTrue(badKey.getMessage().contains("train.dropout"), badKey.getMessage());
+        p.setProperty("train.dropout", "0.2");
+        p.setProperty("train.classWeights", "1;50");
+        badKey = assertThrows(IllegalArgumentException.class, () -> JobConfig.parse(p));
+        assertTrue(badKey.getMessage().contains("train.classWeights"), badKey.getMessage());
         RidgeSettings r = RidgeSettings.builder().regParam(0.5).fitIntercept(false).standardization(true)
                 .solver("sgd").blockSize(100).aggregationDepth(1).stepSize(0.2).maxEpochs(5).seed(3).precision("float32")
                 .sparseThreshold(0.5).build();

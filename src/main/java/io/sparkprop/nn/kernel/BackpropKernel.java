@@ -82,6 +82,12 @@ public final class BackpropKernel {
     private static final int TILE_FEATURES = 1024;
     /** Float32 only: a block's targets widened for the loss. */
     private final DMatrixRMaj wideTargets = new DMatrixRMaj(0, 0);
+    /** Dropout only: {@code A_l ∘ M_l} of the hidden layers, the next layer's input ({@code n_l × B}). */
+    private final DMatrixRMaj[] dropped;
+    /** Dropout only: the masks' factors {@code M_l} (0, or {@code 1/(1 − p)}), {@code n_l × B} row-major. */
+    private final double[][] masks;
+    /** Class factors only: the block's weights {@code w_j κ_{c_j}}. */
+    private double[] classWeighted = new double[0];
 
     /** A float64 kernel for {@code spec} whose multiplications go through {@code gemm}. */
     public BackpropKernel(NetworkSpec spec, Gemm gemm) {
@@ -97,6 +103,8 @@ public final class BackpropKernel {
         this.activations = new DMatrixRMaj[layers];
         this.deltas = new DMatrixRMaj[layers];
         this.floatActivations = new FMatrixRMaj[precision == Precision.FLOAT32 ? layers : 0];
+        this.dropped = new DMatrixRMaj[layers];
+        this.masks = new double[layers][0];
         for (int l = 0; l < layers; l++) {
             activations[l] = new DMatrixRMaj(spec.width(l), 0);
             deltas[l] = new DMatrixRMaj(spec.width(l), 0);
@@ -173,17 +181,48 @@ public final class BackpropKernel {
      * @throws IllegalArgumentException if a shape or a block's precision does not match the kernel
      */
     public double lossAndGradient(Weights params, Matrix x, Matrix y, double[] weights, GradientSum sum) {
+        return lossAndGradient(params, x, y, weights, sum, TrainingTerms.NONE, 0L);
+    }
+
+    /**
+     * {@link #lossAndGradient(Weights, Matrix, Matrix, double[], GradientSum)} of the training objective that
+     * {@code terms} describe ({@link TrainingTerms}: dropout, label smoothing, class factors): the loss and
+     * weight sum added into {@code sum} are the objective's, with the class factors in the weights.
+     *
+     * @param maskKey the block's dropout key ({@link TrainingTerms#blockKey}); the same key draws the same masks
+     */
+    public double lossAndGradient(Weights params, Matrix x, Matrix y, double[] weights, GradientSum sum,
+                                  TrainingTerms terms, long maskKey) {
         int b = checkBlock(params, x, y, weights);
         sum.accumulator().checkSameShape(params.params);
         if (b == 0) {
             return 0.0;
         }
-        double[] w = weightsOrOnes(weights, b);
-        forward(params, x, false, b, false);
-        double loss = outputLossAndDelta(targets(y), w, b);
-        backward(params, x, b, sum);
+        DMatrixRMaj targets = targets(y);
+        double[] w = terms.classFactorsLive() == null ? weightsOrOnes(weights, b)
+                : classWeighted(weights, targets, terms.classFactorsLive(), b);
+        forward(params, x, false, b, false, terms.dropout(), maskKey);
+        double loss = outputLossAndDelta(targets, w, b, terms.labelSmoothing());
+        backward(params, x, b, sum, terms.dropout() > 0);
         sum.addTotalsInPlace(loss, weightTotal(w, b), b);
         return loss;
+    }
+
+    /** {@code w_j κ_{c_j}}: see {@link TrainingTerms}. */
+    private double[] classWeighted(double[] weights, DMatrixRMaj y, double[] factors, int b) {
+        int m = y.numRows;
+        int classes = TrainingTerms.classes(m);
+        if (factors.length != classes) {
+            throw new IllegalArgumentException("expected " + classes + " class factors for " + m + " output"
+                    + (m == 1 ? "" : "s") + ", found " + factors.length);
+        }
+        if (classWeighted.length < b) {
+            classWeighted = new double[b];
+        }
+        for (int j = 0; j < b; j++) {
+            classWeighted[j] = (weights == null ? 1.0 : weights[j]) * factors[TrainingTerms.classOf(y, j)];
+        }
+        return classWeighted;
     }
 
     /** {@link #lossAndGradient(Weights, Matrix, Matrix, double[], GradientSum)} with {@code params} {@link #load loaded}. */
@@ -201,8 +240,8 @@ public final class BackpropKernel {
         if (b == 0) {
             return 0.0;
         }
-        forward(params, x, false, b, false);
-        return outputLossAndDelta(targets(y), weightsOrOnes(weights, b), b);
+        forward(params, x, false, b, false, 0.0, 0L);
+        return outputLossAndDelta(targets(y), weightsOrOnes(weights, b), b, 0.0);
     }
 
     /** {@link #loss(Weights, Matrix, Matrix, double[])} with {@code params} {@link #load loaded}. */
@@ -224,9 +263,9 @@ public final class BackpropKernel {
             return 0.0;
         }
         double[] w = weightsOrOnes(weights, b);
-        forward(params, x, false, b, false);
+        forward(params, x, false, b, false, 0.0, 0L);
         DMatrixRMaj yd = targets(y);
-        double loss = outputLossAndDelta(yd, w, b);
+        double loss = outputLossAndDelta(yd, w, b, 0.0);
         DMatrixRMaj a = activations[layers - 1];
         int m = a.numRows;
         if (m == 1) {
@@ -299,7 +338,7 @@ public final class BackpropKernel {
         if (b == 0) {
             return;
         }
-        forward(params, x, examplesAsRows, b, activateOutput);
+        forward(params, x, examplesAsRows, b, activateOutput, 0.0, 0L);
         System.arraycopy(activations[layers - 1].data, 0, out.data, 0, out.getNumElements());
     }
 
@@ -307,8 +346,11 @@ public final class BackpropKernel {
      * {@code Z_l = W_l A_{l-1} + b_l 1ᵀ}, {@code A_l = f_l(Z_l)} for every layer; the output layer's
      * activation is applied only when {@code activateOutput}, else it is left as {@code Z_L} for the
      * fused loss. Float32: the GEMM in single precision, the rest in double, {@code A_l} rounded to float.
+     * With a dropout rate {@code p > 0} every hidden layer's {@code A_l} stays in {@link #activations} (its
+     * derivative is taken from it) and the next layer reads {@code A_l ∘ M_l} ({@link #dropOut}).
      */
-    private void forward(Weights params, Matrix x, boolean examplesAsRows, int b, boolean activateOutput) {
+    private void forward(Weights params, Matrix x, boolean examplesAsRows, int b, boolean activateOutput,
+                         double dropout, long maskKey) {
         Parameters p = params.params;
         boolean sparse = x instanceof DMatrixSparseCSC;
         DMatrixRMaj input = precision == Precision.FLOAT64 && !sparse ? (DMatrixRMaj) x : null;
@@ -333,9 +375,12 @@ public final class BackpropKernel {
                     FMatrixRMaj zf = floatActivations[0];
                     zf.reshape(spec.width(0), b);
                     if (!output) {
-                        FloatCopies.narrow(z, zf);
+                        FloatCopies.narrow(dropout > 0 ? dropOut(0, z, dropout, maskKey) : z, zf);
                     }
                     floatInput = zf;
+                }
+                if (precision == Precision.FLOAT64 && !output && dropout > 0) {
+                    input = dropOut(0, z, dropout, maskKey);
                 }
                 continue;
             }
@@ -344,7 +389,7 @@ public final class BackpropKernel {
                 gemm.gemm(false, l == 0 && examplesAsRows, 1.0, p.values(), p.weightOffset(l), spec.width(l),
                         spec.fanIn(l), input, 0.0, z);
                 Activations.addBiasAndApply(f, z, p.values(), p.biasOffset(l), columnScratch(b), columnScratchB(b));
-                input = z;
+                input = !output && dropout > 0 ? dropOut(l, z, dropout, maskKey) : z;
             } else {
                 FMatrixRMaj zf = floatActivations[l];
                 zf.reshape(spec.width(l), b);
@@ -353,11 +398,41 @@ public final class BackpropKernel {
                 FloatCopies.widenAddingBias(zf, params.values, p.biasOffset(l), z);
                 applyForFloat32(f, z, b);
                 if (!output) {
-                    FloatCopies.narrow(z, zf); // A_l: the next layer's GEMM input and this layer's ∇W_{l+1} factor
+                    // A_l (∘ M_l with dropout): the next layer's GEMM input and this layer's ∇W_{l+1} factor
+                    FloatCopies.narrow(dropout > 0 ? dropOut(l, z, dropout, maskKey) : z, zf);
                 }
                 floatInput = zf;
             }
         }
+    }
+
+    /**
+     * {@code A_l ∘ M_l} of hidden layer {@code l} into {@link #dropped}, with the mask's factors kept in
+     * {@link #masks} for the backward pass: unit {@code i} of example {@code j} is kept, scaled by
+     * {@code 1/(1 − p)}, when {@code U(key_l, i·B + j) ≥ p} ({@link TrainingTerms}).
+     */
+    private DMatrixRMaj dropOut(int l, DMatrixRMaj a, double rate, long maskKey) {
+        int rows = a.numRows;
+        int cols = a.numCols;
+        int n = rows * cols;
+        if (dropped[l] == null) {
+            dropped[l] = new DMatrixRMaj(rows, cols);
+        }
+        DMatrixRMaj out = dropped[l];
+        out.reshape(rows, cols);
+        if (masks[l].length < n) {
+            masks[l] = new double[n];
+        }
+        double[] mask = masks[l];
+        double keep = 1.0 / (1.0 - rate);
+        long key = TrainingTerms.layerKey(maskKey, l);
+        double[] in = a.data;
+        double[] o = out.data;
+        for (int k = 0; k < n; k++) {
+            mask[k] = TrainingTerms.uniform(key, k) >= rate ? keep : 0.0;
+            o[k] = in[k] * mask[k];
+        }
+        return out;
     }
 
     /** {@code f} on {@code Z_l} (bias added) in a float32 kernel: the vectorisable sigmoid, else as float64. */
@@ -488,17 +563,21 @@ public final class BackpropKernel {
     }
 
     /** Output delta and loss from {@code Z_L}; leaves {@code A_L} in place of {@code Z_L}. */
-    private double outputLossAndDelta(DMatrixRMaj y, double[] w, int b) {
+    private double outputLossAndDelta(DMatrixRMaj y, double[] w, int b, double labelSmoothing) {
         DMatrixRMaj z = activations[layers - 1];
         DMatrixRMaj delta = deltas[layers - 1];
         delta.reshape(z.numRows, b);
         Activation out = spec.outputActivation();
         switch (spec.loss()) {
             case SOFTMAX_CROSS_ENTROPY:
-                return Losses.softmaxCrossEntropy(z, y, w, delta, columnScratch(b), columnScratchB(b));
+                return Losses.softmaxCrossEntropy(z, y, w, delta, columnScratch(b), columnScratchB(b), labelSmoothing);
             case SIGMOID_CROSS_ENTROPY:
-                return Losses.sigmoidCrossEntropy(z, y, w, delta);
+                return Losses.sigmoidCrossEntropy(z, y, w, delta, labelSmoothing);
             case HALF_SQUARED_ERROR:
+                if (labelSmoothing != 0) {
+                    throw new IllegalArgumentException("label smoothing applies to the cross-entropy losses, not to "
+                            + spec.loss().name().toLowerCase(java.util.Locale.ROOT));
+                }
                 Activations.addBiasAndApply(out, z, null, 0, columnScratch(b), columnScratchB(b));
                 return Losses.halfSquaredError(out, z, y, w, delta);
             default:
@@ -509,9 +588,11 @@ public final class BackpropKernel {
     /**
      * {@code ∇W_l += Δ_l A_{l-1}ᵀ}, {@code ∇b_l += Δ_l 1}, {@code Δ_{l-1} = f'_{l-1} ∘ (W_lᵀ Δ_l)}. Float32:
      * both GEMMs in single precision on {@code Δ_l} rounded to float, the block's {@code ∇W_l} added into the
-     * double gradient, the derivative applied in double.
+     * double gradient, the derivative applied in double. With dropout, {@code ∇W_l} takes the dropped
+     * {@code A_{l-1} ∘ M_{l-1}} the forward pass used, and {@code Δ_{l-1} = f'_{l-1} ∘ M_{l-1} ∘ (W_lᵀ Δ_l)} with
+     * the derivative taken at the kept {@code A_{l-1}}.
      */
-    private void backward(Weights params, Matrix x, int b, GradientSum sum) {
+    private void backward(Weights params, Matrix x, int b, GradientSum sum, boolean dropout) {
         Parameters p = params.params;
         Parameters gradient = sum.accumulator();
         for (int l = layers - 1; l >= 0; l--) {
@@ -522,7 +603,7 @@ public final class BackpropKernel {
                 if (l == 0) {
                     sum.firstLayerWrittenDense();
                 }
-                DMatrixRMaj previous = l == 0 ? (DMatrixRMaj) x : activations[l - 1];
+                DMatrixRMaj previous = l == 0 ? (DMatrixRMaj) x : dropout ? dropped[l - 1] : activations[l - 1];
                 gemm.gemm(false, true, 1.0, delta, previous, 1.0, gradient.values(), gradient.weightOffset(l),
                         spec.width(l), spec.fanIn(l));
             } else {
@@ -547,6 +628,13 @@ public final class BackpropKernel {
                     gemm.gemm(true, false, 1.0f, params.values, p.weightOffset(l), spec.width(l), spec.fanIn(l),
                             floatDelta, 0.0f, floatBelow);
                     FloatCopies.widen(floatBelow, below);
+                }
+                if (dropout) {
+                    double[] mask = masks[l - 1];
+                    double[] d = below.data;
+                    for (int k = 0, n = below.getNumElements(); k < n; k++) {
+                        d[k] *= mask[k];
+                    }
                 }
                 Activations.multiplyByDerivative(spec.activation(l - 1), activations[l - 1], below);
             }

@@ -40,10 +40,11 @@ final class Losses {
      * Softmax cross-entropy from the logits {@code z} in place: with {@code lse = log Σ_k e^{z_k}}
      * (computed with the max shift, so logits of ±1000 stay finite), {@code log a_k = z_k − lse},
      * {@code C = −Σ_k y_k (z_k − lse)} and {@code δ_k = a_k Σ_i y_i − y_k}, which is {@code a − y} for
-     * targets that sum to 1 and the exact gradient for any others.
+     * targets that sum to 1 and the exact gradient for any others. With label smoothing {@code ε > 0} the
+     * targets are {@code y'_k = (1 − ε) y_k + ε (Σ_i y_i)/K}, which keeps their sum.
      */
     static double softmaxCrossEntropy(DMatrixRMaj z, DMatrixRMaj y, double[] w, DMatrixRMaj delta,
-                                      double[] lse, double[] targetSum) {
+                                      double[] lse, double[] targetSum, double smoothing) {
         int rows = z.numRows;
         int cols = z.numCols;
         double[] zv = z.data;
@@ -74,7 +75,8 @@ final class Losses {
             for (int j = 0; j < cols; j++) {
                 int k = base + j;
                 double logA = zv[k] - lse[j];
-                double yk = yv[k];
+                // ε = 0 reads y_k untouched: the plain loss's bits
+                double yk = smoothing == 0 ? yv[k] : (1 - smoothing) * yv[k] + smoothing * targetSum[j] / rows;
                 if (yk != 0.0) {
                     loss -= w[j] * yk * logA;
                 }
@@ -90,8 +92,10 @@ final class Losses {
      * Sigmoid (binary) cross-entropy from the logits {@code z} in place:
      * {@code C = Σ_k softplus(z_k) − y_k z_k} with {@code softplus(z) = max(z, 0) + log1p(e^{−|z|})},
      * equal to {@code −y log σ(z) − (1 − y) log(1 − σ(z))} and finite for any logit; {@code δ = σ(z) − y}.
+     * With label smoothing {@code ε > 0} each target is {@code (1 − ε) y + ε/2}.
      */
-    static double sigmoidCrossEntropy(DMatrixRMaj z, DMatrixRMaj y, double[] w, DMatrixRMaj delta) {
+    static double sigmoidCrossEntropy(DMatrixRMaj z, DMatrixRMaj y, double[] w, DMatrixRMaj delta,
+                                      double smoothing) {
         int rows = z.numRows;
         int cols = z.numCols;
         double[] zv = z.data;
@@ -103,7 +107,7 @@ final class Losses {
             for (int j = 0; j < cols; j++) {
                 int k = base + j;
                 double zk = zv[k];
-                double yk = yv[k];
+                double yk = smoothing == 0 ? yv[k] : (1 - smoothing) * yv[k] + 0.5 * smoothing;
                 double softplus = Math.max(zk, 0.0) + Math.log1p(Math.exp(-Math.abs(zk)));
                 loss += w[j] * (softplus - yk * zk);
                 double ak = Activations.sigmoid(zk);

@@ -14,14 +14,36 @@ import org.ejml.data.DMatrixRMaj;
 final class ReferenceNetwork {
     private final NetworkSpec spec;
     private final Parameters params;
+    /** Dropout (see {@link #withDropout}): rate, block key and block width; rate 0 = none. */
+    private double dropout;
+    private long maskKey;
+    private int blockWidth;
 
     ReferenceNetwork(Parameters params) {
         this.spec = params.spec();
         this.params = params;
     }
 
+    /**
+     * This network with inverted dropout at {@code rate} on its hidden layers, unit {@code i} of example {@code j}
+     * of layer {@code l} kept (scaled by {@code 1/(1 − rate)}) when {@code U(layerKey(key, l), i·B + j) ≥ rate}: the
+     * documented mask, written out per example.
+     */
+    ReferenceNetwork withDropout(double rate, long key, int blockWidth) {
+        ReferenceNetwork r = new ReferenceNetwork(params);
+        r.dropout = rate;
+        r.maskKey = key;
+        r.blockWidth = blockWidth;
+        return r;
+    }
+
     /** Pre-activations {@code z_l} of every layer for one example. */
     double[][] preActivations(double[] x) {
+        return preActivations(x, -1);
+    }
+
+    /** Pre-activations of example {@code j} of a block (its dropout masks; {@code j < 0}: none). */
+    private double[][] preActivations(double[] x, int j) {
         double[][] zs = new double[spec.numLayers()][];
         double[] a = x;
         for (int l = 0; l < spec.numLayers(); l++) {
@@ -36,21 +58,31 @@ final class ReferenceNetwork {
             }
             zs[l] = z;
             a = activate(spec.activation(l), z);
+            if (dropout > 0 && j >= 0 && l < spec.numLayers() - 1) {
+                long key = TrainingTerms.layerKey(maskKey, l);
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = TrainingTerms.uniform(key, (long) i * blockWidth + j) >= dropout ? a[i] / (1 - dropout) : 0.0;
+                }
+            }
         }
         return zs;
     }
 
     /** The network's output {@code a_L} for one example. */
     double[] output(double[] x) {
-        double[][] zs = preActivations(x);
+        return output(x, -1);
+    }
+
+    private double[] output(double[] x, int j) {
+        double[][] zs = preActivations(x, j);
         return activate(spec.outputActivation(), zs[zs.length - 1]);
     }
 
-    /** Smallest {@code |z|} over every ReLU unit of every example of the block. */
+    /** Smallest {@code |z|} over every ReLU unit of every example of the block (with this network's masks). */
     double minAbsReluPreActivation(DMatrixRMaj xBlock) {
         double min = Double.POSITIVE_INFINITY;
         for (int j = 0; j < xBlock.numCols; j++) {
-            double[][] zs = preActivations(column(xBlock, j));
+            double[][] zs = preActivations(column(xBlock, j), j);
             for (int l = 0; l < zs.length; l++) {
                 if (spec.activation(l) == Activation.RELU) {
                     for (double z : zs[l]) {
@@ -66,7 +98,7 @@ final class ReferenceNetwork {
     double lossSum(DMatrixRMaj xBlock, DMatrixRMaj yBlock, double[] weights) {
         double total = 0;
         for (int j = 0; j < xBlock.numCols; j++) {
-            double[] a = output(column(xBlock, j));
+            double[] a = output(column(xBlock, j), j);
             double[] y = column(yBlock, j);
             double c = 0;
             for (int k = 0; k < a.length; k++) {
