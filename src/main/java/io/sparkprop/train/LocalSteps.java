@@ -188,8 +188,9 @@ final class LocalSteps implements Function2<Integer, Iterator<Shard>, Iterator<T
                 }
             }
             clipped += other.clipped;
-            if (!(largestNorm >= other.largestNorm)) {
-                largestNorm = Double.isNaN(largestNorm) ? other.largestNorm : Math.max(largestNorm, other.largestNorm);
+            // NaN is "not computed": a shard without steps of positive weight has no norm to contribute
+            if (!Double.isNaN(other.largestNorm) && !(largestNorm >= other.largestNorm)) {
+                largestNorm = other.largestNorm;
             }
             objectiveSum += other.objectiveSum;
             weightSum += other.weightSum;

@@ -21,7 +21,8 @@ import io.sparkprop.nn.Precision;
  *                         (lower case; the builder accepts any case)
  * @param stepSize         step size {@code η > 0}
  * @param momentum         momentum {@code μ ∈ [0, 1)} of the momentum and Nesterov rules (ignored by the others)
- * @param stepDecay        inverse-time decay {@code d ≥ 0}: the step at update {@code t} is {@code η / (1 + d·t)}
+ * @param stepDecay        inverse-time decay {@code d ≥ 0} of the {@code inverse} schedule: the step at update
+ *                         {@code t} is {@code η / (1 + d·t)}; another schedule refuses {@code d > 0}
  * @param beta1            Adam's {@code β₁ ∈ [0, 1)} (not a param of the estimators)
  * @param beta2            Adam's {@code β₂ ∈ [0, 1)} (not a param of the estimators)
  * @param epsilon          Adam's {@code ε > 0} (not a param of the estimators)

@@ -79,6 +79,17 @@ abstract class ShardRound implements Round {
     static TrainingTerms terms(MlpSettings settings, long[] classCounts) {
         ClassWeights cw = settings.parsedClassWeights();
         double[] factors = cw.isNone() ? null : cw.factors(classCounts.length, classCounts);
+        if (factors != null) {
+            boolean weighs = false;
+            for (int c = 0; c < factors.length; c++) {
+                weighs |= factors[c] > 0 && classCounts[c] > 0;
+            }
+            if (!weighs) {
+                throw new IllegalArgumentException("classWeights " + cw + " give every training example weight 0 "
+                        + "(training examples per class " + java.util.Arrays.toString(classCounts) + "): nothing to "
+                        + "train on");
+            }
+        }
         return TrainingTerms.of(settings.dropout(), settings.labelSmoothing(), factors);
     }
 

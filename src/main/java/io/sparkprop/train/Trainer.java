@@ -320,7 +320,8 @@ public final class Trainer {
 
     /**
      * The summed loss and gradient {@code Σ_i w_i C_i}, {@code Σ_i w_i ∇C_i} over all of {@code data} at
-     * {@code at}, computed as one full-batch iteration is (ridge term not included).
+     * {@code at}, computed as one full-batch iteration is (ridge term not included): with the settings' training
+     * terms, if any — class weights, label smoothing, and dropout with the masks of update 0.
      *
      * @throws IllegalArgumentException on empty data or a bad example
      */

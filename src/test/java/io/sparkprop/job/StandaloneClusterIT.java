@@ -231,11 +231,19 @@ class StandaloneClusterIT {
                 metrics);
     }
 
-    /** {@link #job} with 4 local steps a round and outer momentum: what the kill tests train. */
+    /**
+     * {@link #job} with 4 local steps a round and outer momentum, and the training recipe — dropout (masks keyed by
+     * seed, update, shard and block), a warm-up and cosine schedule, clipping: what the kill tests train, so that a
+     * task re-run on another executor and a resumed driver must draw the same masks.
+     */
     private static Properties localStepsJob(Path output, int rows, int epochs) {
         Properties p = job(output, rows, epochs);
         p.setProperty("train.localSteps", "4");
         p.setProperty("train.outerMomentum", "0.5");
+        p.setProperty("train.dropout", "0.1");
+        p.setProperty("train.stepSchedule", "cosine");
+        p.setProperty("train.warmupSteps", "6");
+        p.setProperty("train.clipNorm", "5");
         return p;
     }
 

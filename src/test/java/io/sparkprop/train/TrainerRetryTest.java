@@ -42,8 +42,10 @@ class TrainerRetryTest {
     void tasksThatFailOnceAndRerunGiveTheSameWeights() throws InterruptedException {
         List<Example> data = TrainerTest.classificationData(400, 6);
         NetworkSpec spec = NetworkSpec.builder().input(4).dense(6, Activation.TANH).dense(3, Activation.SOFTMAX).build();
+        // with dropout, whose masks are keyed by (seed, update, shard, block), not drawn from a task's state
         Trainer trainer = new Trainer(spec).setOptimizer(Optimizer.adam(0.01)).setBatchSize(50).setMaxEpochs(3)
                 .setTol(0).setNumShards(4);
+        trainer.setSettings(trainer.settings().toBuilder().dropout(0.2).build());
         double[] clean = trainer.fit(sc.parallelize(data, 4)).parameters().toFlat();
 
         // every task of partitions 1 and 3 fails on its first attempt while the shards are packed

@@ -247,6 +247,16 @@ class TrainingRecipeTest {
                 () -> new Trainer(NET, base().classWeights("1,2").build()).fit(data()));
         assertEquals("classWeights gives 2 weights (1.0,2.0) for a network of 3 classes: give one per class",
                 e.getMessage());
+        List<Example> twoClasses = new ArrayList<>();
+        for (Example x : TrainerTest.classificationData(100, 3)) {
+            if (x.target()[0] < 2) {
+                twoClasses.add(x);
+            }
+        }
+        e = assertThrows(IllegalArgumentException.class, () -> new Trainer(NET, base().classWeights("0,0,1").build())
+                .fit(sc.parallelize(twoClasses, 2)));
+        assertTrue(e.getMessage().startsWith("classWeights 0.0,0.0,1.0 give every training example weight 0 "
+                + "(training examples per class ["), e.getMessage());
         String[][] bad = {
             {"-1,2", "classWeights: the weight of class 0 must be finite and >= 0, found -1.0"},
             {"0,0", "classWeights: at least one class weight must be positive, found [0.0, 0.0]"},
