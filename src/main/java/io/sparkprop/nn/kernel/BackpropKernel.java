@@ -428,8 +428,8 @@ public final class BackpropKernel {
         long key = TrainingTerms.layerKey(maskKey, l);
         double[] in = a.data;
         double[] o = out.data;
+        TrainingTerms.fillMask(key, rate, keep, mask, n);
         for (int k = 0; k < n; k++) {
-            mask[k] = TrainingTerms.uniform(key, k) >= rate ? keep : 0.0;
             o[k] = in[k] * mask[k];
         }
         return out;
