@@ -232,6 +232,7 @@ public interface HasMlpParams extends Params {
     default long getSeed() {
         return (Long) getOrDefault(seed());
     }
+
     /** Step-size schedule: constant, inverse, step or cosine. */
     default Param<String> stepSchedule() {
         return mlpParams().stepSchedule;
