@@ -50,18 +50,31 @@ final class Report {
             }
         }
         if (iterations != null && !iterations.isEmpty()) {
-            // the schedule's value at every round's first update, against the updates applied before it
-            double[] update = new double[iterations.size()];
+            // the schedule's value at every round's first update, against the epochs done before it (updates
+            // before it / updates an epoch, as the epoch's rounds applied them); XChart labels ticks of values
+            // like 2e-3 with every digit of their doubles, so the steps are drawn in units of a power of ten
+            long perEpoch = 0;
+            double largest = 0;
+            for (IterationRecord it : iterations) {
+                perEpoch += it.epoch() == iterations.get(0).epoch() ? it.updates() : 0;
+                largest = Math.max(largest, it.stepSize());
+            }
+            int exponent = largest > 0 ? (int) Math.floor(Math.log10(largest)) : 0;
+            double unit = Math.pow(10, exponent);
+            double[] epochsDone = new double[iterations.size()];
             double[] step = new double[iterations.size()];
             long applied = 0;
             for (int i = 0; i < step.length; i++) {
-                update[i] = applied + 1;
-                step[i] = iterations.get(i).stepSize();
+                epochsDone[i] = applied / (double) Math.max(1, perEpoch);
+                step[i] = iterations.get(i).stepSize() / unit;
                 applied += iterations.get(i).updates();
             }
-            XYChart steps = chart("Step size per update", "step size");
-            steps.setXAxisTitle("update");
-            steps.addSeries("step size", update, step).setMarker(SeriesMarkers.NONE);
+            XYChart steps = chart("Step size per update", exponent == 0 ? "step size" : "step size (×1e" + exponent
+                    + ")");
+            steps.setXAxisTitle("epochs done in this fit");
+            // fractional epochs: the integer pattern of the per-epoch charts would print 0.5 as "0", 0.15 as "0.2"
+            steps.getStyler().setYAxisDecimalPattern("0.###").setXAxisDecimalPattern("0.##");
+            steps.addSeries("step size", epochsDone, step).setMarker(SeriesMarkers.NONE);
             pictures.add(save(fs, folder, "step-size.png", steps));
         }
         StringBuilder html = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
