@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Paths;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -372,15 +373,16 @@ public final class TrainJob {
     static String historyCsv(List<EpochRecord> epochs, List<IterationRecord> iterations) {
         StringBuilder sb = new StringBuilder("epoch,train_loss,validation_loss,validation_accuracy,elapsed_seconds,"
                 + "step_size,clipped_updates\n");
+        // one pass over the rounds: each epoch's first step and its clips, by epoch number
+        Map<Integer, Double> firstStep = new HashMap<>();
+        Map<Integer, Long> clips = new HashMap<>();
+        for (IterationRecord it : iterations) {
+            firstStep.putIfAbsent(it.epoch(), it.stepSize());
+            clips.merge(it.epoch(), it.clipped(), Long::sum);
+        }
         for (EpochRecord e : epochs) {
-            double step = Double.NaN;
-            long clipped = 0;
-            for (IterationRecord it : iterations) {
-                if (it.epoch() == e.epoch()) {
-                    step = Double.isNaN(step) ? it.stepSize() : step;
-                    clipped += it.clipped();
-                }
-            }
+            double step = firstStep.getOrDefault(e.epoch(), Double.NaN);
+            long clipped = clips.getOrDefault(e.epoch(), 0L);
             sb.append(e.epoch() + 1).append(',').append(e.loss()).append(',').append(blankIfNaN(e.validationLoss()))
                     .append(',').append(blankIfNaN(e.validationAccuracy())).append(',')
                     .append(e.elapsedMillis() / 1e3).append(',').append(blankIfNaN(step)).append(',').append(clipped)

@@ -116,11 +116,6 @@ public final class StepSchedule implements Serializable {
         return kind;
     }
 
-    /** Whether every update takes the same step {@code η} (no warm-up, no decay). */
-    public boolean isConstant() {
-        return warmup == 0 && (kind == Kind.CONSTANT || kind == Kind.INVERSE && decay == 0);
-    }
-
     /**
      * Whether this is the schedule runs had before schedules existed: inverse-time decay (possibly 0) from the
      * first update, no floor. Such runs' checkpoints record the decay with the optimiser alone.

@@ -295,15 +295,17 @@ public final class Trainer {
                             + "cached {} MB ({} MB of values), {}{}, GEMM {} in {}", packed.count, partitions, block,
                     updates, rounds,
                     local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
-                    packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(), recipe(s, updates),
+                    packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(),
+                    recipe(s, updates).entrySet().stream().map(e -> ", " + e.getKey() + " " + e.getValue())
+                            .collect(java.util.stream.Collectors.joining()),
                     gemm.describe(), s.precision().lowerName());
-            if (!s.parsedClassWeights().isNone()) {
-                LOG.info("sparkprop: class weights {}: training examples per class {}, factors {}", s.classWeights(),
-                        java.util.Arrays.toString(packed.classCounts), java.util.Arrays.toString(
-                                s.parsedClassWeights().factors(packed.classCounts.length, packed.classCounts)));
-            }
-            Round round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
+            ShardRound round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
                     : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
+            if (round.terms.classFactors() != null) {
+                LOG.info("sparkprop: class weights {}: training examples per class {}, factors {}", s.classWeights(),
+                        java.util.Arrays.toString(packed.classCounts),
+                        java.util.Arrays.toString(round.terms.classFactors()));
+            }
             TrainingLoop loop = new TrainingLoop(sc, spec, s, round, rounds,
                     held == null ? null : at -> HeldOutLoss.of(sc, held, at, gemm),
                     checkpointDir == null ? null : new Checkpoints(checkpointDir, sc.hadoopConfiguration()),
@@ -342,26 +344,31 @@ public final class Trainer {
         }
     }
 
-    /** The recipe's settings that are not the defaults, for the log: {@code , step schedule cosine(…), dropout 0.2}. */
-    private static String recipe(MlpSettings s, int updatesPerEpoch) {
-        StringBuilder sb = new StringBuilder();
+    /**
+     * The recipe's settings that are not their defaults, by name ({@code step schedule}, {@code dropout},
+     * {@code clipNorm}, {@code class weights}, {@code label smoothing}): all change the updates, so they are part
+     * of a run's identity, and the start-of-fit log names them. The default schedule is left out: its inverse decay
+     * is the optimiser's, recorded with it.
+     */
+    private static Map<String, String> recipe(MlpSettings s, int updatesPerEpoch) {
+        Map<String, String> recipe = new LinkedHashMap<>();
         StepSchedule schedule = StepSchedule.of(s, updatesPerEpoch);
         if (!schedule.isLegacy()) {
-            sb.append(", step schedule ").append(schedule);
+            recipe.put("step schedule", schedule.toString());
         }
         if (s.dropout() > 0) {
-            sb.append(", dropout ").append(s.dropout());
+            recipe.put("dropout", Double.toString(s.dropout()));
         }
         if (s.clipNorm() > 0) {
-            sb.append(", clipNorm ").append(s.clipNorm());
+            recipe.put("clipNorm", Double.toString(s.clipNorm()));
         }
         if (!s.parsedClassWeights().isNone()) {
-            sb.append(", class weights ").append(s.classWeights());
+            recipe.put("class weights", s.classWeights());
         }
         if (s.labelSmoothing() > 0) {
-            sb.append(", label smoothing ").append(s.labelSmoothing());
+            recipe.put("label smoothing", Double.toString(s.labelSmoothing()));
         }
-        return sb.toString();
+        return recipe;
     }
 
     /**
@@ -410,24 +417,8 @@ public final class Trainer {
         }
         id.put("optimizer", settings.updateRule().toString());
         // the recipe's settings, each only when not the default, so that checkpoints written before they existed
-        // resume: the schedule's shape (the default inverse decay is the optimiser's), dropout, clipping, class
-        // weights and label smoothing all change the updates
-        StepSchedule schedule = StepSchedule.of(settings, updatesPerEpoch);
-        if (!schedule.isLegacy()) {
-            id.put("step schedule", schedule.toString());
-        }
-        if (settings.dropout() > 0) {
-            id.put("dropout", Double.toString(settings.dropout()));
-        }
-        if (settings.clipNorm() > 0) {
-            id.put("clipNorm", Double.toString(settings.clipNorm()));
-        }
-        if (!settings.parsedClassWeights().isNone()) {
-            id.put("class weights", settings.classWeights());
-        }
-        if (settings.labelSmoothing() > 0) {
-            id.put("label smoothing", Double.toString(settings.labelSmoothing()));
-        }
+        // resume
+        id.putAll(recipe(settings, updatesPerEpoch));
         id.put("regParam", Double.toString(settings.regParam()));
         id.put("initial parameters", initialParameters == null ? "seeded" : "given");
         return id;
