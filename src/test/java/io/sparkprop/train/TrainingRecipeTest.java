@@ -125,7 +125,11 @@ class TrainingRecipeTest {
         for (long t = 0; t < 100; t++) {
             assertEquals(decayed.stepSizeAt(t), inverse.at(t), 0.0);
         }
-        assertTrue(StepSchedule.of(base().build(), 7).isConstant());
+        // the default: every update takes the step size itself
+        StepSchedule defaults = StepSchedule.of(base().build(), 7);
+        for (long t = 0; t < 100; t++) {
+            assertEquals(base().build().stepSize(), defaults.at(t), 0.0);
+        }
         // a schedule with another shape refuses the inverse decay rather than ignoring it
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> base().stepSchedule("cosine").stepDecay(0.1).build());
@@ -203,6 +207,17 @@ class TrainingRecipeTest {
                 .setCheckpointing(folder, 1, true).fit(data()));
         assertTrue(e.getMessage().contains("step schedule cosine(over 28 updates), warm-up 3 updates, this run has "
                 + "cosine(over 42 updates), warm-up 3 updates"), e.getMessage());
+        // with early stopping too: the best epoch and its parameters survive the resume
+        JavaRDD<Example> held = sc.parallelize(TrainerTest.classificationData(90, 12), 2);
+        MlpSettings patient = s.toBuilder().patience(10).build();
+        TrainingResult whole = new Trainer(NET, patient).setValidationData(held).fit(data());
+        String early = dir.resolve("dropout-patience").toString();
+        new Trainer(NET, patient).setValidationData(held).setCheckpointing(early, 1, false)
+                .setEpochListener((record, params) -> record.epoch() < 1).fit(data());
+        TrainingResult again = new Trainer(NET, patient).setValidationData(held).setCheckpointing(early, 1, true)
+                .fit(data());
+        assertEquals(whole.bestEpoch(), again.bestEpoch());
+        assertArrayEquals(whole.parameters().toFlat(), again.parameters().toFlat(), 0.0);
     }
 
     /**

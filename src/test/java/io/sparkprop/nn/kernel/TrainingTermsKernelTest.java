@@ -143,6 +143,14 @@ class TrainingTermsKernelTest {
             dropped += TrainingTerms.uniform(layerKey, k) < 0.25 ? 1 : 0;
         }
         assertEquals(0.25, dropped / (double) n, 5 * Math.sqrt(0.25 * 0.75 / n));
+        // the kernel's branch-free draw keeps exactly the units U ≥ p keeps, at the edges of the rate too
+        double[] mask = new double[100_000];
+        for (double rate : new double[] {0.0, 0x1p-53, 0.25, 0.5, 1 - 0x1p-53}) {
+            TrainingTerms.fillMask(layerKey, rate, 3.0, mask, mask.length);
+            for (int k = 0; k < mask.length; k++) {
+                assertEquals(TrainingTerms.uniform(layerKey, k) >= rate ? 3.0 : 0.0, mask[k], 0.0, "unit " + k);
+            }
+        }
     }
 
     @Test
