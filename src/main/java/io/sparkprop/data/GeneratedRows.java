@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import io.sparkprop.util.Internal;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.SQLDataTypes;
@@ -19,6 +20,7 @@ import org.apache.spark.sql.types.StructType;
  * in slices of {@value #SLICE} rows, each slice from its own generator seeded by the seed and the slice's
  * index: the same rows on any cluster, and no rows shipped from the driver.
  */
+@Internal
 public final class GeneratedRows {
     /** Rows per generated partition. */
     public static final int SLICE = 50_000;

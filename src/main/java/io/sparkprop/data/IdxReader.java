@@ -10,11 +10,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 
+import io.sparkprop.util.Internal;
+
 /**
  * Reads the IDX files of MNIST and Fashion-MNIST, gzipped ({@code .gz}) or plain: unsigned-byte
  * images (magic 2051: count, rows, columns, then one byte per pixel, row-major) and unsigned-byte
  * labels (magic 2049: count, then one byte per label). All header integers are big-endian.
  */
+@Internal
 public final class IdxReader {
     private static final int IMAGES_MAGIC = 0x00000803;
     private static final int LABELS_MAGIC = 0x00000801;

@@ -99,7 +99,7 @@ public final class SparseSynthetic {
         if (j >= Math.max(16, n / 64)) {
             return 0.0;
         }
-        long h = CanonicalOrder.mix(j * 0x9E3779B97F4A7C15L + 0x243F6A8885A308D3L);
+        long h = io.sparkprop.util.Hashing.murmurMix(j * 0x9E3779B97F4A7C15L + 0x243F6A8885A308D3L);
         if ((h & 1) != 0) {
             return 0.0;
         }

@@ -1,8 +1,7 @@
 /**
- * Training data: {@link io.sparkprop.data.Example} records and their packing, once per partition,
- * into a cached {@link io.sparkprop.data.Shard} of column blocks ({@code X} n×B, {@code Y} m×B) that
- * the kernel reads directly — a block of sparse rows as a compressed column matrix of its non-zeros — and,
- * for passes that sum rows, {@link io.sparkprop.data.SparseRows}; generated data
- * ({@link io.sparkprop.data.SparseSynthetic}, wide sparse rows). Nothing here runs a Spark job.
+ * The inputs: {@link io.sparkprop.data.Example} records, DataFrame columns as examples
+ * ({@link io.sparkprop.data.DataFrames}), the IDX reader and sample data sets ({@link io.sparkprop.data.Samples}),
+ * and generated data ({@link io.sparkprop.data.SparseSynthetic}, wide sparse rows). Nothing here runs a Spark
+ * job; their packing into blocks is the executor side's ({@code io.sparkprop.exec}).
  */
 package io.sparkprop.data;

@@ -17,11 +17,11 @@ import java.util.TreeMap;
 import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
+import io.sparkprop.optim.Optimizer;
+import io.sparkprop.optim.StepSchedule;
 import io.sparkprop.ridge.RidgeSettings;
 import io.sparkprop.train.ClassWeights;
 import io.sparkprop.train.MlpSettings;
-import io.sparkprop.train.Optimizer;
-import io.sparkprop.train.StepSchedule;
 
 /**
  * A training job's settings, read from a {@code .properties} file: one key per setting, each with a

@@ -137,7 +137,7 @@ final class JobData {
             values.append(", …");
         }
         return String.format("column '%s' is %s in a row of %s (%s); %s", column, what, row.getString(
-                row.fieldIndex("__file")), values, io.sparkprop.data.ShardPacker.NON_FINITE_ADVICE);
+                row.fieldIndex("__file")), values, io.sparkprop.exec.ShardPacker.NON_FINITE_ADVICE);
     }
 
     /** The feature columns of a csv or parquet source: {@code data.feature.columns}, or all but the label. */

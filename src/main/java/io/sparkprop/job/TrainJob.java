@@ -13,13 +13,13 @@ import java.util.Map;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkprop.exec.ShardPacker;
 import io.sparkprop.ml.MlpClassificationModel;
-import io.sparkprop.data.ShardPacker;
 import io.sparkprop.ml.MlpClassifier;
 import io.sparkprop.ml.MlpEstimator;
 import io.sparkprop.ml.MlpModel;
-import io.sparkprop.ml.MlpTrainingSummary;
 import io.sparkprop.ml.MlpRegressor;
+import io.sparkprop.ml.MlpTrainingSummary;
 import io.sparkprop.ml.RidgeRegression;
 import io.sparkprop.ml.RidgeRegressionModel;
 import io.sparkprop.train.EpochRecord;

@@ -1,5 +1,6 @@
 package io.sparkprop.linalg;
 
+import io.sparkprop.util.Internal;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.FMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
@@ -9,6 +10,7 @@ import org.ejml.dense.row.CommonOps_FDRM;
  * {@link Gemm} with EJML's {@link CommonOps_DDRM} (and, in single precision, {@link CommonOps_FDRM})
  * multiplications: pure Java, always available, single-threaded.
  */
+@Internal
 public final class EjmlGemm implements Gemm {
     /** The shared instance (the class is stateless). */
     public static final EjmlGemm INSTANCE = new EjmlGemm();

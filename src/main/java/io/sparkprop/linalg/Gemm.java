@@ -1,5 +1,6 @@
 package io.sparkprop.linalg;
 
+import io.sparkprop.util.Internal;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.FMatrixRMaj;
 
@@ -13,6 +14,7 @@ import org.ejml.data.FMatrixRMaj;
  * storage with {@code A} or {@code B}; it is modified. Implementations are stateless and
  * thread-safe.
  */
+@Internal
 public interface Gemm {
 
     /**

@@ -11,6 +11,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
+import io.sparkprop.util.Internal;
+
 /**
  * The GEMM a fit uses, decided once on the driver and sent to the executors with the parameters.
  * Different BLAS implementations (native OpenBLAS, the Vector API, plain Java, EJML) sum in different
@@ -25,6 +27,7 @@ import java.util.stream.Stream;
  * executor with another fingerprint is allowed, and reported through {@link #checkOnExecutor}, so
  * that a summary can say whether the bits are portable.
  */
+@Internal
 public final class GemmChoice implements Serializable {
     private static final long serialVersionUID = 1L;
     /** Executor fingerprints already reported, per reporting key (e.g. an accumulator's id), once a JVM. */

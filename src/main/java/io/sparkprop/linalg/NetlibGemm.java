@@ -13,7 +13,7 @@ import org.ejml.data.FMatrixRMaj;
  * {@code C = op(A)·op(B)} is computed as column-major {@code Cᵀ = op(B)ᵀ·op(A)ᵀ} on the same arrays:
  * operands swapped, transposition flags kept, no copies.
  */
-public final class NetlibGemm implements Gemm {
+final class NetlibGemm implements Gemm {
     private final BLAS blas;
     private final String name;
 

@@ -1,5 +1,6 @@
 package io.sparkprop.linalg;
 
+import io.sparkprop.util.Internal;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 
@@ -9,6 +10,7 @@ import org.ejml.data.DMatrixSparseCSC;
  * (The network kernel's sparse first layer, wide in its outputs, works on a transposed copy of its weights
  * instead; see {@code BackpropKernel}.)
  */
+@Internal
 public final class SparseProducts {
     private SparseProducts() {
     }

@@ -5,6 +5,7 @@
  * OpenBLAS through JNI, or the Java Vector API) on the same arrays without copies — chosen by
  * {@link io.sparkprop.linalg.GemmBackend}, and decided once per fit on the driver
  * ({@link io.sparkprop.linalg.GemmChoice}) so that every executor sums in the same order; and a linear
- * model's product with a sparse block ({@link io.sparkprop.linalg.SparseProducts}).
+ * model's product with a sparse block ({@link io.sparkprop.linalg.SparseProducts}); and the two formats a fit
+ * can compute in ({@link io.sparkprop.linalg.Precision}: the GEMMs' float64 or float32).
  */
 package io.sparkprop.linalg;

@@ -144,20 +144,20 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
 
     /**
      * Blocks whose fraction of non-zero feature values is below {@code value} are packed sparse ({@code [0, 1]};
-     * 0 = always dense); see {@link io.sparkprop.data.ShardPacker#withSparseThreshold}.
+     * 0 = always dense); see {@link io.sparkprop.exec.ShardPacker#withSparseThreshold}.
      */
     public E setSparseThreshold(double value) {
         set(sparseThreshold(), value);
         return self();
     }
 
-    /** {@code float64} (default) or {@code float32}; see {@link io.sparkprop.nn.Precision}. */
+    /** {@code float64} (default) or {@code float32}; see {@link io.sparkprop.linalg.Precision}. */
     public E setPrecision(String value) {
         set(precision(), value);
         return self();
     }
 
-    /** {@code constant}, {@code inverse} (default), {@code step} or {@code cosine}; see {@link io.sparkprop.train.StepSchedule}. */
+    /** {@code constant}, {@code inverse} (default), {@code step} or {@code cosine}; see {@link io.sparkprop.optim.StepSchedule}. */
     public E setStepSchedule(String value) {
         set(stepSchedule(), value);
         return self();

@@ -1,7 +1,8 @@
 package io.sparkprop.ml;
 
-import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.exec.BlockScorer;
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.ml.Model;

@@ -2,8 +2,8 @@ package io.sparkprop.ml;
 
 import java.util.Arrays;
 
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.train.MlpSettings;
-import io.sparkprop.train.Optimizer;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntArrayParam;
 import org.apache.spark.ml.param.IntParam;
@@ -106,7 +106,7 @@ final class MlpParams implements java.io.Serializable {
                 + "stopping, keeping the best epoch's weights (>= 0; 0 = off; needs validationIndicatorCol)",
                 ParamValidators.gtEq(0));
         scala.Function1<String, Object> knownPrecision = name -> {
-            io.sparkprop.nn.Precision.fromName(name);
+            io.sparkprop.linalg.Precision.fromName(name);
             return true;
         };
         precision = new Param<>(owner, "precision", "float64, or float32: shards and the kernel's GEMMs in single "
@@ -115,7 +115,7 @@ final class MlpParams implements java.io.Serializable {
         sparseThreshold = new DoubleParam(owner, "sparseThreshold", SPARSE_THRESHOLD_DOC,
                 ParamValidators.inRange(0, 1, true, true));
         scala.Function1<String, Object> knownSchedule = name -> {
-            io.sparkprop.train.StepSchedule.Kind.parse(name);
+            io.sparkprop.optim.StepSchedule.Kind.parse(name);
             return true;
         };
         stepSchedule = new Param<>(owner, "stepSchedule", "shape of the step size over the run after the warm-up: "

@@ -1,5 +1,6 @@
 package io.sparkprop.ml;
 
+import io.sparkprop.exec.BlockScorer;
 import io.sparkprop.nn.Parameters;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;

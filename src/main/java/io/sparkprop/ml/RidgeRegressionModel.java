@@ -3,6 +3,7 @@ package io.sparkprop.ml;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.sparkprop.exec.BlockScorer;
 import io.sparkprop.linalg.Gemm;
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.ridge.RidgeSolution;
@@ -196,7 +197,7 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
             };
         };
         return BlockScorer.transform(dataset, getOrDefault(featuresCol), features,
-                io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD, out, 1, forward,
+                io.sparkprop.exec.ShardPacker.DEFAULT_SPARSE_THRESHOLD, out, 1, forward,
                 (y, m, bs, j, row, at) -> row[at] = vector ? Vectors.dense(MlpModel.column(y, m, bs, j)) : y[j]);
     }
 

@@ -9,6 +9,6 @@
  * ({@code validationIndicatorCol}) with early stopping ({@code patience}), warm start
  * ({@code setInitialModel}) and checkpointing ({@code setCheckpointing}) are on the MLP estimators. The
  * models' {@code transform} scores partitions in blocks of rows, one GEMM per layer and block
- * ({@code BlockScorer}).
+ * ({@code io.sparkprop.exec.BlockScorer}).
  */
 package io.sparkprop.ml;

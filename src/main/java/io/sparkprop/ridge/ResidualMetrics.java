@@ -4,11 +4,11 @@ import java.io.Serializable;
 import java.util.Collections;
 
 import io.sparkprop.data.Example;
-import io.sparkprop.data.ShardPacker;
+import io.sparkprop.exec.OrderedTreeAggregate;
+import io.sparkprop.exec.ShardPacker;
+import io.sparkprop.exec.SparkJobs;
 import io.sparkprop.linalg.Gemm;
 import io.sparkprop.linalg.GemmChoice;
-import io.sparkprop.train.OrderedTreeAggregate;
-import io.sparkprop.train.SparkJobs;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.ejml.data.DMatrixRMaj;

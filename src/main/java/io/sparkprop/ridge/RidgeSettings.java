@@ -3,7 +3,7 @@ package io.sparkprop.ridge;
 import java.io.Serializable;
 
 import io.sparkprop.linalg.GemmBackend;
-import io.sparkprop.nn.Precision;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.train.MlpSettings;
 
 /**
@@ -41,8 +41,8 @@ public record RidgeSettings(double regParam, boolean fitIntercept, boolean stand
 
     /** Checks every value, naming the setting; the sgd ones by building the trainer's settings. */
     public RidgeSettings {
-        io.sparkprop.train.Checks.notNull("solver", solver);
-        optimizer = io.sparkprop.train.Optimizer.Kind.parse(optimizer).lowerName();
+        io.sparkprop.util.Checks.notNull("solver", solver);
+        optimizer = io.sparkprop.optim.Optimizer.Kind.parse(optimizer).lowerName();
         sgdSettings(regParam, blockSize, aggregationDepth, gemmBackend, optimizer, stepSize, maxEpochs, batchSize,
                 tol, seed, precision, sparseThreshold);
         if (solver == RidgeSolver.Solver.NORMAL && precision != Precision.FLOAT64) {

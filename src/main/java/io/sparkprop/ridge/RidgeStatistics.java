@@ -3,7 +3,7 @@ package io.sparkprop.ridge;
 import java.io.Serializable;
 import java.util.Arrays;
 
-import io.sparkprop.data.SparseRows;
+import io.sparkprop.exec.SparseRows;
 import io.sparkprop.linalg.Gemm;
 import org.ejml.data.DMatrixRMaj;
 
@@ -25,7 +25,7 @@ import org.ejml.data.DMatrixRMaj;
  * whose correction term is formed from differences of means, never from the raw moments.
  *
  * <p>A block of examples, stored as rows ({@code X} B×n, {@code Y} B×m, see
- * {@link io.sparkprop.data.ShardPacker.Layout#ROWS}), is added with two BLAS-3 calls on its centred
+ * {@link io.sparkprop.exec.ShardPacker.Layout#ROWS}), is added with two BLAS-3 calls on its centred
  * rows scaled by {@code √w_i}: {@code C_xx += X_cᵀ X_c} (SYRK, lower triangle only) and
  * {@code C_xy += X_cᵀ Y_c} (GEMM), plus an {@code O(n²)} rank-one correction — not one rank-one update
  * per row. {@link #symmetrise()} fills the upper triangle once the sums are complete.

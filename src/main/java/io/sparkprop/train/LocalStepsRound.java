@@ -1,7 +1,11 @@
 package io.sparkprop.train;
 
+import io.sparkprop.exec.LocalSteps;
+import io.sparkprop.exec.OrderedTreeAggregate;
+import io.sparkprop.exec.PackedData;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.optim.Optimizer;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
@@ -68,22 +72,23 @@ final class LocalStepsRound extends ShardRound {
         Parameters current = state.current;
         int first = t * localSteps;
         int last = Math.min(stepsPerEpoch, first + localSteps);
-        double step = schedule.at(state.updates);
+        double eta = schedule.at(state.updates);
         long blocksBefore = blocksRead.value();
-        LocalSteps.Sum sum = onShards(current, shipped -> new LocalSteps(shipped, gemm, fingerprints, rule, schedule, terms,
-                clipNorm, regParam, seed, epoch, first, last, stepsPerEpoch, state.updates, blocksRead), LocalSteps.Sum::mergeInPlace);
+        LocalSteps.Sum sum = onShards(current, shipped -> new LocalSteps(shipped, gemm, fingerprints, rule, schedule,
+                step, terms, seed, epoch, first, last, stepsPerEpoch, state.updates, blocksRead),
+                LocalSteps.Sum::mergeInPlace);
         long blocks = blocksRead.value() - blocksBefore;
-        if (sum != null && sum.divergence != null) {
-            return new Outcome(Double.NaN, sum.weightSum, sum.count, blocks, step, sum.largestNorm, sum.clipped,
-                    sum.divergence);
+        if (sum != null && sum.divergence() != null) {
+            return new Outcome(Double.NaN, sum.weightSum(), sum.count(), blocks, eta, sum.largestNorm(), sum.clipped(),
+                    sum.divergence());
         }
-        if (sum == null || sum.weightSum == 0) {
-            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count, blocks, step, Double.NaN, 0, null);
+        if (sum == null || sum.weightSum() == 0) {
+            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count(), blocks, eta, Double.NaN, 0, null);
         }
-        double objective = sum.objectiveSum / sum.weightSum;
+        double objective = sum.objectiveSum() / sum.weightSum();
         // G = −Δ̄ = −Σ W_p Δ_p / Σ W_p, in place of the summed deltas
-        double[] g = sum.weightedDelta;
-        double scale = -1.0 / sum.weightSum;
+        double[] g = sum.weightedDelta();
+        double scale = -1.0 / sum.weightSum();
         for (int i = 0; i < g.length; i++) {
             g[i] *= scale;
         }
@@ -96,11 +101,11 @@ final class LocalStepsRound extends ShardRound {
         double outerStep = outerRule.stepSize() * (plainAveraging ? 1.0 : schedule.warmupFactor(state.updates));
         state.outer.update(next.values(), g, outerStep, 0);
         if (!next.isFinite()) {
-            return new Outcome(objective, sum.weightSum, sum.count, blocks, step, sum.largestNorm, sum.clipped,
+            return new Outcome(objective, sum.weightSum(), sum.count(), blocks, eta, sum.largestNorm(), sum.clipped(),
                     "the outer update made the parameters non-finite");
         }
         state.current = next;
         state.updates += last - first;
-        return new Outcome(objective, sum.weightSum, sum.count, blocks, step, sum.largestNorm, sum.clipped, null);
+        return new Outcome(objective, sum.weightSum(), sum.count(), blocks, eta, sum.largestNorm(), sum.clipped(), null);
     }
 }

@@ -3,7 +3,10 @@ package io.sparkprop.train;
 import java.io.Serializable;
 
 import io.sparkprop.linalg.GemmBackend;
-import io.sparkprop.nn.Precision;
+import io.sparkprop.linalg.Precision;
+import io.sparkprop.optim.Optimizer;
+import io.sparkprop.optim.StepSchedule;
+import io.sparkprop.util.Checks;
 
 /**
  * Every setting of one MLP training run, immutable and checked once, when it is built. This is the
@@ -50,7 +53,7 @@ import io.sparkprop.nn.Precision;
  *                         state stay double — see {@link Precision})
  * @param sparseThreshold  blocks whose fraction of non-zero feature values is below this are packed sparse, and
  *                         the first layer's products then cost {@code ∝} the non-zeros; 0 = every block dense
- *                         ({@code [0, 1]}; see {@link io.sparkprop.data.ShardPacker#withSparseThreshold})
+ *                         ({@code [0, 1]}; see {@link io.sparkprop.exec.ShardPacker#withSparseThreshold})
  * @param stepSchedule     the shape of the step size over the run ({@link StepSchedule}): {@code constant},
  *                         {@code inverse} (the default: {@code η / (1 + d·t)} with {@code d = stepDecay}, constant
  *                         when {@code d = 0}), {@code step} or {@code cosine}
@@ -163,6 +166,16 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
                 ? Optimizer.adam(stepSize, beta1, beta2, epsilon).withDecay(stepDecay) : rule;
     }
 
+    /**
+     * The step schedule these settings describe, for a run of {@code updatesPerEpoch} updates an epoch (the
+     * {@code step} shape's period and the {@code cosine}'s length are counted in epochs, and so depend on it).
+     */
+    public StepSchedule stepSchedule(int updatesPerEpoch) {
+        Checks.atLeast("updates per epoch", updatesPerEpoch, 1, null);
+        return StepSchedule.of(StepSchedule.Kind.parse(stepSchedule), stepSize, stepDecay, stepFloor, stepDropFactor,
+                (long) stepDropEpochs * updatesPerEpoch, warmupSteps, (long) maxEpochs * updatesPerEpoch);
+    }
+
     /** Builds {@link MlpSettings}; its initial values are the defaults. Not thread-safe. */
     public static final class Builder {
         private String optimizer = "adam";
@@ -186,7 +199,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         private int numShards = 0;
         private GemmBackend gemmBackend = GemmBackend.AUTO;
         private Precision precision = Precision.FLOAT64;
-        private double sparseThreshold = io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD;
+        private double sparseThreshold = io.sparkprop.exec.ShardPacker.DEFAULT_SPARSE_THRESHOLD;
         private String stepSchedule = "inverse";
         private int warmupSteps = 0;
         private double stepFloor = 0.0;

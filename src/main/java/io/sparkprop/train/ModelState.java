@@ -1,6 +1,7 @@
 package io.sparkprop.train;
 
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.optim.Optimizer;
 
 /**
  * The driver's state between rounds: the current parameters {@code θ} (replaced by each update,

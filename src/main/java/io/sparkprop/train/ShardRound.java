@@ -6,13 +6,16 @@ import java.util.List;
 import java.util.TreeSet;
 import java.util.function.Function;
 
-import io.sparkprop.data.Shard;
+import io.sparkprop.exec.OrderedTreeAggregate;
+import io.sparkprop.exec.PackedData;
+import io.sparkprop.exec.Shard;
+import io.sparkprop.exec.Shipped;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.nn.Precision;
 import io.sparkprop.nn.kernel.TrainingTerms;
-import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.api.java.JavaRDD;
+import io.sparkprop.optim.GradientStep;
+import io.sparkprop.optim.Optimizer;
+import io.sparkprop.optim.StepSchedule;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.util.CollectionAccumulator;
@@ -21,58 +24,49 @@ import scala.Tuple2;
 
 /**
  * What every kind of {@link Round} shares: the packed shards, the merge plan, the GEMM the driver chose,
- * the update rule and its step schedule, the ridge term, the clipping norm, the training terms (dropout, label
- * smoothing, class factors) and the seed, the executors' counters (blocks read, GEMM fingerprints
+ * the update rule, its step schedule and the gradient step (ridge term and clipping), the training terms (dropout,
+ * label smoothing, class factors) and the seed, the executors' counters (blocks read, GEMM fingerprints
  * that differ from the driver's), and the one Spark job of a round — ship the parameters, run a task on
- * every shard, merge the shards' results in the fixed order.
+ * every shard, merge the shards' results in the fixed order ({@link PackedData#onShards}).
  */
 abstract class ShardRound implements Round {
-    final JavaSparkContext sc;
     final OrderedTreeAggregate.Plan plan;
     final GemmChoice gemm;
     final Optimizer rule;
     final StepSchedule schedule;
+    final GradientStep step;
     final TrainingTerms terms;
-    final double clipNorm;
-    final double regParam;
     final long seed;
     final LongAccumulator blocksRead;
     final CollectionAccumulator<String> fingerprints;
-    private final JavaRDD<Shard> shards;
-    private final Precision precision;
+    private final PackedData data;
 
     /**
      * @param updatesPerEpoch mini-batch updates an epoch (the step schedule counts its periods in epochs)
      */
     ShardRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                MlpSettings settings, int updatesPerEpoch) {
-        this.sc = sc;
-        this.shards = data.shards;
-        this.precision = data.precision;
+        this.data = data;
         this.plan = plan;
         this.gemm = gemm;
         this.rule = settings.updateRule();
-        this.schedule = StepSchedule.of(settings, updatesPerEpoch);
-        this.terms = terms(settings, data.classCounts);
-        this.clipNorm = settings.clipNorm();
-        this.regParam = settings.regParam();
+        this.schedule = settings.stepSchedule(updatesPerEpoch);
+        this.step = new GradientStep(settings.regParam(), settings.clipNorm());
+        this.terms = terms(settings, data.classCounts());
         this.seed = settings.seed();
         this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
         this.fingerprints = sc.sc().collectionAccumulator("sparkprop GEMM fingerprints");
     }
 
     /**
-     * One Spark job: {@code at} shipped to the executors ({@link Shipped}), the task {@code perShard} makes of
-     * it run on every shard, the results merged in the fixed order; {@code null} when no shard returned one.
-     * {@code at} must not change until this returns.
+     * One Spark job: {@code at} shipped to the executors, the task {@code perShard} makes of it run on every
+     * shard, the results merged in the fixed order; {@code null} when no shard returned one. {@code at} must not
+     * change until this returns.
      */
     <T> T onShards(Parameters at,
                    Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                    OrderedTreeAggregate.Merge<T> mergeInPlace) {
-        try (Shipped shipped = Shipped.of(sc, at, precision)) {
-            return plan.aggregate(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped),
-                    true)), mergeInPlace);
-        }
+        return data.onShards(at, perShard, partials -> plan.aggregate(partials, mergeInPlace));
     }
 
     /** The training terms of {@code settings}, with balanced class weights from the packing pass's counts. */
@@ -91,38 +85,6 @@ abstract class ShardRound implements Round {
             }
         }
         return TrainingTerms.of(settings.dropout(), settings.labelSmoothing(), factors);
-    }
-
-    /**
-     * Clips {@code g} (modified) to the global norm {@code clipNorm} when it is larger:
-     * {@code g ← g · c/‖g‖} (Pascanu et al. 2013), the direction kept. Returns {@code ‖g‖} before clipping, or
-     * NaN without clipping ({@code c = 0}, when the norm is not computed).
-     */
-    static double clip(double[] g, double clipNorm) {
-        if (clipNorm == 0) {
-            return Double.NaN;
-        }
-        // scaled by the largest |g_i| first, so that no square overflows or underflows
-        double largest = 0;
-        for (double v : g) {
-            largest = Math.max(largest, Math.abs(v));
-        }
-        if (largest == 0) {
-            return 0.0;
-        }
-        double squares = 0;
-        for (double v : g) {
-            double u = v / largest;
-            squares += u * u;
-        }
-        double norm = largest * Math.sqrt(squares);
-        if (norm > clipNorm) {
-            double scale = clipNorm / norm;
-            for (int i = 0; i < g.length; i++) {
-                g[i] *= scale;
-            }
-        }
-        return norm;
     }
 
     @Override

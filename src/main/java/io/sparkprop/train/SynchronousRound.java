@@ -1,8 +1,12 @@
 package io.sparkprop.train;
 
+import io.sparkprop.exec.BatchGradient;
+import io.sparkprop.exec.OrderedTreeAggregate;
+import io.sparkprop.exec.PackedData;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.optim.GradientStep;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
@@ -11,7 +15,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  * <pre>  broadcast θ_t → per shard Σ_i w_i ∇C_i over its blocks of slice t ({@link BatchGradient})
  *   → ordered merge ({@link OrderedTreeAggregate}) → g = (1/Σw) Σ_i w_i ∇C_i + λW → θ_{t+1} = optimiser(θ_t, g)</pre>
  *
- * (biases are not penalised), minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}.
+ * (biases are not penalised), minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}; the last two
+ * steps, clipping included, are the run's {@link GradientStep}, the same that every shard takes with local steps.
  */
 final class SynchronousRound extends ShardRound {
     private final int roundsPerEpoch;
@@ -30,41 +35,37 @@ final class SynchronousRound extends ShardRound {
 
     @Override
     public Outcome run(ModelState state, int epoch, int t) {
-        Parameters current = state.current;
-        double step = schedule.at(state.updates);
+        double eta = schedule.at(state.updates);
         long blocksBefore = blocksRead.value();
-        GradientSum sum = gradient(current, epoch, t, state.updates);
+        GradientSum sum = gradient(state.current, epoch, t, state.updates);
         long blocks = blocksRead.value() - blocksBefore;
-        if (sum == null || sum.weightSum() == 0) {
-            // no example (or only zero weights) in this slice: nothing to learn from
-            return new Outcome(Double.NaN, 0, sum == null ? 0 : sum.count(), blocks, step, Double.NaN, 0, null);
+        if (sum == null) {
+            // no shard had a block in this slice
+            return new Outcome(Double.NaN, 0, 0, blocks, eta, Double.NaN, 0, null);
         }
-        double meanLoss = sum.lossSum() / sum.weightSum();
-        Parameters g = sum.gradient();
-        if (!Double.isFinite(meanLoss) || !g.isFinite()) {
-            return new Outcome(meanLoss, sum.weightSum(), sum.count(), blocks, step, Double.NaN, 0,
-                    (Double.isFinite(meanLoss) ? "the gradient" : "the loss") + " is not finite (loss " + meanLoss + ")");
+        // θ_t is left as it was (it is broadcast, and may be the best epoch's or the last finite parameters), so the
+        // step updates a copy of it
+        Parameters next = state.current.copy();
+        GradientStep.Result r = step.apply(sum, next, state.updater, eta, state.updates);
+        switch (r.status()) {
+            case EMPTY:
+                // only zero weights in this slice: nothing to learn from
+                return new Outcome(Double.NaN, 0, sum.count(), blocks, eta, Double.NaN, 0, null);
+            case LOSS_NOT_FINITE:
+            case GRADIENT_NOT_FINITE:
+                return new Outcome(r.meanLoss(), sum.weightSum(), sum.count(), blocks, eta, Double.NaN, 0,
+                        r.status().description() + " (loss " + r.meanLoss() + ")");
+            default:
+                break;
         }
-        g.scaleInPlace(1.0 / sum.weightSum());
-        double objective = meanLoss;
-        if (regParam > 0) {
-            g.axpyWeightsInPlace(regParam, current); // ∇(λ/2 ‖W‖²) = λW
-            objective += 0.5 * regParam * current.weightNormSquared();
-        }
-        // clipped after the ridge term is added: the norm is that of the objective's gradient
-        double norm = clip(g.values(), clipNorm);
-        long clipped = norm > clipNorm ? 1 : 0; // false for NaN, i.e. without clipping
-        // the update works on the flat arrays themselves; θ_t is left as it was (it is broadcast, and may be the
-        // best epoch's or the last finite parameters), so the update writes into one copy of it
-        Parameters next = current.copy();
-        state.updater.update(next.values(), g.values(), step, state.updates);
-        if (!next.isFinite()) {
-            return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step, norm, clipped,
-                    "the update made the parameters non-finite");
+        long clipped = r.clipped() ? 1 : 0;
+        if (r.status() == GradientStep.Status.PARAMETERS_NOT_FINITE) {
+            return new Outcome(r.objective(), sum.weightSum(), sum.count(), blocks, eta, r.gradientNorm(), clipped,
+                    r.status().description());
         }
         state.current = next;
         state.updates++;
-        return new Outcome(objective, sum.weightSum(), sum.count(), blocks, step, norm, clipped, null);
+        return new Outcome(r.objective(), sum.weightSum(), sum.count(), blocks, eta, r.gradientNorm(), clipped, null);
     }
 
     /**

@@ -6,12 +6,18 @@ import java.util.Map;
 
 import io.sparkprop.data.DataFrames;
 import io.sparkprop.data.Example;
+import io.sparkprop.exec.HeldOutLoss;
+import io.sparkprop.exec.OrderedTreeAggregate;
+import io.sparkprop.exec.PackedData;
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.linalg.GemmChoice;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.nn.Precision;
+import io.sparkprop.optim.Optimizer;
+import io.sparkprop.optim.StepSchedule;
+import io.sparkprop.util.Checks;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
@@ -26,7 +32,7 @@ import scala.reflect.ClassTag$;
  * ({@link MlpSettings}, checked when built) → the packed data ({@link PackedData}: every partition packed
  * once into a cached shard of column blocks, counted and checked in one pass) → the loop
  * ({@link TrainingLoop}) of rounds ({@link SynchronousRound}: broadcast the parameters, every shard runs
- * the kernel over the blocks of its slice ({@link BlockSchedule}), the partial gradient sums merge in a
+ * the kernel over the blocks of its slice (the executor side's {@code BlockSchedule}), the partial gradient sums merge in a
  * fixed order ({@link OrderedTreeAggregate}), and the driver applies
  *
  * <pre>  g = (1/Σw) Σ_i w_i ∇C_i + λW   (biases not penalised),   θ ← optimiser(θ, g)</pre>
@@ -276,15 +282,15 @@ public final class Trainer {
              PackedData held = validationData == null ? null : PackedData.pack(sc,
                      PackedData.toShardPartitions(sc, validationData, s.numShards()), spec, s.blockSize(),
                      s.precision(), s.sparseThreshold(), "validation", featuresCol, labelCol)) {
-            boolean fullBatch = s.batchSize() == 0 || s.batchSize() >= packed.count;
-            if (s.batchSize() > packed.count) {
+            boolean fullBatch = s.batchSize() == 0 || s.batchSize() >= packed.count();
+            if (s.batchSize() > packed.count()) {
                 LOG.warn("batchSize {} is larger than the data ({} examples): training full batch", s.batchSize(),
-                        packed.count);
+                        packed.count());
             }
             // ⌈N / batchSize⌉ updates an epoch, but never more than the largest partition has blocks:
             // past that, updates would exist in which no partition has a block to read.
             int updates = fullBatch ? 1
-                    : (int) Math.min((packed.count + s.batchSize() - 1) / s.batchSize(), packed.maxBlocks);
+                    : (int) Math.min((packed.count() + s.batchSize() - 1) / s.batchSize(), packed.maxBlocks());
             boolean local = s.localSteps() > 1 && updates > 1;
             if (s.localSteps() > 1 && !local) {
                 LOG.warn("localSteps {} has no effect: an epoch is {} update{}", s.localSteps(), updates,
@@ -292,10 +298,10 @@ public final class Trainer {
             }
             int rounds = local ? LocalStepsRound.roundsPerEpoch(updates, s.localSteps()) : updates;
             LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch in {} rounds{}, "
-                            + "cached {} MB ({} MB of values), {}{}, GEMM {} in {}", packed.count, partitions, block,
+                            + "cached {} MB ({} MB of values), {}{}, GEMM {} in {}", packed.count(), partitions, block,
                     updates, rounds,
                     local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
-                    packed.cachedBytes >> 20, packed.payloadBytes >> 20, s.updateRule(),
+                    packed.cachedBytes() >> 20, packed.payloadBytes() >> 20, s.updateRule(),
                     recipe(s, updates).entrySet().stream().map(e -> ", " + e.getKey() + " " + e.getValue())
                             .collect(java.util.stream.Collectors.joining()),
                     gemm.describe(), s.precision().lowerName());
@@ -303,17 +309,17 @@ public final class Trainer {
                     : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
             if (round.terms.classFactors() != null) {
                 LOG.info("sparkprop: class weights {}: training examples per class {}, factors {}", s.classWeights(),
-                        java.util.Arrays.toString(packed.classCounts),
+                        java.util.Arrays.toString(packed.classCounts()),
                         java.util.Arrays.toString(round.terms.classFactors()));
             }
-            TrainingLoop loop = new TrainingLoop(sc, spec, s, round, rounds,
-                    held == null ? null : at -> HeldOutLoss.of(sc, held, at, gemm),
+            TrainingLoop loop = new TrainingLoop(sc::setJobDescription, spec, s, round, rounds,
+                    held == null ? null : at -> HeldOutLoss.of(held, at, gemm),
                     checkpointDir == null ? null : new Checkpoints(checkpointDir, sc.hadoopConfiguration()),
                     checkpointEvery, resume, identity(partitions, block, updates, local), epochListener);
             TrainingLoop.Result r = loop.run(initialParameters != null ? initialParameters.copy()
                     : Parameters.initialise(spec, s.seed()));
-            return new TrainingResult(r.parameters(), r.history(), packed.count, packed.weightSum, partitions, block,
-                    updates, packed.cachedBytes, packed.payloadBytes, r.converged(), r.bestEpoch(), plan.toString(),
+            return new TrainingResult(r.parameters(), r.history(), packed.count(), packed.weightSum(), partitions, block,
+                    updates, packed.cachedBytes(), packed.payloadBytes(), r.converged(), r.bestEpoch(), plan.toString(),
                     gemm.describe(), round.otherFingerprints(), s.precision());
         } finally {
             sc.setJobDescription(previousDescription);
@@ -352,7 +358,7 @@ public final class Trainer {
      */
     private static Map<String, String> recipe(MlpSettings s, int updatesPerEpoch) {
         Map<String, String> recipe = new LinkedHashMap<>();
-        StepSchedule schedule = StepSchedule.of(s, updatesPerEpoch);
+        StepSchedule schedule = s.stepSchedule(updatesPerEpoch);
         if (!schedule.isLegacy()) {
             recipe.put("step schedule", schedule.toString());
         }
@@ -406,7 +412,7 @@ public final class Trainer {
             // only when not the default, so that checkpoints written before the setting existed resume
             id.put("precision", settings.precision().lowerName());
         }
-        if (settings.sparseThreshold() != io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD) {
+        if (settings.sparseThreshold() != io.sparkprop.exec.ShardPacker.DEFAULT_SPARSE_THRESHOLD) {
             // which blocks are sparse decides the order of the first layer's sums; recorded when not the default
             id.put("sparse threshold", Double.toString(settings.sparseThreshold()));
         }

@@ -2,11 +2,12 @@ package io.sparkprop.train;
 
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
+import io.sparkprop.exec.HeldOutLoss;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +26,8 @@ final class TrainingLoop {
     record Result(Parameters parameters, TrainingHistory history, boolean converged, int bestEpoch) {
     }
 
-    private final JavaSparkContext sc;
+    /** Sets the description of the Spark jobs that follow (the UI's and the logs' name for them). */
+    private final Consumer<String> describeJobs;
     private final NetworkSpec spec;
     private final MlpSettings settings;
     private final Round round;
@@ -45,14 +47,15 @@ final class TrainingLoop {
     private boolean warnedMeaningless;
 
     /**
+     * @param describeJobs sets the description of the Spark jobs that follow (the rounds', the validation's)
      * @param validation  the held-out loss at given parameters, or {@code null} without validation data
      * @param checkpoints where to write checkpoints, or {@code null}
      * @param identity    what fixes this run's arithmetic, recorded in checkpoints and compared on resume
      */
-    TrainingLoop(JavaSparkContext sc, NetworkSpec spec, MlpSettings settings, Round round, int roundsPerEpoch,
+    TrainingLoop(Consumer<String> describeJobs, NetworkSpec spec, MlpSettings settings, Round round, int roundsPerEpoch,
                  Function<Parameters, HeldOutLoss> validation, Checkpoints checkpoints, int checkpointEvery,
                  boolean resume, Map<String, String> identity, EpochListener listener) {
-        this.sc = sc;
+        this.describeJobs = describeJobs;
         this.spec = spec;
         this.settings = settings;
         this.round = round;
@@ -107,7 +110,7 @@ final class TrainingLoop {
             for (int t = 0; t < roundsPerEpoch; t++, iteration++) {
                 long roundStart = System.nanoTime();
                 int steps = round.stepsIn(t);
-                sc.setJobDescription(String.format(Locale.ROOT, "sparkprop epoch %d/%d round %d/%d%s",
+                describeJobs.accept(String.format(Locale.ROOT, "sparkprop epoch %d/%d round %d/%d%s",
                         epoch + 1, maxEpochs, t + 1, roundsPerEpoch,
                         steps == 1 ? "" : String.format(Locale.ROOT, " (%d local steps)", steps)));
                 long updatesAtStart = state.updates;
@@ -171,7 +174,7 @@ final class TrainingLoop {
         double validationLoss = Double.NaN;
         double validationAccuracy = Double.NaN;
         if (validation != null) {
-            sc.setJobDescription(String.format(Locale.ROOT, "sparkprop epoch %d/%d validation", epoch + 1,
+            describeJobs.accept(String.format(Locale.ROOT, "sparkprop epoch %d/%d validation", epoch + 1,
                     settings.maxEpochs()));
             HeldOutLoss e = validation.apply(current);
             validationLoss = e.meanLoss();

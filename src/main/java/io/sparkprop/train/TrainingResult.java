@@ -2,8 +2,8 @@ package io.sparkprop.train;
 
 import java.io.Serializable;
 
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.nn.Precision;
 
 /**
  * What {@link Trainer#fit} returns: the trained parameters, the history, and facts of the run.

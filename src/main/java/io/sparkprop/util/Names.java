@@ -9,6 +9,7 @@ import java.util.stream.Collectors;
  * ({@code relu}, {@code adam}, {@code netlib}), parsed case-insensitively with surrounding white space
  * ignored, and refused with every accepted name listed.
  */
+@Internal
 public final class Names {
     private Names() {
     }

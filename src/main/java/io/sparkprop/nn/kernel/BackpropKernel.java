@@ -3,12 +3,13 @@ package io.sparkprop.nn.kernel;
 import java.util.Arrays;
 
 import io.sparkprop.linalg.Gemm;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Loss;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.nn.Precision;
+import io.sparkprop.util.Internal;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
@@ -55,6 +56,7 @@ import org.ejml.data.Matrix;
  * {@code ∇W_0} when the sum is read. In float32 the sparse first layer is computed in double with the
  * float-rounded weights the GEMMs would use, and its output rounded to float for the second layer's GEMM.
  */
+@Internal
 public final class BackpropKernel {
     private final NetworkSpec spec;
     private final Gemm gemm;

@@ -3,6 +3,8 @@ package io.sparkprop.nn.kernel;
 import java.io.Serializable;
 import java.util.Arrays;
 
+import io.sparkprop.util.Internal;
+
 /**
  * What a training pass changes in the plain weighted objective {@code Σ_j w_j C_j} of a block
  * ({@link BackpropKernel#lossAndGradient(BackpropKernel.Weights, org.ejml.data.Matrix, org.ejml.data.Matrix,
@@ -27,6 +29,7 @@ import java.util.Arrays;
  * </ul>
  * Immutable; {@link #NONE} changes nothing, and the kernel then runs exactly the plain pass.
  */
+@Internal
 public final class TrainingTerms implements Serializable {
     private static final long serialVersionUID = 1L;
 

@@ -1,10 +1,12 @@
-package io.sparkprop.data;
+package io.sparkprop.exec;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 
+import io.sparkprop.data.Example;
+import io.sparkprop.util.Hashing;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
@@ -153,14 +155,9 @@ final class CanonicalOrder {
         return mix(h ^ mix(((long) index << 32) ^ Double.doubleToLongBits(value)));
     }
 
-    /** The finaliser of MurmurHash3's 64-bit variant: every input bit affects every output bit. */
-    static long mix(long k) {
-        k ^= k >>> 33;
-        k *= 0xff51afd7ed558ccdL;
-        k ^= k >>> 33;
-        k *= 0xc4ceb9fe1a85ec53L;
-        k ^= k >>> 33;
-        return k;
+    /** {@link Hashing#murmurMix}. */
+    private static long mix(long k) {
+        return Hashing.murmurMix(k);
     }
 
     static int compareValues(Example a, Example b) {

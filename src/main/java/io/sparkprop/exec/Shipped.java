@@ -1,10 +1,11 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
 import java.io.Serializable;
 
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.nn.Precision;
+import io.sparkprop.util.Internal;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 
@@ -19,7 +20,8 @@ import org.apache.spark.broadcast.Broadcast;
  * their float copy anyway, so every task reads exactly the values it would have rounded itself. The driver's
  * master parameters stay double.
  */
-final class Shipped implements Serializable, AutoCloseable {
+@Internal
+public final class Shipped implements Serializable, AutoCloseable {
     private static final long serialVersionUID = 1L;
     /** Parameters up to this many bytes ride in the task binary. */
     static final long IN_TASK_BYTES = 256 << 10;

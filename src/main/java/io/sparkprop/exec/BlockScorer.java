@@ -1,12 +1,11 @@
-package io.sparkprop.ml;
+package io.sparkprop.exec;
 
 import java.io.Serializable;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 
+import io.sparkprop.util.Internal;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.ml.linalg.DenseVector;
-import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -30,9 +29,10 @@ import org.ejml.data.Matrix;
  * a block of 256 rows of {@code 2^18} features would be 512 MB dense. The dense block is allocated only when
  * a block needs it.
  */
-final class BlockScorer {
+@Internal
+public final class BlockScorer {
     /** Rows per block: past a few hundred columns the GEMMs' rate no longer grows, the block's bytes do. */
-    static final int ROWS_PER_BLOCK = 256;
+    public static final int ROWS_PER_BLOCK = 256;
 
     private BlockScorer() {
     }
@@ -42,12 +42,12 @@ final class BlockScorer {
      * with one example per row ({@link DMatrixRMaj}, {@code B×n}) or sparse with one per column
      * ({@link DMatrixSparseCSC}, {@code n×B}).
      */
-    interface BlockFunction {
+    public interface BlockFunction {
         void apply(Matrix block, DMatrixRMaj out);
     }
 
     /** Makes a task's {@link BlockFunction} on the executor (its kernel and workspace), once per task. */
-    interface Factory extends Serializable {
+    public interface Factory extends Serializable {
         BlockFunction create();
     }
 
@@ -55,7 +55,7 @@ final class BlockScorer {
      * The appended columns' values of example {@code j} of a block: {@code out} holds the block's outputs
      * row-major ({@code m × b}); the values go to {@code row[at…]}.
      */
-    interface Columns extends Serializable {
+    public interface Columns extends Serializable {
         void put(double[] out, int m, int b, int j, Object[] row, int at);
     }
 
@@ -65,7 +65,7 @@ final class BlockScorer {
      * @param numFeatures     the model's input size; a row with another count fails its task naming both
      * @param sparseThreshold blocks with a smaller fraction of non-zero features are scored sparse
      */
-    static org.apache.spark.sql.Dataset<Row> transform(Dataset<?> dataset, String featuresCol, int numFeatures,
+    public static Dataset<Row> transform(Dataset<?> dataset, String featuresCol, int numFeatures,
                                                        double sparseThreshold, StructType outSchema, int added,
                                                        Factory factory, Columns columns) {
         Dataset<Row> rows = dataset.toDF();
@@ -153,7 +153,7 @@ final class BlockScorer {
                 }
                 nonZeros += v.numNonzeros();
             }
-            if (io.sparkprop.data.ShardPacker.isSparse(nonZeros, size, n, sparseThreshold)) {
+            if (ShardPacker.isSparse(nonZeros, size, n, sparseThreshold)) {
                 gatherSparse((int) nonZeros);
                 forward.apply(sparse, out);
                 return;
@@ -164,7 +164,8 @@ final class BlockScorer {
             }
             x.reshape(size, n);
             for (int j = 0; j < size; j++) {
-                put((Vector) rows[j].get(featuresIndex), j);
+                // example j is row j of the block, each slot written (the block is reused)
+                BlockWriter.put((Vector) rows[j].get(featuresIndex), x.data, j * n, 1, false);
             }
             forward.apply(x, out);
         }
@@ -175,50 +176,10 @@ final class BlockScorer {
             int nz = 0;
             for (int j = 0; j < size; j++) {
                 sparse.col_idx[j] = nz;
-                Vector v = (Vector) rows[j].get(featuresIndex);
-                if (v instanceof SparseVector) {
-                    SparseVector s = (SparseVector) v;
-                    int[] indices = s.indices();
-                    double[] values = s.values();
-                    for (int k = 0; k < indices.length; k++) {
-                        if (values[k] != 0.0) {
-                            sparse.nz_rows[nz] = indices[k];
-                            sparse.nz_values[nz++] = values[k];
-                        }
-                    }
-                } else {
-                    double[] values = v.toArray();
-                    for (int i = 0; i < n; i++) {
-                        if (values[i] != 0.0) {
-                            sparse.nz_rows[nz] = i;
-                            sparse.nz_values[nz++] = values[i];
-                        }
-                    }
-                }
+                nz = BlockWriter.appendNonZeros((Vector) rows[j].get(featuresIndex), sparse, nz);
             }
             sparse.col_idx[size] = nz;
             sparse.nz_length = nz;
-        }
-
-        /** Example {@code j}'s features into row {@code j} of the block. */
-        private void put(Vector v, int j) {
-            double[] d = x.data;
-            int at = j * n;
-            if (v instanceof DenseVector) {
-                System.arraycopy(((DenseVector) v).values(), 0, d, at, n);
-            } else if (v instanceof SparseVector) {
-                SparseVector s = (SparseVector) v;
-                int[] indices = s.indices();
-                double[] values = s.values();
-                java.util.Arrays.fill(d, at, at + n, 0.0);
-                for (int k = 0; k < indices.length; k++) {
-                    d[at + indices[k]] = values[k];
-                }
-            } else {
-                for (int i = 0; i < n; i++) {
-                    d[at + i] = v.apply(i);
-                }
-            }
         }
     }
 }

@@ -1,34 +1,27 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
-import java.util.Collections;
-import java.util.Iterator;
-
-import io.sparkprop.data.Shard;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import io.sparkprop.nn.kernel.TrainingTerms;
-import org.apache.spark.api.java.function.Function2;
+import io.sparkprop.util.Internal;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
-import scala.Tuple2;
 
 /**
- * The executor side of one iteration: for the partition's shard, the blocks of this iteration's
+ * The executor side of one synchronous iteration: for the partition's shard, the blocks of this iteration's
  * slice of the epoch's order ({@link BlockSchedule}) go through the kernel, which adds into one
  * {@link GradientSum} allocated here, on the executor, only when the slice is not empty. The
- * result depends on the shard, the broadcast parameters and the iteration alone, so a re-run task
+ * result depends on the shard, the shipped parameters and the iteration alone, so a re-run task
  * computes the same bits (dropout's masks included: they are keyed by the seed, the update, the shard and the
  * block) — with the GEMM backend the driver chose ({@link GemmChoice}); an executor
  * that cannot provide it fails the task, and one whose BLAS runs on another kind of CPU is reported.
  */
-final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, GradientSum>>> {
+@Internal
+public final class BatchGradient extends ShardTask<GradientSum> {
     private static final long serialVersionUID = 1L;
 
-    private final Shipped parameters;
-    private final GemmChoice gemm;
-    private final CollectionAccumulator<String> fingerprints;
     private final long seed;
     private final int epoch;
     private final int iterationInEpoch;
@@ -43,12 +36,10 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
      * @param update the 0-based update this gradient is for: with the seed, the shard and the block, the key of
      *               the dropout masks ({@link TrainingTerms#blockKey})
      */
-    BatchGradient(Shipped parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
-                  long seed, int epoch, int iterationInEpoch, int iterationsPerEpoch, boolean shuffle,
-                  LongAccumulator blocksRead, TrainingTerms terms, long update) {
-        this.parameters = parameters;
-        this.gemm = gemm;
-        this.fingerprints = fingerprints;
+    public BatchGradient(Shipped parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
+                         long seed, int epoch, int iterationInEpoch, int iterationsPerEpoch, boolean shuffle,
+                         LongAccumulator blocksRead, TrainingTerms terms, long update) {
+        super(parameters, gemm, fingerprints);
         this.seed = seed;
         this.epoch = epoch;
         this.iterationInEpoch = iterationInEpoch;
@@ -60,28 +51,21 @@ final class BatchGradient implements Function2<Integer, Iterator<Shard>, Iterato
     }
 
     @Override
-    public Iterator<Tuple2<Integer, GradientSum>> call(Integer partition, Iterator<Shard> shards) {
-        if (!shards.hasNext()) {
-            return Collections.emptyIterator();
-        }
-        Shard shard = shards.next();
+    boolean hasWork(Shard shard) {
+        int blocks = shard.numBlocks();
+        return BlockSchedule.sliceStart(blocks, iterationInEpoch, iterationsPerEpoch)
+                != BlockSchedule.sliceEnd(blocks, iterationInEpoch, iterationsPerEpoch);
+    }
+
+    @Override
+    GradientSum run(Shard shard, Parameters at, BackpropKernel kernel) {
         int blocks = shard.numBlocks();
         int start = BlockSchedule.sliceStart(blocks, iterationInEpoch, iterationsPerEpoch);
         int end = BlockSchedule.sliceEnd(blocks, iterationInEpoch, iterationsPerEpoch);
-        if (start == end) {
-            return Collections.emptyIterator();
-        }
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, shuffle, new int[blocks]);
-        Parameters params = parameters.value();
-        BackpropKernel kernel = KernelCache.forTraining(params.spec(), gemm, shard.precision(), fingerprints);
-        BackpropKernel.Weights weights = kernel.load(params);
-        GradientSum sum = new GradientSum(params.spec());
-        for (int pos = start; pos < end; pos++) {
-            int k = order[pos];
-            kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), sum, terms,
-                    TrainingTerms.blockKey(seed, update, shard.partition(), k));
-        }
+        GradientSum sum = new GradientSum(at.spec());
+        addGradients(kernel, kernel.load(at), shard, order, start, end, sum, terms, seed, update);
         blocksRead.add(end - start);
-        return Collections.singletonList(new Tuple2<>(partition, sum)).iterator();
+        return sum;
     }
 }

@@ -1,4 +1,4 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
 import java.io.Serializable;
 

@@ -1,8 +1,8 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
 import io.sparkprop.linalg.GemmChoice;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.nn.Precision;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import org.apache.spark.util.CollectionAccumulator;
 

@@ -1,7 +1,9 @@
-package io.sparkprop.train;
+package io.sparkprop.optim;
 
 import java.io.Serializable;
 import java.util.Locale;
+
+import io.sparkprop.util.Checks;
 
 /**
  * The step size {@code η_t} of every update {@code t} (0-based, counting applied mini-batch updates) of a
@@ -16,7 +18,7 @@ import java.util.Locale;
  *
  * with the floor {@code φ = stepFloor} (a fraction of {@code η}). With local steps the inner steps follow it at
  * their update indices, and an outer update other than plain averaging takes the warm-up factor too
- * ({@link #warmupFactor}, {@link LocalStepsRound}). The warm-up's first update takes
+ * ({@link #warmupFactor}, and the trainer's rounds of local steps). The warm-up's first update takes
  * {@code η/W}, not 0, and its last {@code η}: the shape starts where the warm-up ends (Goyal et al. 2017 for
  * the warm-up of large batches; Loshchilov and Hutter 2017 for the cosine). With {@code W = 0} and the
  * {@code inverse} shape the step is {@code η / (1 + d·t)} exactly as the optimiser's own decay computes it,
@@ -68,15 +70,35 @@ public final class StepSchedule implements Serializable {
     }
 
     /**
-     * The schedule of {@code settings} for a run of {@code updatesPerEpoch} updates an epoch (the step
-     * schedule's period and the cosine's length are counted in epochs, and so depend on it).
+     * A schedule of the shape {@code kind} for a base step {@code stepSize}, as the class describes it.
+     *
+     * @param decay      {@code d}, the {@code inverse} shape's decay (0: constant)
+     * @param floor      {@code φ}, a fraction of {@code η} in {@code [0, 1)}: where {@code cosine} ends, a lower
+     *                   bound of {@code inverse} and {@code step}
+     * @param dropFactor {@code γ}, the {@code step} shape's factor
+     * @param dropEvery  {@code S ≥ 1}, updates between two drops of the {@code step} shape
+     * @param warmup     {@code W ≥ 0}, updates of the linear warm-up
+     * @param horizon    {@code T}, the updates of the whole run (the {@code cosine} shape's end)
      */
-    public static StepSchedule of(MlpSettings settings, int updatesPerEpoch) {
-        Checks.atLeast("updates per epoch", updatesPerEpoch, 1, null);
-        Kind kind = Kind.parse(settings.stepSchedule());
-        return new StepSchedule(kind, settings.stepSize(), settings.stepDecay(), settings.stepFloor(),
-                settings.stepDropFactor(), (long) settings.stepDropEpochs() * updatesPerEpoch, settings.warmupSteps(),
-                (long) settings.maxEpochs() * updatesPerEpoch);
+    public static StepSchedule of(Kind kind, double stepSize, double decay, double floor, double dropFactor,
+                                  long dropEvery, long warmup, long horizon) {
+        Checks.notNull("stepSchedule", kind);
+        Checks.finitePositive("stepSize", stepSize);
+        Checks.finiteNonNegative("stepDecay", decay);
+        Checks.unitInterval("stepFloor", floor);
+        if (dropEvery < 1 || warmup < 0) {
+            throw new IllegalArgumentException("updates between drops must be >= 1 and warm-up updates >= 0, found "
+                    + dropEvery + " and " + warmup);
+        }
+        return new StepSchedule(kind, stepSize, decay, floor, dropFactor, dropEvery, warmup, horizon);
+    }
+
+    /**
+     * Inverse-time decay {@code η / (1 + d·t)}: the {@code inverse} shape, and {@link Optimizer#stepSizeAt}, which
+     * takes it from here so that a rule's own decay and the default schedule give the same bits.
+     */
+    public static double inverseTime(double stepSize, double decay, long t) {
+        return stepSize / (1.0 + decay * t);
     }
 
     /** The step size of update {@code t} (0-based). */
@@ -89,8 +111,7 @@ public final class StepSchedule implements Serializable {
             case CONSTANT:
                 return stepSize;
             case INVERSE:
-                // the optimiser's own formula (Optimizer.stepSizeAt), so that the default keeps its bits
-                return floor == 0 ? stepSize / (1.0 + decay * s) : Math.max(stepSize / (1.0 + decay * s),
+                return floor == 0 ? inverseTime(stepSize, decay, s) : Math.max(inverseTime(stepSize, decay, s),
                         floor * stepSize);
             case STEP:
                 return Math.max(stepSize * Math.pow(dropFactor, (double) (s / dropEvery)), floor * stepSize);
@@ -105,7 +126,7 @@ public final class StepSchedule implements Serializable {
 
     /**
      * The warm-up's factor at update {@code t}: {@code (t + 1)/W} during the warm-up, then 1. The outer step of
-     * local steps is scaled by it (see {@link LocalStepsRound}).
+     * local steps is scaled by it (unless the outer update is plain averaging).
      */
     public double warmupFactor(long t) {
         return t < warmup ? (t + 1) / (double) warmup : 1.0;
@@ -120,7 +141,7 @@ public final class StepSchedule implements Serializable {
      * Whether this is the schedule runs had before schedules existed: inverse-time decay (possibly 0) from the
      * first update, no floor. Such runs' checkpoints record the decay with the optimiser alone.
      */
-    boolean isLegacy() {
+    public boolean isLegacy() {
         return warmup == 0 && floor == 0 && (kind == Kind.INVERSE || kind == Kind.CONSTANT);
     }
 

@@ -1,9 +1,10 @@
-package io.sparkprop.train;
+package io.sparkprop.util;
 
 /**
  * Validation of settings, with one wording for every setter: the setting's name, what is expected,
  * and the value found.
  */
+@Internal
 public final class Checks {
     private Checks() {
     }

@@ -1,8 +1,9 @@
-package io.sparkprop.data;
+package io.sparkprop.exec;
 
 import java.io.Serializable;
 
-import io.sparkprop.nn.Precision;
+import io.sparkprop.linalg.Precision;
+import io.sparkprop.util.Internal;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
@@ -21,6 +22,7 @@ import org.ejml.data.Matrix;
  *
  * <p>Immutable once built; random access by block id, so an iteration reads only the blocks it uses.
  */
+@Internal
 public final class Shard implements Serializable {
     private static final long serialVersionUID = 1L;
 

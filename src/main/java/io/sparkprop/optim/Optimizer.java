@@ -1,7 +1,9 @@
-package io.sparkprop.train;
+package io.sparkprop.optim;
 
 import java.io.Serializable;
 import java.util.Locale;
+
+import io.sparkprop.util.Checks;
 
 /**
  * How the driver turns the mean gradient {@code g_t} of iteration {@code t} (ridge term included:
@@ -155,7 +157,7 @@ public final class Optimizer implements Serializable {
 
     /** The step used at iteration {@code t} (0-based): {@code η / (1 + d·t)}. */
     public double stepSizeAt(long iteration) {
-        return stepSize / (1.0 + decay * iteration);
+        return StepSchedule.inverseTime(stepSize, decay, iteration);
     }
 
     /** The inverse-time decay {@code d} of the step size. */
@@ -203,7 +205,7 @@ public final class Optimizer implements Serializable {
         }
 
         /** The state arrays (velocity; or first and second moments), live; empty for plain SGD. */
-        double[][] state() {
+        public double[][] state() {
             if (first == null) {
                 return new double[0][];
             }
@@ -225,7 +227,7 @@ public final class Optimizer implements Serializable {
          * {@code age = t}; a shard's local steps run a fresh state, so their age restarts with every round
          * while the step follows the run's schedule.
          */
-        void update(double[] theta, double[] g, double eta, long age) {
+        public void update(double[] theta, double[] g, double eta, long age) {
             int n = theta.length;
             switch (o.kind) {
                 case SGD:

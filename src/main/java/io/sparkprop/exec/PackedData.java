@@ -1,20 +1,25 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
+import java.util.function.Function;
 
 import io.sparkprop.data.Example;
-import io.sparkprop.data.Shard;
-import io.sparkprop.data.ShardPacker;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.nn.Precision;
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.util.Internal;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.storage.RDDInfo;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 import scala.reflect.ClassTag$;
 
 /**
@@ -23,32 +28,22 @@ import scala.reflect.ClassTag$;
  * where the input is checked, once: a bad row fails it with the row named ({@link ShardPacker}), and
  * empty data or data whose weights are all 0 is refused here, from the pass's own counts.
  */
-final class PackedData implements AutoCloseable {
+@Internal
+public final class PackedData implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PackedData.class);
 
-    final JavaRDD<Shard> shards;
-    /** Shards, one cached partition each. */
-    final int partitions;
-    /** Columns per block. */
-    final int blockSize;
-    /** The format the shards hold {@code X} and {@code Y} in. */
-    final Precision precision;
-    final long count;
-    final double weightSum;
-    /** The largest number of blocks of any shard. */
-    final int maxBlocks;
-    /** Bytes of the values in the shards (features and targets in {@link #precision}, weights as doubles). */
-    final long payloadBytes;
+    private final JavaRDD<Shard> shards;
+    private final int partitions;
+    private final int blockSize;
+    private final Precision precision;
+    private final long count;
+    private final double weightSum;
+    private final int maxBlocks;
+    private final long payloadBytes;
     /** How long {@link #cachedBytes} waits at most for Spark's status store to see every cached shard. */
     private static final long CACHED_BYTES_WAIT_NANOS = 2_000_000_000L;
-
-    /** Bytes Spark reports for the cached shards. */
-    final long cachedBytes;
-    /**
-     * Examples of each class ({@link io.sparkprop.nn.kernel.TrainingTerms#classOf}), counted in the packing pass,
-     * for a classification network (cross-entropy loss); {@code null} for others.
-     */
-    final long[] classCounts;
+    private final long cachedBytes;
+    private final long[] classCounts;
 
     private PackedData(JavaRDD<Shard> shards, int blockSize, Precision precision, long[] totals, double weightSum,
                        long cachedBytes, long[] classCounts) {
@@ -64,12 +59,80 @@ final class PackedData implements AutoCloseable {
         this.classCounts = classCounts;
     }
 
+    /** The cached shards, one a partition. */
+    public JavaRDD<Shard> shards() {
+        return shards;
+    }
+
+    /** Shards, one cached partition each. */
+    public int partitions() {
+        return partitions;
+    }
+
+    /** Columns per block. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** The format the shards hold {@code X} and {@code Y} in. */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** Examples. */
+    public long count() {
+        return count;
+    }
+
+    /** The examples' weights summed. */
+    public double weightSum() {
+        return weightSum;
+    }
+
+    /** The largest number of blocks of any shard. */
+    public int maxBlocks() {
+        return maxBlocks;
+    }
+
+    /** Bytes of the values in the shards (features and targets in {@link #precision}, weights as doubles). */
+    public long payloadBytes() {
+        return payloadBytes;
+    }
+
+    /** Bytes Spark reports for the cached shards. */
+    public long cachedBytes() {
+        return cachedBytes;
+    }
+
+    /**
+     * Examples of each class ({@link io.sparkprop.nn.kernel.TrainingTerms#classOf}), counted in the packing pass,
+     * for a classification network (cross-entropy loss); {@code null} for others. Live: do not modify.
+     */
+    public long[] classCounts() {
+        return classCounts;
+    }
+
+    /**
+     * One Spark job over the shards: {@code at} shipped to the executors ({@link Shipped}, in the shards'
+     * precision), the task {@code perShard} makes of it run on every shard, and the results keyed by partition
+     * handed to {@code merge} (an ordered merge: {@link OrderedTreeAggregate}); {@code at} must not change until
+     * this returns. Every task on the shards is one of these jobs.
+     */
+    public <T> T onShards(Parameters at,
+                          Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
+                          Function<JavaPairRDD<Integer, T>, T> merge) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
+        try (Shipped shipped = Shipped.of(sc, at, precision)) {
+            return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
+        }
+    }
+
     /**
      * The input coalesced to {@code numShards} partitions (0: Spark's default parallelism) without a
      * shuffle, into contiguous ranges of partitions ({@link RangeCoalescer}), so that the same input
      * partitioning always gives the same shards; input with fewer partitions is kept as it is.
      */
-    static JavaRDD<Example> toShardPartitions(JavaSparkContext sc, JavaRDD<Example> input, int numShards) {
+    public static JavaRDD<Example> toShardPartitions(JavaSparkContext sc, JavaRDD<Example> input, int numShards) {
         int target = numShards > 0 ? numShards : sc.defaultParallelism();
         if (target >= input.getNumPartitions()) {
             return input;
@@ -88,7 +151,7 @@ final class PackedData implements AutoCloseable {
      * @param labelCol   the column to name in messages about bad labels, or {@code null}
      * @throws IllegalArgumentException on a bad row (named), empty data, or weights that are all 0
      */
-    static PackedData pack(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec, int block,
+    public static PackedData pack(JavaSparkContext sc, JavaRDD<Example> data, NetworkSpec spec, int block,
                            Precision precision, double sparseThreshold, String what, String featuresCol,
                            String labelCol) {
         int partitions = data.getNumPartitions();

@@ -1,11 +1,14 @@
-package io.sparkprop.data;
+package io.sparkprop.exec;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 
-import io.sparkprop.nn.Precision;
+import io.sparkprop.data.Example;
+import io.sparkprop.linalg.Precision;
+import io.sparkprop.util.Checks;
+import io.sparkprop.util.Internal;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
@@ -35,6 +38,7 @@ import org.slf4j.LoggerFactory;
  * per block, so one shard may hold both kinds. Such a block never exists densely, so a wide input
  * ({@code 2^18} features) packs in the memory of its non-zeros.
  */
+@Internal
 public final class ShardPacker implements java.io.Serializable {
     private static final Logger LOG = LoggerFactory.getLogger(ShardPacker.class);
     private static final long serialVersionUID = 1L;
@@ -121,11 +125,7 @@ public final class ShardPacker implements java.io.Serializable {
      * @throws IllegalArgumentException unless {@code 0 ≤ value ≤ 1}
      */
     public ShardPacker withSparseThreshold(double value) {
-        // the wording of the settings' checks (train.Checks), which this package does not use
-        if (!(value >= 0 && value <= 1)) {
-            throw new IllegalArgumentException("sparseThreshold must be in [0, 1], found " + value);
-        }
-        this.sparseThreshold = value;
+        this.sparseThreshold = Checks.closedUnitInterval("sparseThreshold", value);
         return this;
     }
 
@@ -514,31 +514,28 @@ public final class ShardPacker implements java.io.Serializable {
      * increasing) to {@code x}'s arrays from entry {@code nz}; returns the next free entry.
      */
     private int putSparse(Vector v, DMatrixSparseCSC x, int nz, int partition, long row) {
+        checkValues(v, partition, row);
+        return BlockWriter.appendNonZeros(v, x, nz);
+    }
+
+    /**
+     * {@code v}'s size, its values finite, and a sparse vector's indices within {@code 0..n−1} and strictly
+     * increasing.
+     */
+    private void checkValues(Vector v, int partition, long row) {
         checkSize(v, partition, row);
         if (v instanceof SparseVector) {
             SparseVector s = (SparseVector) v;
-            int[] indices = s.indices();
-            double[] values = s.values();
-            checkIndices(indices, values, partition, row);
-            for (int k = 0; k < indices.length; k++) {
-                if (values[k] != 0.0) {
-                    x.nz_rows[nz] = indices[k];
-                    x.nz_values[nz++] = values[k];
-                }
-            }
-        } else {
-            double[] values = v instanceof DenseVector ? ((DenseVector) v).values() : v.toArray();
-            for (int i = 0; i < values.length; i++) {
-                if (!Double.isFinite(values[i])) {
-                    throw nonFinite(feature(i), values[i], partition, row);
-                }
-                if (values[i] != 0.0) {
-                    x.nz_rows[nz] = i;
-                    x.nz_values[nz++] = values[i];
-                }
+            checkIndices(s.indices(), s.values(), partition, row);
+            return;
+        }
+        double[] values = v instanceof DenseVector ? ((DenseVector) v).values() : null;
+        for (int i = 0; i < numFeatures; i++) {
+            double value = values != null ? values[i] : v.apply(i);
+            if (!Double.isFinite(value)) {
+                throw nonFinite(feature(i), value, partition, row);
             }
         }
-        return nz;
     }
 
     private void checkSize(Vector v, int partition, long row) {
@@ -588,11 +585,6 @@ public final class ShardPacker implements java.io.Serializable {
         return layout == Layout.COLUMNS ? new DMatrixRMaj(size, examples) : new DMatrixRMaj(examples, size);
     }
 
-    /** Offset of value {@code i} of example {@code j} in a block whose examples have {@code size} values. */
-    private int offset(int i, int j, int size) {
-        return layout == Layout.COLUMNS ? i * blockSize + j : j * size + i;
-    }
-
     private static boolean isAllOnes(double[] w) {
         for (double v : w) {
             if (v != 1.0) {
@@ -602,40 +594,13 @@ public final class ShardPacker implements java.io.Serializable {
         return true;
     }
 
+    /** Example {@code col}'s features, checked, into the zeroed block {@code d} in this packer's layout. */
     private void putFeatures(Vector v, double[] d, int col, int partition, long row) {
-        checkSize(v, partition, row);
-        if (v instanceof DenseVector) {
-            double[] values = ((DenseVector) v).values();
-            for (int i = 0; i < numFeatures; i++) {
-                if (!Double.isFinite(values[i])) {
-                    throw nonFinite(feature(i), values[i], partition, row);
-                }
-            }
-            if (layout == Layout.ROWS) {
-                System.arraycopy(values, 0, d, col * numFeatures, numFeatures);
-            } else {
-                for (int i = 0; i < numFeatures; i++) {
-                    d[i * blockSize + col] = values[i];
-                }
-            }
-        } else if (v instanceof SparseVector) {
-            SparseVector s = (SparseVector) v;
-            int[] indices = s.indices();
-            double[] values = s.values();
-            checkIndices(indices, values, partition, row);
-            for (int k = 0; k < indices.length; k++) {
-                double value = values[k];
-                // the block starts zeroed, so only the stored entries need writing
-                d[offset(indices[k], col, numFeatures)] = value;
-            }
+        checkValues(v, partition, row);
+        if (layout == Layout.ROWS) {
+            BlockWriter.put(v, d, col * numFeatures, 1, true);
         } else {
-            for (int i = 0; i < numFeatures; i++) {
-                double value = v.apply(i);
-                if (!Double.isFinite(value)) {
-                    throw nonFinite(feature(i), value, partition, row);
-                }
-                d[offset(i, col, numFeatures)] = value;
-            }
+            BlockWriter.put(v, d, col, blockSize, true);
         }
     }
 

@@ -1,4 +1,4 @@
-package io.sparkprop.nn;
+package io.sparkprop.linalg;
 
 /**
  * The floating-point format a network is trained in. {@link #FLOAT64} (the default) keeps everything in

@@ -1,4 +1,4 @@
-package io.sparkprop.data;
+package io.sparkprop.exec;
 
 import java.util.Arrays;
 import java.util.Locale;

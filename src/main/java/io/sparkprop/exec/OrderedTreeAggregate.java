@@ -1,4 +1,4 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -7,6 +7,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 
+import io.sparkprop.util.Internal;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -35,9 +36,10 @@ import scala.Tuple2;
  * receives one (a merge task holds its group: Spark's shuffle sorter checks its memory only every 32
  * records, {@code Spillable.maybeSpill}, so large members would not be spilled in time).
  */
+@Internal
 public final class OrderedTreeAggregate {
     /** The share of {@code min(driver heap, spark.driver.maxResultSize)} the collected partials may take. */
-    static final int DRIVER_SHARE = 4;
+    public static final int DRIVER_SHARE = 4;
     /**
      * Partial results of at most this many bytes together go to the driver in the job that makes them:
      * a merge level on the executors is a shuffle stage (tens of milliseconds even for a few bytes), which

@@ -1,4 +1,6 @@
-package io.sparkprop.data;
+package io.sparkprop.exec;
+
+import io.sparkprop.util.Internal;
 
 /**
  * A partition's examples as compressed sparse rows, checked and in canonical order
@@ -7,6 +9,7 @@ package io.sparkprop.data;
  * (class indices one-hot, as packed), its weight {@code weights[i]}. For passes that sum over rows — the ridge
  * statistics — without a dense row of every feature. The arrays are shared, not copied: do not modify.
  */
+@Internal
 public final class SparseRows {
     private final int numFeatures;
     private final int numOutputs;

@@ -1,8 +1,10 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
+import io.sparkprop.util.Internal;
 import org.apache.spark.SparkException;
 
 /** Turning a failed Spark job back into the error a user needs. */
+@Internal
 public final class SparkJobs {
     private SparkJobs() {
     }

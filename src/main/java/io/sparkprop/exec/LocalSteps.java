@@ -1,0 +1,219 @@
+package io.sparkprop.exec;
+
+import java.io.Serializable;
+
+import io.sparkprop.linalg.GemmChoice;
+import io.sparkprop.nn.GradientSum;
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.nn.kernel.TrainingTerms;
+import io.sparkprop.optim.GradientStep;
+import io.sparkprop.optim.Optimizer;
+import io.sparkprop.optim.StepSchedule;
+import io.sparkprop.util.Internal;
+import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The executor side of a round of local steps: the partition's shard starts from the shipped parameters
+ * {@code θ} and takes the round's mini-batch steps {@code j = first … last−1} of the epoch on its own, step
+ * {@code j} reading the shard's slice {@code j} of the epoch's seeded block order ({@link BlockSchedule}) — its
+ * share of global batch {@code j}, the blocks synchronous SGD would read for update {@code j}. Each step is the
+ * run's {@link GradientStep} on the shard's sums of that slice,
+ *
+ * <pre>  g_{p,j} = (1/W_{p,j}) Σ_{i ∈ slice} w_i ∇C_i(θ_p) + λW(θ_p),   θ_p ← rule(θ_p, clip(g_{p,j}), η_{u+j−first})</pre>
+ *
+ * with the rule's state (velocity, Adam's moments) fresh for the round and the step size following the
+ * run's schedule at update {@code u + j − first}. The shard returns {@code W_p (θ_p − θ)} with
+ * {@code W_p = Σ_j W_{p,j}}, so that the ordered merge yields the example-weighted mean delta. The result
+ * depends on the shard, the shipped parameters and the round alone: a re-run task computes the same bits.
+ */
+@Internal
+public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
+    private static final long serialVersionUID = 1L;
+
+    private final Optimizer rule;
+    private final StepSchedule schedule;
+    private final GradientStep step;
+    private final TrainingTerms terms;
+    private final long seed;
+    private final int epoch;
+    private final int first;
+    private final int last;
+    private final int stepsPerEpoch;
+    private final long updatesBefore;
+    private final LongAccumulator blocksRead;
+
+    /**
+     * @param first, last   the round's steps {@code [first, last)} among the epoch's {@code stepsPerEpoch}
+     * @param updatesBefore updates the run applied before this round (the step-size schedule's index, and with
+     *                      the step's offset the dropout masks' update)
+     */
+    public LocalSteps(Shipped parameters, GemmChoice gemm, CollectionAccumulator<String> fingerprints,
+                      Optimizer rule, StepSchedule schedule, GradientStep step, TrainingTerms terms, long seed,
+                      int epoch, int first, int last, int stepsPerEpoch, long updatesBefore,
+                      LongAccumulator blocksRead) {
+        super(parameters, gemm, fingerprints);
+        this.rule = rule;
+        this.schedule = schedule;
+        this.step = step;
+        this.terms = terms;
+        this.seed = seed;
+        this.epoch = epoch;
+        this.first = first;
+        this.last = last;
+        this.stepsPerEpoch = stepsPerEpoch;
+        this.updatesBefore = updatesBefore;
+        this.blocksRead = blocksRead;
+    }
+
+    @Override
+    boolean hasWork(Shard shard) {
+        int blocks = shard.numBlocks();
+        return BlockSchedule.sliceStart(blocks, first, stepsPerEpoch)
+                != BlockSchedule.sliceEnd(blocks, last - 1, stepsPerEpoch);
+    }
+
+    @Override
+    Sum run(Shard shard, Parameters start, BackpropKernel kernel) {
+        int blocks = shard.numBlocks();
+        int partition = shard.partition();
+        int[] order = BlockSchedule.order(seed, epoch, partition, blocks, true, new int[blocks]);
+        Parameters theta = start.copy();
+        Optimizer.Updater updater = rule.newUpdater(theta.size());
+        GradientSum slice = new GradientSum(start.spec());
+        Sum sum = new Sum();
+        long applied = 0;
+        long read = 0;
+        for (int j = first; j < last && sum.divergence == null; j++) {
+            int from = BlockSchedule.sliceStart(blocks, j, stepsPerEpoch);
+            int to = BlockSchedule.sliceEnd(blocks, j, stepsPerEpoch);
+            if (from == to) {
+                continue;
+            }
+            slice.resetInPlace();
+            long update = updatesBefore + j - first;
+            // float32: θ_p rounded afresh every step
+            addGradients(kernel, kernel.load(theta), shard, order, from, to, slice, terms, seed, update);
+            read += to - from;
+            sum.count += slice.count();
+            double w = slice.weightSum();
+            GradientStep.Result r = step.apply(slice, theta, updater, schedule.at(update), applied);
+            switch (r.status()) {
+                case EMPTY:
+                    continue; // only zero weights in this slice: nothing to learn from
+                case LOSS_NOT_FINITE:
+                case GRADIENT_NOT_FINITE:
+                    sum.divergence = r.status().description() + " on shard " + partition + " at local step "
+                            + (j - first + 1) + " (loss " + r.meanLoss() + ")";
+                    continue;
+                default:
+                    break;
+            }
+            applied++;
+            sum.objectiveSum += w * r.objective();
+            sum.weightSum += w;
+            if (r.clipped()) {
+                sum.clipped++;
+            }
+            // NaN is "not computed" (no clipping), never larger than a norm that was
+            if (!Double.isNaN(r.gradientNorm()) && !(sum.largestNorm >= r.gradientNorm())) {
+                sum.largestNorm = r.gradientNorm();
+            }
+            if (r.status() == GradientStep.Status.PARAMETERS_NOT_FINITE) {
+                sum.divergence = r.status().description() + " at local step " + (j - first + 1) + " on shard "
+                        + partition;
+            }
+        }
+        blocksRead.add(read);
+        if (sum.weightSum > 0 && sum.divergence == null) {
+            // W_p (θ_p − θ): θ_p's copy becomes the weighted delta in place
+            double[] d = theta.values();
+            double[] s = start.values();
+            for (int i = 0; i < d.length; i++) {
+                d[i] = sum.weightSum * (d[i] - s[i]);
+            }
+            sum.weightedDelta = d;
+        }
+        return sum;
+    }
+
+    /**
+     * What a round's shards sum: {@code Σ_p W_p Δ_p}, {@code Σ W_{p,j} J_{p,j}} (each step's objective at the
+     * parameters it started from, penalty included), {@code Σ W_{p,j}}, examples read, and the first
+     * divergence in merge order.
+     */
+    @Internal
+    public static final class Sum implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        private double[] weightedDelta;
+        private double objectiveSum;
+        private double weightSum;
+        private long count;
+        /** Local steps whose gradient was clipped, and the largest norm before clipping (NaN: not computed). */
+        private long clipped;
+        private double largestNorm = Double.NaN;
+        private String divergence;
+
+        /** {@code Σ_p W_p (θ_p − θ)} (live), or {@code null} when no shard learnt or one diverged. */
+        public double[] weightedDelta() {
+            return weightedDelta;
+        }
+
+        /** {@code Σ W_{p,j} J_{p,j}}: the steps' objectives weighted by their batches' weights. */
+        public double objectiveSum() {
+            return objectiveSum;
+        }
+
+        /** {@code Σ W_{p,j}} over the steps that updated. */
+        public double weightSum() {
+            return weightSum;
+        }
+
+        /** Examples read. */
+        public long count() {
+            return count;
+        }
+
+        /** Local steps whose gradient was clipped. */
+        public long clipped() {
+            return clipped;
+        }
+
+        /** The largest gradient norm before clipping; NaN when not computed. */
+        public double largestNorm() {
+            return largestNorm;
+        }
+
+        /** Why a shard's steps stopped (the first in merge order), or {@code null}. */
+        public String divergence() {
+            return divergence;
+        }
+
+        /** {@code this ← this + other}, in the fixed merge order; returns {@code this}. */
+        public Sum mergeInPlace(Sum other) {
+            if (divergence == null) {
+                divergence = other.divergence;
+            }
+            if (weightedDelta == null) {
+                weightedDelta = other.weightedDelta;
+            } else if (other.weightedDelta != null) {
+                double[] a = weightedDelta;
+                double[] b = other.weightedDelta;
+                for (int i = 0; i < a.length; i++) {
+                    a[i] += b[i];
+                }
+            }
+            clipped += other.clipped;
+            // NaN is "not computed": a shard without steps of positive weight has no norm to contribute
+            if (!Double.isNaN(other.largestNorm) && !(largestNorm >= other.largestNorm)) {
+                largestNorm = other.largestNorm;
+            }
+            objectiveSum += other.objectiveSum;
+            weightSum += other.weightSum;
+            count += other.count;
+            return this;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package io.sparkprop.optim;
+
+import java.io.Serializable;
+
+import io.sparkprop.nn.GradientSum;
+import io.sparkprop.nn.Parameters;
+import io.sparkprop.util.Internal;
+
+/**
+ * One gradient step on the objective {@code J(θ) = (1/W) Σ_i w_i C_i(θ) + (λ/2) Σ_l ‖W_l‖_F²} of a batch, from
+ * the batch's sums {@code Σ_i w_i C_i}, {@code Σ_i w_i ∇C_i} and {@code W = Σ_i w_i} taken at {@code θ}:
+ *
+ * <pre>  g = (1/W) Σ_i w_i ∇C_i + λW     (biases not penalised)
+ *   g ← clip(g, c)                  (global norm, {@link Clipping}; after the ridge term, so the norm is the objective's)
+ *   θ ← rule(θ, g, η)               (an {@link Optimizer.Updater})</pre>
+ *
+ * The one step of the run: the driver's synchronous round takes it on the merged sums of all shards, and every
+ * shard's local steps take it on their own. Each check comes before the work that would spread a non-finite
+ * value: a non-finite loss or gradient stops before {@code θ} is touched; a non-finite result is reported (and
+ * {@code θ}, updated in place, is then to be thrown away). Immutable.
+ */
+@Internal
+public final class GradientStep implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** How a step ended. */
+    public enum Status {
+        /** {@code θ} was updated to finite values. */
+        UPDATED("updated"),
+        /** The batch's weights sum to 0 (or it held no example): nothing to learn from, {@code θ} untouched. */
+        EMPTY("no example of positive weight"),
+        /** The mean loss is not finite; {@code θ} untouched. */
+        LOSS_NOT_FINITE("the loss is not finite"),
+        /** The loss is finite but the gradient is not; {@code θ} untouched. */
+        GRADIENT_NOT_FINITE("the gradient is not finite"),
+        /** The update made {@code θ} non-finite. */
+        PARAMETERS_NOT_FINITE("the update made the parameters non-finite");
+
+        private final String description;
+
+        Status(String description) {
+            this.description = description;
+        }
+
+        /** What happened, as messages say it (e.g. {@code the loss is not finite}). */
+        public String description() {
+            return description;
+        }
+    }
+
+    /**
+     * What a step did.
+     *
+     * @param status       how it ended
+     * @param meanLoss     {@code (1/W) Σ_i w_i C_i} (NaN when {@link Status#EMPTY})
+     * @param objective    {@code J(θ)} at the parameters the step started from: the mean loss plus the penalty
+     *                     (NaN unless the loss and gradient were finite)
+     * @param gradientNorm {@code ‖g‖} before clipping, NaN without clipping or when not computed
+     * @param clipped      whether {@code g} was clipped
+     */
+    public record Result(Status status, double meanLoss, double objective, double gradientNorm, boolean clipped) {
+        /** Whether the step failed for a non-finite value (not {@link Status#UPDATED} nor {@link Status#EMPTY}). */
+        public boolean diverged() {
+            return status != Status.UPDATED && status != Status.EMPTY;
+        }
+    }
+
+    private final double regParam;
+    private final double clipNorm;
+
+    /**
+     * @param regParam {@code λ ≥ 0}, the ridge term's weight
+     * @param clipNorm {@code c ≥ 0}, the largest norm of a step's gradient (0: no clipping)
+     */
+    public GradientStep(double regParam, double clipNorm) {
+        this.regParam = regParam;
+        this.clipNorm = clipNorm;
+    }
+
+    /**
+     * Takes the step from {@code sum} (whose gradient becomes {@code g}: modified) at {@code theta} (updated in
+     * place) with step size {@code eta}, for an {@code updater} that has taken {@code age} updates before.
+     */
+    public Result apply(GradientSum sum, Parameters theta, Optimizer.Updater updater, double eta, long age) {
+        double w = sum.weightSum();
+        if (w == 0) {
+            return new Result(Status.EMPTY, Double.NaN, Double.NaN, Double.NaN, false);
+        }
+        double meanLoss = sum.lossSum() / w;
+        Parameters g = sum.gradient();
+        if (!Double.isFinite(meanLoss)) {
+            return new Result(Status.LOSS_NOT_FINITE, meanLoss, Double.NaN, Double.NaN, false);
+        }
+        if (!g.isFinite()) {
+            return new Result(Status.GRADIENT_NOT_FINITE, meanLoss, Double.NaN, Double.NaN, false);
+        }
+        g.scaleInPlace(1.0 / w);
+        double objective = meanLoss;
+        if (regParam > 0) {
+            g.axpyWeightsInPlace(regParam, theta); // ∇(λ/2 ‖W‖²) = λW
+            objective += 0.5 * regParam * theta.weightNormSquared();
+        }
+        double norm = Clipping.clip(g.values(), clipNorm);
+        boolean clipped = norm > clipNorm; // false for NaN, i.e. without clipping
+        updater.update(theta.values(), g.values(), eta, age);
+        return new Result(theta.isFinite() ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE, meanLoss, objective, norm,
+                clipped);
+    }
+}

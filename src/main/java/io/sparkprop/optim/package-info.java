@@ -1,0 +1,9 @@
+/**
+ * Optimisation, shared by the driver and the executors and knowing nothing of Spark: the update rules
+ * ({@link io.sparkprop.optim.Optimizer}: SGD, momentum, Nesterov, Adam, with their per-run state), the step size
+ * of every update ({@link io.sparkprop.optim.StepSchedule}: warm-up, inverse-time decay, steps, cosine — the one
+ * place of the decay's formula), global-norm clipping ({@link io.sparkprop.optim.Clipping}), and the one
+ * gradient step that every round takes ({@link io.sparkprop.optim.GradientStep}: mean gradient, ridge term,
+ * clipping, rule).
+ */
+package io.sparkprop.optim;
