@@ -5,11 +5,11 @@ import java.util.concurrent.TimeUnit;
 
 import io.sparkprop.linalg.Gemm;
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.nn.Precision;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import io.sparkprop.testutil.TestData;
 import org.ejml.data.DMatrixRMaj;

@@ -147,7 +147,7 @@ public final class KernelBenchMain {
         TestData.floatExact(params.values());
         io.sparkprop.nn.kernel.BackpropKernel f64 = new io.sparkprop.nn.kernel.BackpropKernel(spec, gemm);
         io.sparkprop.nn.kernel.BackpropKernel f32 = new io.sparkprop.nn.kernel.BackpropKernel(spec, gemm,
-                io.sparkprop.nn.Precision.FLOAT32);
+                io.sparkprop.linalg.Precision.FLOAT32);
         io.sparkprop.nn.kernel.BackpropKernel.Weights w32 = f32.load(params);
         io.sparkprop.nn.GradientSum reference = new io.sparkprop.nn.GradientSum(spec);
         io.sparkprop.nn.GradientSum doubleSum = new io.sparkprop.nn.GradientSum(spec);

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import io.sparkprop.exec.OrderedTreeAggregate;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.train.OrderedTreeAggregate;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 

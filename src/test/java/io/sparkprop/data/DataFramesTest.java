@@ -9,8 +9,8 @@ import java.util.List;
 
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.testutil.LocalSpark;
-import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
 import org.apache.spark.ml.linalg.SQLDataTypes;

@@ -14,12 +14,12 @@ import io.sparkprop.data.DataFrames;
 import io.sparkprop.job.JobConfig;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.ridge.RidgeSettings;
 import io.sparkprop.ridge.RidgeSolution;
 import io.sparkprop.ridge.RidgeSolver;
 import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.train.MlpSettings;
-import io.sparkprop.train.Optimizer;
 import io.sparkprop.train.Trainer;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -101,7 +101,7 @@ class DefaultsAgreeTest {
         assertEquals(c.longValue("train.seed"), (Long) defaultOf(ridge, "seed"));
         assertEquals(c.string("train.precision"), defaultOf(ridge, "precision"));
         assertEquals(c.real("train.sparseThreshold"), (Double) defaultOf(ridge, "sparseThreshold"), 0.0);
-        assertEquals(io.sparkprop.data.ShardPacker.DEFAULT_SPARSE_THRESHOLD, c.real("train.sparseThreshold"), 0.0);
+        assertEquals(io.sparkprop.exec.ShardPacker.DEFAULT_SPARSE_THRESHOLD, c.real("train.sparseThreshold"), 0.0);
         // the keys whose ridge defaults differ are not passed unless given (see JobConfig.ridgeSettings)
         assertTrue(!c.isSet("train.stepSize") && !c.isSet("train.maxEpochs") && !c.isSet("train.blockSize"));
         // and the settings values: the job's, the estimators' and the records' own defaults are one value
@@ -162,7 +162,7 @@ class DefaultsAgreeTest {
         p.setProperty("train.labelSmoothing", "0.1");
         assertEquals(s, JobConfig.parse(p).mlpSettings());
         // every schedule name survives the params and the config; a shape other than inverse takes no decay
-        for (String schedule : io.sparkprop.train.StepSchedule.Kind.names()) {
+        for (String schedule : io.sparkprop.optim.StepSchedule.Kind.names()) {
             MlpSettings shaped = s.toBuilder().stepSchedule(schedule).stepDecay(schedule.equals("inverse") ? 0.01 : 0)
                     .build();
             assertEquals(shaped, new MlpRegressor().setSettings(shaped).settings());
@@ -183,7 +183,7 @@ class DefaultsAgreeTest {
         assertEquals(r, new RidgeRegression().setSettings(r).settings());
         // the normal equations are float64 whatever is asked: float32 with solver normal is refused, not ignored
         IllegalArgumentException normal32 = assertThrows(IllegalArgumentException.class,
-                () -> RidgeSettings.builder().precision(io.sparkprop.nn.Precision.FLOAT32).build());
+                () -> RidgeSettings.builder().precision(io.sparkprop.linalg.Precision.FLOAT32).build());
         assertEquals("precision float32 applies to solver sgd only: the normal equations are always formed and solved "
                 + "in float64; use precision float64 with solver normal, or solver sgd", normal32.getMessage());
         // a threshold outside [0, 1] is refused with the setting's name, by the settings and the params alike

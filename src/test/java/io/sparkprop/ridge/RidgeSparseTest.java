@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import io.sparkprop.data.Example;
-import io.sparkprop.data.ShardPacker;
+import io.sparkprop.exec.ShardPacker;
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.testutil.TestData;

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import io.sparkprop.data.Example;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;

@@ -12,9 +12,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import io.sparkprop.data.Example;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.nn.Precision;
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;

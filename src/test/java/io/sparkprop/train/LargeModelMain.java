@@ -9,6 +9,7 @@ import io.sparkprop.data.Example;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.Loss;
 import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.testutil.HeapSampler;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;

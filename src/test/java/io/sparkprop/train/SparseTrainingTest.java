@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import io.sparkprop.data.Example;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.ml.MlpClassificationModel;
 import io.sparkprop.ml.MlpClassifier;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
-import io.sparkprop.nn.Precision;
 import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.testutil.TestData;
 import org.apache.spark.api.java.JavaRDD;

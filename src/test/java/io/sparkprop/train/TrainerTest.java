@@ -19,6 +19,7 @@ import io.sparkprop.nn.Loss;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.testutil.LocalSpark;
 import io.sparkprop.testutil.TestData;
 import org.apache.spark.api.java.JavaRDD;

@@ -16,6 +16,9 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.optim.Clipping;
+import io.sparkprop.optim.Optimizer;
+import io.sparkprop.optim.StepSchedule;
 import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -100,7 +103,7 @@ class TrainingRecipeTest {
         MlpSettings s = base().optimizer("sgd").stepSize(0.2).stepSchedule("cosine").warmupSteps(4).stepFloor(0.1)
                 .maxEpochs(4).build();
         TrainingResult r = fit(s);
-        StepSchedule schedule = StepSchedule.of(s, r.iterationsPerEpoch());
+        StepSchedule schedule = s.stepSchedule(r.iterationsPerEpoch());
         long applied = 0;
         for (IterationRecord it : r.history().iterations()) {
             assertEquals(schedule.at(applied), it.stepSize(), 0.0, "iteration " + it.iteration());
@@ -116,17 +119,17 @@ class TrainingRecipeTest {
         assertEquals(0.02, schedule.at(28), 1e-15);
         assertEquals(0.02, schedule.at(1000), 1e-15);
         // step: ×0.5 every 2 epochs of 7 updates, floored at 0.3·η; inverse: η/(1 + d·s), the optimiser's own bits
-        StepSchedule step = StepSchedule.of(base().stepSize(1).stepSchedule("step").stepDropEpochs(2)
-                .stepDropFactor(0.5).stepFloor(0.3).build(), 7);
+        StepSchedule step = base().stepSize(1).stepSchedule("step").stepDropEpochs(2)
+                .stepDropFactor(0.5).stepFloor(0.3).build().stepSchedule(7);
         assertArrayEquals(new double[] {1, 1, 0.5, 0.5, 0.3}, new double[] {step.at(0), step.at(13), step.at(14),
             step.at(27), step.at(28)}, 0.0);
         Optimizer decayed = Optimizer.sgd(0.3, 0.07);
-        StepSchedule inverse = StepSchedule.of(base().stepSize(0.3).stepDecay(0.07).build(), 7);
+        StepSchedule inverse = base().stepSize(0.3).stepDecay(0.07).build().stepSchedule(7);
         for (long t = 0; t < 100; t++) {
             assertEquals(decayed.stepSizeAt(t), inverse.at(t), 0.0);
         }
         // the default: every update takes the step size itself
-        StepSchedule defaults = StepSchedule.of(base().build(), 7);
+        StepSchedule defaults = base().build().stepSchedule(7);
         for (long t = 0; t < 100; t++) {
             assertEquals(base().build().stepSize(), defaults.at(t), 0.0);
         }
@@ -179,10 +182,10 @@ class TrainingRecipeTest {
         assertTrue(clipped >= updates, "every shard's step clipped: " + clipped + " of " + updates + " updates");
         // huge and tiny gradients: the norm neither overflows nor underflows
         double[] big = {3e200, 4e200};
-        assertEquals(5e200, ShardRound.clip(big, 1), 1e186);
+        assertEquals(5e200, Clipping.clip(big, 1), 1e186);
         assertEquals(1.0, Math.hypot(big[0], big[1]), 1e-15);
         double[] small = {3e-200, 4e-200};
-        assertEquals(5e-200, ShardRound.clip(small, 1), 1e-214);
+        assertEquals(5e-200, Clipping.clip(small, 1), 1e-214);
         assertEquals(3e-200, small[0], 0.0);
     }
 

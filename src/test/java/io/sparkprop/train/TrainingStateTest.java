@@ -17,6 +17,7 @@ import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.optim.Optimizer;
 import io.sparkprop.testutil.LocalSpark;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;

@@ -10,12 +10,12 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Loss;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
-import io.sparkprop.nn.Precision;
 import io.sparkprop.testutil.TestData;
 import io.sparkprop.testutil.Tolerances;
 import org.ejml.data.DMatrixRMaj;

@@ -1,4 +1,4 @@
-package io.sparkprop.data;
+package io.sparkprop.exec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import io.sparkprop.data.Example;
 import org.apache.spark.ml.linalg.Vectors;
 import org.ejml.data.DMatrixRMaj;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.sparkprop.data;
+package io.sparkprop.exec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,7 +10,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import io.sparkprop.nn.Precision;
+import io.sparkprop.data.Example;
+import io.sparkprop.linalg.Precision;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;

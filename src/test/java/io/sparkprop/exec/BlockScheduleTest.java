@@ -1,4 +1,4 @@
-package io.sparkprop.train;
+package io.sparkprop.exec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
