@@ -184,6 +184,9 @@ public final class JobConfig {
         setting("train.aggregationDepth", str(mlp.aggregationDepth()), "an integer > 0",
                 "how many partial results reach the driver: about partitions^(1/depth)", POSITIVE_INT,
                 (b, v) -> b.aggregationDepth(parseInt(v)), (b, v) -> b.aggregationDepth(parseInt(v)));
+        setting("train.numShards", str(mlp.numShards()), "an integer >= 0", "cached partitions of the training data, "
+                + "one task each per round; input with more partitions is coalesced without a shuffle; 0 = Spark's "
+                + "default parallelism (MLPs)", NON_NEGATIVE_INT, (b, v) -> b.numShards(parseInt(v)), null);
         setting("train.seed", str(mlp.seed()), "an integer", "seed of the initial weights and batch order", LONG,
                 (b, v) -> b.seed(Long.parseLong(v)), (b, v) -> b.seed(Long.parseLong(v)));
         setting("train.patience", str(mlp.patience()), "an integer >= 0",

@@ -122,6 +122,11 @@ public interface HasMlpParams extends Params {
         return mlpParams().aggregationDepth;
     }
 
+    /** Cached partitions of the training data, one task each per round; 0 = Spark's default parallelism. */
+    default IntParam numShards() {
+        return mlpParams().numShards;
+    }
+
     /** Random seed. */
     default LongParam seed() {
         return mlpParams().seed;
@@ -227,6 +232,10 @@ public interface HasMlpParams extends Params {
 
     default int getAggregationDepth() {
         return (Integer) getOrDefault(aggregationDepth());
+    }
+
+    default int getNumShards() {
+        return (Integer) getOrDefault(numShards());
     }
 
     default long getSeed() {

@@ -236,6 +236,12 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return self();
     }
 
+    /** Cached partitions of the training data, one task each per round; 0 = Spark's default parallelism. */
+    public E setNumShards(int value) {
+        set(numShards(), value);
+        return self();
+    }
+
     public E setSeed(long value) {
         set(seed(), value);
         return self();
@@ -252,8 +258,8 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
     }
 
     /**
-     * Sets every training param from {@code settings} ({@link MlpSettings}; its Adam constants,
-     * {@code numShards} and {@code gemmBackend} are no params of the estimators).
+     * Sets every training param from {@code settings} ({@link MlpSettings}; its Adam constants and
+     * {@code gemmBackend} are no params of the estimators).
      */
     public E setSettings(MlpSettings settings) {
         mlpParams.set(this, settings);

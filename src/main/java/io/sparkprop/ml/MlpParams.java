@@ -40,6 +40,7 @@ final class MlpParams implements java.io.Serializable {
     final DoubleParam regParam;
     final IntParam blockSize;
     final IntParam aggregationDepth;
+    final IntParam numShards;
     final LongParam seed;
     final Param<String> validationIndicatorCol;
     final IntParam patience;
@@ -99,6 +100,8 @@ final class MlpParams implements java.io.Serializable {
                 ParamValidators.gtEq(1));
         aggregationDepth = new IntParam(owner, "aggregationDepth", "depth of the gradient merge tree (>= 1)",
                 ParamValidators.gtEq(1));
+        numShards = new IntParam(owner, "numShards", "cached partitions of the training data, one task each per "
+                + "round (>= 0; 0 = Spark's default parallelism)", ParamValidators.gtEq(0));
         seed = new LongParam(owner, "seed", "random seed of the initial weights and the batch order");
         validationIndicatorCol = new Param<>(owner, "validationIndicatorCol",
                 "boolean column: rows marked true are held out for validation, never trained on; empty for none");
@@ -173,6 +176,7 @@ final class MlpParams implements java.io.Serializable {
         owner.setDefault(regParam, d.regParam());
         owner.setDefault(blockSize, d.blockSize());
         owner.setDefault(aggregationDepth, d.aggregationDepth());
+        owner.setDefault(numShards, d.numShards());
         owner.setDefault(seed, d.seed());
         owner.setDefault(validationIndicatorCol, "");
         owner.setDefault(patience, d.patience());
@@ -200,7 +204,7 @@ final class MlpParams implements java.io.Serializable {
                 .localSteps(get(owner, localSteps)).outerStepSize(get(owner, outerStepSize))
                 .outerMomentum(get(owner, outerMomentum)).maxEpochs(get(owner, maxEpochs))
                 .tol(get(owner, tol)).regParam(get(owner, regParam)).blockSize(get(owner, blockSize))
-                .aggregationDepth(get(owner, aggregationDepth)).seed(get(owner, seed)).patience(get(owner, patience))
+                .aggregationDepth(get(owner, aggregationDepth)).numShards(get(owner, numShards)).seed(get(owner, seed)).patience(get(owner, patience))
                 .precision((String) get(owner, precision))
                 .sparseThreshold(get(owner, sparseThreshold))
                 .stepSchedule(get(owner, stepSchedule)).warmupSteps(get(owner, warmupSteps))
@@ -211,8 +215,8 @@ final class MlpParams implements java.io.Serializable {
 
     /**
      * The params of {@code settings} set on {@code owner}: the inverse of {@link #settings}. (The
-     * settings' Adam constants, {@code numShards} and {@code gemmBackend} are no params; they keep
-     * their defaults.)
+     * settings' Adam constants and {@code gemmBackend} are no params; they keep their
+     * defaults.)
      */
     void set(Params owner, MlpSettings settings) {
         owner.set(optimizer, settings.optimizer());
@@ -228,6 +232,7 @@ final class MlpParams implements java.io.Serializable {
         owner.set(regParam, settings.regParam());
         owner.set(blockSize, settings.blockSize());
         owner.set(aggregationDepth, settings.aggregationDepth());
+        owner.set(numShards, settings.numShards());
         owner.set(seed, settings.seed());
         owner.set(patience, settings.patience());
         owner.set(precision, settings.precision().lowerName());

@@ -83,7 +83,7 @@ class DefaultsAgreeTest {
                 assertEquals(c.real("train." + real), (Double) defaultOf(m, real), 0.0, real);
             }
             for (String integer : new String[] {"batchSize", "localSteps", "maxEpochs", "blockSize", "aggregationDepth",
-                "patience", "warmupSteps", "stepDropEpochs"}) {
+                "patience", "warmupSteps", "stepDropEpochs", "numShards"}) {
                 assertEquals(c.integer("train." + integer), (Integer) defaultOf(m, integer), integer);
             }
             assertEquals(c.longValue("train.seed"), (Long) defaultOf(m, "seed"));
@@ -118,7 +118,7 @@ class DefaultsAgreeTest {
     @Test
     void settingsRoundTripThroughTheParamsAndTheConfig() {
         MlpSettings s = MlpSettings.builder().optimizer("Nesterov").stepSize(0.05).momentum(0.8).stepDecay(0.01)
-                .batchSize(64).localSteps(8).outerStepSize(0.7).outerMomentum(0.9).maxEpochs(7).tol(1e-3).regParam(1e-4).blockSize(32).aggregationDepth(3).seed(9)
+                .batchSize(64).localSteps(8).outerStepSize(0.7).outerMomentum(0.9).maxEpochs(7).tol(1e-3).regParam(1e-4).blockSize(32).aggregationDepth(3).numShards(3).seed(9)
                 .patience(2).precision("FLOAT32").sparseThreshold(0.3).warmupSteps(20).stepFloor(0.05)
                 .stepDropEpochs(3).stepDropFactor(0.5).dropout(0.2).clipNorm(4).classWeights("1,50")
                 .labelSmoothing(0.1).build();
@@ -148,6 +148,7 @@ class DefaultsAgreeTest {
         p.setProperty("train.regParam", "1e-4");
         p.setProperty("train.blockSize", "32");
         p.setProperty("train.aggregationDepth", "3");
+        p.setProperty("train.numShards", "3");
         p.setProperty("train.seed", "9");
         p.setProperty("train.patience", "2");
         p.setProperty("train.precision", "float32");

@@ -88,6 +88,25 @@ class MlpEstimatorsTest {
         assertEquals(64, fitted.getBatchSize(), "the estimator's params are copied to the model");
     }
 
+    /** {@code numShards} packs the training data into that many cached partitions (coalesced without a shuffle). */
+    @Test
+    void numShardsSetsTheCachedPartitions() {
+        // 600 rows in 2 partitions of 300, full batch in blocks of 200: 2 + 2 blocks on 2 shards, 3 on one
+        MlpClassifier mlp = new MlpClassifier().setHiddenLayers(new int[] {4}).setBatchSize(0).setBlockSize(200)
+                .setMaxEpochs(1).setSeed(5);
+        PipelineModel two = new Pipeline().setStages(features(mlp)).fit(raw);
+        PipelineModel one = new Pipeline().setStages(features(mlp.copy(new org.apache.spark.ml.param.ParamMap())
+                .setNumShards(1))).fit(raw);
+        MlpClassificationModel a = (MlpClassificationModel) two.stages()[2];
+        MlpClassificationModel b = (MlpClassificationModel) one.stages()[2];
+        assertEquals(0, a.getNumShards());
+        assertEquals(1, b.getNumShards(), "the estimator's params are copied to the model");
+        assertEquals(4, a.summary().iterations().get(0).blocks());
+        assertEquals(3, b.summary().iterations().get(0).blocks());
+        assertEquals(600, b.summary().iterations().get(0).examples());
+        assertThrows(IllegalArgumentException.class, () -> new MlpClassifier().setNumShards(-1));
+    }
+
     @Test
     void regressorInAPipelineFits() {
         MlpRegressor mlp = new MlpRegressor().setLabelCol("target").setHiddenLayers(new int[] {16})
