@@ -19,8 +19,9 @@ import org.ejml.data.Matrix;
 /**
  * Batch scoring for the models' {@code transform}: every partition is read in blocks of
  * {@value #ROWS_PER_BLOCK} rows whose feature vectors become the rows of one block ({@code B×n}, each vector
- * one contiguous copy; the first GEMM reads it transposed), so a forward pass is one GEMM per layer and block — as in training — instead of one matrix-vector product per
- * row and layer (MLlib's column functions, and ours before). The block and the task's kernel are allocated
+ * one contiguous copy, written by the packer's {@link BlockWriter}; the first GEMM reads it transposed), so a
+ * forward pass is one GEMM per layer and block — as in training — instead of one matrix-vector product per row
+ * and layer (MLlib's column functions, and ours before). The block and the task's kernel are allocated
  * once per task and reused. The rows come out in their order with the models' output columns appended, the
  * same schema as Spark ML's column functions give.
  *
@@ -66,8 +67,8 @@ public final class BlockScorer {
      * @param sparseThreshold blocks with a smaller fraction of non-zero features are scored sparse
      */
     public static Dataset<Row> transform(Dataset<?> dataset, String featuresCol, int numFeatures,
-                                                       double sparseThreshold, StructType outSchema, int added,
-                                                       Factory factory, Columns columns) {
+                                         double sparseThreshold, StructType outSchema, int added, Factory factory,
+                                         Columns columns) {
         Dataset<Row> rows = dataset.toDF();
         int featuresIndex = rows.schema().fieldIndex(featuresCol);
         int width = rows.schema().size();

@@ -15,6 +15,7 @@ import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.optim.GradientStep;
 import io.sparkprop.optim.Optimizer;
 import io.sparkprop.optim.StepSchedule;
 import io.sparkprop.util.Checks;
@@ -32,8 +33,8 @@ import scala.reflect.ClassTag$;
  * ({@link MlpSettings}, checked when built) → the packed data ({@link PackedData}: every partition packed
  * once into a cached shard of column blocks, counted and checked in one pass) → the loop
  * ({@link TrainingLoop}) of rounds ({@link SynchronousRound}: broadcast the parameters, every shard runs
- * the kernel over the blocks of its slice (the executor side's {@code BlockSchedule}), the partial gradient sums merge in a
- * fixed order ({@link OrderedTreeAggregate}), and the driver applies
+ * the kernel over the blocks of its slice (the executor side's {@code BlockSchedule}), the partial gradient
+ * sums merge in a fixed order ({@link OrderedTreeAggregate}), and the driver applies ({@link GradientStep})
  *
  * <pre>  g = (1/Σw) Σ_i w_i ∇C_i + λW   (biases not penalised),   θ ← optimiser(θ, g)</pre>
  *
