@@ -54,8 +54,7 @@ final class CanonicalOrder {
         if (n == 0) {
             return new int[0];
         }
-        int indexBits = Math.max(1, 32 - Integer.numberOfLeadingZeros(n - 1));
-        long indexMask = (1L << indexBits) - 1;
+        long indexMask = indexMask(n);
         long[] keys = new long[n];
         for (int i = 0; i < n; i++) {
             keys[i] = (hashes[i] & ~indexMask) | i;
@@ -83,6 +82,15 @@ final class CanonicalOrder {
             start = end;
         }
         return order;
+    }
+
+    /**
+     * The low bits of a hash that {@link #sortByHash} gives to the position for {@code n} items, and so ignores
+     * when it orders them: {@code ⌈log2 n⌉} bits, at least 1.
+     */
+    static long indexMask(long n) {
+        int indexBits = Math.max(1, 64 - Long.numberOfLeadingZeros(n - 1));
+        return (1L << indexBits) - 1;
     }
 
     private static final long MULTIPLIER = 0x9E3779B97F4A7C15L;

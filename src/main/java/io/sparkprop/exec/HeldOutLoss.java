@@ -75,8 +75,16 @@ public final class HeldOutLoss implements Serializable {
             BackpropKernel.Weights weights = kernel.load(at);
             HeldOutLoss e = new HeldOutLoss();
             double[] correct = new double[1];
-            for (int k = 0; k < shard.numBlocks(); k++) {
-                e.lossSum += kernel.evaluate(weights, shard.features(k), shard.targets(k), shard.weights(k), correct);
+            int[] order = new int[shard.numBlocks()];
+            for (int k = 0; k < order.length; k++) {
+                order[k] = k;
+            }
+            try (Shard.Blocks blocks = shard.read(order, 0, order.length)) {
+                while (blocks.hasNext()) {
+                    Shard.Block b = blocks.next();
+                    e.lossSum += kernel.evaluate(weights, b.features(), b.targets(), b.weights(), correct);
+                }
+                readFromDisk(blocks.diskBytes());
             }
             e.correctWeight = correct[0];
             e.weightSum = shard.weightSum();

@@ -17,6 +17,7 @@ import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.storage.RDDInfo;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -44,10 +45,26 @@ public final class PackedData implements AutoCloseable {
     private static final long CACHED_BYTES_WAIT_NANOS = 2_000_000_000L;
     private final long cachedBytes;
     private final long[] classCounts;
+    /** The RDD id under which the executors keep the blocks that went to disk ({@link DiskBlocks}). */
+    private final JavaRDD<Object> onDisk;
+    private final long memoryBytes;
+    private final long diskBytes;
+    private final LongAccumulator diskBytesRead;
 
-    private PackedData(JavaRDD<Shard> shards, int blockSize, Precision precision, long[] totals, double weightSum,
-                       long cachedBytes, long[] classCounts) {
+    /**
+     * The Spark setting that caps the memory an executor's packed blocks may take (bytes, or a size such as
+     * {@code 512m}); the rest go to its local disk. Unset: the executor's Spark storage memory
+     * ({@link StorageBudget}). {@code 0} puts every block on disk.
+     */
+    public static final String STORAGE_MEMORY_KEY = "spark.sparkprop.storageMemory";
+
+    private PackedData(JavaRDD<Shard> shards, JavaRDD<Object> onDisk, int blockSize, Precision precision, long[] totals,
+                       double weightSum, long cachedBytes, long[] classCounts, LongAccumulator diskBytesRead) {
         this.shards = shards;
+        this.onDisk = onDisk;
+        this.memoryBytes = totals[3];
+        this.diskBytes = totals[4];
+        this.diskBytesRead = diskBytesRead;
         this.partitions = shards.getNumPartitions();
         this.blockSize = blockSize;
         this.precision = precision;
@@ -99,7 +116,22 @@ public final class PackedData implements AutoCloseable {
         return payloadBytes;
     }
 
-    /** Bytes Spark reports for the cached shards. */
+    /** Bytes of the values of the blocks kept in the executors' memory. */
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    /** Bytes of the blocks on the executors' local disks. */
+    public long diskBytes() {
+        return diskBytes;
+    }
+
+    /** Bytes the tasks have read from the executors' disks so far (blocks requested, read-ahead included). */
+    public long diskBytesRead() {
+        return diskBytesRead.value();
+    }
+
+    /** Bytes Spark reports for the cached shards (the blocks in memory and the placement of the others). */
     public long cachedBytes() {
         return cachedBytes;
     }
@@ -122,7 +154,7 @@ public final class PackedData implements AutoCloseable {
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                           Function<JavaPairRDD<Integer, T>, T> merge) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
-        try (Shipped shipped = Shipped.of(sc, at, precision)) {
+        try (Shipped shipped = Shipped.of(sc, at, precision, diskBytesRead)) {
             return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
         }
     }
@@ -156,46 +188,54 @@ public final class PackedData implements AutoCloseable {
                            String labelCol) {
         int partitions = data.getNumPartitions();
         warnAboutSlowSettings(sc, data, spec, what);
+        checkOneBlockFits(sc, spec, block, precision);
+        int classes = spec.loss() == io.sparkprop.nn.Loss.HALF_SQUARED_ERROR ? 0
+                : io.sparkprop.nn.kernel.TrainingTerms.classes(spec.outputSize());
+        // an RDD of nothing, whose id names the blocks the executors put on disk: unpersisting it removes them
+        JavaRDD<Object> onDisk = sc.emptyRDD().setName("sparkprop " + what + " blocks on disk");
+        ShardPacker.Storage storage = new ShardPacker.Storage(onDisk.id(), partitions);
         ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
                 .withColumnNames(featuresCol, labelCol).withPrecision(precision)
-                .withSparseThreshold(sparseThreshold);
+                .withSparseThreshold(sparseThreshold).withClassCounts(classes);
         JavaRDD<Shard> shards = data
-                .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it)).iterator(), true)
+                .mapPartitionsWithIndex((p, it) -> Collections.singletonList(packer.pack(p, it, storage)).iterator(),
+                        true)
                 .setName("sparkprop " + what + " shards (" + spec + ", " + precision.lowerName() + ")")
                 .persist(StorageLevel.MEMORY_AND_DISK());
         String previous = sc.getLocalProperty("spark.job.description");
+        boolean kept = false;
         try {
             sc.setJobDescription("sparkprop packing " + what + " data: " + partitions + " partitions into blocks of "
                     + block);
+            long started = System.nanoTime();
             List<long[]> stats;
-            int classes = spec.loss() == io.sparkprop.nn.Loss.HALF_SQUARED_ERROR ? 0
-                    : io.sparkprop.nn.kernel.TrainingTerms.classes(spec.outputSize());
             try {
                 stats = shards.map(s -> {
                     long[] row = java.util.Arrays.copyOf(new long[] {s.count(), Double.doubleToLongBits(s.weightSum()),
-                        s.numBlocks(), s.payloadBytes()}, 4 + classes);
-                    for (int k = 0; k < s.numBlocks() && classes > 0; k++) {
-                        org.ejml.data.Matrix y = s.targets(k);
-                        for (int j = 0; j < y.getNumCols(); j++) {
-                            row[4 + io.sparkprop.nn.kernel.TrainingTerms.classOf(y, j)]++;
-                        }
+                        s.numBlocks(), s.payloadBytes(), s.memoryBytes(), s.diskBytes()}, 6 + classes);
+                    long[] counts = s.classCounts();
+                    for (int c = 0; c < classes; c++) {
+                        row[6 + c] = counts[c];
                     }
                     return row;
                 }).collect();
             } catch (Exception e) { // Spark throws its (checked) SparkException undeclared
                 throw SparkJobs.inputError(e, "packing the " + what + " data");
             }
-            long[] totals = new long[3];
+            double seconds = (System.nanoTime() - started) / 1e9;
+            long[] totals = new long[5];
             long[] classCounts = classes == 0 ? null : new long[classes];
             double weightSum = 0;
             for (long[] s : stats) {
                 for (int c = 0; c < classes; c++) {
-                    classCounts[c] += s[4 + c];
+                    classCounts[c] += s[6 + c];
                 }
                 totals[0] += s[0];
                 weightSum += Double.longBitsToDouble(s[1]);
                 totals[1] = Math.max(totals[1], s[2]);
                 totals[2] += s[3];
+                totals[3] += s[4];
+                totals[4] += s[5];
             }
             if (totals[0] == 0) {
                 throw new IllegalArgumentException("the " + what + " data is empty: no examples in any of "
@@ -207,20 +247,59 @@ public final class PackedData implements AutoCloseable {
                         : "every example weight of the " + what + " data is 0: nothing to evaluate (" + totals[0]
                                 + " examples)");
             }
-            return new PackedData(shards, block, precision, totals, weightSum, cachedBytes(sc, shards.id(), partitions),
-                    classCounts);
-        } catch (RuntimeException e) {
-            shards.unpersist(false);
-            throw e;
+            LOG.info(String.format(java.util.Locale.ROOT, "sparkprop: packed the %s data: %d examples in %.1f s "
+                            + "(%.0f rows/s), %d MB of values in memory, %d MB on disk%s", what, totals[0], seconds,
+                    totals[0] / Math.max(seconds, 1e-9), totals[3] >> 20, totals[4] >> 20,
+                    totals[4] == 0 ? "" : " (the executors' storage memory, or " + STORAGE_MEMORY_KEY
+                            + ", holds the rest)"));
+            PackedData packed = new PackedData(shards, onDisk, block, precision, totals, weightSum,
+                    cachedBytes(sc, shards.id(), partitions), classCounts,
+                    sc.sc().longAccumulator("sparkprop bytes read from disk"));
+            kept = true;
+            return packed;
         } finally {
+            if (!kept) {
+                shards.unpersist(false);
+                onDisk.unpersist(true);
+            }
             sc.setJobDescription(previous);
         }
     }
 
-    /** Unpersists the shards (without waiting); the object is not used afterwards. */
+    /**
+     * Refuses, before any work, a block size whose blocks and model cannot fit a task's heap: a task holds the
+     * model several times over (parameters, their shipped copy, gradient sums, a local step's copy and the
+     * rule's state, about 8 copies) and a few blocks (the one in the kernel and {@link Shard#READ_AHEAD} read
+     * ahead, with its activations), beside the sort buffer of packing and Spark's reserved 300 MB.
+     */
+    private static void checkOneBlockFits(JavaSparkContext sc, NetworkSpec spec, int block, Precision precision) {
+        long heap = sc.isLocal() ? Runtime.getRuntime().maxMemory()
+                : sc.getConf().getSizeAsBytes("spark.executor.memory", "1g");
+        long blockBytes = (long) precision.bytes() * block * (spec.inputSize() + spec.outputSize()) + 8L * block;
+        long activations = 0;
+        for (int l = 0; l < spec.numLayers(); l++) {
+            activations += 3L * 8 * block * spec.width(l);
+        }
+        long model = 8L * 8 * spec.parameterCount();
+        long needed = (Shard.READ_AHEAD + 2) * blockBytes + activations + model + ShardPacker.sortBufferBytes()
+                + (300L << 20);
+        if (needed > heap) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "a task needs about %d MB (blocks of "
+                    + "%d columns, %d MB each, %d read ahead, and %d MB for a %d-parameter model), more than the "
+                    + "executor's heap of %d MB: lower blockSize (or batchSize), or raise %s", needed >> 20, block,
+                    blockBytes >> 20, Shard.READ_AHEAD, model >> 20, spec.parameterCount(), heap >> 20,
+                    sc.isLocal() ? "the driver's heap (spark.driver.memory, -Xmx)" : "spark.executor.memory"));
+        }
+    }
+
+    /**
+     * Unpersists the shards (without waiting) and removes the blocks on the executors' disks (waiting, so that
+     * no file outlives the fit); the object is not used afterwards.
+     */
     @Override
     public void close() {
         shards.unpersist(false);
+        onDisk.unpersist(diskBytes > 0);
     }
 
     /**

@@ -1,6 +1,14 @@
 package io.sparkprop.exec;
 
 import java.io.Serializable;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import io.sparkprop.linalg.Precision;
 import io.sparkprop.util.Internal;
@@ -13,37 +21,72 @@ import org.ejml.data.Matrix;
  * One partition's examples packed once into blocks of columns: block {@code k} holds
  * {@code X_k ∈ R^{n×B_k}}, {@code Y_k ∈ R^{m×B_k}} and, when any example of the partition has a
  * weight other than 1, the weights {@code w_k}. Every block has {@code blockSize} columns but the
- * last, which may be shorter. Blocks are stored exactly sized, so the shard's memory is the raw
- * values plus a few object headers. {@code X} and {@code Y} are {@link DMatrixRMaj} in a float64 shard and
+ * last, which may be shorter. {@code X} and {@code Y} are {@link DMatrixRMaj} in a float64 shard and
  * {@link FMatrixRMaj} (half the bytes) in a float32 one; weights are always doubles. A block of sparse
  * examples holds {@code X} as a {@link DMatrixSparseCSC} instead (one compressed column per example: 12
  * bytes per non-zero, a double and its feature index, and 4 per example), in either precision
  * ({@link ShardPacker#withSparseThreshold}).
  *
+ * <p>Blocks are the unit of storage: those that fit the shard's memory budget are held here, exactly sized; the
+ * others live on the executor's local disk in their binary form ({@link DiskBlocks}) and are read back as a task
+ * visits them, a few ahead of the kernel ({@link #read}). A block read from disk is the same bits as one held in
+ * memory, so where a block lives never changes a result. The shard itself (what Spark caches) holds the blocks
+ * in memory, the placement of the others and the partition's totals, counted while it was packed.
+ *
  * <p>Immutable once built; random access by block id, so an iteration reads only the blocks it uses.
  */
 @Internal
 public final class Shard implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** Blocks a {@link #read} keeps in flight from disk ahead of the one the kernel is on. */
+    static final int READ_AHEAD = 4;
+
+    /** The threads that read blocks ahead (daemons: they never keep an executor alive). */
+    private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "sparkprop-block-reader");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final int partition;
     private final Precision precision;
+    private final int numBlocks;
+    /** Per block: {@code X}, {@code Y} and the weights when the block is in memory, {@code null} when on disk. */
     private final Matrix[] features;
     private final Matrix[] targets;
     /** Per-block weights, or {@code null} when every weight of the partition is 1. */
     private final double[][] weights;
+    private final boolean unitWeights;
+    /** Where the blocks not in memory are; {@code null} when every block is. */
+    private final DiskBlocks disk;
     private final long count;
     private final double weightSum;
+    private final long payloadBytes;
+    private final long memoryBytes;
+    private final int sparseBlocks;
+    private final long featureValues;
+    /** Examples of each class, or {@code null} when not counted. */
+    private final long[] classCounts;
 
-    Shard(int partition, Precision precision, Matrix[] features, Matrix[] targets, double[][] weights, long count,
-          double weightSum) {
+    Shard(int partition, Precision precision, int numBlocks, Matrix[] features, Matrix[] targets, double[][] weights,
+          DiskBlocks disk, long count, double weightSum, long payloadBytes, long memoryBytes, int sparseBlocks,
+          long featureValues, long[] classCounts) {
         this.partition = partition;
         this.precision = precision;
+        this.numBlocks = numBlocks;
         this.features = features;
         this.targets = targets;
+        this.unitWeights = weights == null;
         this.weights = weights;
+        this.disk = disk;
         this.count = count;
         this.weightSum = weightSum;
+        this.payloadBytes = payloadBytes;
+        this.memoryBytes = memoryBytes;
+        this.sparseBlocks = sparseBlocks;
+        this.featureValues = featureValues;
+        this.classCounts = classCounts;
     }
 
     /** The Spark partition this shard was packed from. */
@@ -58,7 +101,34 @@ public final class Shard implements Serializable {
 
     /** Number of blocks. */
     public int numBlocks() {
-        return features.length;
+        return numBlocks;
+    }
+
+    /** One block: its index in the shard, {@code X}, {@code Y} and its weights ({@code null}: all 1). */
+    public record Block(int index, Matrix features, Matrix targets, double[] weights) {
+    }
+
+    /**
+     * Block {@code k}: from memory, or read from disk now (a task reads through {@link #read}, which reads
+     * ahead); do not modify its arrays.
+     */
+    public Block block(int k) {
+        if (disk == null || !disk.onDisk(k)) {
+            return new Block(k, features[k], targets[k], unitWeights ? null : weights[k]);
+        }
+        try (DiskBlocks.Reader reader = disk.new Reader()) {
+            return decoded(k, reader.read(k));
+        }
+    }
+
+    private Block decoded(int k, BlockCodec.Decoded d) {
+        double[] w = d.weights();
+        if (!unitWeights && w == null) {
+            // a block whose weights are all 1 stores none; in a shard with other weights each block has its own
+            w = new double[d.x().getNumCols()];
+            Arrays.fill(w, 1.0);
+        }
+        return new Block(k, d.x(), d.y(), unitWeights ? null : w);
     }
 
     /**
@@ -66,17 +136,105 @@ public final class Shard implements Serializable {
      * (values double) for a sparse block; do not modify.
      */
     public Matrix features(int block) {
-        return features[block];
+        return block(block).features();
     }
 
     /** {@code Y_k}, {@code m × B_k}, in the shard's {@link #precision()}; do not modify. */
     public Matrix targets(int block) {
-        return targets[block];
+        return block(block).targets();
     }
 
     /** Weights of block {@code k}, or {@code null} for all 1; do not modify. */
     public double[] weights(int block) {
-        return weights == null ? null : weights[block];
+        return block(block).weights();
+    }
+
+    /**
+     * The blocks at positions {@code [from, to)} of {@code order}, in that order: those on disk are read by
+     * other threads, up to {@value #READ_AHEAD} ahead of the one handed out, so that the kernel does not wait
+     * for the disk while it has blocks to work on. Close it when done (it stops the reads still in flight).
+     */
+    public Blocks read(int[] order, int from, int to) {
+        return new Blocks(order, from, to);
+    }
+
+    /** The blocks of a {@link #read}, in order; counts the bytes it read from disk. */
+    public final class Blocks implements Iterator<Block>, AutoCloseable {
+        private final int[] order;
+        private final int to;
+        private int next;
+        private int requested;
+        private final DiskBlocks.Reader reader;
+        private final ArrayDeque<CompletableFuture<BlockCodec.Decoded>> ahead = new ArrayDeque<>();
+        private long diskBytes;
+
+        private Blocks(int[] order, int from, int to) {
+            this.order = order;
+            this.to = to;
+            this.next = from;
+            this.requested = from;
+            this.reader = disk == null ? null : disk.new Reader();
+            fill();
+        }
+
+        /** Starts the reads of the disk blocks among the next {@value #READ_AHEAD} positions. */
+        private void fill() {
+            while (requested < to && requested < next + READ_AHEAD) {
+                int k = order[requested++];
+                if (reader != null && disk.onDisk(k)) {
+                    ahead.add(CompletableFuture.supplyAsync(() -> reader.read(k), READERS));
+                    diskBytes += disk.length(k);
+                }
+            }
+        }
+
+        @Override
+        public boolean hasNext() {
+            return next < to;
+        }
+
+        @Override
+        public Block next() {
+            if (next >= to) {
+                throw new NoSuchElementException();
+            }
+            int k = order[next++];
+            Block b;
+            if (reader != null && disk.onDisk(k)) {
+                try {
+                    b = decoded(k, ahead.remove().join());
+                } catch (CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException ? (RuntimeException) e.getCause() : e;
+                }
+            } else {
+                b = new Block(k, features[k], targets[k], unitWeights ? null : weights[k]);
+            }
+            fill();
+            return b;
+        }
+
+        /** Bytes of the blocks this read took from disk so far (those requested, read ahead included). */
+        public long diskBytes() {
+            return diskBytes;
+        }
+
+        @Override
+        public void close() {
+            for (CompletableFuture<BlockCodec.Decoded> f : ahead) {
+                f.cancel(false);
+            }
+            for (CompletableFuture<BlockCodec.Decoded> f : ahead) {
+                try {
+                    f.join();
+                } catch (RuntimeException ignored) {
+                    // cancelled or failed: the task is ending either way
+                }
+            }
+            ahead.clear();
+            if (reader != null) {
+                reader.close();
+            }
+        }
     }
 
     /** Number of examples. */
@@ -91,42 +249,50 @@ public final class Shard implements Serializable {
 
     /** Bytes of the values this shard holds (features and targets in its precision, weights as doubles). */
     public long payloadBytes() {
-        long values = 0;
-        long doubles = 0;
-        long sparse = 0;
-        for (int k = 0; k < features.length; k++) {
-            if (features[k] instanceof DMatrixSparseCSC) {
-                DMatrixSparseCSC x = (DMatrixSparseCSC) features[k];
-                sparse += 12L * x.nz_length + 4L * (x.numCols + 1);
-            } else {
-                values += (long) features[k].getNumRows() * features[k].getNumCols();
-            }
-            values += (long) targets[k].getNumRows() * targets[k].getNumCols();
-            if (weights != null) {
-                doubles += weights[k].length;
-            }
-        }
-        return precision.bytes() * values + 8 * doubles + sparse;
+        return payloadBytes;
+    }
+
+    /** Bytes of the values of the blocks held in memory (as {@link #payloadBytes}). */
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    /** Bytes of the blocks on the executor's disk, in their binary form. */
+    public long diskBytes() {
+        return disk == null ? 0 : disk.bytes();
     }
 
     /** Number of blocks whose {@code X} is held sparse. */
     public int sparseBlocks() {
-        int s = 0;
-        for (Matrix x : features) {
-            if (x instanceof DMatrixSparseCSC) {
-                s++;
-            }
-        }
-        return s;
+        return sparseBlocks;
     }
 
     /** Number of feature values the blocks hold: the non-zeros of sparse blocks, {@code n·B} of dense ones. */
     public long featureValues() {
-        long s = 0;
-        for (Matrix x : features) {
-            s += x instanceof DMatrixSparseCSC ? ((DMatrixSparseCSC) x).nz_length
-                    : (long) x.getNumRows() * x.getNumCols();
+        return featureValues;
+    }
+
+    /** Examples of each class ({@code TrainingTerms#classOf}), or {@code null} when the packer counted none. */
+    public long[] classCounts() {
+        return classCounts == null ? null : classCounts.clone();
+    }
+
+    /** Bytes of the values of one block, as {@link #payloadBytes} counts them. */
+    static long payloadBytes(Matrix x, Matrix y, double[] w, Precision precision) {
+        long values = (long) y.getNumRows() * y.getNumCols();
+        long sparse = 0;
+        if (x instanceof DMatrixSparseCSC) {
+            DMatrixSparseCSC s = (DMatrixSparseCSC) x;
+            sparse = 12L * s.nz_length + 4L * (s.numCols + 1);
+        } else {
+            values += (long) x.getNumRows() * x.getNumCols();
         }
-        return s;
+        return precision.bytes() * values + (w == null ? 0 : 8L * w.length) + sparse;
+    }
+
+    /** Feature values of one block, as {@link #featureValues} counts them. */
+    static long featureValues(Matrix x) {
+        return x instanceof DMatrixSparseCSC ? ((DMatrixSparseCSC) x).nz_length
+                : (long) x.getNumRows() * x.getNumCols();
     }
 }

@@ -72,6 +72,8 @@ public final class ShardPacker implements java.io.Serializable {
      */
     public static final double DEFAULT_SPARSE_THRESHOLD = 0.1;
     private double sparseThreshold = DEFAULT_SPARSE_THRESHOLD;
+    /** Classes whose examples {@link #pack} counts ({@link io.sparkprop.nn.kernel.TrainingTerms#classOf}); 0: none. */
+    private int classes;
 
     /**
      * A packer with examples as columns.
@@ -130,6 +132,15 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     /**
+     * Counts the examples of each of {@code value} classes while packing ({@link Shard#classCounts}); 0 counts
+     * none (default); returns {@code this}.
+     */
+    public ShardPacker withClassCounts(int value) {
+        this.classes = value;
+        return this;
+    }
+
+    /**
      * The one rule of what is sparse, for packing, scoring and the ridge statistics alike: {@code examples}
      * rows of {@code features} values holding {@code nonZeros} non-zeros are handled sparse when the non-zeros
      * are fewer than {@code threshold} of the values.
@@ -161,73 +172,197 @@ public final class ShardPacker implements java.io.Serializable {
 
     /**
      * Packs every example of {@code examples} (partition {@code partition}) into a shard that keeps all
-     * its blocks, in {@link CanonicalOrder canonical order}: the shard depends on which examples the
-     * partition holds, not on the order Spark delivers them in (which a shuffle does not fix). The
-     * layout must be {@link Layout#COLUMNS}. Bad examples are reported by their position in the
-     * partition as delivered.
+     * its blocks in memory, in {@link CanonicalOrder canonical order}: as {@link #pack(int, Iterator, Storage)}
+     * without storage, for a partition known to fit.
+     */
+    public Shard pack(int partition, Iterator<Example> examples) {
+        return pack(partition, examples, null);
+    }
+
+    /**
+     * Where {@link #pack} puts the blocks that do not fit the memory budget: {@link DiskBlocks} under the RDD id
+     * {@code rddId} reserved for the packed data of {@code partitions} partitions, and {@link StorageBudget} for
+     * the budget.
+     */
+    public record Storage(int rddId, int partitions) implements java.io.Serializable {
+    }
+
+    /**
+     * Packs every example of {@code examples} (partition {@code partition}) into a shard, in {@link CanonicalOrder
+     * canonical order}: the shard depends on which examples the partition holds, not on the order Spark
+     * delivers them in (which a shuffle does not fix). Memory stays bounded whatever the partition's size: the
+     * examples are ordered by an external merge sort ({@link CanonicalSort}) and streamed into blocks, which stay
+     * in memory while the executor's {@link StorageBudget} has room and go to disk ({@link DiskBlocks}) after
+     * that; with {@code storage} {@code null} every block stays in memory. The layout must be
+     * {@link Layout#COLUMNS}. Bad examples are reported by their position in the partition as delivered.
      *
      * @throws IllegalArgumentException on the first example with a wrong feature count, a non-finite
      *                                  feature or target, a bad class index, or a negative or non-finite weight;
      *                                  in float32, on a column float32 cannot hold
      */
-    public Shard pack(int partition, Iterator<Example> examples) {
+    public Shard pack(int partition, Iterator<Example> examples, Storage storage) {
         if (layout != Layout.COLUMNS) {
             throw new IllegalStateException("shards hold examples as columns");
         }
-        List<Example> delivered = CanonicalOrder.drain(examples);
-        int[] order = CanonicalOrder.of(delivered);
-        List<Matrix> xs = new ArrayList<>();
-        List<Matrix> ys = new ArrayList<>();
-        List<double[]> ws = new ArrayList<>();
-        boolean[] allUnit = {true};
-        // float32: each dense block is packed in double, as every other path does, and rounded once it is
-        // full; a sparse block keeps its values in double (8 of its 12 bytes a non-zero either way)
-        boolean narrow = precision == Precision.FLOAT32;
-        Float32Columns xf = narrow ? new Float32Columns(numFeatures, this::feature) : null;
-        Float32Columns yf = narrow ? new Float32Columns(numOutputs, this::target) : null;
-        BlockKeeper keep = (x, y, w) -> {
-            xs.add(x);
-            ys.add(narrow ? yf.narrow(y, partition) : y);
-            ws.add(w);
-            allUnit[0] &= isAllOnes(w);
-        };
-        Totals totals = blocksInOrder(partition, delivered, order, keep,
-                x -> narrow ? xf.narrow(x, partition) : x);
-        if (narrow) {
-            xf.check(partition);
-            yf.check(partition);
+        long started = System.nanoTime();
+        ShardBuilder builder = new ShardBuilder(partition, storage);
+        try {
+            Totals totals = canonicalBlocks(partition, examples, builder::add);
+            Shard shard = builder.finish(totals);
+            // once per partition and fit, and again whenever Spark rebuilds a lost cached shard from its lineage
+            double seconds = (System.nanoTime() - started) / 1e9;
+            LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {} ({}{}) in {} s, {} rows/s; "
+                            + "{} MB in memory, {} MB on disk{}", partition, totals.count, shard.numBlocks(), blockSize,
+                    precision.lowerName(), shard.sparseBlocks() == 0 ? "" : ", " + shard.sparseBlocks() + " sparse",
+                    String.format(java.util.Locale.ROOT, "%.1f", seconds),
+                    String.format(java.util.Locale.ROOT, "%.0f", totals.count / Math.max(seconds, 1e-9)),
+                    shard.memoryBytes() >> 20, shard.diskBytes() >> 20,
+                    totals.runs == 0 ? "" : " (ordered through " + totals.runs + " sorted runs of "
+                            + (totals.spilled >> 20) + " MB)");
+            return shard;
+        } finally {
+            builder.release();
         }
-        Shard shard = new Shard(partition, precision, xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
-                allUnit[0] ? null : ws.toArray(new double[0][]), totals.count, totals.weightSum);
-        // once per partition and fit, and again whenever Spark rebuilds a lost cached shard from its lineage
-        LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {} ({}{})", partition, totals.count,
-                xs.size(), blockSize, precision.lowerName(),
-                shard.sparseBlocks() == 0 ? "" : ", " + shard.sparseBlocks() + " sparse");
-        return shard;
     }
 
     /**
-     * Packs {@code delivered} in the order {@code order} into blocks handed to {@code keeper}: a block whose
-     * fraction of non-zero feature values is below the sparse threshold as a {@link DMatrixSparseCSC},
-     * the others dense (through {@code dense}, which may round them to float).
+     * Collects {@link #pack}'s blocks: narrows dense ones to float when the precision is float32, counts them
+     * and their classes, and keeps each in memory while the storage budget allows, else writes it to disk.
      */
-    private Totals blocksInOrder(int partition, List<Example> delivered, int[] order, BlockKeeper keeper,
-                                 java.util.function.Function<DMatrixRMaj, Matrix> dense) {
-        Totals totals = new Totals();
-        for (int start = 0; start < order.length; start += blockSize) {
-            int end = Math.min(order.length, start + blockSize);
-            long nonZeros = 0;
-            for (int k = start; k < end; k++) {
-                nonZeros += delivered.get(order[k]).features().numNonzeros();
+    private final class ShardBuilder {
+        private final int partition;
+        private final boolean narrow = precision == Precision.FLOAT32;
+        private final Float32Columns xf;
+        private final Float32Columns yf;
+        private final List<Matrix> xs = new ArrayList<>();
+        private final List<Matrix> ys = new ArrayList<>();
+        private final List<double[]> ws = new ArrayList<>();
+        private final DiskBlocks.Writer disk;
+        private final StorageBudget.Claims claims;
+        private final long[] classCounts;
+        private boolean allUnit = true;
+        private long payload;
+        private long memory;
+        private long featureValues;
+        private long columns;
+        private int sparse;
+
+        ShardBuilder(int partition, Storage storage) {
+            this.partition = partition;
+            // float32: each dense block is packed in double, as every other path does, and rounded once it is
+            // full; a sparse block keeps its values in double (8 of its 12 bytes a non-zero either way)
+            this.xf = narrow ? new Float32Columns(numFeatures, ShardPacker.this::feature) : null;
+            this.yf = narrow ? new Float32Columns(numOutputs, ShardPacker.this::target) : null;
+            this.disk = storage == null ? null : new DiskBlocks.Writer(storage.rddId(), storage.partitions(),
+                    partition);
+            this.claims = storage == null ? null : StorageBudget.claims();
+            this.classCounts = classes == 0 ? null : new long[classes];
+        }
+
+        void add(Matrix x, DMatrixRMaj y, double[] w) {
+            Matrix bx = narrow && x instanceof DMatrixRMaj ? xf.narrow((DMatrixRMaj) x, partition) : x;
+            Matrix by = narrow ? yf.narrow(y, partition) : y;
+            for (int j = 0; classCounts != null && j < by.getNumCols(); j++) {
+                classCounts[io.sparkprop.nn.kernel.TrainingTerms.classOf(by, j)]++;
             }
-            if (isSparse(nonZeros, end - start, numFeatures, sparseThreshold)) {
-                sparseBlock(partition, delivered, order, start, end, nonZeros, totals, keeper);
+            boolean unit = isAllOnes(w);
+            allUnit &= unit;
+            long bytes = Shard.payloadBytes(bx, by, null, precision);
+            payload += bytes;
+            featureValues += Shard.featureValues(bx);
+            columns += w.length;
+            if (bx instanceof DMatrixSparseCSC) {
+                sparse++;
+            }
+            int k = xs.size();
+            // the budget counts a block's values and its weights (8 bytes each), which a shard in memory keeps
+            if (disk == null || claims.claim(bytes + 8L * w.length)) {
+                xs.add(bx);
+                ys.add(by);
+                ws.add(w);
+                memory += bytes + 8L * w.length;
+                if (disk != null) {
+                    disk.inMemory(k);
+                }
             } else {
-                Iterator<Example> block = Arrays.stream(order, start, end).mapToObj(delivered::get).iterator();
-                fill(partition, block, order, false, (x, y, w) -> keeper.keep(dense.apply(x), y, w), totals);
+                xs.add(null);
+                ys.add(null);
+                ws.add(null);
+                disk.write(k, bx, by, unit ? null : w);
             }
         }
+
+        Shard finish(Totals totals) {
+            if (narrow) {
+                xf.check(partition);
+                yf.check(partition);
+            }
+            DiskBlocks placed = disk == null ? null : disk.finish();
+            long weightBytes = allUnit ? 0 : 8 * columns;
+            long inMemoryWeights = allUnit ? 0 : 0;
+            return new Shard(partition, precision, xs.size(), xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
+                    allUnit ? null : ws.toArray(new double[0][]), placed == null || placed.bytes() == 0 ? null : placed,
+                    totals.count, totals.weightSum, payload + weightBytes, memory + inMemoryWeights, sparse,
+                    featureValues, classCounts);
+        }
+
+        /** Gives back what the budget lent while packing: from now on Spark's cache accounts for the shard. */
+        void release() {
+            if (claims != null) {
+                claims.release();
+            }
+        }
+    }
+
+    /**
+     * Streams the examples of {@code examples}, in canonical order, into blocks handed to {@code keeper}: a
+     * block whose fraction of non-zero feature values is below the sparse threshold as a {@link DMatrixSparseCSC},
+     * the others dense, in float64. Memory: the sort's buffer and one block.
+     */
+    private Totals canonicalBlocks(int partition, Iterator<Example> examples, BlockKeeper keeper) {
+        Totals totals = new Totals();
+        try (CanonicalSort sort = new CanonicalSort(sortBufferBytes(), CanonicalSort.sparkLocalFiles())) {
+            long delivered = 0;
+            while (examples.hasNext()) {
+                sort.add(examples.next(), delivered++);
+            }
+            Iterator<CanonicalSort.Entry> sorted = sort.sorted();
+            List<Example> block = new ArrayList<>(blockSize);
+            long[] rows = new long[blockSize];
+            while (sorted.hasNext()) {
+                CanonicalSort.Entry e = sorted.next();
+                rows[block.size()] = e.row();
+                block.add(e.example());
+                if (block.size() == blockSize || !sorted.hasNext()) {
+                    packBlock(partition, block, rows, totals, keeper);
+                    block.clear();
+                }
+            }
+            totals.runs = sort.runs();
+            totals.spilled = sort.spilledBytes();
+        }
         return totals;
+    }
+
+    /**
+     * Bytes of examples a partition's sort holds before it writes a run: 1/16 of the heap, at most 64 MB
+     * (runs of 64 MB make a 100 GB partition a merge of 1,600 runs, 1 MB of buffer each).
+     */
+    static long sortBufferBytes() {
+        return Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 16);
+    }
+
+    /** One block of examples (with their delivered rows, for messages) to {@code keeper}, sparse or dense. */
+    private void packBlock(int partition, List<Example> block, long[] rows, Totals totals, BlockKeeper keeper) {
+        long nonZeros = 0;
+        for (Example e : block) {
+            nonZeros += e.features().numNonzeros();
+        }
+        if (isSparse(nonZeros, block.size(), numFeatures, sparseThreshold)) {
+            sparseBlock(partition, block, rows, nonZeros, totals, keeper);
+        } else {
+            fill(partition, block.iterator(), rows, false, keeper::keep, totals);
+        }
     }
 
     /**
@@ -252,10 +387,7 @@ public final class ShardPacker implements java.io.Serializable {
         if (layout != Layout.COLUMNS) {
             throw new IllegalStateException("sparse blocks hold examples as columns");
         }
-        List<Example> delivered = CanonicalOrder.drain(examples);
-        int[] order = CanonicalOrder.of(delivered);
-        return blocksInOrder(partition, delivered, order,
-                (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w), x -> x).count;
+        return canonicalBlocks(partition, examples, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w)).count;
     }
 
     /**
@@ -320,11 +452,24 @@ public final class ShardPacker implements java.io.Serializable {
      */
     public long forEachBlockCanonical(int partition, Iterator<Example> examples, BlockConsumer consumer) {
         if (layout == Layout.COLUMNS) {
-            List<Example> delivered = CanonicalOrder.drain(examples);
-            int[] order = CanonicalOrder.of(delivered);
-            Iterator<Example> sorted = Arrays.stream(order).mapToObj(delivered::get).iterator();
-            return fill(partition, sorted, order, true, (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w),
-                    new Totals()).count;
+            // the columns blocks are dense here: forEachBlock's consumers take DMatrixRMaj
+            Totals totals = new Totals();
+            try (CanonicalSort sort = new CanonicalSort(sortBufferBytes(), CanonicalSort.sparkLocalFiles())) {
+                long delivered = 0;
+                while (examples.hasNext()) {
+                    sort.add(examples.next(), delivered++);
+                }
+                Iterator<CanonicalSort.Entry> sorted = sort.sorted();
+                long[] rows = new long[(int) Math.min(sort.count(), Integer.MAX_VALUE - 8)];
+                List<Example> ordered = new ArrayList<>();
+                while (sorted.hasNext()) {
+                    CanonicalSort.Entry e = sorted.next();
+                    rows[ordered.size()] = e.row();
+                    ordered.add(e.example());
+                }
+                return fill(partition, ordered.iterator(), rows, true,
+                        (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w), totals).count;
+            }
         }
         // rows: checked and packed block by block as delivered, copied into a row buffer of large chunks
         // (about 4 MB each, so the collector does not copy them about while the partition is read), hashed
@@ -422,21 +567,25 @@ public final class ShardPacker implements java.io.Serializable {
     private static final class Totals {
         long count;
         double weightSum;
+        /** Sorted runs the canonical order wrote to disk, and their bytes. */
+        int runs;
+        long spilled;
     }
 
     /**
      * Fills blocks example by example. With {@code reuse} the same buffers serve every block (cleared
      * after the consumer, so sparse rows and one-hot targets start from zeros); without, every block
-     * is new. The last, short block is handed over exactly sized. {@code deliveredRow[k]}, when given,
-     * is the position the {@code k}-th example had as delivered, for messages. Counts and weights are added
-     * into {@code totals} (returned), whose count is the number of examples before the first one.
+     * is new. The last, short block is handed over exactly sized. {@code deliveredRow[i]}, when given,
+     * is the position the {@code i}-th example of this call had as delivered, for messages (without, its
+     * position is the count before it). Counts and weights are added into {@code totals} (returned).
      */
-    private Totals fill(int partition, Iterator<Example> examples, int[] deliveredRow, boolean reuse,
+    private Totals fill(int partition, Iterator<Example> examples, long[] deliveredRow, boolean reuse,
                         BlockConsumer consumer, Totals totals) {
         DMatrixRMaj x = null;
         DMatrixRMaj y = null;
         double[] w = null;
         int col = 0;
+        int i = 0;
         while (examples.hasNext()) {
             Example e = examples.next();
             if (x == null) {
@@ -444,7 +593,8 @@ public final class ShardPacker implements java.io.Serializable {
                 y = block(numOutputs, blockSize);
                 w = new double[blockSize];
             }
-            long row = deliveredRow == null ? totals.count : deliveredRow[(int) totals.count];
+            long row = deliveredRow == null ? totals.count : deliveredRow[i];
+            i++;
             putFeatures(e.features(), x.data, col, partition, row);
             putTarget(e.target(), y.data, col, partition, row);
             double weight = checkedWeight(e.weight(), partition, row);
@@ -476,14 +626,14 @@ public final class ShardPacker implements java.io.Serializable {
     }
 
     /**
-     * Packs the examples {@code order[start..end)} of {@code delivered} into one block whose {@code X} is a
+     * Packs the examples of {@code block} (delivered at {@code rows}) into one block whose {@code X} is a
      * {@link DMatrixSparseCSC} of exactly {@code nonZeros} entries (zeros dropped, feature indices ascending
      * in each column), with the same checks, targets, weights and totals as a dense block, and hands it to
      * {@code keeper}.
      */
-    private void sparseBlock(int partition, List<Example> delivered, int[] order, int start, int end,
-                             long nonZeros, Totals totals, BlockKeeper keeper) {
-        int b = end - start;
+    private void sparseBlock(int partition, List<Example> block, long[] rows, long nonZeros, Totals totals,
+                             BlockKeeper keeper) {
+        int b = block.size();
         if (nonZeros > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("a block of " + b + " examples holds " + nonZeros
                     + " non-zeros, more than one array can; use a smaller blockSize");
@@ -493,8 +643,8 @@ public final class ShardPacker implements java.io.Serializable {
         double[] w = new double[b];
         int nz = 0;
         for (int col = 0; col < b; col++) {
-            Example e = delivered.get(order[start + col]);
-            long row = order[start + col];
+            Example e = block.get(col);
+            long row = rows[col];
             x.col_idx[col] = nz;
             nz = putSparse(e.features(), x, nz, partition, row);
             putTarget(e.target(), y.data, col, partition, row);

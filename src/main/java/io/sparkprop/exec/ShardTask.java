@@ -61,14 +61,22 @@ abstract class ShardTask<T> implements Function2<Integer, Iterator<Shard>, Itera
     /**
      * Adds the loss and gradient of the blocks at positions {@code [from, to)} of {@code order} into {@code sum},
      * with the training terms; dropout's masks are keyed by (seed, update, shard, block)
-     * ({@link TrainingTerms#blockKey}).
+     * ({@link TrainingTerms#blockKey}). Blocks on disk are read ahead of the kernel ({@link Shard#read}).
      */
-    static void addGradients(BackpropKernel kernel, BackpropKernel.Weights weights, Shard shard, int[] order,
-                             int from, int to, GradientSum sum, TrainingTerms terms, long seed, long update) {
-        for (int pos = from; pos < to; pos++) {
-            int k = order[pos];
-            kernel.lossAndGradient(weights, shard.features(k), shard.targets(k), shard.weights(k), sum, terms,
-                    TrainingTerms.blockKey(seed, update, shard.partition(), k));
+    void addGradients(BackpropKernel kernel, BackpropKernel.Weights weights, Shard shard, int[] order,
+                      int from, int to, GradientSum sum, TrainingTerms terms, long seed, long update) {
+        try (Shard.Blocks blocks = shard.read(order, from, to)) {
+            while (blocks.hasNext()) {
+                Shard.Block b = blocks.next();
+                kernel.lossAndGradient(weights, b.features(), b.targets(), b.weights(), sum, terms,
+                        TrainingTerms.blockKey(seed, update, shard.partition(), b.index()));
+            }
+            readFromDisk(blocks.diskBytes());
         }
+    }
+
+    /** Counts bytes this task read from disk ({@link PackedData#diskBytesRead}). */
+    void readFromDisk(long bytes) {
+        parameters.readFromDisk(bytes);
     }
 }

@@ -8,6 +8,7 @@ import io.sparkprop.nn.Parameters;
 import io.sparkprop.util.Internal;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * The parameters a round sends its tasks. Spark serialises every stage's function once and broadcasts it
@@ -32,14 +33,21 @@ public final class Shipped implements Serializable, AutoCloseable {
     /** The network of float32 parameters ({@code null} for float64, whose {@link Parameters} know theirs). */
     private final NetworkSpec spec;
 
-    private Shipped(Object inTask, Broadcast<Object> broadcast, NetworkSpec spec) {
+    /** Where tasks count the bytes they read from disk ({@code null}: not counted). */
+    private final LongAccumulator diskBytesRead;
+
+    private Shipped(Object inTask, Broadcast<Object> broadcast, NetworkSpec spec, LongAccumulator diskBytesRead) {
+        this.diskBytesRead = diskBytesRead;
         this.inTask = inTask;
         this.broadcast = broadcast;
         this.spec = spec;
     }
 
-    /** Ships {@code parameters} in {@code precision}; they must not change until {@link #close}. */
-    static Shipped of(JavaSparkContext sc, Parameters parameters, Precision precision) {
+    /**
+     * Ships {@code parameters} in {@code precision}, with the counter of bytes read from disk; they must not
+     * change until {@link #close}.
+     */
+    static Shipped of(JavaSparkContext sc, Parameters parameters, Precision precision, LongAccumulator diskBytesRead) {
         Object payload = parameters;
         NetworkSpec floatSpec = null;
         if (precision == Precision.FLOAT32) {
@@ -48,8 +56,8 @@ public final class Shipped implements Serializable, AutoCloseable {
             payload = f;
             floatSpec = parameters.spec();
         }
-        return (long) precision.bytes() * parameters.size() <= IN_TASK_BYTES ? new Shipped(payload, null, floatSpec)
-                : new Shipped(null, sc.broadcast(payload), floatSpec);
+        return (long) precision.bytes() * parameters.size() <= IN_TASK_BYTES ? new Shipped(payload, null, floatSpec, diskBytesRead)
+                : new Shipped(null, sc.broadcast(payload), floatSpec, diskBytesRead);
     }
 
     /** The parameters, on the executor (or the driver); float32 ones widened to double, which is exact. */
@@ -59,6 +67,13 @@ public final class Shipped implements Serializable, AutoCloseable {
             return (Parameters) payload;
         }
         return Parameters.fromFloats(spec, (float[]) payload);
+    }
+
+    /** Counts {@code bytes} read from disk by a task. */
+    void readFromDisk(long bytes) {
+        if (diskBytesRead != null && bytes > 0) {
+            diskBytesRead.add(bytes);
+        }
     }
 
     /** Removes the broadcast, if there is one, from the executors (asynchronously). */
