@@ -255,7 +255,7 @@ public final class ShardPacker implements java.io.Serializable {
             this.yf = narrow ? new Float32Columns(numOutputs, ShardPacker.this::target) : null;
             this.disk = storage == null ? null : new DiskBlocks.Writer(storage.rddId(), storage.partitions(),
                     partition);
-            this.claims = storage == null ? null : StorageBudget.claims();
+            this.claims = storage == null ? null : StorageBudget.claims(storage.rddId());
             this.classCounts = classes == 0 ? null : new long[classes];
         }
 

@@ -1,62 +1,65 @@
 package io.sparkprop.exec;
 
-import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.network.util.JavaUtils;
 import org.apache.spark.memory.MemoryManager;
 
 /**
- * How much of an executor's memory the packed blocks may take: the executor's Spark storage memory (or
- * {@value PackedData#STORAGE_MEMORY_KEY}, when set lower: as a local property of the job that packs, else in the
- * Spark configuration), less what Spark's cache already holds (other
- * shards, the user's cached data) and what the partitions being packed at this moment have claimed, with a tenth
- * kept free for Spark's own accounting of the cached shard. A block that does not fit goes to disk. The plan
- * never changes a result: where a block lives is not part of the bits.
+ * How much of an executor's memory the packed blocks may take: the executor's Spark storage memory less what
+ * Spark's cache already holds (other shards, the user's cached data) and what the partitions being packed at
+ * this moment have claimed, with a tenth kept free for Spark's own accounting of the cached shard; and, when
+ * {@value PackedData#STORAGE_MEMORY_KEY} is set (as a local property of the job that packs, else in the Spark
+ * configuration), at most that many bytes for one packed data set on one executor. A block that does not fit
+ * goes to disk. The plan never changes a result: where a block lives is not part of the bits.
  *
- * <p>Claims last while a partition is packed; then Spark caches the shard and counts its memory as storage.
+ * <p>Claims on the storage memory last while a partition is packed; then Spark caches the shard and counts its
+ * memory as storage. Claims on the setting last as long as the executor: a partition re-packed after its cached
+ * shard was lost counts twice, and puts more of its blocks on disk.
  */
 final class StorageBudget {
     /** Of the free storage memory, the fraction blocks may claim. */
     static final double USABLE = 0.9;
     private static long inFlight;
+    /** Bytes claimed on this executor per packed data set (its reserved RDD id), against the setting. */
+    private static final java.util.Map<Integer, Long> CLAIMED = new java.util.HashMap<>();
 
     private StorageBudget() {
     }
 
-    /** The claims of one partition being packed. */
-    static Claims claims() {
-        return new Claims();
+    /** The claims of one partition being packed for the data set whose blocks are under {@code rddId}. */
+    static Claims claims(int rddId) {
+        return new Claims(rddId, setting());
     }
 
-    /** The configured budget of this executor in bytes, or {@code Long.MAX_VALUE} outside Spark. */
-    static long executorBudget() {
+    /** {@value PackedData#STORAGE_MEMORY_KEY} in bytes, or −1 when not set (or outside Spark). */
+    private static long setting() {
         SparkEnv env = SparkEnv.get();
         if (env == null) {
-            return Long.MAX_VALUE;
+            return -1;
         }
-        MemoryManager memory = env.memoryManager();
-        long total = memory.maxOnHeapStorageMemory();
         TaskContext task = TaskContext.get();
         String set = task == null ? null : task.getLocalProperty(PackedData.STORAGE_MEMORY_KEY);
-        SparkConf conf = env.conf();
+        org.apache.spark.SparkConf conf = env.conf();
         if (set == null && conf.contains(PackedData.STORAGE_MEMORY_KEY)) {
             set = conf.get(PackedData.STORAGE_MEMORY_KEY);
         }
-        return set == null ? total : Math.min(total, JavaUtils.byteStringAsBytes(set));
+        return set == null ? -1 : JavaUtils.byteStringAsBytes(set);
     }
 
-    private static synchronized boolean claim(long bytes) {
+    private static synchronized boolean claim(int rddId, long limit, long bytes) {
         SparkEnv env = SparkEnv.get();
         if (env == null) {
             return true;
         }
-        long total = executorBudget();
-        long free = (long) (USABLE * (total - env.memoryManager().storageMemoryUsed())) - inFlight;
-        if (bytes > free) {
+        MemoryManager memory = env.memoryManager();
+        long free = (long) (USABLE * (memory.maxOnHeapStorageMemory() - memory.storageMemoryUsed())) - inFlight;
+        long claimed = CLAIMED.getOrDefault(rddId, 0L);
+        if (bytes > free || (limit >= 0 && claimed + bytes > limit)) {
             return false;
         }
         inFlight += bytes;
+        CLAIMED.put(rddId, claimed + bytes);
         return true;
     }
 
@@ -66,15 +69,22 @@ final class StorageBudget {
 
     /** What one partition has claimed while it is packed. Not thread-safe. */
     static final class Claims {
+        private final int rddId;
+        private final long limit;
         private long held;
         private boolean full;
+
+        private Claims(int rddId, long limit) {
+            this.rddId = rddId;
+            this.limit = limit;
+        }
 
         /**
          * Claims {@code bytes} for a block kept in memory; false (and false for every later block, so that a
          * shard's blocks in memory are a prefix of its canonical order) when they do not fit.
          */
         boolean claim(long bytes) {
-            if (full || !StorageBudget.claim(bytes)) {
+            if (full || !StorageBudget.claim(rddId, limit, bytes)) {
                 full = true;
                 return false;
             }
