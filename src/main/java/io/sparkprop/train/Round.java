@@ -20,6 +20,11 @@ interface Round {
     /** The mini-batch updates round {@code t} of an epoch covers: 1 for a synchronous round. */
     int stepsIn(int t);
 
+    /** Bytes the rounds have read from the executors' disks so far (0 when every block is in memory). */
+    default long diskBytesRead() {
+        return 0;
+    }
+
     /** The executors' GEMM fingerprints that differed from the driver's, each once. */
     java.util.List<String> otherFingerprints();
 

@@ -88,6 +88,11 @@ abstract class ShardRound implements Round {
     }
 
     @Override
+    public long diskBytesRead() {
+        return data.diskBytesRead();
+    }
+
+    @Override
     public List<String> otherFingerprints() {
         return new ArrayList<>(new TreeSet<>(fingerprints.value()));
     }

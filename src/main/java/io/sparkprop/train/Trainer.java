@@ -299,10 +299,10 @@ public final class Trainer {
             }
             int rounds = local ? LocalStepsRound.roundsPerEpoch(updates, s.localSteps()) : updates;
             LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch in {} rounds{}, "
-                            + "cached {} MB ({} MB of values), {}{}, GEMM {} in {}", packed.count(), partitions, block,
-                    updates, rounds,
+                            + "cached {} MB ({} MB of values; {} MB of blocks on disk), {}{}, GEMM {} in {}",
+                    packed.count(), partitions, block, updates, rounds,
                     local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
-                    packed.cachedBytes() >> 20, packed.payloadBytes() >> 20, s.updateRule(),
+                    packed.cachedBytes() >> 20, packed.payloadBytes() >> 20, packed.diskBytes() >> 20, s.updateRule(),
                     recipe(s, updates).entrySet().stream().map(e -> ", " + e.getKey() + " " + e.getValue())
                             .collect(java.util.stream.Collectors.joining()),
                     gemm.describe(), s.precision().lowerName());
@@ -321,7 +321,8 @@ public final class Trainer {
                     : Parameters.initialise(spec, s.seed()));
             return new TrainingResult(r.parameters(), r.history(), packed.count(), packed.weightSum(), partitions, block,
                     updates, packed.cachedBytes(), packed.payloadBytes(), r.converged(), r.bestEpoch(), plan.toString(),
-                    gemm.describe(), round.otherFingerprints(), s.precision());
+                    gemm.describe(), round.otherFingerprints(), s.precision(), packed.memoryBytes(),
+                    packed.diskBytes());
         } finally {
             sc.setJobDescription(previousDescription);
         }

@@ -104,6 +104,7 @@ final class TrainingLoop {
             double weightSum = 0;
             long examples = 0;
             long epochStart = System.nanoTime();
+            long diskBefore = round.diskBytesRead();
             long updatesBefore = state.updates;
             long clippedInEpoch = 0;
             double largestNorm = 0;
@@ -128,11 +129,13 @@ final class TrainingLoop {
                     examples += r.examples();
                 }
             }
+            double roundsSeconds = millisSince(epochStart) / 1e3;
+            long diskBytes = round.diskBytesRead() - diskBefore;
             double epochLoss = objectiveSum / weightSum;
             double elapsed = millisSince(start) - listenerMillis;
             EpochRecord record = endOfEpoch(epoch, epochLoss, elapsed, state.current);
             logProgress(record, weightSum > 0 ? examples / (millisSince(epochStart) / 1e3) : 0.0,
-                    state.updates - updatesBefore, clippedInEpoch, largestNorm);
+                    state.updates - updatesBefore, clippedInEpoch, largestNorm, diskBytes, roundsSeconds);
             boolean goOn = true;
             if (listener != null) {
                 long listenerStart = System.nanoTime();
@@ -190,7 +193,8 @@ final class TrainingLoop {
         return record;
     }
 
-    private void logProgress(EpochRecord r, double examplesPerSecond, long updates, long clipped, double largestNorm) {
+    private void logProgress(EpochRecord r, double examplesPerSecond, long updates, long clipped, double largestNorm,
+                             long diskBytes, double roundsSeconds) {
         int maxEpochs = settings.maxEpochs();
         double eta = r.elapsedMillis() / (r.epoch() + 1) * (maxEpochs - r.epoch() - 1);
         String held = validation == null ? ""
@@ -200,9 +204,12 @@ final class TrainingLoop {
         // clipping is reported when it happens: how many of the epoch's updates, and the largest norm it met
         String clipping = clipped == 0 ? "" : String.format(Locale.ROOT, ", gradient clipped in %d of %d updates "
                 + "(largest norm %.4g, clipNorm %s)", clipped, updates, largestNorm, settings.clipNorm());
+        // blocks on disk: how fast the rounds read them (bytes the tasks requested over the rounds' wall time)
+        String disk = diskBytes == 0 ? "" : String.format(Locale.ROOT, ", read %d MB from disk at %.0f MB/s",
+                diskBytes >> 20, diskBytes / 1048576.0 / Math.max(roundsSeconds, 1e-9));
         LOG.info(String.format(Locale.ROOT, "sparkprop epoch %d/%d: loss %.6g%s, %d rounds, %d updates, "
-                + "%.0f examples/s, %.1f s elapsed, ETA %.1f s%s", r.epoch() + 1, maxEpochs, r.loss(), held,
-                roundsPerEpoch, updates, examplesPerSecond, r.elapsedMillis() / 1e3, eta / 1e3, clipping));
+                + "%.0f examples/s, %.1f s elapsed, ETA %.1f s%s%s", r.epoch() + 1, maxEpochs, r.loss(), held,
+                roundsPerEpoch, updates, examplesPerSecond, r.elapsedMillis() / 1e3, eta / 1e3, disk, clipping));
     }
 
     /**

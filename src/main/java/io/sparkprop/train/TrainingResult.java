@@ -26,12 +26,16 @@ import io.sparkprop.nn.Parameters;
  * @param otherGemmFingerprints the fingerprints of executors whose BLAS differed in library or CPU from the
  *                           driver's (empty when all matched): then the bits are not portable to another run
  * @param precision          the format the shards and the kernel's GEMMs used ({@link MlpSettings#precision()})
+ * @param memoryBytes        bytes of the values of the blocks the executors kept in memory
+ * @param diskBytes          bytes of the blocks the executors kept on their local disks (0: all in memory);
+ *                           see the README, "Data larger than memory"
  */
 public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
                              int numShards, int blockSize, int iterationsPerEpoch, long cachedBytes,
                              long payloadBytes, boolean converged, int bestEpoch,
                              String aggregation, String gemm,
-                             java.util.List<String> otherGemmFingerprints, Precision precision)
+                             java.util.List<String> otherGemmFingerprints, Precision precision, long memoryBytes,
+                             long diskBytes)
         implements Serializable {
     /** Whether every executor's GEMM matched the driver's fingerprint (the bits are those of any such run). */
     public boolean bitsPortable() {
