@@ -248,8 +248,9 @@ public final class PackedData implements AutoCloseable {
                                 + " examples)");
             }
             LOG.info(String.format(java.util.Locale.ROOT, "sparkprop: packed the %s data: %d examples in %.1f s "
-                            + "(%.0f rows/s), %d MB of values in memory, %d MB on disk%s", what, totals[0], seconds,
-                    totals[0] / Math.max(seconds, 1e-9), totals[3] >> 20, totals[4] >> 20,
+                            + "(%.0f rows/s), %s of values in memory, %s of blocks on disk%s", what, totals[0], seconds,
+                    totals[0] / Math.max(seconds, 1e-9), io.sparkprop.util.Names.bytes(totals[3]),
+                    io.sparkprop.util.Names.bytes(totals[4]),
                     totals[4] == 0 ? "" : " (the executors' storage memory, or " + STORAGE_MEMORY_KEY
                             + ", holds the rest)"));
             PackedData packed = new PackedData(shards, onDisk, block, precision, totals, weightSum,

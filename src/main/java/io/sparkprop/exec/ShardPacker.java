@@ -212,13 +212,13 @@ public final class ShardPacker implements java.io.Serializable {
             // once per partition and fit, and again whenever Spark rebuilds a lost cached shard from its lineage
             double seconds = (System.nanoTime() - started) / 1e9;
             LOG.info("sparkprop: packed partition {}: {} examples in {} blocks of {} ({}{}) in {} s, {} rows/s; "
-                            + "{} MB in memory, {} MB on disk{}", partition, totals.count, shard.numBlocks(), blockSize,
+                            + "{} in memory, {} on disk{}", partition, totals.count, shard.numBlocks(), blockSize,
                     precision.lowerName(), shard.sparseBlocks() == 0 ? "" : ", " + shard.sparseBlocks() + " sparse",
                     String.format(java.util.Locale.ROOT, "%.1f", seconds),
                     String.format(java.util.Locale.ROOT, "%.0f", totals.count / Math.max(seconds, 1e-9)),
-                    shard.memoryBytes() >> 20, shard.diskBytes() >> 20,
-                    totals.runs == 0 ? "" : " (ordered through " + totals.runs + " sorted runs of "
-                            + (totals.spilled >> 20) + " MB)");
+                    io.sparkprop.util.Names.bytes(shard.memoryBytes()), io.sparkprop.util.Names.bytes(shard.diskBytes()),
+                    totals.runs == 0 ? "" : " (ordered through " + totals.runs + " sorted runs, "
+                            + io.sparkprop.util.Names.bytes(totals.spilled) + ")");
             return shard;
         } finally {
             builder.release();

@@ -299,10 +299,11 @@ public final class Trainer {
             }
             int rounds = local ? LocalStepsRound.roundsPerEpoch(updates, s.localSteps()) : updates;
             LOG.info("sparkprop: {} examples in {} partitions, blocks of {}, {} updates per epoch in {} rounds{}, "
-                            + "cached {} MB ({} MB of values; {} MB of blocks on disk), {}{}, GEMM {} in {}",
+                            + "cached {} MB ({} MB of values; {} of blocks on disk), {}{}, GEMM {} in {}",
                     packed.count(), partitions, block, updates, rounds,
                     local ? " of " + s.localSteps() + " local steps, outer " + LocalStepsRound.outerRule(s) : "",
-                    packed.cachedBytes() >> 20, packed.payloadBytes() >> 20, packed.diskBytes() >> 20, s.updateRule(),
+                    packed.cachedBytes() >> 20, packed.payloadBytes() >> 20, io.sparkprop.util.Names.bytes(packed.diskBytes()),
+                    s.updateRule(),
                     recipe(s, updates).entrySet().stream().map(e -> ", " + e.getKey() + " " + e.getValue())
                             .collect(java.util.stream.Collectors.joining()),
                     gemm.describe(), s.precision().lowerName());

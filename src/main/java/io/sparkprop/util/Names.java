@@ -41,4 +41,18 @@ public final class Names {
     public static <E extends Enum<E>> String[] names(Class<E> type) {
         return Arrays.stream(type.getEnumConstants()).map(Names::of).collect(Collectors.toList()).toArray(new String[0]);
     }
+
+    /** {@code bytes} for a log line: {@code 512 B}, {@code 3.4 KB}, {@code 120.0 MB}, {@code 4.80 GB} (powers of 1024). */
+    public static String bytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        if (bytes < 1024L * 1024) {
+            return String.format(java.util.Locale.ROOT, "%.1f KB", bytes / 1024.0);
+        }
+        if (bytes < 1024L * 1024 * 1024) {
+            return String.format(java.util.Locale.ROOT, "%.1f MB", bytes / 1048576.0);
+        }
+        return String.format(java.util.Locale.ROOT, "%.2f GB", bytes / 1073741824.0);
+    }
 }

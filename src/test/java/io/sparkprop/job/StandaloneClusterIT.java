@@ -255,16 +255,18 @@ class StandaloneClusterIT {
     }
 
     /**
-     * Two executors of one core, training in float32; after epoch 2 of 6 one of them is killed (SIGKILL).
+     * Two executors of one core, training in float32 with 64 KB of each shard's blocks in memory and the rest
+     * (about 300 KB a shard) on the executors' disks; after epoch 2 of 6 one of them is killed (SIGKILL).
      * Spark re-runs its tasks — each recomputes its round's 4 local steps from the broadcast —, rebuilds its
-     * cached float32 shard from the lineage on a live executor, and training ends with the parameters of an
-     * uninterrupted run.
+     * cached float32 shard from the lineage on a live executor (blocks on that executor's disk again), and
+     * training ends with the parameters of an uninterrupted run in local mode with every block in memory.
      */
     @Test
     void killingAnExecutorMidTrainingChangesNoBit() throws Exception {
         Path out = dir.resolve("executor-kill-out");
         Path log = dir.resolve("executor-kill.log");
-        Process submit = submit("executor-kill", float32Job(out, 20000, 6), "spark.executor.cores=1");
+        Process submit = submit("executor-kill", float32Job(out, 20000, 6), "spark.executor.cores=1",
+                "spark.sparkprop.storageMemory=64k");
         await("two executors and epoch 2", 240, submit, log,
                 () -> read(log).contains("sparkprop epoch 2/6") && executors().size() == 2);
         String before = read(log);
@@ -282,6 +284,8 @@ class StandaloneClusterIT {
                     .filter(l -> l.contains("sparkprop: packed partition")).count()).sum();
         }
         assertTrue(packs >= 3, "a lost shard was packed again (" + packs + " packs)");
+        assertTrue(done.contains("of blocks on disk") && !done.contains("0 B of blocks on disk"),
+                "the blocks that did not fit 64 KB went to disk: " + done);
         assertSameAsLocal(float32Job(dir.resolve("executor-kill-local"), 20000, 6), out);
     }
 
