@@ -175,70 +175,79 @@ public final class TrainJob {
         Dataset<Row> all = data[0];
         Dataset<Row> train;
         Dataset<Row> test;
-        if (data[1] == null) {
-            Dataset<Row>[] split = all.randomSplit(new double[] {1 - c.real("split.test"), c.real("split.test")}, seed);
-            train = split[0];
-            test = split[1];
-        } else {
-            train = all;
-            test = data[1];
-        }
         double validation = c.real("split.validation");
-        train = train.withColumn("isValidation", functions.rand(seed + 1).lt(validation))
-                .repartition(partitions).cache();
-        test = test.repartition(partitions).cache();
-        try {
-            if (train.isEmpty()) {
-                throw new IllegalArgumentException("the training data is empty (data.format "
-                        + c.string("data.format") + ", data.path '" + c.string("data.path") + "')");
-            }
-            String type = c.string("model.type");
-            boolean scale = c.string("data.scale").equals("standard");
-            PipelineStage estimator = estimator(c, type, validation > 0, scale ? "scaled" : "features");
-            PipelineStage[] stages = scale
-                    ? new PipelineStage[] {new StandardScaler().setInputCol("features").setOutputCol("scaled")
-                            .setWithMean(false), estimator}
-                    : new PipelineStage[] {estimator};
-            long start = System.nanoTime();
-            PipelineModel model;
-            try {
-                model = new Pipeline().setStages(stages).fit(train);
-            } catch (IllegalArgumentException e) {
-                // the packer names a feature's index and a row's place in its partition; the job knows the
-                // columns and the files, so it looks up the first bad row where a user can find it
-                String found = e.getMessage() != null && e.getMessage().contains(ShardPacker.NON_FINITE_ADVICE)
-                        ? JobData.describeFirstNonFiniteRow(spark, c) : null;
-                throw found == null ? e : new IllegalArgumentException(found, e);
-            }
-            double fitSeconds = (System.nanoTime() - start) / 1e9;
-            Transformer fitted = model.stages()[model.stages().length - 1];
-
-            Map<String, Object> metrics = new LinkedHashMap<>();
-            metrics.put("model", type);
-            metrics.put("trainExamples", train.count());
-            metrics.put("testExamples", test.count());
-            metrics.put("fitSeconds", fitSeconds);
-            if (fitted instanceof MlpModel) {
-                MlpTrainingSummary summary = ((MlpModel<?>) fitted).summary();
-                metrics.put("gemm", summary.gemm());
-                metrics.put("bitsPortable", summary.bitsPortable());
-                metrics.put("precision", summary.precision());
-            } else if (fitted instanceof RidgeRegressionModel) {
-                metrics.put("gemm", ((RidgeRegressionModel) fitted).summary().gemm());
-                metrics.put("precision", ((RidgeRegressionModel) fitted).summary().precision());
-            }
-            Dataset<Row> scored = model.transform(test);
-            metrics.put("test", type.equals("mlp-classifier")
-                    ? classification(scored, ((MlpClassificationModel) fitted).numClasses()) : regression(scored));
-            metrics.put("config", c.values());
-
-            writeOutputs(fs, output, model, fitted, metrics, c);
-            return metrics;
-        } finally {
-            // also when training fails: a session that runs many jobs must not keep their data
-            train.unpersist();
-            test.unpersist();
+        // The source is read once: its rows are marked (test, validation) and repartitioned in one shuffle, and
+        // every later job — the checks, packing the training and validation data, the counts, scoring the test
+        // set — reads that shuffle's output on the executors' disks through the same RDD, whose stage Spark runs
+        // once. No copy of the rows is cached: the fit packs its own blocks (README, "Data larger than memory").
+        if (data[1] == null) {
+            Dataset<Row> marked = once(spark, all.withColumn(TEST_MARK, functions.rand(seed).geq(1 - c.real("split.test")))
+                    .withColumn("isValidation", functions.rand(seed + 1).lt(validation)).repartition(partitions));
+            train = marked.filter(functions.not(functions.col(TEST_MARK))).drop(TEST_MARK);
+            test = marked.filter(functions.col(TEST_MARK)).drop(TEST_MARK, "isValidation");
+        } else {
+            train = once(spark, all.withColumn("isValidation", functions.rand(seed + 1).lt(validation))
+                    .repartition(partitions));
+            test = once(spark, data[1].repartition(partitions));
         }
+        if (train.isEmpty()) {
+            throw new IllegalArgumentException("the training data is empty (data.format "
+                    + c.string("data.format") + ", data.path '" + c.string("data.path") + "')");
+        }
+        String type = c.string("model.type");
+        boolean scale = c.string("data.scale").equals("standard");
+        PipelineStage estimator = estimator(c, type, validation > 0, scale ? "scaled" : "features");
+        PipelineStage[] stages = scale
+                ? new PipelineStage[] {new StandardScaler().setInputCol("features").setOutputCol("scaled")
+                        .setWithMean(false), estimator}
+                : new PipelineStage[] {estimator};
+        long start = System.nanoTime();
+        PipelineModel model;
+        try {
+            model = new Pipeline().setStages(stages).fit(train);
+        } catch (IllegalArgumentException e) {
+            // the packer names a feature's index and a row's place in its partition; the job knows the
+            // columns and the files, so it looks up the first bad row where a user can find it
+            String found = e.getMessage() != null && e.getMessage().contains(ShardPacker.NON_FINITE_ADVICE)
+                    ? JobData.describeFirstNonFiniteRow(spark, c) : null;
+            throw found == null ? e : new IllegalArgumentException(found, e);
+        }
+        double fitSeconds = (System.nanoTime() - start) / 1e9;
+        Transformer fitted = model.stages()[model.stages().length - 1];
+
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("model", type);
+        metrics.put("trainExamples", train.count());
+        metrics.put("testExamples", test.count());
+        metrics.put("fitSeconds", fitSeconds);
+        if (fitted instanceof MlpModel) {
+            MlpTrainingSummary summary = ((MlpModel<?>) fitted).summary();
+            metrics.put("gemm", summary.gemm());
+            metrics.put("bitsPortable", summary.bitsPortable());
+            metrics.put("precision", summary.precision());
+        } else if (fitted instanceof RidgeRegressionModel) {
+            metrics.put("gemm", ((RidgeRegressionModel) fitted).summary().gemm());
+            metrics.put("precision", ((RidgeRegressionModel) fitted).summary().precision());
+        }
+        Dataset<Row> scored = model.transform(test);
+        metrics.put("test", type.equals("mlp-classifier")
+                ? classification(scored, ((MlpClassificationModel) fitted).numClasses()) : regression(scored));
+        metrics.put("config", c.values());
+
+        writeOutputs(fs, output, model, fitted, metrics, c);
+        return metrics;
+    }
+
+    /** The column that marks the rows held out as the test set when there is no separate test data. */
+    private static final String TEST_MARK = "sparkprop_isTest";
+
+    /**
+     * {@code df} as a DataFrame over its RDD: every job on the result (and on filters of it) reuses that RDD's
+     * stages, so a shuffle in {@code df} runs once and its output is read back, where a DataFrame's every action
+     * would plan and run the shuffle, and read its source, again.
+     */
+    private static Dataset<Row> once(SparkSession spark, Dataset<Row> df) {
+        return spark.createDataFrame(df.javaRDD(), df.schema());
     }
 
     /** Writes the outputs to a temporary sibling of {@code output}, then renames it to {@code output}. */
