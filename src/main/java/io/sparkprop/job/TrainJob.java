@@ -181,8 +181,8 @@ public final class TrainJob {
         // set — reads that shuffle's output on the executors' disks through the same RDD, whose stage Spark runs
         // once. No copy of the rows is cached: the fit packs its own blocks (README, "Data larger than memory").
         if (data[1] == null) {
-            Dataset<Row> marked = once(spark, all.withColumn(TEST_MARK, functions.rand(seed).geq(1 - c.real("split.test")))
-                    .withColumn("isValidation", functions.rand(seed + 1).lt(validation)).repartition(partitions));
+            Dataset<Row> marked = once(spark, markSplit(spark, all, c.real("split.test"), validation, seed)
+                    .repartition(partitions));
             train = marked.filter(functions.not(functions.col(TEST_MARK))).drop(TEST_MARK);
             test = marked.filter(functions.col(TEST_MARK)).drop(TEST_MARK, "isValidation");
         } else {
@@ -240,6 +240,66 @@ public final class TrainJob {
 
     /** The column that marks the rows held out as the test set when there is no separate test data. */
     private static final String TEST_MARK = "sparkprop_isTest";
+
+    /**
+     * {@code all} with two columns, {@link #TEST_MARK} and {@code isValidation}, in one pass: the rows
+     * {@code all.randomSplit(new double[] {1 − test, test}, seed)} puts in its second split are the test rows, and
+     * of the others those that {@code rand(seed + 1) < validation} draws over the first split are the validation
+     * rows — the same rows, bit for bit, as those two Spark calls pick, without reading {@code all} once per split.
+     * As Spark does (its {@code Dataset.randomSplit} and {@code Rand}): each partition sorted by all its columns,
+     * then for each row in that order one draw of {@code XORShiftRandom(seed + partition)} that falls in
+     * {@code [0, w₀)} (training) or {@code [w₀, w₀ + w₁)} (test), with {@code w} the weights over their sum, and
+     * for a training row one draw of {@code XORShiftRandom(seed + 1 + partition)} against {@code validation}.
+     */
+    static Dataset<Row> markSplit(SparkSession spark, Dataset<Row> all, double test, double validation, long seed) {
+        double sum = (1 - test) + test;
+        double trainEnd = 0.0 + (1 - test) / sum;
+        double testEnd = trainEnd + test / sum;
+        org.apache.spark.sql.Column[] columns = java.util.Arrays.stream(all.columns()).map(functions::col)
+                .toArray(org.apache.spark.sql.Column[]::new);
+        org.apache.spark.api.java.JavaRDD<Row> marked = all.sortWithinPartitions(columns).javaRDD()
+                .mapPartitionsWithIndex((partition, rows) -> {
+                    java.util.Random split = new org.apache.spark.util.random.XORShiftRandom(seed + partition);
+                    java.util.Random held = new org.apache.spark.util.random.XORShiftRandom(seed + 1 + partition);
+                    return new java.util.Iterator<Row>() {
+                        private Row next = advance();
+
+                        private Row advance() {
+                            while (rows.hasNext()) {
+                                Row r = rows.next();
+                                double x = split.nextDouble();
+                                boolean isTest = x >= trainEnd && x < testEnd;
+                                if (!isTest && !(x >= 0.0 && x < trainEnd)) {
+                                    continue; // in neither split (randomSplit's weights not summing to 1 exactly)
+                                }
+                                boolean isValidation = !isTest && held.nextDouble() < validation;
+                                Object[] values = new Object[r.length() + 2];
+                                for (int i = 0; i < r.length(); i++) {
+                                    values[i] = r.get(i);
+                                }
+                                values[r.length()] = isTest;
+                                values[r.length() + 1] = isValidation;
+                                return org.apache.spark.sql.RowFactory.create(values);
+                            }
+                            return null;
+                        }
+
+                        @Override
+                        public boolean hasNext() {
+                            return next != null;
+                        }
+
+                        @Override
+                        public Row next() {
+                            Row r = next;
+                            next = advance();
+                            return r;
+                        }
+                    };
+                }, true);
+        return spark.createDataFrame(marked, all.schema().add(TEST_MARK, org.apache.spark.sql.types.DataTypes.BooleanType, false)
+                .add("isValidation", org.apache.spark.sql.types.DataTypes.BooleanType, false));
+    }
 
     /**
      * {@code df} as a DataFrame over its RDD: every job on the result (and on filters of it) reuses that RDD's

@@ -287,4 +287,41 @@ class TrainJobTest {
         assertEquals("data file " + dir.resolve("train-images-idx3-ubyte.gz") + " does not exist",
                 e.getMessage().replace("file:", ""));
     }
+
+    /** The rows of {@code df} as sorted strings: a multiset to compare. */
+    private static java.util.List<String> rowsOf(org.apache.spark.sql.Dataset<Row> df) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (Row r : df.collectAsList()) {
+            out.add(r.toString());
+        }
+        java.util.Collections.sort(out);
+        return out;
+    }
+
+    @Test
+    void theOnePassSplitPicksTheRowsOfRandomSplitAndRand() {
+        java.util.List<Row> rows = new java.util.ArrayList<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (int i = 0; i < 3000; i++) {
+            // duplicates and ties on the label, in an order the sort must undo
+            rows.add(RowFactory.create(Vectors.dense(r.nextInt(40), i % 7 == 0 ? 1.5 : r.nextGaussian()),
+                    (double) r.nextInt(3)));
+        }
+        StructType schema = new StructType().add("features", SQLDataTypes.VectorType()).add("label",
+                DataTypes.DoubleType);
+        org.apache.spark.sql.Dataset<Row> all = spark.createDataFrame(rows, schema).repartition(3).cache();
+        for (double[] split : new double[][] {{0.2, 0.1}, {0.3, 0.25}, {0.0, 0.1}}) {
+            long seed = 42 + (long) (100 * split[0]);
+            org.apache.spark.sql.Dataset<Row>[] spark2 = all.randomSplit(new double[] {1 - split[0], split[0]}, seed);
+            org.apache.spark.sql.Dataset<Row> marked = TrainJob.markSplit(spark, all, split[0], split[1], seed).cache();
+            assertEquals(rowsOf(spark2[1]), rowsOf(marked.filter("sparkprop_isTest").select("features", "label")),
+                    "test rows at " + java.util.Arrays.toString(split));
+            org.apache.spark.sql.Dataset<Row> trainWithValidation = spark2[0].withColumn("isValidation",
+                    org.apache.spark.sql.functions.rand(seed + 1).lt(split[1]));
+            assertEquals(rowsOf(trainWithValidation), rowsOf(marked.filter("not sparkprop_isTest")
+                    .select("features", "label", "isValidation")), "training and validation rows");
+            marked.unpersist();
+        }
+        all.unpersist();
+    }
 }
