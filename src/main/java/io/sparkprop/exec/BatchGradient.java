@@ -64,7 +64,10 @@ public final class BatchGradient extends ShardTask<GradientSum> {
         int end = BlockSchedule.sliceEnd(blocks, iterationInEpoch, iterationsPerEpoch);
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, shuffle, new int[blocks]);
         GradientSum sum = new GradientSum(at.spec());
-        addGradients(kernel, kernel.load(at), shard, order, start, end, sum, terms, seed, update);
+        try (Shard.Blocks stream = shard.read(order, start, end)) {
+            addGradients(kernel, kernel.load(at), shard, stream, end - start, sum, terms, seed, update);
+            readFromDisk(stream.diskBytes());
+        }
         blocksRead.add(end - start);
         return sum;
     }

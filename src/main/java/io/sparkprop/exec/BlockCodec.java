@@ -101,6 +101,14 @@ final class BlockCodec {
      * @throws IllegalStateException when the bytes are not a whole, intact block: {@code where} names it
      */
     static Decoded decode(ByteBuffer in, String where) {
+        return decode(in, where, null);
+    }
+
+    /**
+     * As {@link #decode(ByteBuffer, String)}, into the arrays of {@code reuse} where the block has their kind and
+     * shape (dense {@code X}, {@code Y} and the weights), so that a stream of blocks of one size allocates nothing.
+     */
+    static Decoded decode(ByteBuffer in, String where, Decoded reuse) {
         ByteBuffer i = in.order(ByteOrder.nativeOrder());
         int start = i.position();
         if (i.remaining() < HEADER_BYTES || i.getInt(start) != MAGIC) {
@@ -133,33 +141,42 @@ final class BlockCodec {
                 break;
             }
             case DENSE32: {
-                FMatrixRMaj f = new FMatrixRMaj(n, b);
+                FMatrixRMaj f = reuse != null && sameShape(reuse.x(), FMatrixRMaj.class, n, b) ? (FMatrixRMaj) reuse.x()
+                        : new FMatrixRMaj(n, b);
                 getFloats(i, f.data, n * b);
                 x = f;
                 break;
             }
             default: {
-                DMatrixRMaj d = new DMatrixRMaj(n, b);
+                DMatrixRMaj d = reuse != null && sameShape(reuse.x(), DMatrixRMaj.class, n, b) ? (DMatrixRMaj) reuse.x()
+                        : new DMatrixRMaj(n, b);
                 getDoubles(i, d.data, n * b);
                 x = d;
             }
         }
         Matrix y;
         if (yKind == DENSE32) {
-            FMatrixRMaj f = new FMatrixRMaj(m, b);
+            FMatrixRMaj f = reuse != null && sameShape(reuse.y(), FMatrixRMaj.class, m, b) ? (FMatrixRMaj) reuse.y()
+                    : new FMatrixRMaj(m, b);
             getFloats(i, f.data, m * b);
             y = f;
         } else {
-            DMatrixRMaj d = new DMatrixRMaj(m, b);
+            DMatrixRMaj d = reuse != null && sameShape(reuse.y(), DMatrixRMaj.class, m, b) ? (DMatrixRMaj) reuse.y()
+                    : new DMatrixRMaj(m, b);
             getDoubles(i, d.data, m * b);
             y = d;
         }
         double[] w = null;
         if (hasWeights) {
-            w = new double[b];
+            w = reuse != null && reuse.weights() != null && reuse.weights().length == b ? reuse.weights()
+                    : new double[b];
             getDoubles(i, w, b);
         }
         return new Decoded(x, y, w);
+    }
+
+    private static boolean sameShape(Matrix a, Class<?> kind, int rows, int cols) {
+        return a != null && a.getClass() == kind && a.getNumRows() == rows && a.getNumCols() == cols;
     }
 
     private static int crc(ByteBuffer buffer, int from, int to) {

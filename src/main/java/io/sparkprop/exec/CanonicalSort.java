@@ -181,8 +181,11 @@ final class CanonicalSort implements AutoCloseable {
 
         Merge(long indexMask) {
             this.mask = ~indexMask;
+            // the runs' read buffers (256 KB sequential reads) share the sort's memory with the blocks being
+            // filled: many runs read through smaller ones, so the merge's memory does not grow with the rows
+            int readBuffer = (int) Math.max(64 << 10, Math.min(256 << 10, bufferBytes / 4 / runs.size()));
             for (File f : runs) {
-                RunReader r = new RunReader(f);
+                RunReader r = new RunReader(f, readBuffer);
                 readers.add(r);
                 if (r.advance()) {
                     heads.add(r);
@@ -304,11 +307,12 @@ final class CanonicalSort implements AutoCloseable {
     private static final class RunReader {
         private final File file;
         private final FileChannel in;
-        private ByteBuffer buffer = ByteBuffer.allocate(1 << 20).order(ByteOrder.nativeOrder());
+        private ByteBuffer buffer;
         Entry head;
 
-        RunReader(File file) {
+        RunReader(File file, int bufferBytes) {
             this.file = file;
+            this.buffer = ByteBuffer.allocate(bufferBytes).order(ByteOrder.nativeOrder());
             try {
                 in = FileChannel.open(file.toPath(), StandardOpenOption.READ);
             } catch (IOException e) {

@@ -34,8 +34,12 @@ import scala.reflect.ClassTag$;
 final class DiskBlocks implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** Bytes a chunk holds at most (a block larger than this gets a chunk of its own). */
-    static final int CHUNK_BYTES = 16 << 20;
+    /**
+     * Bytes a chunk holds at most (a block larger than this gets a chunk of its own): large enough that the
+     * driver hears of one Spark block per few hundred of ours, small enough that a packing task's buffer is a
+     * few MB.
+     */
+    static final int CHUNK_BYTES = 8 << 20;
 
     private final int rddId;
     private final int partitions;
@@ -201,7 +205,21 @@ final class DiskBlocks implements Serializable {
 
         /** Block {@code k} read and decoded. */
         BlockCodec.Decoded read(int k) {
-            ByteBuffer bytes = ByteBuffer.allocate(length[k]);
+            return read(k, ByteBuffer.allocate(length[k]), null);
+        }
+
+        /** Bytes block {@code k} takes: the capacity {@link #read(int, ByteBuffer, BlockCodec.Decoded)} needs. */
+        int bytes(int k) {
+            return length[k];
+        }
+
+        /**
+         * Block {@code k} read into {@code into} (of at least {@link #bytes} capacity; cleared first) and decoded
+         * into the arrays of {@code reuse} where they fit.
+         */
+        BlockCodec.Decoded read(int k, ByteBuffer into, BlockCodec.Decoded reuse) {
+            into.clear().limit(length[k]);
+            ByteBuffer bytes = into;
             try {
                 Object source = source(chunk[k]);
                 if (source instanceof FileChannel) {
@@ -222,7 +240,7 @@ final class DiskBlocks implements Serializable {
                 throw new IllegalStateException("cannot read " + describe(k) + ": " + e, e);
             }
             bytes.flip();
-            return BlockCodec.decode(bytes, describe(k));
+            return BlockCodec.decode(bytes, describe(k), reuse);
         }
 
         private synchronized Object source(int c) throws IOException {

@@ -85,45 +85,51 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
         Sum sum = new Sum();
         long applied = 0;
         long read = 0;
-        for (int j = first; j < last && sum.divergence == null; j++) {
-            int from = BlockSchedule.sliceStart(blocks, j, stepsPerEpoch);
-            int to = BlockSchedule.sliceEnd(blocks, j, stepsPerEpoch);
-            if (from == to) {
-                continue;
-            }
-            slice.resetInPlace();
-            long update = updatesBefore + j - first;
-            // float32: θ_p rounded afresh every step
-            addGradients(kernel, kernel.load(theta), shard, order, from, to, slice, terms, seed, update);
-            read += to - from;
-            sum.count += slice.count();
-            double w = slice.weightSum();
-            GradientStep.Result r = step.apply(slice, theta, updater, schedule.at(update), applied);
-            switch (r.status()) {
-                case EMPTY:
-                    continue; // only zero weights in this slice: nothing to learn from
-                case LOSS_NOT_FINITE:
-                case GRADIENT_NOT_FINITE:
-                    sum.divergence = r.status().description() + " on shard " + partition + " at local step "
-                            + (j - first + 1) + " (loss " + r.meanLoss() + ")";
+        // one read of the round's blocks, in the order its steps take them (their slices are consecutive
+        // positions of the epoch's order), so that the disk reads run ahead across the steps
+        try (Shard.Blocks stream = shard.read(order, BlockSchedule.sliceStart(blocks, first, stepsPerEpoch),
+                BlockSchedule.sliceEnd(blocks, last - 1, stepsPerEpoch))) {
+            for (int j = first; j < last && sum.divergence == null; j++) {
+                int from = BlockSchedule.sliceStart(blocks, j, stepsPerEpoch);
+                int to = BlockSchedule.sliceEnd(blocks, j, stepsPerEpoch);
+                if (from == to) {
                     continue;
-                default:
-                    break;
+                }
+                slice.resetInPlace();
+                long update = updatesBefore + j - first;
+                // float32: θ_p rounded afresh every step
+                addGradients(kernel, kernel.load(theta), shard, stream, to - from, slice, terms, seed, update);
+                read += to - from;
+                sum.count += slice.count();
+                double w = slice.weightSum();
+                GradientStep.Result r = step.apply(slice, theta, updater, schedule.at(update), applied);
+                switch (r.status()) {
+                    case EMPTY:
+                        continue; // only zero weights in this slice: nothing to learn from
+                    case LOSS_NOT_FINITE:
+                    case GRADIENT_NOT_FINITE:
+                        sum.divergence = r.status().description() + " on shard " + partition + " at local step "
+                                + (j - first + 1) + " (loss " + r.meanLoss() + ")";
+                        continue;
+                    default:
+                        break;
+                }
+                applied++;
+                sum.objectiveSum += w * r.objective();
+                sum.weightSum += w;
+                if (r.clipped()) {
+                    sum.clipped++;
+                }
+                // NaN is "not computed" (no clipping), never larger than a norm that was
+                if (!Double.isNaN(r.gradientNorm()) && !(sum.largestNorm >= r.gradientNorm())) {
+                    sum.largestNorm = r.gradientNorm();
+                }
+                if (r.status() == GradientStep.Status.PARAMETERS_NOT_FINITE) {
+                    sum.divergence = r.status().description() + " at local step " + (j - first + 1) + " on shard "
+                            + partition;
+                }
             }
-            applied++;
-            sum.objectiveSum += w * r.objective();
-            sum.weightSum += w;
-            if (r.clipped()) {
-                sum.clipped++;
-            }
-            // NaN is "not computed" (no clipping), never larger than a norm that was
-            if (!Double.isNaN(r.gradientNorm()) && !(sum.largestNorm >= r.gradientNorm())) {
-                sum.largestNorm = r.gradientNorm();
-            }
-            if (r.status() == GradientStep.Status.PARAMETERS_NOT_FINITE) {
-                sum.divergence = r.status().description() + " at local step " + (j - first + 1) + " on shard "
-                        + partition;
-            }
+            readFromDisk(stream.diskBytes());
         }
         blocksRead.add(read);
         if (sum.weightSum > 0 && sum.divergence == null) {

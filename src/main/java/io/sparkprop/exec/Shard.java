@@ -152,13 +152,24 @@ public final class Shard implements Serializable {
     /**
      * The blocks at positions {@code [from, to)} of {@code order}, in that order: those on disk are read by
      * other threads, up to {@value #READ_AHEAD} ahead of the one handed out, so that the kernel does not wait
-     * for the disk while it has blocks to work on. Close it when done (it stops the reads still in flight).
+     * for the disk while it has blocks to work on. Close it when done (it waits for the reads still in flight).
      */
     public Blocks read(int[] order, int from, int to) {
         return new Blocks(order, from, to);
     }
 
-    /** The blocks of a {@link #read}, in order; counts the bytes it read from disk. */
+    /** Direct buffers that streams read blocks into, kept between streams (a task's rounds, other tasks). */
+    private static final java.util.concurrent.ConcurrentLinkedDeque<java.nio.ByteBuffer> BUFFERS =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private static final int POOLED_BUFFERS = 64;
+
+    /**
+     * The blocks of a {@link #read}, in order; counts the bytes it read from disk. Blocks read from disk go
+     * through {@value #READ_AHEAD} + 1 slots, each a direct buffer (the file's bytes arrive without the copy a
+     * heap buffer costs) and the arrays of the block last decoded there, which the next block of the same shape
+     * reuses: position {@code p} uses slot {@code p mod (READ_AHEAD + 1)}, so the slot a read fills is never
+     * the one the kernel is on. A block handed out is valid until the next call to {@link #next}.
+     */
     public final class Blocks implements Iterator<Block>, AutoCloseable {
         private final int[] order;
         private final int to;
@@ -166,6 +177,8 @@ public final class Shard implements Serializable {
         private int requested;
         private final DiskBlocks.Reader reader;
         private final ArrayDeque<CompletableFuture<BlockCodec.Decoded>> ahead = new ArrayDeque<>();
+        private final java.nio.ByteBuffer[] buffers = new java.nio.ByteBuffer[READ_AHEAD + 1];
+        private final BlockCodec.Decoded[] decoded = new BlockCodec.Decoded[READ_AHEAD + 1];
         private long diskBytes;
 
         private Blocks(int[] order, int from, int to) {
@@ -180,11 +193,39 @@ public final class Shard implements Serializable {
         /** Starts the reads of the disk blocks among the next {@value #READ_AHEAD} positions. */
         private void fill() {
             while (requested < to && requested < next + READ_AHEAD) {
+                int slot = requested % (READ_AHEAD + 1);
                 int k = order[requested++];
                 if (reader != null && disk.onDisk(k)) {
-                    ahead.add(CompletableFuture.supplyAsync(() -> reader.read(k), READERS));
+                    java.nio.ByteBuffer buffer = buffers[slot];
+                    if (buffer == null || buffer.capacity() < reader.bytes(k)) {
+                        release(buffer);
+                        buffer = borrow(reader.bytes(k));
+                        buffers[slot] = buffer;
+                    }
+                    java.nio.ByteBuffer into = buffer;
+                    BlockCodec.Decoded reuse = decoded[slot];
+                    ahead.add(CompletableFuture.supplyAsync(() -> {
+                        BlockCodec.Decoded d = reader.read(k, into, reuse);
+                        decoded[slot] = d;
+                        return d;
+                    }, READERS));
                     diskBytes += disk.length(k);
                 }
+            }
+        }
+
+        private java.nio.ByteBuffer borrow(int capacity) {
+            java.nio.ByteBuffer b = BUFFERS.pollFirst();
+            if (b != null && b.capacity() >= capacity) {
+                return b;
+            }
+            // a pooled buffer too small for this block size is dropped; blocks of a fit are one size but the last
+            return java.nio.ByteBuffer.allocateDirect(Math.max(capacity, capacity + capacity / 8));
+        }
+
+        private void release(java.nio.ByteBuffer b) {
+            if (b != null && BUFFERS.size() < POOLED_BUFFERS) {
+                BUFFERS.addFirst(b);
             }
         }
 
@@ -220,19 +261,21 @@ public final class Shard implements Serializable {
 
         @Override
         public void close() {
-            for (CompletableFuture<BlockCodec.Decoded> f : ahead) {
-                f.cancel(false);
-            }
+            // the reads in flight (at most READ_AHEAD) finish before their buffers go back to the pool
             for (CompletableFuture<BlockCodec.Decoded> f : ahead) {
                 try {
                     f.join();
                 } catch (RuntimeException ignored) {
-                    // cancelled or failed: the task is ending either way
+                    // the task is ending either way; a failed read it did not reach does not matter
                 }
             }
             ahead.clear();
             if (reader != null) {
                 reader.close();
+            }
+            for (int i = 0; i < buffers.length; i++) {
+                release(buffers[i]);
+                buffers[i] = null;
             }
         }
     }

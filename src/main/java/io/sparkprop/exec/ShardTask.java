@@ -59,19 +59,16 @@ abstract class ShardTask<T> implements Function2<Integer, Iterator<Shard>, Itera
     abstract T run(Shard shard, Parameters at, BackpropKernel kernel);
 
     /**
-     * Adds the loss and gradient of the blocks at positions {@code [from, to)} of {@code order} into {@code sum},
-     * with the training terms; dropout's masks are keyed by (seed, update, shard, block)
-     * ({@link TrainingTerms#blockKey}). Blocks on disk are read ahead of the kernel ({@link Shard#read}).
+     * Adds the loss and gradient of the next {@code count} blocks of {@code blocks} into {@code sum}, with the
+     * training terms; dropout's masks are keyed by (seed, update, shard, block) ({@link TrainingTerms#blockKey}).
+     * Blocks on disk are read ahead of the kernel ({@link Shard#read}).
      */
-    void addGradients(BackpropKernel kernel, BackpropKernel.Weights weights, Shard shard, int[] order,
-                      int from, int to, GradientSum sum, TrainingTerms terms, long seed, long update) {
-        try (Shard.Blocks blocks = shard.read(order, from, to)) {
-            while (blocks.hasNext()) {
-                Shard.Block b = blocks.next();
-                kernel.lossAndGradient(weights, b.features(), b.targets(), b.weights(), sum, terms,
-                        TrainingTerms.blockKey(seed, update, shard.partition(), b.index()));
-            }
-            readFromDisk(blocks.diskBytes());
+    static void addGradients(BackpropKernel kernel, BackpropKernel.Weights weights, Shard shard, Shard.Blocks blocks,
+                             int count, GradientSum sum, TrainingTerms terms, long seed, long update) {
+        for (int i = 0; i < count; i++) {
+            Shard.Block b = blocks.next();
+            kernel.lossAndGradient(weights, b.features(), b.targets(), b.weights(), sum, terms,
+                    TrainingTerms.blockKey(seed, update, shard.partition(), b.index()));
         }
     }
 
