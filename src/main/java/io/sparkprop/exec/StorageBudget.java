@@ -8,7 +8,7 @@ import org.apache.spark.memory.MemoryManager;
 /**
  * How much of an executor's memory the packed blocks may take: the executor's Spark storage memory less what
  * Spark's cache already holds (other shards, the user's cached data) and what the partitions being packed at
- * this moment have claimed, with a tenth kept free for Spark's own accounting of the cached shard; and, when
+ * this moment have claimed, times {@link #USABLE} (the room Spark needs to cache a shard); and, when
  * {@value PackedData#STORAGE_MEMORY_KEY} is set (as a local property of the job that packs, else in the Spark
  * configuration), at most that many bytes for one packed data set on one executor. A block that does not fit
  * goes to disk. The plan never changes a result: where a block lives is not part of the bits.
@@ -18,8 +18,15 @@ import org.apache.spark.memory.MemoryManager;
  * shard was lost counts twice, and puts more of its blocks on disk.
  */
 final class StorageBudget {
-    /** Of the free storage memory, the fraction blocks may claim. */
-    static final double USABLE = 0.9;
+    /**
+     * Of the free storage memory, the fraction blocks may claim. Spark caches a shard by unrolling it, and
+     * asks for 1.5 times the size it has seen ({@code MemoryStore}'s memory growth factor) before it keeps the
+     * size itself: a shard of {@code S} needs {@code 1.5 S} free when it is cached. Claims of at most
+     * {@code 0.6} of the free memory leave that room even when one shard holds all of them ({@code 0.9}),
+     * where a shard that cannot be cached would be written to disk whole, read back whole by every task and
+     * offered to the memory again on every read ({@code MEMORY_AND_DISK}).
+     */
+    static final double USABLE = 0.6;
     private static long inFlight;
     /** Bytes claimed on this executor per packed data set (its reserved RDD id), against the setting. */
     private static final java.util.Map<Integer, Long> CLAIMED = new java.util.HashMap<>();
