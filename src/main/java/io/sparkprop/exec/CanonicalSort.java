@@ -345,7 +345,8 @@ final class CanonicalSort implements AutoCloseable {
                     buffer.asIntBuffer().get(idx);
                     buffer.position(buffer.position() + 4 * values);
                     buffer.asDoubleBuffer().get(val);
-                    v = Vectors.sparse(n, idx, val);
+                    // the constructor, as the row came: its indices are checked when the row is packed
+                    v = new SparseVector(n, idx, val);
                 } else {
                     double[] d = new double[values];
                     buffer.asDoubleBuffer().get(d);

@@ -52,7 +52,8 @@ public final class PackedData implements AutoCloseable {
     private final LongAccumulator diskBytesRead;
 
     /**
-     * The Spark setting that caps the memory an executor's packed blocks may take (bytes, or a size such as
+     * The Spark setting (or local property of the fitting thread) that caps the memory one data set's packed blocks
+     * may take on an executor (bytes, or a size such as
      * {@code 512m}); the rest go to its local disk. Unset: the executor's Spark storage memory
      * ({@link StorageBudget}). {@code 0} puts every block on disk.
      */
@@ -270,7 +271,7 @@ public final class PackedData implements AutoCloseable {
     /**
      * Refuses, before any work, a block size whose blocks and model cannot fit a task's heap: a task holds the
      * model several times over (parameters, their shipped copy, gradient sums, a local step's copy and the
-     * rule's state, about 8 copies) and a few blocks (the one in the kernel and {@link Shard#READ_AHEAD} read
+     * rule's state: 6 copies of 8 bytes a parameter) and a few blocks (the one in the kernel and {@link Shard#READ_AHEAD} read
      * ahead, with its activations), beside the sort buffer of packing and Spark's reserved 300 MB.
      */
     private static void checkOneBlockFits(JavaSparkContext sc, NetworkSpec spec, int block, Precision precision) {
@@ -281,7 +282,7 @@ public final class PackedData implements AutoCloseable {
         for (int l = 0; l < spec.numLayers(); l++) {
             activations += 3L * 8 * block * spec.width(l);
         }
-        long model = 8L * 8 * spec.parameterCount();
+        long model = 6L * 8 * spec.parameterCount();
         long needed = (Shard.READ_AHEAD + 2) * blockBytes + activations + model + ShardPacker.sortBufferBytes()
                 + (300L << 20);
         if (needed > heap) {

@@ -245,6 +245,7 @@ public final class ShardPacker implements java.io.Serializable {
         private long memory;
         private long featureValues;
         private long columns;
+        private long memoryColumns;
         private int sparse;
 
         ShardBuilder(int partition, Storage storage) {
@@ -280,7 +281,8 @@ public final class ShardPacker implements java.io.Serializable {
                 xs.add(bx);
                 ys.add(by);
                 ws.add(w);
-                memory += bytes + 8L * w.length;
+                memory += bytes;
+                memoryColumns += w.length;
                 if (disk != null) {
                     disk.inMemory(k);
                 }
@@ -298,11 +300,12 @@ public final class ShardPacker implements java.io.Serializable {
                 yf.check(partition);
             }
             DiskBlocks placed = disk == null ? null : disk.finish();
+            // weights count, as values a shard keeps, only when some weight of the partition is not 1
             long weightBytes = allUnit ? 0 : 8 * columns;
-            long inMemoryWeights = allUnit ? 0 : 0;
+            long memoryWeightBytes = allUnit ? 0 : 8 * memoryColumns;
             return new Shard(partition, precision, xs.size(), xs.toArray(new Matrix[0]), ys.toArray(new Matrix[0]),
                     allUnit ? null : ws.toArray(new double[0][]), placed == null || placed.bytes() == 0 ? null : placed,
-                    totals.count, totals.weightSum, payload + weightBytes, memory + inMemoryWeights, sparse,
+                    totals.count, totals.weightSum, payload + weightBytes, memory + memoryWeightBytes, sparse,
                     featureValues, classCounts);
         }
 

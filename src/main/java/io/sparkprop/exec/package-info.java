@@ -1,8 +1,11 @@
 /**
  * The executor side: everything that runs on a shard inside a Spark job, and the driver's handle of those jobs.
- * Packing ({@link io.sparkprop.exec.ShardPacker}: a partition's rows, checked and in a canonical order, into a
- * {@link io.sparkprop.exec.Shard} of column blocks, dense or sparse; one writer of rows into blocks,
- * {@code BlockWriter}, which scoring shares) and the packed data of a fit ({@link io.sparkprop.exec.PackedData}:
+ * Packing ({@link io.sparkprop.exec.ShardPacker}: a partition's rows, checked and in a canonical order — an
+ * external merge sort, {@code CanonicalSort}, in bounded memory — into a {@link io.sparkprop.exec.Shard} of column
+ * blocks, dense or sparse; one writer of rows into blocks, {@code BlockWriter}, which scoring shares); where the
+ * blocks live (in memory within the executor's {@code StorageBudget}, the rest on its disk in their binary form,
+ * {@code BlockCodec}, in chunks the block manager keeps, {@code DiskBlocks}, read ahead of the kernel by
+ * {@link io.sparkprop.exec.Shard#read}); and the packed data of a fit ({@link io.sparkprop.exec.PackedData}:
  * the cached shards, counted and checked in one pass, and the one kind of job on them,
  * {@link io.sparkprop.exec.PackedData#onShards}); the parameters a job ships ({@link io.sparkprop.exec.Shipped});
  * the per-shard tasks, one base for their shared prologue ({@code ShardTask}: the shard, the empty check, the

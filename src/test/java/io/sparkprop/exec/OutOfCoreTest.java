@@ -356,4 +356,15 @@ class OutOfCoreTest {
             onDisk.unpersist(true);
         }
     }
+
+    @Test
+    void aModelAndBlocksTooLargeForTheHeapAreRefusedBeforeAnyWork() {
+        // 400M parameters: six copies are 19 GB, more than any test heap
+        NetworkSpec huge = NetworkSpec.builder().input(6).dense(20_000, Activation.TANH).dense(20_000, Activation.TANH)
+                .dense(3, Activation.SOFTMAX).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PackedData.pack(sc, data(),
+                huge, 16, Precision.FLOAT64, 0.0, "training", null, null));
+        assertTrue(e.getMessage().contains("more than the executor's heap") && e.getMessage().contains("blockSize")
+                && e.getMessage().contains("spark.driver.memory"), e.getMessage());
+    }
 }
