@@ -323,6 +323,21 @@ public final class ShardPacker implements java.io.Serializable {
      * the others dense, in float64. Memory: the sort's buffer and one block.
      */
     private Totals canonicalBlocks(int partition, Iterator<Example> examples, BlockKeeper keeper) {
+        return inCanonicalBlocks(examples, (block, rows, totals) -> packBlock(partition, block, rows, totals, keeper));
+    }
+
+    /** Receives the examples of one block in canonical order, with their delivered positions. */
+    @FunctionalInterface
+    private interface CanonicalBlock {
+        void accept(List<Example> block, long[] rows, Totals totals);
+    }
+
+    /**
+     * Orders {@code examples} canonically ({@link CanonicalSort}, in bounded memory) and hands them to
+     * {@code each} {@code blockSize} at a time (the last block may be shorter); returns the totals the blocks
+     * added to, with the sort's runs.
+     */
+    private Totals inCanonicalBlocks(Iterator<Example> examples, CanonicalBlock each) {
         Totals totals = new Totals();
         try (CanonicalSort sort = new CanonicalSort(sortBufferBytes(), CanonicalSort.sparkLocalFiles())) {
             long delivered = 0;
@@ -337,7 +352,7 @@ public final class ShardPacker implements java.io.Serializable {
                 rows[block.size()] = e.row();
                 block.add(e.example());
                 if (block.size() == blockSize || !sorted.hasNext()) {
-                    packBlock(partition, block, rows, totals, keeper);
+                    each.accept(block, rows, totals);
                     block.clear();
                 }
             }
@@ -446,33 +461,19 @@ public final class ShardPacker implements java.io.Serializable {
      * order (by their contents alone: {@link #pack}'s in the columns layout, by a cheaper hash of the
      * packed rows in the rows layout), so that sums formed block by block are the same bits whatever
      * order Spark delivers the rows in (a shuffle fixes which rows a partition holds, not their order; a
-     * re-run task after an executor loss may receive them in another). The partition's examples are
-     * held while they are ordered (about its raw doubles) and then streamed through one reused set of
-     * block buffers. Bad examples are reported by their delivered position, as by {@link #pack}.
+     * re-run task after an executor loss may receive them in another). In the columns layout the examples
+     * are ordered in bounded memory ({@link CanonicalSort}) and streamed a block at a time; in the rows layout
+     * the partition's rows are held while they are ordered (about its raw doubles) and then streamed through
+     * one reused set of block buffers. Bad examples are reported by their delivered position, as by {@link #pack}.
      *
      * @return the number of examples
      * @throws IllegalArgumentException as {@link #pack}
      */
     public long forEachBlockCanonical(int partition, Iterator<Example> examples, BlockConsumer consumer) {
         if (layout == Layout.COLUMNS) {
-            // the columns blocks are dense here: forEachBlock's consumers take DMatrixRMaj
-            Totals totals = new Totals();
-            try (CanonicalSort sort = new CanonicalSort(sortBufferBytes(), CanonicalSort.sparkLocalFiles())) {
-                long delivered = 0;
-                while (examples.hasNext()) {
-                    sort.add(examples.next(), delivered++);
-                }
-                Iterator<CanonicalSort.Entry> sorted = sort.sorted();
-                long[] rows = new long[(int) Math.min(sort.count(), Integer.MAX_VALUE - 8)];
-                List<Example> ordered = new ArrayList<>();
-                while (sorted.hasNext()) {
-                    CanonicalSort.Entry e = sorted.next();
-                    rows[ordered.size()] = e.row();
-                    ordered.add(e.example());
-                }
-                return fill(partition, ordered.iterator(), rows, true,
-                        (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w), totals).count;
-            }
+            // dense blocks (forEachBlock's consumers take DMatrixRMaj), each new: the arrays are the consumer's
+            return inCanonicalBlocks(examples, (block, rows, totals) -> fill(partition, block.iterator(), rows, false,
+                    (x, y, w) -> consumer.accept(x, y, isAllOnes(w) ? null : w), totals)).count;
         }
         // rows: checked and packed block by block as delivered, copied into a row buffer of large chunks
         // (about 4 MB each, so the collector does not copy them about while the partition is read), hashed
