@@ -101,23 +101,24 @@ final class BlockCodec {
      * @throws IllegalStateException when the bytes are not a whole, intact block: {@code where} names it
      */
     static Decoded decode(ByteBuffer in, String where) {
-        return decode(in, where, null);
+        return decode(in, () -> where, null);
     }
 
     /**
      * As {@link #decode(ByteBuffer, String)}, into the arrays of {@code reuse} where the block has their kind and
-     * shape (dense {@code X}, {@code Y} and the weights), so that a stream of blocks of one size allocates nothing.
+     * shape (dense {@code X}, {@code Y} and the weights), so that a stream of blocks of one size allocates nothing;
+     * {@code where} (the block's file and place, for messages) is asked for only when the bytes are not a block.
      */
-    static Decoded decode(ByteBuffer in, String where, Decoded reuse) {
+    static Decoded decode(ByteBuffer in, java.util.function.Supplier<String> where, Decoded reuse) {
         ByteBuffer i = in.order(ByteOrder.nativeOrder());
         int start = i.position();
         if (i.remaining() < HEADER_BYTES || i.getInt(start) != MAGIC) {
-            throw new IllegalStateException(where + " is not a packed block (" + i.remaining()
+            throw new IllegalStateException(where.get() + " is not a packed block (" + i.remaining()
                     + " bytes, no block header)");
         }
         int crc = crc(i, start + HEADER_BYTES, i.limit());
         if (crc != i.getInt(start + 4)) {
-            throw new IllegalStateException(where + " is damaged: its checksum does not match its " + i.remaining()
+            throw new IllegalStateException(where.get() + " is damaged: its checksum does not match its " + i.remaining()
                     + " bytes");
         }
         i.position(start + 8);
@@ -140,32 +141,10 @@ final class BlockCodec {
                 x = s;
                 break;
             }
-            case DENSE32: {
-                FMatrixRMaj f = reuse != null && sameShape(reuse.x(), FMatrixRMaj.class, n, b) ? (FMatrixRMaj) reuse.x()
-                        : new FMatrixRMaj(n, b);
-                getFloats(i, f.data, n * b);
-                x = f;
-                break;
-            }
-            default: {
-                DMatrixRMaj d = reuse != null && sameShape(reuse.x(), DMatrixRMaj.class, n, b) ? (DMatrixRMaj) reuse.x()
-                        : new DMatrixRMaj(n, b);
-                getDoubles(i, d.data, n * b);
-                x = d;
-            }
+            default:
+                x = dense(i, xKind, n, b, reuse == null ? null : reuse.x());
         }
-        Matrix y;
-        if (yKind == DENSE32) {
-            FMatrixRMaj f = reuse != null && sameShape(reuse.y(), FMatrixRMaj.class, m, b) ? (FMatrixRMaj) reuse.y()
-                    : new FMatrixRMaj(m, b);
-            getFloats(i, f.data, m * b);
-            y = f;
-        } else {
-            DMatrixRMaj d = reuse != null && sameShape(reuse.y(), DMatrixRMaj.class, m, b) ? (DMatrixRMaj) reuse.y()
-                    : new DMatrixRMaj(m, b);
-            getDoubles(i, d.data, m * b);
-            y = d;
-        }
+        Matrix y = dense(i, yKind, m, b, reuse == null ? null : reuse.y());
         double[] w = null;
         if (hasWeights) {
             w = reuse != null && reuse.weights() != null && reuse.weights().length == b ? reuse.weights()
@@ -175,8 +154,22 @@ final class BlockCodec {
         return new Decoded(x, y, w);
     }
 
-    private static boolean sameShape(Matrix a, Class<?> kind, int rows, int cols) {
-        return a != null && a.getClass() == kind && a.getNumRows() == rows && a.getNumCols() == cols;
+    /**
+     * A dense {@code rows × cols} matrix of {@code kind} ({@link #DENSE32} floats, else doubles) read from
+     * {@code i}, into {@code reuse} when it has that kind and shape.
+     */
+    private static Matrix dense(ByteBuffer i, int kind, int rows, int cols, Matrix reuse) {
+        Class<?> type = kind == DENSE32 ? FMatrixRMaj.class : DMatrixRMaj.class;
+        boolean fits = reuse != null && reuse.getClass() == type && reuse.getNumRows() == rows
+                && reuse.getNumCols() == cols;
+        if (kind == DENSE32) {
+            FMatrixRMaj f = fits ? (FMatrixRMaj) reuse : new FMatrixRMaj(rows, cols);
+            getFloats(i, f.data, rows * cols);
+            return f;
+        }
+        DMatrixRMaj d = fits ? (DMatrixRMaj) reuse : new DMatrixRMaj(rows, cols);
+        getDoubles(i, d.data, rows * cols);
+        return d;
     }
 
     private static int crc(ByteBuffer buffer, int from, int to) {

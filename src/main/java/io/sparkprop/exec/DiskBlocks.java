@@ -240,7 +240,7 @@ final class DiskBlocks implements Serializable {
                 throw new IllegalStateException("cannot read " + describe(k) + ": " + e, e);
             }
             bytes.flip();
-            return BlockCodec.decode(bytes, describe(k), reuse);
+            return BlockCodec.decode(bytes, () -> describe(k), reuse);
         }
 
         private synchronized Object source(int c) throws IOException {
