@@ -169,7 +169,11 @@ final class DiskBlocks implements Serializable {
             count = Math.max(count, k + 1);
         }
 
-        /** Hands the current chunk to the block manager (a chunk that a re-run task wrote already is kept). */
+        /**
+         * Hands the current chunk to the block manager, in place of a chunk of that id an earlier attempt of this
+         * partition wrote here: its blocks may lie elsewhere in it (another budget kept other blocks in memory),
+         * and the block manager keeps an existing block rather than the bytes put again.
+         */
         private void flush() {
             if (buffer == null || buffer.position() == 0) {
                 return;
@@ -177,6 +181,9 @@ final class DiskBlocks implements Serializable {
             ByteBuffer written = buffer.duplicate();
             written.flip();
             RDDBlockId id = chunkId(rddId, partitions, partition, chunks);
+            if (blocks.getStatus(id).isDefined()) {
+                blocks.removeBlock(id, true);
+            }
             // DISK_ONLY: the bytes go to a file and the buffer is not kept, so it is reused; the driver is told,
             // so that a task running elsewhere can fetch the chunk
             blocks.putBytes(id, new ChunkedByteBuffer(written), StorageLevel.DISK_ONLY(), true,

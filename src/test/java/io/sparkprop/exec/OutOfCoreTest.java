@@ -367,4 +367,28 @@ class OutOfCoreTest {
         assertTrue(e.getMessage().contains("more than the executor's heap") && e.getMessage().contains("blockSize")
                 && e.getMessage().contains("spark.driver.memory"), e.getMessage());
     }
+
+    @Test
+    void aPartitionPackedAgainWithAnotherBudgetReadsItsOwnBlocks() {
+        // a task re-run on the executor that ran it (after a failure, or a shard Spark dropped) writes the same
+        // chunk ids again, with other blocks in them when the budget has changed in between
+        List<Example> rows = hostileRows(400, 7);
+        Shard inMemory = new ShardPacker(6, 3, 7).pack(0, rows.iterator());
+        JavaRDD<Object> onDisk = sc.emptyRDD();
+        int id = onDisk.id();
+        try {
+            for (String budget : List.of("0", "6k")) {
+                Shard again = withStorageMemory(budget, () -> sc.parallelize(Collections.singletonList(0), 1)
+                        .map(p -> new ShardPacker(6, 3, 7).pack(0, rows.iterator(), new ShardPacker.Storage(id, 1)))
+                        .collect().get(0));
+                assertTrue(again.diskBytes() > 0, budget);
+                for (int k = 0; k < again.numBlocks(); k++) {
+                    assertTrue(sameBits(inMemory.features(k), again.features(k))
+                            && sameBits(inMemory.targets(k), again.targets(k)), "block " + k + " at budget " + budget);
+                }
+            }
+        } finally {
+            onDisk.unpersist(true);
+        }
+    }
 }
