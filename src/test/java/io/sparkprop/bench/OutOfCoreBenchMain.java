@@ -228,7 +228,8 @@ public final class OutOfCoreBenchMain {
         java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
         System.gc();
         long baseline = memory.getHeapMemoryUsage().getUsed();
-        long[] live = {0};
+        // the samples start from the heap before the fit, so the figure cannot come out negative
+        long[] live = {baseline};
         Thread sampler = new Thread(() -> {
             while (measureHeap) {
                 try {
