@@ -144,11 +144,9 @@ final class CanonicalSort implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 hashes[i] = buffer.get(i).hash;
             }
-            List<Entry> held = new ArrayList<>(buffer);
             int[] order = CanonicalOrder.sortByHash(hashes, n,
-                    (a, b) -> CanonicalOrder.compareValues(held.get(a).example, held.get(b).example));
-            buffer.clear();
-            return Arrays.stream(order).mapToObj(held::get).iterator();
+                    (a, b) -> CanonicalOrder.compareValues(buffer.get(a).example, buffer.get(b).example));
+            return Arrays.stream(order).mapToObj(buffer::get).iterator();
         }
         if (!buffer.isEmpty()) {
             spill();
