@@ -51,7 +51,20 @@ final class StorageBudget {
         if (set == null && conf.contains(PackedData.STORAGE_MEMORY_KEY)) {
             set = conf.get(PackedData.STORAGE_MEMORY_KEY);
         }
-        return set == null ? -1 : JavaUtils.byteStringAsBytes(set);
+        if (set == null) {
+            return -1;
+        }
+        long bytes;
+        try {
+            bytes = JavaUtils.byteStringAsBytes(set.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(PackedData.STORAGE_MEMORY_KEY + " must be a size in bytes such as 0, "
+                    + "64k or 512m, found '" + set + "'", e);
+        }
+        if (bytes < 0) {
+            throw new IllegalArgumentException(PackedData.STORAGE_MEMORY_KEY + " must be >= 0, found '" + set + "'");
+        }
+        return bytes;
     }
 
     private static synchronized boolean claim(int rddId, long limit, long bytes) {

@@ -391,4 +391,14 @@ class OutOfCoreTest {
             onDisk.unpersist(true);
         }
     }
+
+    @Test
+    void aStorageMemoryThatIsNoSizeIsRefusedNamingTheSetting() {
+        for (String bad : List.of("lots", "-5m")) {
+            Exception e = assertThrows(Exception.class, () -> withStorageMemory(bad, () -> PackedData.pack(sc, data(),
+                    SPEC, 16, Precision.FLOAT64, 0.0, "training", null, null)));
+            String message = String.valueOf(e.getMessage());
+            assertTrue(message.contains(PackedData.STORAGE_MEMORY_KEY) && message.contains("'" + bad + "'"), message);
+        }
+    }
 }
