@@ -123,8 +123,10 @@ public final class JobConfig {
                 + "rules", FRACTION, (b, v) -> b.momentum(parseDouble(v)), null);
         setting("train.batchSize", str(mlp.batchSize()), "an integer >= 0", "examples per update; 0 = full batch "
                 + "(MLPs)", NON_NEGATIVE_INT, (b, v) -> b.batchSize(parseInt(v)), null);
-        setting("train.localSteps", str(mlp.localSteps()), "an integer > 0", "mini-batch steps each shard takes "
-                + "between two merges; 1 = synchronous (MLPs)", POSITIVE_INT, (b, v) -> b.localSteps(parseInt(v)), null);
+        setting("train.localSteps", MlpSettings.localStepsName(mlp.localSteps()), "auto or an integer > 0",
+                "mini-batch steps each shard takes between two merges; 1 = synchronous; auto = picked from the data, "
+                + "shards, batch and network before training (MLPs)", v -> v.trim().equalsIgnoreCase("auto")
+                        || POSITIVE_INT.test(v), (b, v) -> b.localSteps(v), null);
         setting("train.outerStepSize", str(mlp.outerStepSize()), "a number > 0", "step of the outer update from "
                 + "the shards' mean delta, with localSteps > 1 (MLPs)", POSITIVE_DOUBLE,
                 (b, v) -> b.outerStepSize(parseDouble(v)), null);

@@ -225,6 +225,7 @@ public final class TrainJob {
             metrics.put("gemm", summary.gemm());
             metrics.put("bitsPortable", summary.bitsPortable());
             metrics.put("precision", summary.precision());
+            metrics.put("localSteps", summary.localSteps());
         } else if (fitted instanceof RidgeRegressionModel) {
             metrics.put("gemm", ((RidgeRegressionModel) fitted).summary().gemm());
             metrics.put("precision", ((RidgeRegressionModel) fitted).summary().precision());

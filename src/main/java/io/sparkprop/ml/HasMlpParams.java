@@ -72,8 +72,8 @@ public interface HasMlpParams extends Params {
         return mlpParams().batchSize;
     }
 
-    /** Mini-batch steps every shard takes between two merges (1 = synchronous). */
-    default IntParam localSteps() {
+    /** Mini-batch steps every shard takes between two merges: {@code auto} or an integer (1 = synchronous). */
+    default Param<String> localSteps() {
         return mlpParams().localSteps;
     }
 
@@ -194,8 +194,9 @@ public interface HasMlpParams extends Params {
         return (Integer) getOrDefault(batchSize());
     }
 
-    default int getLocalSteps() {
-        return (Integer) getOrDefault(localSteps());
+    /** {@code auto} or an integer {@code >= 1}, as text; the fit's {@code k} is {@code summary().localSteps()}. */
+    default String getLocalSteps() {
+        return (String) getOrDefault(localSteps());
     }
 
     default double getOuterStepSize() {

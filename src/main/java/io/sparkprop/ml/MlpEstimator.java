@@ -127,7 +127,14 @@ public abstract class MlpEstimator<E extends MlpEstimator<E, M>, M extends MlpMo
         return self();
     }
 
+    /** Exactly {@code k >= 1} local steps a round (1 = synchronous SGD). */
     public E setLocalSteps(int value) {
+        set(localSteps(), Integer.toString(value));
+        return self();
+    }
+
+    /** {@code auto} (the default) or an integer {@code >= 1}. */
+    public E setLocalSteps(String value) {
         set(localSteps(), value);
         return self();
     }

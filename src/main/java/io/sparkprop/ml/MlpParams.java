@@ -32,7 +32,7 @@ final class MlpParams implements java.io.Serializable {
     final DoubleParam momentum;
     final DoubleParam stepDecay;
     final IntParam batchSize;
-    final IntParam localSteps;
+    final Param<String> localSteps;
     final DoubleParam outerStepSize;
     final DoubleParam outerMomentum;
     final IntParam maxEpochs;
@@ -84,8 +84,7 @@ final class MlpParams implements java.io.Serializable {
                 ParamValidators.gtEq(0));
         batchSize = new IntParam(owner, "batchSize", "examples per update across the cluster; 0 = full batch",
                 ParamValidators.gtEq(0));
-        localSteps = new IntParam(owner, "localSteps", "mini-batch steps every shard takes on its own between two "
-                + "merges (>= 1; 1 = synchronous SGD, one Spark job per update)", ParamValidators.gtEq(1));
+        localSteps = new LocalStepsParam(owner);
         outerStepSize = new DoubleParam(owner, "outerStepSize", "with localSteps > 1: step > 0 of the outer update "
                 + "from the shards' mean parameter delta (1 with outerMomentum 0 = averaging)", ParamValidators.gt(0));
         outerMomentum = new DoubleParam(owner, "outerMomentum", "with localSteps > 1: outer Nesterov momentum in "
@@ -168,7 +167,7 @@ final class MlpParams implements java.io.Serializable {
         owner.setDefault(stepDecay, d.stepDecay());
         owner.setDefault(momentum, d.momentum());
         owner.setDefault(batchSize, d.batchSize());
-        owner.setDefault(localSteps, d.localSteps());
+        owner.setDefault(localSteps, MlpSettings.localStepsName(d.localSteps()));
         owner.setDefault(outerStepSize, d.outerStepSize());
         owner.setDefault(outerMomentum, d.outerMomentum());
         owner.setDefault(maxEpochs, d.maxEpochs());
@@ -201,7 +200,7 @@ final class MlpParams implements java.io.Serializable {
         return MlpSettings.builder()
                 .optimizer(get(owner, optimizer)).stepSize(get(owner, stepSize)).momentum(get(owner, momentum))
                 .stepDecay(get(owner, stepDecay)).batchSize(get(owner, batchSize))
-                .localSteps(get(owner, localSteps)).outerStepSize(get(owner, outerStepSize))
+                .localSteps((String) get(owner, localSteps)).outerStepSize(get(owner, outerStepSize))
                 .outerMomentum(get(owner, outerMomentum)).maxEpochs(get(owner, maxEpochs))
                 .tol(get(owner, tol)).regParam(get(owner, regParam)).blockSize(get(owner, blockSize))
                 .aggregationDepth(get(owner, aggregationDepth)).numShards(get(owner, numShards)).seed(get(owner, seed)).patience(get(owner, patience))
@@ -224,7 +223,7 @@ final class MlpParams implements java.io.Serializable {
         owner.set(momentum, settings.momentum());
         owner.set(stepDecay, settings.stepDecay());
         owner.set(batchSize, settings.batchSize());
-        owner.set(localSteps, settings.localSteps());
+        owner.set(localSteps, MlpSettings.localStepsName(settings.localSteps()));
         owner.set(outerStepSize, settings.outerStepSize());
         owner.set(outerMomentum, settings.outerMomentum());
         owner.set(maxEpochs, settings.maxEpochs());
@@ -278,5 +277,30 @@ final class MlpParams implements java.io.Serializable {
 
     private static String show(Object value) {
         return value instanceof int[] ? Arrays.toString((int[]) value) : String.valueOf(value);
+    }
+
+    /**
+     * The {@code localSteps} param: {@code auto} or an integer {@code >= 1}, as text (as MLlib's
+     * {@code featureSubsetStrategy} takes {@code auto} or a number). Models saved when it was an integer param
+     * stored a JSON number; {@link #jsonDecode} reads that too, so they still load.
+     */
+    static final class LocalStepsParam extends Param<String> {
+        private static final long serialVersionUID = 1L;
+
+        LocalStepsParam(Params owner) {
+            super(owner, "localSteps", "mini-batch steps every shard takes on its own between two merges: auto "
+                    + "(picked before training from the data's size, the shards, the batch, the network and the "
+                    + "precision; see the README) or an integer >= 1 (1 = synchronous SGD, one Spark job per update)",
+                    (scala.Function1<String, Object>) value -> {
+                        MlpSettings.parseLocalSteps(value);
+                        return true;
+                    });
+        }
+
+        @Override
+        public String jsonDecode(String json) {
+            String v = json.trim();
+            return !v.isEmpty() && (Character.isDigit(v.charAt(0)) || v.charAt(0) == '-') ? v : super.jsonDecode(json);
+        }
     }
 }

@@ -21,9 +21,11 @@ public final class MlpTrainingSummary implements Serializable {
     private final String gemm;
     private final List<String> otherGemmFingerprints;
     private final String precision;
+    private final int localSteps;
 
     MlpTrainingSummary(TrainingResult result) {
         this.precision = result.precision().lowerName();
+        this.localSteps = result.localSteps();
         this.history = result.history();
         this.bestEpoch = result.bestEpoch();
         this.gemm = result.gemm();
@@ -36,6 +38,14 @@ public final class MlpTrainingSummary implements Serializable {
      */
     public String precision() {
         return precision;
+    }
+
+    /**
+     * The local steps the fit took a round: 1 = synchronous SGD (also when an epoch was one update), else the
+     * {@code k} set or, with {@code localSteps = auto} (the default), the one the trainer picked.
+     */
+    public int localSteps() {
+        return localSteps;
     }
 
     /** The GEMM backend the driver chose for every executor, with its fingerprint (BLAS library, OpenBLAS core type, CPU). */

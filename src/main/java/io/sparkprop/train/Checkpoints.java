@@ -146,50 +146,12 @@ final class Checkpoints {
      *                                  another identity (both values named), or is damaged
      */
     State newest(NetworkSpec spec, Map<String, String> identity, int optimizerArrays) {
-        FileStatus newest = null;
-        try {
-            if (!fs.exists(folder)) {
-                return null;
-            }
-            for (FileStatus f : fs.listStatus(folder)) {
-                String name = f.getPath().getName();
-                if (name.startsWith(".") && name.contains(".tmp-")) {
-                    fs.delete(f.getPath(), false);
-                } else if (name.startsWith(PREFIX) && name.endsWith(SUFFIX)
-                        && (newest == null || name.compareTo(newest.getPath().getName()) > 0)) {
-                    newest = f;
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list the checkpoint folder " + folder + ": " + e.getMessage(), e);
-        }
-        if (newest == null) {
+        Path file = newestFile();
+        if (file == null) {
             return null;
         }
-        Path file = newest.getPath();
         try (DataInputStream in = fs.open(file)) {
-            if (in.readInt() != MAGIC) {
-                throw new IllegalArgumentException("checkpoint " + file + " is not a sparkprop checkpoint");
-            }
-            int version = in.readInt();
-            if (version != VERSION) {
-                throw new IllegalArgumentException("checkpoint " + file + " is of format version " + version
-                        + ", this sparkprop reads version " + VERSION + ": use another checkpoint folder or resume=false");
-            }
-            int[] sizes = new int[in.readInt()];
-            for (int i = 0; i < sizes.length; i++) {
-                sizes[i] = in.readInt();
-            }
-            if (!Arrays.equals(sizes, spec.layerSizes())) {
-                throw new IllegalArgumentException("checkpoint " + file + " is of a network with layer sizes "
-                        + Arrays.toString(sizes) + ", this run trains " + Arrays.toString(spec.layerSizes())
-                        + ": use another checkpoint folder or resume=false");
-            }
-            Map<String, String> saved = new LinkedHashMap<>();
-            int entries = in.readInt();
-            for (int i = 0; i < entries; i++) {
-                saved.put(in.readUTF(), in.readUTF());
-            }
+            Map<String, String> saved = readHeader(in, file, spec);
             checkIdentity(file, saved, identity);
             int epoch = in.readInt();
             long iteration = in.readLong();
@@ -217,6 +179,73 @@ final class Checkpoints {
         } catch (IOException e) {
             throw new IllegalArgumentException("checkpoint " + file + " cannot be read (" + e + ")", e);
         }
+    }
+
+    /**
+     * The identity recorded in the newest complete checkpoint, or {@code null} if there is none (what a resume
+     * would compare; {@code localSteps = auto} takes its {@code k} from it).
+     *
+     * @throws IllegalArgumentException if it belongs to a network of other layer sizes, or is damaged
+     */
+    Map<String, String> newestIdentity(NetworkSpec spec) {
+        Path file = newestFile();
+        if (file == null) {
+            return null;
+        }
+        try (DataInputStream in = fs.open(file)) {
+            return readHeader(in, file, spec);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + file + " cannot be read (" + e + ")", e);
+        }
+    }
+
+    /** The newest complete checkpoint file, or {@code null}; leftover temporary files are deleted. */
+    private Path newestFile() {
+        FileStatus newest = null;
+        try {
+            if (!fs.exists(folder)) {
+                return null;
+            }
+            for (FileStatus f : fs.listStatus(folder)) {
+                String name = f.getPath().getName();
+                if (name.startsWith(".") && name.contains(".tmp-")) {
+                    fs.delete(f.getPath(), false);
+                } else if (name.startsWith(PREFIX) && name.endsWith(SUFFIX)
+                        && (newest == null || name.compareTo(newest.getPath().getName()) > 0)) {
+                    newest = f;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the checkpoint folder " + folder + ": " + e.getMessage(), e);
+        }
+        return newest == null ? null : newest.getPath();
+    }
+
+    /** Reads the magic, version, layer sizes (checked against {@code spec}) and identity of a checkpoint. */
+    private static Map<String, String> readHeader(DataInputStream in, Path file, NetworkSpec spec) throws IOException {
+        if (in.readInt() != MAGIC) {
+            throw new IllegalArgumentException("checkpoint " + file + " is not a sparkprop checkpoint");
+        }
+        int version = in.readInt();
+        if (version != VERSION) {
+            throw new IllegalArgumentException("checkpoint " + file + " is of format version " + version
+                    + ", this sparkprop reads version " + VERSION + ": use another checkpoint folder or resume=false");
+        }
+        int[] sizes = new int[in.readInt()];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = in.readInt();
+        }
+        if (!Arrays.equals(sizes, spec.layerSizes())) {
+            throw new IllegalArgumentException("checkpoint " + file + " is of a network with layer sizes "
+                    + Arrays.toString(sizes) + ", this run trains " + Arrays.toString(spec.layerSizes())
+                    + ": use another checkpoint folder or resume=false");
+        }
+        Map<String, String> saved = new LinkedHashMap<>();
+        int entries = in.readInt();
+        for (int i = 0; i < entries; i++) {
+            saved.put(in.readUTF(), in.readUTF());
+        }
+        return saved;
     }
 
     /** Refuses a resume whose identity differs from the checkpoint's, naming every difference. */

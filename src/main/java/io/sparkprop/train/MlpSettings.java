@@ -30,8 +30,12 @@ import io.sparkprop.util.Checks;
  * @param beta2            Adam's {@code β₂ ∈ [0, 1)} (not a param of the estimators)
  * @param epsilon          Adam's {@code ε > 0} (not a param of the estimators)
  * @param batchSize        examples per update across the cluster; 0 = full batch (see {@link Trainer})
- * @param localSteps       mini-batch steps every shard takes on its own between two merges ({@code k ≥ 1});
- *                         1 = synchronous SGD, one merge per update (see {@link LocalStepsRound})
+ * @param localSteps       mini-batch steps every shard takes on its own between two merges: {@code k ≥ 1}, exactly
+ *                         that many (1 = synchronous SGD, one merge per update; see {@link LocalStepsRound}), or
+ *                         {@link #LOCAL_STEPS_AUTO} ({@code 0} here, the default; {@code "auto"} to the builder,
+ *                         the params and the config): the trainer
+ *                         picks k from the data's size, the shards, the batch, the network and the precision
+ *                         before training starts ({@link LocalStepsChoice})
  * @param outerStepSize    with {@code localSteps > 1}: the step {@code η_o > 0} of the outer update that turns the
  *                         shards' mean parameter delta into the new parameters; 1 with no outer momentum = the
  *                         mean of the shards' parameters
@@ -91,6 +95,37 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
     /** Hidden activation of the estimators' networks by default. */
     public static final String DEFAULT_ACTIVATION = "relu";
 
+    /** {@link #localSteps()} when the trainer picks k itself ({@code "auto"} by name; see {@link LocalStepsChoice}). */
+    public static final int LOCAL_STEPS_AUTO = 0;
+
+    /**
+     * {@code localSteps} by name: {@code auto} (any case) or an integer {@code ≥ 1}.
+     *
+     * @throws IllegalArgumentException naming the setting and the value for anything else
+     */
+    public static int parseLocalSteps(String value) {
+        Checks.notNull("localSteps", value);
+        String v = value.trim();
+        if (v.equalsIgnoreCase("auto")) {
+            return LOCAL_STEPS_AUTO;
+        }
+        try {
+            int k = Integer.parseInt(v);
+            if (k >= 1) {
+                return k;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new IllegalArgumentException("localSteps must be auto or an integer >= 1 (1 = synchronous), found '"
+                + value + "'");
+    }
+
+    /** The name of a {@code localSteps} value: {@code auto} for {@link #LOCAL_STEPS_AUTO}, else the number. */
+    public static String localStepsName(int localSteps) {
+        return localSteps == LOCAL_STEPS_AUTO ? "auto" : Integer.toString(localSteps);
+    }
+
     /** Checks every value; the names in the messages are the settings' (and the params' and config keys'). */
     public MlpSettings {
         optimizer = Optimizer.Kind.parse(optimizer).lowerName();
@@ -101,7 +136,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         Checks.unitInterval("beta2", beta2);
         Checks.finitePositive("epsilon", epsilon);
         Checks.atLeast("batchSize", batchSize, 0, "0 = full batch");
-        Checks.atLeast("localSteps", localSteps, 1, "1 = synchronous");
+        Checks.atLeast("localSteps", localSteps, LOCAL_STEPS_AUTO, "1 = synchronous, 0 = auto");
         Checks.finitePositive("outerStepSize", outerStepSize);
         Checks.unitInterval("outerMomentum", outerMomentum);
         Checks.atLeast("maxEpochs", maxEpochs, 1, null);
@@ -137,7 +172,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         return ClassWeights.parse(classWeights);
     }
 
-    /** The defaults: Adam(1e-3), batch 256, 10 epochs, tol 1e-6, blocks of 128, depth 2, seed 42. */
+    /** The defaults: Adam(1e-3), batch 256, localSteps auto, 10 epochs, tol 1e-6, blocks of 128, depth 2, seed 42. */
     public static MlpSettings defaults() {
         return builder().build();
     }
@@ -150,7 +185,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
     /** A builder starting from these values. */
     public Builder toBuilder() {
         return new Builder().optimizer(optimizer).stepSize(stepSize).momentum(momentum).stepDecay(stepDecay)
-                .adam(beta1, beta2, epsilon).batchSize(batchSize).localSteps(localSteps)
+                .adam(beta1, beta2, epsilon).batchSize(batchSize).localSteps(localStepsName(localSteps))
                 .outerStepSize(outerStepSize).outerMomentum(outerMomentum).maxEpochs(maxEpochs).tol(tol).regParam(regParam).blockSize(blockSize)
                 .aggregationDepth(aggregationDepth).seed(seed).patience(patience).numShards(numShards)
                 .gemmBackend(gemmBackend).precision(precision).sparseThreshold(sparseThreshold)
@@ -186,7 +221,7 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
         private double beta2 = 0.999;
         private double epsilon = 1e-8;
         private int batchSize = 256;
-        private int localSteps = 1;
+        private int localSteps = LOCAL_STEPS_AUTO;
         private double outerStepSize = 1.0;
         private double outerMomentum = 0.0;
         private int maxEpochs = 10;
@@ -260,8 +295,21 @@ public record MlpSettings(String optimizer, double stepSize, double momentum, do
             return this;
         }
 
+        /**
+         * Exactly {@code k ≥ 1} local steps a round (1 = synchronous SGD); {@link #localSteps(String)} takes
+         * {@code auto}.
+         *
+         * @throws IllegalArgumentException for {@code k < 1}
+         */
         public Builder localSteps(int value) {
+            Checks.atLeast("localSteps", value, 1, "1 = synchronous; auto by name");
             localSteps = value;
+            return this;
+        }
+
+        /** {@code auto} (any case) or an integer ≥ 1; see {@link #parseLocalSteps}. */
+        public Builder localSteps(String value) {
+            localSteps = parseLocalSteps(value);
             return this;
         }
 

@@ -125,8 +125,16 @@ public final class Trainer {
         return setSettings(settings.toBuilder().regParam(regParam).build());
     }
 
-    /** {@link MlpSettings#localSteps()}: mini-batch steps each shard takes between two merges. */
+    /**
+     * {@link MlpSettings#localSteps()}: exactly {@code k >= 1} mini-batch steps each shard takes between two merges
+     * (1 = synchronous SGD); the default is {@code auto} ({@link #setLocalSteps(String)}).
+     */
     public Trainer setLocalSteps(int localSteps) {
+        return setSettings(settings.toBuilder().localSteps(localSteps).build());
+    }
+
+    /** {@link #setLocalSteps(int)} by name: {@code auto} or an integer {@code >= 1}. */
+    public Trainer setLocalSteps(String localSteps) {
         return setSettings(settings.toBuilder().localSteps(localSteps).build());
     }
 
@@ -292,6 +300,9 @@ public final class Trainer {
             // past that, updates would exist in which no partition has a block to read.
             int updates = fullBatch ? 1
                     : (int) Math.min((packed.count() + s.batchSize() - 1) / s.batchSize(), packed.maxBlocks());
+            if (s.localSteps() == MlpSettings.LOCAL_STEPS_AUTO) {
+                s = s.toBuilder().localSteps(autoLocalSteps(sc, s, partitions, updates, fullBatch)).build();
+            }
             boolean local = s.localSteps() > 1 && updates > 1;
             if (s.localSteps() > 1 && !local) {
                 LOG.warn("localSteps {} has no effect: an epoch is {} update{}", s.localSteps(), updates,
@@ -317,13 +328,13 @@ public final class Trainer {
             TrainingLoop loop = new TrainingLoop(sc::setJobDescription, spec, s, round, rounds,
                     held == null ? null : at -> HeldOutLoss.of(held, at, gemm),
                     checkpointDir == null ? null : new Checkpoints(checkpointDir, sc.hadoopConfiguration()),
-                    checkpointEvery, resume, identity(partitions, block, updates, local), epochListener);
+                    checkpointEvery, resume, identity(s, partitions, block, updates, local), epochListener);
             TrainingLoop.Result r = loop.run(initialParameters != null ? initialParameters.copy()
                     : Parameters.initialise(spec, s.seed()));
             return new TrainingResult(r.parameters(), r.history(), packed.count(), packed.weightSum(), partitions, block,
                     updates, packed.cachedBytes(), packed.payloadBytes(), r.converged(), r.bestEpoch(), plan.toString(),
                     gemm.describe(), round.otherFingerprints(), s.precision(), packed.memoryBytes(),
-                    packed.diskBytes());
+                    packed.diskBytes(), local ? s.localSteps() : 1);
         } finally {
             sc.setJobDescription(previousDescription);
         }
@@ -399,11 +410,51 @@ public final class Trainer {
     }
 
     /**
+     * The {@code k} of {@code localSteps = auto}: the checkpoint's when this fit resumes one (1 when it records
+     * none: it was synchronous, or written before the setting existed), else {@link LocalStepsChoice}'s, logged with
+     * the figures it came from.
+     */
+    private int autoLocalSteps(JavaSparkContext sc, MlpSettings s, int shards, int updates, boolean fullBatch) {
+        if (checkpointDir != null && resume) {
+            Integer k = resumedLocalSteps(new Checkpoints(checkpointDir, sc.hadoopConfiguration()), spec);
+            if (k != null) {
+                LOG.info("sparkprop: localSteps auto = {}, the k of the checkpoint this fit resumes", k);
+                return k;
+            }
+        }
+        if (fullBatch) {
+            return 1;
+        }
+        LocalStepsChoice.Choice choice = LocalStepsChoice.choose(spec, s.precision(), shards, s.batchSize(), updates,
+                s.maxEpochs());
+        LOG.info("sparkprop: {}", choice.describe(updates));
+        return choice.localSteps();
+    }
+
+    /**
+     * The local steps of the run whose newest checkpoint is in {@code checkpoints}: the recorded {@code k}, or 1 when
+     * it records none (a synchronous run, or one written before the setting existed); {@code null} without a
+     * checkpoint.
+     */
+    static Integer resumedLocalSteps(Checkpoints checkpoints, NetworkSpec spec) {
+        Map<String, String> saved = checkpoints.newestIdentity(spec);
+        if (saved == null) {
+            return null;
+        }
+        String recorded = saved.get(LOCAL_STEPS_KEY);
+        return recorded == null ? 1 : Integer.parseInt(recorded);
+    }
+
+    /** The identity's key of the local steps, recorded only with {@code k > 1}. */
+    private static final String LOCAL_STEPS_KEY = "local steps";
+
+    /**
      * What fixes this run's schedule and arithmetic, recorded in its checkpoints: a resume with any of it
      * different would silently follow another run (see {@link Checkpoints}). Settings that only decide
      * when to stop (epochs, {@code tol}, patience) are left out, so a finished run can be extended.
      */
-    private Map<String, String> identity(int shards, int block, int updatesPerEpoch, boolean localSteps) {
+    private Map<String, String> identity(MlpSettings settings, int shards, int block, int updatesPerEpoch,
+                                         boolean localSteps) {
         Map<String, String> id = new LinkedHashMap<>();
         id.put("network", spec.toString());
         id.put("seed", Long.toString(settings.seed()));
@@ -421,7 +472,7 @@ public final class Trainer {
         }
         if (localSteps) {
             // only with local steps, so that checkpoints of synchronous runs written before the setting existed resume
-            id.put("local steps", Integer.toString(settings.localSteps()));
+            id.put(LOCAL_STEPS_KEY, Integer.toString(settings.localSteps()));
             id.put("outer update", LocalStepsRound.outerRule(settings).toString());
         }
         id.put("optimizer", settings.updateRule().toString());

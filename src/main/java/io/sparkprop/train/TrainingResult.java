@@ -29,13 +29,15 @@ import io.sparkprop.nn.Parameters;
  * @param memoryBytes        bytes of the values of the blocks the executors kept in memory
  * @param diskBytes          bytes of the blocks the executors kept on their local disks (0: all in memory);
  *                           see the README, "Data larger than memory"
+ * @param localSteps         the local steps a round took: 1 = synchronous SGD (also when an epoch is one update), else
+ *                           the {@code k} set or, with {@code localSteps = auto}, the one the trainer picked
  */
 public record TrainingResult(Parameters parameters, TrainingHistory history, long numExamples, double weightSum,
                              int numShards, int blockSize, int iterationsPerEpoch, long cachedBytes,
                              long payloadBytes, boolean converged, int bestEpoch,
                              String aggregation, String gemm,
                              java.util.List<String> otherGemmFingerprints, Precision precision, long memoryBytes,
-                             long diskBytes)
+                             long diskBytes, int localSteps)
         implements Serializable {
     /** Whether every executor's GEMM matched the driver's fingerprint (the bits are those of any such run). */
     public boolean bitsPortable() {

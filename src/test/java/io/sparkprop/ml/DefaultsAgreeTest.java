@@ -82,7 +82,9 @@ class DefaultsAgreeTest {
                 "outerMomentum", "stepFloor", "stepDropFactor", "dropout", "clipNorm", "labelSmoothing"}) {
                 assertEquals(c.real("train." + real), (Double) defaultOf(m, real), 0.0, real);
             }
-            for (String integer : new String[] {"batchSize", "localSteps", "maxEpochs", "blockSize", "aggregationDepth",
+            // auto or an integer, as text
+            assertEquals(c.string("train.localSteps"), defaultOf(m, "localSteps"));
+            for (String integer : new String[] {"batchSize", "maxEpochs", "blockSize", "aggregationDepth",
                 "patience", "warmupSteps", "stepDropEpochs", "numShards"}) {
                 assertEquals(c.integer("train." + integer), (Integer) defaultOf(m, integer), integer);
             }

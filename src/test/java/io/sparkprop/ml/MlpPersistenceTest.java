@@ -181,4 +181,42 @@ class MlpPersistenceTest {
             }
         }
     }
+
+    /**
+     * {@code localSteps} is {@code auto} or an integer, as text; estimators and models saved when it was an integer
+     * param (a JSON number in the metadata) still load, with that number; a bad value is refused when set.
+     */
+    @Test
+    void localStepsIsAutoOrAnIntegerAndOldIntegerMetadataLoads() throws IOException {
+        MlpClassifier mlp = new MlpClassifier();
+        assertEquals("auto", mlp.getLocalSteps());
+        assertEquals("16", mlp.setLocalSteps(16).getLocalSteps());
+        assertEquals("auto", mlp.setLocalSteps("auto").getLocalSteps());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> mlp.setLocalSteps("fast"));
+        assertTrue(e.getMessage().contains("localSteps must be auto or an integer >= 1"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> mlp.setLocalSteps(0));
+
+        String path = dir.resolve("old-classifier").toString();
+        new MlpClassifier().setLocalSteps(8).setMaxEpochs(3).save(path);
+        Path metadata;
+        try (Stream<Path> files = Files.walk(Path.of(path, "metadata"))) {
+            metadata = files.filter(f -> f.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
+        }
+        String json = Files.readString(metadata, StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"localSteps\":\"8\""), json);
+        // what an earlier sparkprop wrote: a number
+        Files.writeString(metadata, json.replace("\"localSteps\":\"8\"", "\"localSteps\":8"), StandardCharsets.UTF_8);
+        try (Stream<Path> crcs = Files.walk(Path.of(path, "metadata"))) {
+            for (Path crc : crcs.filter(f -> f.getFileName().toString().endsWith(".crc")).toList()) {
+                Files.delete(crc);
+            }
+        }
+        MlpClassifier loaded = MlpClassifier.load(path);
+        assertEquals("8", loaded.getLocalSteps());
+        assertEquals(3, loaded.getMaxEpochs());
+        // and the model a default fit makes records the k it trained with
+        MlpClassificationModel model = new MlpClassifier().setHiddenLayers(new int[] {4}).setMaxEpochs(2).fit(data);
+        assertEquals("auto", model.getLocalSteps());
+        assertEquals(1, model.summary().localSteps(), "a two-epoch fit of 200 rows stays synchronous");
+    }
 }

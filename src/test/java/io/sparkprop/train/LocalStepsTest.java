@@ -235,4 +235,62 @@ class LocalStepsTest {
         e = assertThrows(IllegalArgumentException.class, () -> MlpSettings.builder().outerStepSize(0).build());
         assertTrue(e.getMessage().contains("outerStepSize"), e.getMessage());
     }
+
+    /**
+     * {@code localSteps = auto} is the default: the trainer takes the rule's {@code k} (here one round an epoch of
+     * 10 updates, for a run long enough to be worth it), records it, and the run is that of the explicit {@code k}.
+     */
+    @Test
+    void autoIsTheDefaultAndTrainsWithTheRulesK() {
+        assertEquals(MlpSettings.LOCAL_STEPS_AUTO, MlpSettings.defaults().localSteps());
+        Trainer auto = new Trainer(SPEC).setOptimizer(Optimizer.adam(0.02)).setBatchSize(40).setMaxEpochs(50).setTol(0);
+        TrainingResult a = auto.fit(data(2));
+        int k = LocalStepsChoice.choose(SPEC, io.sparkprop.linalg.Precision.FLOAT64, 2, 40, 10, 50).localSteps();
+        assertEquals(10, k);
+        assertEquals(k, a.localSteps());
+        assertEquals(50, a.history().iterations().size(), "one round an epoch");
+        TrainingResult explicit = new Trainer(SPEC, auto.settings().toBuilder().localSteps(k).build()).fit(data(2));
+        assertArrayEquals(explicit.parameters().toFlat(), a.parameters().toFlat(), 0.0);
+        // a short run of the same shape stays synchronous
+        TrainingResult shortRun = new Trainer(SPEC).setOptimizer(Optimizer.adam(0.02)).setBatchSize(40).setMaxEpochs(2)
+                .setTol(0).fit(data(2));
+        assertEquals(1, shortRun.localSteps());
+        assertEquals(20, shortRun.history().iterations().size());
+    }
+
+    /**
+     * A resume under {@code auto} takes the checkpoint's {@code k}, whatever the rule would pick for the rest of the
+     * run (here 1: the resumed run is short), so that it ends on the bits of the uninterrupted run.
+     */
+    @Test
+    void aResumeUnderAutoTakesTheCheckpointsK() {
+        MlpSettings s = MlpSettings.builder().batchSize(25).localSteps(3).maxEpochs(4).tol(0).build();
+        double[] uninterrupted = new Trainer(SPEC, s).fit(data(2)).parameters().toFlat();
+        String folder = dir.resolve("auto").toString();
+        new Trainer(SPEC, s.toBuilder().maxEpochs(2).build()).setCheckpointing(folder, 1, false).fit(data(2));
+        MlpSettings auto = s.toBuilder().localSteps("auto").build();
+        assertEquals(1, LocalStepsChoice.choose(SPEC, io.sparkprop.linalg.Precision.FLOAT64, 2, 25, 16, 4).localSteps());
+        TrainingResult resumed = new Trainer(SPEC, auto).setCheckpointing(folder, 1, true).fit(data(2));
+        assertEquals(3, resumed.localSteps());
+        assertEquals(2, resumed.history().epochs().size());
+        assertArrayEquals(uninterrupted, resumed.parameters().toFlat(), 0.0);
+    }
+
+    /**
+     * What a resume under {@code auto} reads of a checkpoint: its {@code k}; 1 when it records none (a synchronous run,
+     * or one written before the setting existed); nothing without a checkpoint.
+     */
+    @Test
+    void theLocalStepsOfACheckpoint() {
+        Checkpoints none = new Checkpoints(dir.resolve("none").toString(), sc.hadoopConfiguration());
+        assertEquals(null, Trainer.resumedLocalSteps(none, SPEC));
+        String sync = dir.resolve("sync").toString();
+        new Trainer(SPEC).setBatchSize(25).setLocalSteps(1).setMaxEpochs(1).setCheckpointing(sync, 1, false)
+                .fit(data(2));
+        assertEquals(1, Trainer.resumedLocalSteps(new Checkpoints(sync, sc.hadoopConfiguration()), SPEC));
+        String local = dir.resolve("local5").toString();
+        new Trainer(SPEC).setBatchSize(25).setLocalSteps(5).setMaxEpochs(1).setCheckpointing(local, 1, false)
+                .fit(data(2));
+        assertEquals(5, Trainer.resumedLocalSteps(new Checkpoints(local, sc.hadoopConfiguration()), SPEC));
+    }
 }
