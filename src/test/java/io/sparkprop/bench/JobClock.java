@@ -26,6 +26,8 @@ final class JobClock extends SparkListener implements AutoCloseable {
     private final Map<Integer, String[]> started = new ConcurrentHashMap<>();
     private final List<Job> finished = new ArrayList<>();
     private int groups;
+    /** The first stage names of the jobs taken as iterations so far, with their counts. */
+    final Map<String, Integer> matched = new java.util.TreeMap<>();
 
     JobClock(SparkContext sc) {
         this.sc = sc;
@@ -64,6 +66,7 @@ final class JobClock extends SparkListener implements AutoCloseable {
         for (Job j : awaitJobs(sc.statusTracker().getJobIdsForGroup(group))) {
             if (iteration.test(j)) {
                 ends.add(j.endMillis());
+                matched.merge(j.stage(), 1, Integer::sum);
             }
         }
         ends.sort(Long::compare);

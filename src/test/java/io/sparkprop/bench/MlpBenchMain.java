@@ -170,7 +170,9 @@ public final class MlpBenchMain {
         List<Double> ourRecords = new ArrayList<>();
         long[] cached = new long[4]; // cached and payload bytes, float64 then float32
         java.util.function.Predicate<JobClock.Job> ourRound = j -> j.description().startsWith("sparkprop epoch");
-        java.util.function.Predicate<JobClock.Job> mllibIteration = j -> j.stage().contains("GradientDescent");
+        // MLlib's gd: one treeAggregate job an iteration (GradientDescent.runMiniBatchSGD); its count job is not one
+        java.util.function.Predicate<JobClock.Job> mllibIteration = j -> j.stage().startsWith("treeAggregate at "
+                + "GradientDescent");
         try (JobClock clock = new JobClock(spark.sparkContext())) {
             for (int r = 0; r < reps; r++) {
                 for (Precision precision : new Precision[] {Precision.FLOAT64, Precision.FLOAT32}) {
@@ -191,11 +193,14 @@ public final class MlpBenchMain {
                         }
                     }
                 }
+                clock.matched.clear();
                 for (double g : clock.iterationSeconds(() -> new MultilayerPerceptronClassifier()
                         .setLayers(new int[] {784, 128, 10}).setSolver("gd").setBlockSize(128).setMaxIter(iterations)
                         .setTol(0).setSeed(1).fit(train), mllibIteration, 1)) {
                     theirs.add(g);
                 }
+                System.out.println("MLlib gd fit of " + iterations + " iterations: jobs taken as iterations "
+                        + clock.matched);
             }
         }
         Spread ourIteration = Spread.of(ours);

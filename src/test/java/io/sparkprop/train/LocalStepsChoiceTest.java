@@ -73,6 +73,20 @@ class LocalStepsChoiceTest {
         assertEquals(10, LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 40, 10, 1000).localSteps());
     }
 
+    /**
+     * Two or three updates an epoch stay synchronous however long the run: such rounds save little, and every step
+     * of them would restart the optimiser's state.
+     */
+    @Test
+    void fewUpdatesAnEpochStaySynchronous() {
+        for (int updates = 2; updates < LocalStepsChoice.MIN_LOCAL_STEPS; updates++) {
+            LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 256, updates, 10_000);
+            assertEquals(1, c.localSteps(), c.describe(updates));
+            assertTrue(c.describe(updates).contains("rounds of fewer than 4 steps"), c.describe(updates));
+        }
+        assertEquals(4, LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 256, 4, 10_000).localSteps());
+    }
+
     /** float32's faster GEMMs make an update cheaper, so its k is never smaller than float64's. */
     @Test
     void float32NeverTakesFewerStepsThanFloat64() {
@@ -91,6 +105,12 @@ class LocalStepsChoiceTest {
         for (int updates = 1; updates <= 300; updates++) {
             int k = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 64, updates, 1000).localSteps();
             assertTrue(k >= 1 && k <= Math.max(1, updates), updates + " updates: " + k);
+            assertTrue(k == 1 || k >= LocalStepsChoice.MIN_LOCAL_STEPS, updates + " updates: " + k);
+            if (updates < LocalStepsChoice.MIN_LOCAL_STEPS) {
+                assertEquals(1, k, updates + " updates");
+            } else if (updates <= 64) {
+                assertEquals(updates, k, updates + " updates: one round an epoch");
+            }
             if (k > 1) {
                 int rounds = LocalStepsRound.roundsPerEpoch(updates, k);
                 int last = updates - (rounds - 1) * k;
