@@ -135,7 +135,7 @@ final class CanonicalOrder {
     }
 
     static long hash(Example e) {
-        long h = 0x243F6A8885A308D3L;
+        long h = HASH_SEED;
         Vector v = e.features();
         if (v instanceof SparseVector) {
             SparseVector s = (SparseVector) v;
@@ -148,11 +148,32 @@ final class CanonicalOrder {
                 h = mixEntry(h, i, values[i]);
             }
         }
-        h = mix(h ^ v.size());
-        for (double t : e.target()) {
-            h = mix(h ^ Double.doubleToLongBits(t));
+        double[] target = e.target();
+        return finish(h, v.size(), target, 0, target.length, e.weight());
+    }
+
+    /**
+     * {@link #hash} of the example whose features are the {@code n} values from {@code x[xFrom]}, its targets the
+     * {@code m} from {@code y[yFrom]}, and its weight {@code weight}: the same bits as {@link #hash} gives that
+     * example in either vector form, so that rows kept packed order as the examples would.
+     */
+    static long hashDense(double[] x, int xFrom, int n, double[] y, int yFrom, int m, double weight) {
+        long h = HASH_SEED;
+        for (int i = 0; i < n; i++) {
+            h = mixEntry(h, i, x[xFrom + i]);
         }
-        return mix(h ^ Double.doubleToLongBits(e.weight()));
+        return finish(h, n, y, yFrom, m, weight);
+    }
+
+    private static final long HASH_SEED = 0x243F6A8885A308D3L;
+
+    /** The size, the targets and the weight mixed into a hash of the non-zero features. */
+    private static long finish(long h, int size, double[] y, int yFrom, int m, double weight) {
+        h = mix(h ^ size);
+        for (int k = yFrom; k < yFrom + m; k++) {
+            h = mix(h ^ Double.doubleToLongBits(y[k]));
+        }
+        return mix(h ^ Double.doubleToLongBits(weight));
     }
 
     /** Zeros (either sign) are skipped, so dense and sparse forms of one vector hash alike. */

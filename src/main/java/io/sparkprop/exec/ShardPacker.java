@@ -480,6 +480,102 @@ public final class ShardPacker implements java.io.Serializable {
         // there, ordered, and gathered back into one reused block
         RowBuffer buffer = new RowBuffer(numFeatures, numOutputs);
         fill(partition, examples, null, true, (x, y, w) -> buffer.append(x, y, w), new Totals());
+        return emitRows(buffer, consumer);
+    }
+
+    /** Receives a partition's rows in canonical order as sparse rows ({@link #forEachRowsCanonical}). */
+    @FunctionalInterface
+    public interface SparseRowsConsumer {
+        void accept(SparseRows rows);
+    }
+
+    /**
+     * A partition's rows in canonical order (as {@link #forEachBlockCanonical} in the rows layout orders them), as
+     * dense row blocks to {@code dense} when at least {@code threshold} of its feature values are non-zero
+     * ({@link #isSparse}), else as one {@link SparseRows} to {@code sparse} (what {@link #sparseRows} makes). A
+     * partition whose first row is a dense vector is read straight into the row buffer, non-zeros counted as the
+     * rows pass, so that no example is held: a partition of dense rows held as examples while its density is
+     * unknown keeps the collector copying them (about its raw doubles again) at every young collection. One whose
+     * first row is sparse is held as examples until its density is known, as the sparse rows need them.
+     *
+     * @return the number of examples
+     * @throws IllegalArgumentException as {@link #pack}
+     */
+    public long forEachRowsCanonical(int partition, Iterator<Example> examples, double threshold,
+                                     BlockConsumer dense, SparseRowsConsumer sparse) {
+        if (layout != Layout.ROWS) {
+            throw new IllegalStateException("rows in canonical order are for the rows layout");
+        }
+        if (!examples.hasNext()) {
+            return 0;
+        }
+        Example first = examples.next();
+        if (first.features() instanceof SparseVector) {
+            List<Example> rows = new ArrayList<>();
+            rows.add(first);
+            examples.forEachRemaining(rows::add);
+            long nonZeros = 0;
+            for (Example e : rows) {
+                nonZeros += e.features().numNonzeros();
+            }
+            if (isSparse(nonZeros, rows.size(), numFeatures, threshold)) {
+                SparseRows r = sparseRows(partition, rows.iterator());
+                sparse.accept(r);
+                return r.count();
+            }
+            return forEachBlockCanonical(partition, releasing(rows), dense);
+        }
+        long[] nonZeros = {0};
+        Iterator<Example> counted = new Iterator<>() {
+            private Example next = first;
+
+            @Override
+            public boolean hasNext() {
+                return next != null || examples.hasNext();
+            }
+
+            @Override
+            public Example next() {
+                Example e = next != null ? next : examples.next();
+                next = null;
+                nonZeros[0] += e.features().numNonzeros();
+                return e;
+            }
+        };
+        RowBuffer buffer = new RowBuffer(numFeatures, numOutputs);
+        fill(partition, counted, null, true, (x, y, w) -> buffer.append(x, y, w), new Totals());
+        if (isSparse(nonZeros[0], buffer.count, numFeatures, threshold)) {
+            SparseRows r = buffer.sparseRows(nonZeros[0], partition);
+            sparse.accept(r);
+            return r.count();
+        }
+        return emitRows(buffer, dense);
+    }
+
+    /** The items of {@code list} in order, each set to {@code null} in the list as it is handed out. */
+    private static <T> Iterator<T> releasing(List<T> list) {
+        return new Iterator<T>() {
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                return next < list.size();
+            }
+
+            @Override
+            public T next() {
+                if (next >= list.size()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                T item = list.get(next);
+                list.set(next++, null);
+                return item;
+            }
+        };
+    }
+
+    /** The buffer's rows in canonical order, gathered a block at a time into one reused set of buffers. */
+    private long emitRows(RowBuffer buffer, BlockConsumer consumer) {
         int count = buffer.count;
         if (count == 0) {
             return 0;
@@ -548,6 +644,49 @@ public final class ShardPacker implements java.io.Serializable {
             System.arraycopy(xs.get(c), r * n, x, to * n, n);
             System.arraycopy(ys.get(c), r * m, y, to * m, m);
             w[to] = ws.get(c)[r];
+        }
+
+        /**
+         * The rows as {@link SparseRows} in the examples' canonical order (features without their zeros, of either
+         * sign, as {@link BlockWriter#appendNonZeros} drops them): what {@link #sparseRows} makes of the same
+         * examples, bit for bit.
+         */
+        SparseRows sparseRows(long nonZeros, int partition) {
+            if (nonZeros > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("partition " + partition + " holds " + nonZeros
+                        + " non-zeros, more than one array can; use more partitions");
+            }
+            // the order sparseRows gives the examples ({@link CanonicalOrder#of}): their hash, ties by value
+            long[] exampleHashes = new long[count];
+            for (int i = 0; i < count; i++) {
+                int c = i / chunkRows;
+                int r = i % chunkRows;
+                exampleHashes[i] = CanonicalOrder.hashDense(xs.get(c), r * n, n, ys.get(c), r * m, m, ws.get(c)[r]);
+            }
+            int[] order = CanonicalOrder.sortByHash(exampleHashes, count, this::compareRows);
+            int[] rowStart = new int[count + 1];
+            int[] indices = new int[(int) nonZeros];
+            double[] values = new double[(int) nonZeros];
+            double[] targets = new double[Math.multiplyExact(count, m)];
+            double[] weights = new double[count];
+            int nz = 0;
+            for (int i = 0; i < count; i++) {
+                int c = order[i] / chunkRows;
+                int r = order[i] % chunkRows;
+                double[] x = xs.get(c);
+                rowStart[i] = nz;
+                for (int j = 0; j < n; j++) {
+                    double v = x[r * n + j];
+                    if (v != 0.0) {
+                        indices[nz] = j;
+                        values[nz++] = v;
+                    }
+                }
+                System.arraycopy(ys.get(c), r * m, targets, i * m, m);
+                weights[i] = ws.get(c)[r];
+            }
+            rowStart[count] = nz;
+            return new SparseRows(n, m, rowStart, indices, values, targets, weights);
         }
 
         /** Positions by hash, sorted as primitives; runs of equal hash bits ordered by value. */

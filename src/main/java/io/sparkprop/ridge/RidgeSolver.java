@@ -185,21 +185,10 @@ public final class RidgeSolver {
                 }
                 Gemm gemm = backend.gemm();
                 RidgeStatistics s = new RidgeStatistics(n, m);
-                // a partition below the sparse threshold is summed row by row over its non-zeros
-                List<Example> rows = new java.util.ArrayList<>();
-                long nonZeros = 0;
-                while (it.hasNext()) {
-                    Example e = it.next();
-                    nonZeros += e.features().numNonzeros();
-                    rows.add(e);
-                }
-                if (ShardPacker.isSparse(nonZeros, rows.size(), n, threshold)) {
-                    s.addSparseRows(packer.sparseRows(p, rows.iterator()));
-                } else {
-                    // the rows pass to the packer's row buffer and are released as they go, so that the partition
-                    // is held once (about its raw doubles), as before it was looked at for its density
-                    packer.forEachBlockCanonical(p, releasing(rows), (x, y, w) -> s.addBlockInPlace(x, y, w, gemm));
-                }
+                // in canonical order: dense row blocks by BLAS-3, or, for a partition below the sparse threshold,
+                // row by row over its non-zeros; a partition of dense rows is held once, in the packer's row buffer
+                packer.forEachRowsCanonical(p, it, threshold, (x, y, w) -> s.addBlockInPlace(x, y, w, gemm),
+                        s::addSparseRows);
                 return Collections.singletonList(new Tuple2<>(p, s)).iterator();
             }, true).mapToPair(kv -> kv);
             stats = plan.aggregate(partials, RidgeStatistics::mergeInPlace);
@@ -225,26 +214,6 @@ public final class RidgeSolver {
         return new RidgeSolution(solution.coefficientsInternal(), solution.intercepts(), solution.rootMeanSquaredError(),
                 solution.r2(), null, stats.count, stats.weightSum, passMillis, solveMillis)
                 .withLazyMeanAbsoluteError(data, backend, settings.sparseThreshold()).withGemm(backend.describe());
-    }
-
-    /** The items of {@code list} in order, each set to {@code null} in the list as it is handed out. */
-    private static <T> java.util.Iterator<T> releasing(List<T> list) {
-        return new java.util.Iterator<T>() {
-            private int next;
-
-            @Override
-            public boolean hasNext() {
-                return next < list.size();
-            }
-
-            @Override
-            public T next() {
-                if (!hasNext()) {
-                    throw new java.util.NoSuchElementException();
-                }
-                return list.set(next++, null);
-            }
-        };
     }
 
     /**

@@ -126,6 +126,62 @@ class RidgeSparseTest {
         assertTrue(sparse.isConstant(32) && sparse.isConstant(33) && !sparse.isConstant(31));
     }
 
+    /**
+     * What the ridge pass reads of a partition ({@link ShardPacker#forEachRowsCanonical}) whatever the rows' form
+     * and order: as sparse rows when below the threshold — dense vectors read straight into the row buffer and sparse
+     * ones held as examples give the arrays {@code sparseRows} gives — and as dense blocks above it, those of
+     * {@code forEachBlockCanonical}; shuffled rows give the same.
+     */
+    @Test
+    void thePassReadsAPartitionAlikeInEitherFormAndOrder() {
+        List<Example> sparseForm = hostileRows(500, 9);
+        List<Example> denseForm = new ArrayList<>();
+        for (Example e : sparseForm) {
+            denseForm.add(Example.weighted(e.weight(), e.features().toDense(), e.target()));
+        }
+        List<Example> shuffled = new ArrayList<>(denseForm);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(5));
+        ShardPacker packer = new ShardPacker(FEATURES, 1, 64, ShardPacker.Layout.ROWS);
+        io.sparkprop.exec.SparseRows expected = new ShardPacker(FEATURES, 1, 64).sparseRows(0, sparseForm.iterator());
+        for (List<Example> rows : List.of(sparseForm, denseForm, shuffled)) {
+            io.sparkprop.exec.SparseRows[] got = new io.sparkprop.exec.SparseRows[1];
+            long count = packer.forEachRowsCanonical(0, rows.iterator(), 0.5, (x, y, w) -> {
+                throw new AssertionError("a partition below the threshold is read as sparse rows");
+            }, r -> got[0] = r);
+            assertEquals(500, count);
+            assertArrayEquals(expected.rowStart(), got[0].rowStart());
+            assertArrayEquals(expected.indices(), got[0].indices());
+            assertArrayEquals(expected.values(), got[0].values());
+            assertArrayEquals(expected.targets(), got[0].targets());
+            assertArrayEquals(expected.weights(), got[0].weights());
+        }
+        List<double[]> blocks = new ArrayList<>();
+        packer.forEachBlockCanonical(0, sparseForm.iterator(), (x, y, w) -> blocks.add(concat(x.data, y.data, w)));
+        for (List<Example> rows : List.of(sparseForm, denseForm, shuffled)) {
+            List<double[]> got = new ArrayList<>();
+            packer.forEachRowsCanonical(0, rows.iterator(), 0.0, (x, y, w) -> got.add(concat(x.data, y.data, w)),
+                    r -> {
+                        throw new AssertionError("a partition above the threshold is read as dense blocks");
+                    });
+            assertEquals(blocks.size(), got.size());
+            for (int b = 0; b < blocks.size(); b++) {
+                assertArrayEquals(blocks.get(b), got.get(b), "block " + b);
+            }
+        }
+        assertEquals(0, packer.forEachRowsCanonical(0, java.util.Collections.emptyIterator(), 0.5, (x, y, w) -> {
+        }, r -> {
+        }));
+    }
+
+    private static double[] concat(double[] x, double[] y, double[] w) {
+        double[] out = Arrays.copyOf(x, x.length + y.length + (w == null ? 0 : w.length));
+        System.arraycopy(y, 0, out, x.length, y.length);
+        if (w != null) {
+            System.arraycopy(w, 0, out, x.length + y.length, w.length);
+        }
+        return out;
+    }
+
     /** {@code C_xx}, {@code C_xy} or {@code c_yy} entry {@code (i, j)}, {@code j ≤ i}, index {@code n} the label. */
     private static double coMoment(RidgeStatistics s, int i, int j) {
         if (i < FEATURES) {
