@@ -493,10 +493,12 @@ public final class ShardPacker implements java.io.Serializable {
      * A partition's rows in canonical order (as {@link #forEachBlockCanonical} in the rows layout orders them), as
      * dense row blocks to {@code dense} when at least {@code threshold} of its feature values are non-zero
      * ({@link #isSparse}), else as one {@link SparseRows} to {@code sparse} (what {@link #sparseRows} makes). A
-     * partition whose first row is a dense vector is read straight into the row buffer, non-zeros counted as the
-     * rows pass, so that no example is held: a partition of dense rows held as examples while its density is
-     * unknown keeps the collector copying them (about its raw doubles again) at every young collection. One whose
-     * first row is sparse is held as examples until its density is known, as the sparse rows need them.
+     * partition of dense vectors is read straight into the row buffer, non-zeros counted as the rows pass, so that
+     * no example is held: a partition of dense rows held as examples while its density is unknown keeps the
+     * collector copying them (about its raw doubles again) at every young collection. One with sparse vectors is
+     * held as examples until its density is known (a wide sparse row is not made dense before then): from its
+     * first row when that is sparse, else from its first sparse row on, the dense rows before it taken back out of
+     * the buffer.
      *
      * @return the number of examples
      * @throws IllegalArgumentException as {@link #pack}
@@ -514,42 +516,68 @@ public final class ShardPacker implements java.io.Serializable {
             List<Example> rows = new ArrayList<>();
             rows.add(first);
             examples.forEachRemaining(rows::add);
-            long nonZeros = 0;
-            for (Example e : rows) {
-                nonZeros += e.features().numNonzeros();
-            }
-            if (isSparse(nonZeros, rows.size(), numFeatures, threshold)) {
-                SparseRows r = sparseRows(partition, rows.iterator());
-                sparse.accept(r);
-                return r.count();
-            }
-            return forEachBlockCanonical(partition, releasing(rows), dense);
+            return heldRows(partition, rows, threshold, dense, sparse);
         }
+        // dense rows go into the buffer until the partition ends or a sparse row comes (a sparse row of a wide
+        // partition must not be made dense before the partition's density is known)
         long[] nonZeros = {0};
-        Iterator<Example> counted = new Iterator<>() {
+        Example[] sparseRow = {null};
+        Iterator<Example> denseRows = new Iterator<>() {
             private Example next = first;
 
             @Override
             public boolean hasNext() {
-                return next != null || examples.hasNext();
+                if (next == null && sparseRow[0] == null && examples.hasNext()) {
+                    next = examples.next();
+                    if (next.features() instanceof SparseVector) {
+                        sparseRow[0] = next;
+                        next = null;
+                    }
+                }
+                return next != null;
             }
 
             @Override
             public Example next() {
-                Example e = next != null ? next : examples.next();
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                Example e = next;
                 next = null;
                 nonZeros[0] += e.features().numNonzeros();
                 return e;
             }
         };
         RowBuffer buffer = new RowBuffer(numFeatures, numOutputs);
-        fill(partition, counted, null, true, (x, y, w) -> buffer.append(x, y, w), new Totals());
+        fill(partition, denseRows, null, true, (x, y, w) -> buffer.append(x, y, w), new Totals());
+        if (sparseRow[0] != null) {
+            // a mixed partition: the rows so far back as examples, in delivered order, then held with the rest
+            List<Example> rows = buffer.examples();
+            rows.add(sparseRow[0]);
+            examples.forEachRemaining(rows::add);
+            return heldRows(partition, rows, threshold, dense, sparse);
+        }
         if (isSparse(nonZeros[0], buffer.count, numFeatures, threshold)) {
             SparseRows r = buffer.sparseRows(nonZeros[0], partition);
             sparse.accept(r);
             return r.count();
         }
         return emitRows(buffer, dense);
+    }
+
+    /** A partition held as examples, read as {@link #forEachRowsCanonical} reads it. */
+    private long heldRows(int partition, List<Example> rows, double threshold, BlockConsumer dense,
+                          SparseRowsConsumer sparse) {
+        long nonZeros = 0;
+        for (Example e : rows) {
+            nonZeros += e.features().numNonzeros();
+        }
+        if (isSparse(nonZeros, rows.size(), numFeatures, threshold)) {
+            SparseRows r = sparseRows(partition, rows.iterator());
+            sparse.accept(r);
+            return r.count();
+        }
+        return forEachBlockCanonical(partition, releasing(rows), dense);
     }
 
     /** The items of {@code list} in order, each set to {@code null} in the list as it is handed out. */
@@ -644,6 +672,19 @@ public final class ShardPacker implements java.io.Serializable {
             System.arraycopy(xs.get(c), r * n, x, to * n, n);
             System.arraycopy(ys.get(c), r * m, y, to * m, m);
             w[to] = ws.get(c)[r];
+        }
+
+        /** The rows as examples (dense features), in the order they were appended. */
+        List<Example> examples() {
+            List<Example> out = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                int c = i / chunkRows;
+                int r = i % chunkRows;
+                out.add(Example.weighted(ws.get(c)[r],
+                        org.apache.spark.ml.linalg.Vectors.dense(Arrays.copyOfRange(xs.get(c), r * n, r * n + n)),
+                        Arrays.copyOfRange(ys.get(c), r * m, r * m + m)));
+            }
+            return out;
         }
 
         /**

@@ -16,14 +16,14 @@ import io.sparkprop.nn.NetworkSpec;
  * the training pass's FLOPs an example, {@code r} a core's nominal rate), and {@code fixed} is the Spark job
  * around it, {@code α + τ·S + 8P·(c_p + c_d·S)} for {@code P} parameters. {@code k} is the smallest number for
  * which {@code fixed ≤ k·c / 9}, so that, as predicted, at least 90 % of a round is compute (the measured share
- * is lower: a local step also pays its optimiser update and smaller GEMMs, about 0.78 at {@code k = 64} on
+ * is lower: a local step also pays its optimiser update and smaller GEMMs, 0.77–0.83 at {@code k = 59} on
  * Fashion-MNIST); at most {@link #maxForShards} — the shards' models drift apart between merges, more the more
  * shards there are — and at most the updates of an epoch (one round an epoch). The epoch's rounds are then made
  * equal ({@code k = ⌈U / ⌈U/k⌉⌉}), and a {@code k} below {@link #MIN_LOCAL_STEPS} is synchronous SGD: rounds of
  * 2 or 3 steps save at most two thirds of the fixed cost, while every step of them is one of the first steps of a
  * fresh optimiser state (the rule's state starts anew each round), which is where Adam's and momentum's steps
  * differ most from their synchronous course (on a 442-row regression table, 300 epochs in rounds of 2 ended at r²
- * −0.86 against −0.34). A run whose synchronous rounds
+ * −1.02 against −0.44, README). A run whose synchronous rounds
  * would cost less than {@link #SHORT_RUN_SECONDS} in all ({@code maxEpochs · U · fixed}) stays synchronous: local
  * steps change what is computed, and there they would save seconds at most.
  *

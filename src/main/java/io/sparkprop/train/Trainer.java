@@ -442,7 +442,14 @@ public final class Trainer {
             return null;
         }
         String recorded = saved.get(LOCAL_STEPS_KEY);
-        return recorded == null ? 1 : Integer.parseInt(recorded);
+        if (recorded == null) {
+            return 1;
+        }
+        if (recorded.matches("[1-9][0-9]{0,8}")) {
+            return Integer.parseInt(recorded);
+        }
+        throw new IllegalArgumentException("the newest checkpoint records local steps '" + recorded + "', not a number "
+                + "of steps: use another checkpoint folder or resume=false");
     }
 
     /** The identity's key of the local steps, recorded only with {@code k > 1}. */

@@ -130,7 +130,7 @@ class RidgeSparseTest {
      * What the ridge pass reads of a partition ({@link ShardPacker#forEachRowsCanonical}) whatever the rows' form
      * and order: as sparse rows when below the threshold — dense vectors read straight into the row buffer and sparse
      * ones held as examples give the arrays {@code sparseRows} gives — and as dense blocks above it, those of
-     * {@code forEachBlockCanonical}; shuffled rows give the same.
+     * {@code forEachBlockCanonical}; shuffled rows, and a partition of both forms, give the same.
      */
     @Test
     void thePassReadsAPartitionAlikeInEitherFormAndOrder() {
@@ -141,9 +141,14 @@ class RidgeSparseTest {
         }
         List<Example> shuffled = new ArrayList<>(denseForm);
         java.util.Collections.shuffle(shuffled, new java.util.Random(5));
+        // dense rows first, then both forms mixed (as VectorAssembler writes whichever form is smaller)
+        List<Example> mixed = new ArrayList<>();
+        for (int i = 0; i < denseForm.size(); i++) {
+            mixed.add(i < 100 || i % 3 != 0 ? denseForm.get(i) : sparseForm.get(i));
+        }
         ShardPacker packer = new ShardPacker(FEATURES, 1, 64, ShardPacker.Layout.ROWS);
         io.sparkprop.exec.SparseRows expected = new ShardPacker(FEATURES, 1, 64).sparseRows(0, sparseForm.iterator());
-        for (List<Example> rows : List.of(sparseForm, denseForm, shuffled)) {
+        for (List<Example> rows : List.of(sparseForm, denseForm, shuffled, mixed)) {
             io.sparkprop.exec.SparseRows[] got = new io.sparkprop.exec.SparseRows[1];
             long count = packer.forEachRowsCanonical(0, rows.iterator(), 0.5, (x, y, w) -> {
                 throw new AssertionError("a partition below the threshold is read as sparse rows");
@@ -157,7 +162,7 @@ class RidgeSparseTest {
         }
         List<double[]> blocks = new ArrayList<>();
         packer.forEachBlockCanonical(0, sparseForm.iterator(), (x, y, w) -> blocks.add(concat(x.data, y.data, w)));
-        for (List<Example> rows : List.of(sparseForm, denseForm, shuffled)) {
+        for (List<Example> rows : List.of(sparseForm, denseForm, shuffled, mixed)) {
             List<double[]> got = new ArrayList<>();
             packer.forEachRowsCanonical(0, rows.iterator(), 0.0, (x, y, w) -> got.add(concat(x.data, y.data, w)),
                     r -> {
