@@ -4,7 +4,8 @@
  * side's {@code PackedData}) → the loop ({@code TrainingLoop}) of rounds ({@code SynchronousRound}: ship the
  * parameters, every shard's gradient over its blocks, the fixed-order merge, one
  * {@link io.sparkprop.optim.GradientStep} on the driver; or {@code LocalStepsRound}: k of those steps on every
- * shard between two merges and an outer step from their mean delta), asking its stopping rules
+ * shard between two merges and an outer step from their mean delta, k picked before the first round by
+ * {@code LocalStepsChoice} when {@code localSteps = auto}), asking its stopping rules
  * ({@code StoppingRule}) after every epoch and recording a {@link io.sparkprop.train.TrainingHistory};
  * checkpoints hold a run's whole state and identity. Per-class weights ({@link io.sparkprop.train.ClassWeights})
  * are counted in the packing pass. {@link io.sparkprop.train.Trainer} is the entry point. What runs inside the
