@@ -423,12 +423,8 @@ public final class ShardPacker implements java.io.Serializable {
         for (Example e : delivered) {
             nonZeros += e.features().numNonzeros();
         }
-        if (nonZeros > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("partition " + partition + " holds " + nonZeros
-                    + " non-zeros, more than one array can; use more partitions");
-        }
         // the rows go into one CSC matrix whose columns are the examples: the compressed rows of the result
-        DMatrixSparseCSC x = new DMatrixSparseCSC(numFeatures, count, (int) nonZeros);
+        DMatrixSparseCSC x = new DMatrixSparseCSC(numFeatures, count, partitionNonZeros(partition, nonZeros));
         double[] targets = new double[Math.multiplyExact(count, numOutputs)];
         double[] weights = new double[count];
         int nz = 0;
@@ -483,10 +479,17 @@ public final class ShardPacker implements java.io.Serializable {
         return emitRows(buffer, consumer);
     }
 
-    /** Receives a partition's rows in canonical order as sparse rows ({@link #forEachRowsCanonical}). */
-    @FunctionalInterface
-    public interface SparseRowsConsumer {
-        void accept(SparseRows rows);
+    /**
+     * {@code nonZeros}, the non-zeros of one partition's sparse rows, as the length of the arrays that hold them.
+     *
+     * @throws IllegalArgumentException when one array cannot hold them
+     */
+    private static int partitionNonZeros(int partition, long nonZeros) {
+        if (nonZeros > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("partition " + partition + " holds " + nonZeros
+                    + " non-zeros, more than one array can; use more partitions");
+        }
+        return (int) nonZeros;
     }
 
     /**
@@ -504,7 +507,7 @@ public final class ShardPacker implements java.io.Serializable {
      * @throws IllegalArgumentException as {@link #pack}
      */
     public long forEachRowsCanonical(int partition, Iterator<Example> examples, double threshold,
-                                     BlockConsumer dense, SparseRowsConsumer sparse) {
+                                     BlockConsumer dense, java.util.function.Consumer<SparseRows> sparse) {
         if (layout != Layout.ROWS) {
             throw new IllegalStateException("rows in canonical order are for the rows layout");
         }
@@ -567,7 +570,7 @@ public final class ShardPacker implements java.io.Serializable {
 
     /** A partition held as examples, read as {@link #forEachRowsCanonical} reads it. */
     private long heldRows(int partition, List<Example> rows, double threshold, BlockConsumer dense,
-                          SparseRowsConsumer sparse) {
+                          java.util.function.Consumer<SparseRows> sparse) {
         long nonZeros = 0;
         for (Example e : rows) {
             nonZeros += e.features().numNonzeros();
@@ -693,10 +696,7 @@ public final class ShardPacker implements java.io.Serializable {
          * examples, bit for bit.
          */
         SparseRows sparseRows(long nonZeros, int partition) {
-            if (nonZeros > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException("partition " + partition + " holds " + nonZeros
-                        + " non-zeros, more than one array can; use more partitions");
-            }
+            int length = partitionNonZeros(partition, nonZeros);
             // the order sparseRows gives the examples ({@link CanonicalOrder#of}): their hash, ties by value
             long[] exampleHashes = new long[count];
             for (int i = 0; i < count; i++) {
@@ -706,8 +706,8 @@ public final class ShardPacker implements java.io.Serializable {
             }
             int[] order = CanonicalOrder.sortByHash(exampleHashes, count, this::compareRows);
             int[] rowStart = new int[count + 1];
-            int[] indices = new int[(int) nonZeros];
-            double[] values = new double[(int) nonZeros];
+            int[] indices = new int[length];
+            double[] values = new double[length];
             double[] targets = new double[Math.multiplyExact(count, m)];
             double[] weights = new double[count];
             int nz = 0;
