@@ -324,16 +324,23 @@ class OutOfCoreTest {
         }
     }
 
+    /**
+     * {@code rows} packed as partition 0 in a task, with {@code budget} of storage memory (the budget is the task's),
+     * the blocks that do not fit under RDD id {@code id}; the shard comes back to the driver, the executor here.
+     */
+    private static Shard packedInATask(String budget, List<Example> rows, int id) {
+        return withStorageMemory(budget, () -> sc.parallelize(Collections.singletonList(0), 1)
+                .map(p -> new ShardPacker(6, 3, 7).pack(0, rows.iterator(), new ShardPacker.Storage(id, 1)))
+                .collect().get(0));
+    }
+
     @Test
     void aShardReadsItsBlocksInAnyOrderWithReadAhead() {
         List<Example> rows = hostileRows(300, 6);
         Shard inMemory = new ShardPacker(6, 3, 7).pack(0, rows.iterator());
         JavaRDD<Object> onDisk = sc.emptyRDD();
         int id = onDisk.id();
-        // packed in a task (the budget is the task's), read back on the driver, which is the executor here
-        Shard spilled = withStorageMemory("0", () -> sc.parallelize(Collections.singletonList(0), 1)
-                .map(p -> new ShardPacker(6, 3, 7).pack(0, rows.iterator(), new ShardPacker.Storage(id, 1)))
-                .collect().get(0));
+        Shard spilled = packedInATask("0", rows, id);
         assertEquals(inMemory.numBlocks(), spilled.numBlocks());
         assertEquals(inMemory.count(), spilled.count());
         assertEquals(inMemory.payloadBytes(), spilled.payloadBytes());
@@ -378,9 +385,7 @@ class OutOfCoreTest {
         int id = onDisk.id();
         try {
             for (String budget : List.of("0", "6k")) {
-                Shard again = withStorageMemory(budget, () -> sc.parallelize(Collections.singletonList(0), 1)
-                        .map(p -> new ShardPacker(6, 3, 7).pack(0, rows.iterator(), new ShardPacker.Storage(id, 1)))
-                        .collect().get(0));
+                Shard again = packedInATask(budget, rows, id);
                 assertTrue(again.diskBytes() > 0, budget);
                 for (int k = 0; k < again.numBlocks(); k++) {
                     assertTrue(sameBits(inMemory.features(k), again.features(k))
