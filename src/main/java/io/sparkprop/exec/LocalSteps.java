@@ -23,10 +23,16 @@ import org.apache.spark.util.LongAccumulator;
  *
  * <pre>  g_{p,j} = (1/W_{p,j}) Σ_{i ∈ slice} w_i ∇C_i(θ_p) + λW(θ_p),   θ_p ← rule(θ_p, clip(g_{p,j}), η_{u+j−first})</pre>
  *
- * with the rule's state (velocity, Adam's moments) fresh for the round and the step size following the
- * run's schedule at update {@code u + j − first}. The shard returns {@code W_p (θ_p − θ)} with
- * {@code W_p = Σ_j W_{p,j}}, so that the ordered merge yields the example-weighted mean delta. The result
- * depends on the shard, the shipped parameters and the round alone: a re-run task computes the same bits.
+ * with the step size following the run's schedule at update {@code u + j − first}. The rule's state
+ * (velocity, Adam's moments {@code m}, {@code v}) starts from the one shipped with {@code θ} — the run's
+ * state, the shards' weighted mean at the end of the previous round — and Adam's bias correction continues
+ * from the updates before the round, as a synchronous update's does. A fresh state every round would make
+ * each round's first Adam step {@code η·g/|g|}, a sign step of full size for every parameter, and rebuild the
+ * moments from a handful of steps: with one round an epoch on the quick start that cost 1.2 points of
+ * accuracy, and more with more rounds. The shard returns {@code W_p (θ_p − θ)} and {@code W_p s_p} for its
+ * final state {@code s_p}, with {@code W_p = Σ_j W_{p,j}}, so that the ordered merge yields the
+ * example-weighted means. The result depends on the shard, the shipped parameters and state and the round
+ * alone: a re-run task computes the same bits.
  */
 @Internal
 public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
@@ -81,6 +87,7 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
         int[] order = BlockSchedule.order(seed, epoch, partition, blocks, true, new int[blocks]);
         Parameters theta = start.copy();
         Optimizer.Updater updater = rule.newUpdater(theta.size());
+        updater.copyStateFrom(shippedState());
         GradientSum slice = new GradientSum(start.spec());
         Sum sum = new Sum();
         long applied = 0;
@@ -102,7 +109,8 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
                 read += to - from;
                 sum.count += slice.count();
                 double w = slice.weightSum();
-                GradientStep.Result r = step.apply(slice, theta, updater, schedule.at(update), applied);
+                // the state's age: the run's updates before the round and this shard's steps since
+                GradientStep.Result r = step.apply(slice, theta, updater, schedule.at(update), updatesBefore + applied);
                 switch (r.status()) {
                     case EMPTY:
                         continue; // only zero weights in this slice: nothing to learn from
@@ -140,6 +148,14 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
                 d[i] = sum.weightSum * (d[i] - s[i]);
             }
             sum.weightedDelta = d;
+            // W_p s_p: the state arrays scaled in place
+            double[][] state = updater.state();
+            for (double[] a : state) {
+                for (int i = 0; i < a.length; i++) {
+                    a[i] *= sum.weightSum;
+                }
+            }
+            sum.weightedState = state;
         }
         return sum;
     }
@@ -154,6 +170,7 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
         private static final long serialVersionUID = 1L;
 
         private double[] weightedDelta;
+        private double[][] weightedState;
         private double objectiveSum;
         private double weightSum;
         private long count;
@@ -165,6 +182,14 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
         /** {@code Σ_p W_p (θ_p − θ)} (live), or {@code null} when no shard learnt or one diverged. */
         public double[] weightedDelta() {
             return weightedDelta;
+        }
+
+        /**
+         * {@code Σ_p W_p s_p} over the shards' final optimiser states (live; no arrays for plain SGD), or
+         * {@code null} when no shard learnt or one diverged.
+         */
+        public double[][] weightedState() {
+            return weightedState;
         }
 
         /** {@code Σ W_{p,j} J_{p,j}}: the steps' objectives weighted by their batches' weights. */
@@ -204,11 +229,11 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
             }
             if (weightedDelta == null) {
                 weightedDelta = other.weightedDelta;
+                weightedState = other.weightedState;
             } else if (other.weightedDelta != null) {
-                double[] a = weightedDelta;
-                double[] b = other.weightedDelta;
-                for (int i = 0; i < a.length; i++) {
-                    a[i] += b[i];
+                add(weightedDelta, other.weightedDelta);
+                for (int s = 0; s < weightedState.length; s++) {
+                    add(weightedState[s], other.weightedState[s]);
                 }
             }
             clipped += other.clipped;
@@ -220,6 +245,12 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
             weightSum += other.weightSum;
             count += other.count;
             return this;
+        }
+
+        private static void add(double[] a, double[] b) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] += b[i];
+            }
         }
     }
 }

@@ -154,8 +154,18 @@ public final class PackedData implements AutoCloseable {
     public <T> T onShards(Parameters at,
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                           Function<JavaPairRDD<Integer, T>, T> merge) {
+        return onShards(at, new double[0][], perShard, merge);
+    }
+
+    /**
+     * {@link #onShards(Parameters, Function, Function)} with the optimiser's {@code state} shipped beside
+     * {@code at} (as doubles); neither may change until this returns.
+     */
+    public <T> T onShards(Parameters at, double[][] state,
+                          Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
+                          Function<JavaPairRDD<Integer, T>, T> merge) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
-        try (Shipped shipped = Shipped.of(sc, at, precision, diskBytesRead)) {
+        try (Shipped shipped = Shipped.of(sc, at, state, precision, diskBytesRead)) {
             return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
         }
     }

@@ -72,6 +72,11 @@ abstract class ShardTask<T> implements Function2<Integer, Iterator<Shard>, Itera
         }
     }
 
+    /** The optimiser state shipped with the parameters ({@link Shipped#state()}): read it, never write it. */
+    double[][] shippedState() {
+        return parameters.state();
+    }
+
     /** Counts bytes this task read from disk ({@link PackedData#diskBytesRead}). */
     void readFromDisk(long bytes) {
         parameters.readFromDisk(bytes);

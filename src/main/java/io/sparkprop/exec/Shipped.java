@@ -20,6 +20,10 @@ import org.apache.spark.util.LongAccumulator;
  * <p>For a float32 fit the parameters travel as floats (half the bytes): the float32 kernel multiplies with
  * their float copy anyway, so every task reads exactly the values it would have rounded itself. The driver's
  * master parameters stay double.
+ *
+ * <p>A round of local steps also ships the optimiser's state (velocity, or Adam's moments) that its shards
+ * continue from: always as doubles, whatever the precision, since it is never multiplied by a GEMM and Adam's
+ * second moments span more than float's range of squares.
  */
 @Internal
 public final class Shipped implements Serializable, AutoCloseable {
@@ -27,16 +31,16 @@ public final class Shipped implements Serializable, AutoCloseable {
     /** Parameters up to this many bytes ride in the task binary. */
     static final long IN_TASK_BYTES = 256 << 10;
 
-    /** The parameters as shipped: a {@link Parameters} (float64) or a {@code float[]} (float32). */
-    private final Object inTask;
-    private final Broadcast<Object> broadcast;
+    /** What travels, in the task binary ({@code inTask}) or as a broadcast: a {@link Payload}. */
+    private final Payload inTask;
+    private final Broadcast<Payload> broadcast;
     /** The network of float32 parameters ({@code null} for float64, whose {@link Parameters} know theirs). */
     private final NetworkSpec spec;
 
     /** Where tasks count the bytes they read from disk ({@code null}: not counted). */
     private final LongAccumulator diskBytesRead;
 
-    private Shipped(Object inTask, Broadcast<Object> broadcast, NetworkSpec spec, LongAccumulator diskBytesRead) {
+    private Shipped(Payload inTask, Broadcast<Payload> broadcast, NetworkSpec spec, LongAccumulator diskBytesRead) {
         this.diskBytesRead = diskBytesRead;
         this.inTask = inTask;
         this.broadcast = broadcast;
@@ -47,32 +51,60 @@ public final class Shipped implements Serializable, AutoCloseable {
      * Ships {@code parameters} in {@code precision}, with the counter of bytes read from disk; they must not
      * change until {@link #close}.
      */
-    static Shipped of(JavaSparkContext sc, Parameters parameters, Precision precision, LongAccumulator diskBytesRead) {
-        Object payload = parameters;
+    static Shipped of(JavaSparkContext sc, Parameters parameters, double[][] state, Precision precision,
+                      LongAccumulator diskBytesRead) {
+        Object values = parameters;
         NetworkSpec floatSpec = null;
         if (precision == Precision.FLOAT32) {
             float[] f = new float[parameters.size()];
             parameters.copyToFloats(f);
-            payload = f;
+            values = f;
             floatSpec = parameters.spec();
         }
-        return (long) precision.bytes() * parameters.size() <= IN_TASK_BYTES ? new Shipped(payload, null, floatSpec, diskBytesRead)
+        Payload payload = new Payload(values, state);
+        long bytes = (long) precision.bytes() * parameters.size() + 8L * parameters.size() * state.length;
+        return bytes <= IN_TASK_BYTES ? new Shipped(payload, null, floatSpec, diskBytesRead)
                 : new Shipped(null, sc.broadcast(payload), floatSpec, diskBytesRead);
+    }
+
+    private Payload payload() {
+        return inTask != null ? inTask : broadcast.value();
     }
 
     /** The parameters, on the executor (or the driver); float32 ones widened to double, which is exact. */
     Parameters value() {
-        Object payload = inTask != null ? inTask : broadcast.value();
+        Object values = payload().parameters;
         if (spec == null) {
-            return (Parameters) payload;
+            return (Parameters) values;
         }
-        return Parameters.fromFloats(spec, (float[]) payload);
+        return Parameters.fromFloats(spec, (float[]) values);
+    }
+
+    /**
+     * The optimiser state shipped with the parameters (no arrays when none was), shared by the tasks of an
+     * executor: read it, never write it.
+     */
+    double[][] state() {
+        return payload().state;
     }
 
     /** Counts {@code bytes} read from disk by a task. */
     void readFromDisk(long bytes) {
         if (diskBytesRead != null && bytes > 0) {
             diskBytesRead.add(bytes);
+        }
+    }
+
+    /** The parameters as shipped ({@link Parameters} for float64, {@code float[]} for float32) and the state. */
+    private static final class Payload implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        final Object parameters;
+        final double[][] state;
+
+        Payload(Object parameters, double[][] state) {
+            this.parameters = parameters;
+            this.state = state;
         }
     }
 

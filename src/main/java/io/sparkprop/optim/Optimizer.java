@@ -213,6 +213,27 @@ public final class Optimizer implements Serializable {
         }
 
         /**
+         * Overwrites the state with {@code state} (arrays as {@link #state()} gives them, copied), so that this
+         * updater continues from another's: a checkpoint's, or the round's shipped state on a shard.
+         *
+         * @throws IllegalArgumentException if the arrays' number or lengths differ from this state's
+         */
+        public void copyStateFrom(double[][] state) {
+            double[][] own = state();
+            if (state.length != own.length) {
+                throw new IllegalArgumentException("optimizer state of " + state.length + " arrays given, "
+                        + o.kind.lowerName() + " keeps " + own.length);
+            }
+            for (int i = 0; i < own.length; i++) {
+                if (state[i].length != own[i].length) {
+                    throw new IllegalArgumentException("optimizer state array " + i + " has " + state[i].length
+                            + " values, the parameters " + own[i].length);
+                }
+                System.arraycopy(state[i], 0, own[i], 0, own[i].length);
+            }
+        }
+
+        /**
          * Applies iteration {@code t}'s update to {@code theta} (modified) from the mean gradient
          * {@code g} (ridge term included).
          */
@@ -224,8 +245,8 @@ public final class Optimizer implements Serializable {
          * Applies an update of step {@code eta} to {@code theta} (modified) from the mean gradient {@code g},
          * for a state that has taken {@code age} updates before this one (Adam's bias correction
          * {@code 1 − β^(age+1)}). {@link #update(double[], double[], long)} is this with {@code η_t} and
-         * {@code age = t}; a shard's local steps run a fresh state, so their age restarts with every round
-         * while the step follows the run's schedule.
+         * {@code age = t}; a shard's local steps continue the run's state and its age (the updates the
+         * run applied before the step), as synchronous updates do.
          */
         public void update(double[] theta, double[] g, double eta, long age) {
             int n = theta.length;

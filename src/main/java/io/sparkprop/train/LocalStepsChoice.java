@@ -14,17 +14,16 @@ import io.sparkprop.nn.NetworkSpec;
  * <p>The rule (README, "Choosing localSteps"). A round of {@code k} steps costs {@code fixed + k·c}: {@code c} is
  * one update's compute on one shard, {@code (B/S)·f / r} ({@code B} the batch, {@code S} the shards, {@code f}
  * the training pass's FLOPs an example, {@code r} a core's nominal rate), and {@code fixed} is the Spark job
- * around it, {@code α + τ·S + 8P·(c_p + c_d·S)} for {@code P} parameters. {@code k} is the smallest number for
+ * around it, {@code α + τ·S + 8P(1 + a)·(c_p + c_d·S)} for {@code P} parameters and a rule keeping {@code a}
+ * arrays of state, which a round ships with the parameters (a synchronous update ships the parameters alone). {@code k} is the smallest number for
  * which {@code fixed ≤ k·c / 9}, so that, as predicted, at least 90 % of a round is compute (the measured share
  * is lower: a local step also pays its optimiser update and smaller GEMMs, 0.77–0.83 at {@code k = 59} on
  * Fashion-MNIST); at most {@link #maxForShards} — the shards' models drift apart between merges, more the more
  * shards there are — and at most the updates of an epoch (one round an epoch). The epoch's rounds are then made
  * equal ({@code k = ⌈U / ⌈U/k⌉⌉}), and a {@code k} below {@link #MIN_LOCAL_STEPS} is synchronous SGD: rounds of
- * 2 or 3 steps save at most two thirds of the fixed cost, while every step of them is one of the first steps of a
- * fresh optimiser state (the rule's state starts anew each round), which is where Adam's and momentum's steps
- * differ most from their synchronous course (on a 442-row regression table, 300 epochs in rounds of 2 ended at r²
- * −1.02 against −0.44, README). A run whose synchronous rounds
- * would cost less than {@link #SHORT_RUN_SECONDS} in all ({@code maxEpochs · U · fixed}) stays synchronous: local
+ * 2 or 3 steps save at most two thirds of the fixed cost, not worth changing what is computed for. A run whose
+ * synchronous rounds
+ * would cost less than {@link #SHORT_RUN_SECONDS} in all ({@code maxEpochs · U} times the fixed cost with {@code a = 0}) stays synchronous: local
  * steps change what is computed, and there they would save seconds at most.
  *
  * <p>The constants are this project's measurements ({@code jobs/bench scaling}, {@code jobs/bench kernel}) rounded:
@@ -92,6 +91,12 @@ final class LocalStepsChoice {
         return Math.max(4, 128 / Math.max(1, shards));
     }
 
+    /** A round's fixed cost with {@code shards} shards and {@code bytes} shipped to each and back from each. */
+    private static double fixedCost(int shards, double bytes) {
+        return ROUND_LATENCY_SECONDS + TASK_SECONDS * shards
+                + bytes * (SECONDS_PER_PARAMETER_BYTE + DRIVER_SECONDS_PER_PARTIAL_BYTE * shards);
+    }
+
     /** FLOPs of one example's training pass: forward and weight gradients {@code 2M} each, deltas {@code 2(M − n₀n₁)}. */
     static double trainingFlopsPerExample(NetworkSpec spec) {
         double m = spec.multiplyAddsPerExample();
@@ -101,18 +106,20 @@ final class LocalStepsChoice {
 
     /**
      * {@code k} for a run of {@code spec} in {@code precision} on {@code shards} shards, {@code batch} examples an
-     * update, {@code updatesPerEpoch} updates an epoch and {@code maxEpochs} epochs at most.
+     * update, {@code updatesPerEpoch} updates an epoch and {@code maxEpochs} epochs at most, with an update rule
+     * that keeps {@code stateArrays} arrays of state (0 for sgd, 1 for momentum, 2 for Adam): a round of local
+     * steps ships them with the parameters and takes them back from every shard.
      */
     static Choice choose(NetworkSpec spec, Precision precision, int shards, int batch, int updatesPerEpoch,
-                                int maxEpochs) {
+                                int maxEpochs, int stateArrays) {
         int s = Math.max(1, shards);
         double parameterBytes = 8.0 * spec.parameterCount();
-        double fixed = ROUND_LATENCY_SECONDS + TASK_SECONDS * s
-                + parameterBytes * (SECONDS_PER_PARAMETER_BYTE + DRIVER_SECONDS_PER_PARTIAL_BYTE * s);
+        double synchronousRound = fixedCost(s, parameterBytes);
+        double fixed = fixedCost(s, parameterBytes * (1 + stateArrays));
         double rate = FLOPS_PER_SECOND_FLOAT64 * (precision == Precision.FLOAT32 ? FLOAT32_SPEEDUP : 1);
         double update = (double) batch / s * trainingFlopsPerExample(spec) / rate;
         int cap = maxForShards(s);
-        double synchronous = (double) maxEpochs * updatesPerEpoch * fixed;
+        double synchronous = (double) maxEpochs * updatesPerEpoch * synchronousRound;
         if (synchronous < SHORT_RUN_SECONDS) {
             return new Choice(1, fixed, update, cap, synchronous);
         }

@@ -18,7 +18,13 @@ import org.apache.spark.api.java.JavaSparkContext;
  *   v ← μ_o v − η_o G,   θ ← θ + μ_o v − η_o G      (Nesterov; with μ_o = 0: θ ← θ + η_o Δ̄)</pre>
  *
  * as in SlowMo (Wang et al. 2020) and DiLoCo (Douillard et al. 2023). With {@code η_o = 1}, {@code μ_o = 0}
- * the new parameters are the weighted mean of the shards'. One Spark job covers {@code k} updates, so an
+ * the new parameters are the weighted mean of the shards'. The inner rule's state (velocity, Adam's moments)
+ * is the run's, in {@link ModelState#updater}: shipped with {@code θ}, continued by every shard, and replaced
+ * by the shards' weighted mean {@code Σ_p W_p s_p / Σ_p W_p}: "Local Adam", which synchronises the optimiser's
+ * states with the parameters at the price of three times the bytes a round (Iacob et al. 2025, DES-LOC,
+ * arXiv:2505.22549, section 1), where DiLoCo keeps a state per worker. A mean keeps the round's result a function
+ * of the driver's state alone, so a checkpoint holds it and a resumed run is the same bits; and on one shard a
+ * round is {@code k} synchronous updates, whatever the rule. One Spark job covers {@code k} updates, so an
  * epoch of {@code T} mini-batches takes {@code ⌈T/k⌉} jobs instead of {@code T}. The ridge term is part of
  * every inner step; the outer velocity is part of the {@link ModelState} (checkpointed). {@code k = 1}
  * is {@link SynchronousRound}, which the trainer uses then: its update is the exact global gradient step.
@@ -74,9 +80,9 @@ final class LocalStepsRound extends ShardRound {
         int last = Math.min(stepsPerEpoch, first + localSteps);
         double eta = schedule.at(state.updates);
         long blocksBefore = blocksRead.value();
-        LocalSteps.Sum sum = onShards(current, shipped -> new LocalSteps(shipped, gemm, fingerprints, rule, schedule,
-                step, terms, seed, epoch, first, last, stepsPerEpoch, state.updates, blocksRead),
-                LocalSteps.Sum::mergeInPlace);
+        LocalSteps.Sum sum = onShards(current, state.updater.state(), shipped -> new LocalSteps(shipped, gemm,
+                fingerprints, rule, schedule, step, terms, seed, epoch, first, last, stepsPerEpoch, state.updates,
+                blocksRead), LocalSteps.Sum::mergeInPlace);
         long blocks = blocksRead.value() - blocksBefore;
         if (sum != null && sum.divergence() != null) {
             return new Outcome(Double.NaN, sum.weightSum(), sum.count(), blocks, eta, sum.largestNorm(), sum.clipped(),
@@ -92,6 +98,15 @@ final class LocalStepsRound extends ShardRound {
         for (int i = 0; i < g.length; i++) {
             g[i] *= scale;
         }
+        // the inner rule's state continues from the shards' weighted mean, Σ W_p s_p / Σ W_p
+        double[][] merged = sum.weightedState();
+        double perWeight = 1.0 / sum.weightSum();
+        for (double[] a : merged) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] *= perWeight;
+            }
+        }
+        state.updater.copyStateFrom(merged);
         Parameters next = current.copy();
         // the outer rules have neither decay nor bias correction: the update index does not matter. An outer update
         // that is an optimiser of its own (outer momentum, or η_o ≠ 1) takes the warm-up of the round's first update,

@@ -59,14 +59,14 @@ abstract class ShardRound implements Round {
     }
 
     /**
-     * One Spark job: {@code at} shipped to the executors, the task {@code perShard} makes of it run on every
-     * shard, the results merged in the fixed order; {@code null} when no shard returned one. {@code at} must not
-     * change until this returns.
+     * One Spark job: {@code at} and the optimiser {@code state} (no arrays for none) shipped to the executors,
+     * the task {@code perShard} makes of them run on every shard, the results merged in the fixed order;
+     * {@code null} when no shard returned one. {@code at} and {@code state} must not change until this returns.
      */
-    <T> T onShards(Parameters at,
+    <T> T onShards(Parameters at, double[][] state,
                    Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                    OrderedTreeAggregate.Merge<T> mergeInPlace) {
-        return data.onShards(at, perShard, partials -> plan.aggregate(partials, mergeInPlace));
+        return data.onShards(at, state, perShard, partials -> plan.aggregate(partials, mergeInPlace));
     }
 
     /** The training terms of {@code settings}, with balanced class weights from the packing pass's counts. */

@@ -73,7 +73,7 @@ final class SynchronousRound extends ShardRound {
      * {@code epoch}, for update {@code update} (dropout's masks are keyed by it); null if empty.
      */
     GradientSum gradient(Parameters at, int epoch, int t, long update) {
-        return onShards(at, shipped -> new BatchGradient(shipped, gemm, fingerprints, seed, epoch, t, roundsPerEpoch,
+        return onShards(at, new double[0][], shipped -> new BatchGradient(shipped, gemm, fingerprints, seed, epoch, t, roundsPerEpoch,
                 shuffle, blocksRead, terms, update), GradientSum::mergeInPlace);
     }
 

@@ -318,6 +318,11 @@ public final class Trainer {
                     recipe(s, updates).entrySet().stream().map(e -> ", " + e.getKey() + " " + e.getValue())
                             .collect(java.util.stream.Collectors.joining()),
                     gemm.describe(), s.precision().lowerName());
+            int stateArrays = s.updateRule().newUpdater(0).state().length;
+            if (local && stateArrays > 0) {
+                // a round of local steps merges deltas and the rule's state: partial results 1 + a times a gradient
+                plan = resultPlan(sc, partitions, 1 + stateArrays, "local steps");
+            }
             ShardRound round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
                     : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
             if (round.terms.classFactors() != null) {
@@ -426,7 +431,7 @@ public final class Trainer {
             return 1;
         }
         LocalStepsChoice.Choice choice = LocalStepsChoice.choose(spec, s.precision(), shards, s.batchSize(), updates,
-                s.maxEpochs());
+                s.maxEpochs(), s.updateRule().newUpdater(0).state().length);
         LOG.info("sparkprop: {}", choice.describe(updates));
         return choice.localSteps();
     }
@@ -454,6 +459,9 @@ public final class Trainer {
 
     /** The identity's key of the local steps, recorded only with {@code k > 1}. */
     private static final String LOCAL_STEPS_KEY = "local steps";
+    /** The identity's key, and its value, of how local steps treat the rule's state ({@link LocalStepsRound}). */
+    private static final String INNER_STATE_KEY = "inner state";
+    private static final String INNER_STATE_AVERAGED = "continued, the shards' mean";
 
     /**
      * What fixes this run's schedule and arithmetic, recorded in its checkpoints: a resume with any of it
@@ -481,6 +489,9 @@ public final class Trainer {
             // only with local steps, so that checkpoints of synchronous runs written before the setting existed resume
             id.put(LOCAL_STEPS_KEY, Integer.toString(settings.localSteps()));
             id.put("outer update", LocalStepsRound.outerRule(settings).toString());
+            // checkpoints of local steps written while every round restarted the rule's state hold no state to
+            // continue from: refused by name rather than resumed from zero moments
+            id.put(INNER_STATE_KEY, INNER_STATE_AVERAGED);
         }
         id.put("optimizer", settings.updateRule().toString());
         // the recipe's settings, each only when not the default, so that checkpoints written before they existed
@@ -497,8 +508,17 @@ public final class Trainer {
      * gradient next to its own copies (parameters, optimiser state, update).
      */
     private OrderedTreeAggregate.Plan gradientPlan(JavaSparkContext sc, int partitions) {
+        return resultPlan(sc, partitions, 1, "gradient");
+    }
+
+    /**
+     * {@link #gradientPlan} for partial results of {@code arrays} arrays of a value a parameter: 1 for a gradient,
+     * {@code 1 + a} for a round of local steps (the delta and the rule's {@code a} state arrays).
+     */
+    private OrderedTreeAggregate.Plan resultPlan(JavaSparkContext sc, int partitions, int arrays, String what) {
         long count = spec.parameterCount();
         long gradientBytes = 8L * count;
+        long partialBytes = gradientBytes * arrays;
         String size = String.format(Locale.ROOT, "the network %s has %,d parameters (%s as doubles)",
                 java.util.Arrays.stream(spec.layerSizes()).mapToObj(Integer::toString)
                         .collect(java.util.stream.Collectors.joining("-")), count, bytes(gradientBytes));
@@ -519,18 +539,18 @@ public final class Trainer {
         }
         OrderedTreeAggregate.Plan plan;
         try {
-            plan = OrderedTreeAggregate.plan(partitions, settings.aggregationDepth(), gradientBytes, sc.getConf(), "gradient");
+            plan = OrderedTreeAggregate.plan(partitions, settings.aggregationDepth(), partialBytes, sc.getConf(), what);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(size + ": " + e.getMessage(), e);
         }
         if (plan.pairwiseOnExecutors()) {
-            LOG.info("sparkprop: {} partial gradients of {} MB would reach the driver, more than its budget of {} MB "
+            LOG.info("sparkprop: {} partial {} results of {} MB would reach the driver, more than its budget of {} MB "
                             + "(min(driver heap, spark.driver.maxResultSize) / {}): merging them pairwise on the "
                             + "executors instead",
-                    OrderedTreeAggregate.finalLevelSize(partitions, settings.aggregationDepth()), gradientBytes >> 20,
-                    plan.driverBudget() >> 20, OrderedTreeAggregate.DRIVER_SHARE);
+                    OrderedTreeAggregate.finalLevelSize(partitions, settings.aggregationDepth()), what,
+                    partialBytes >> 20, plan.driverBudget() >> 20, OrderedTreeAggregate.DRIVER_SHARE);
         }
-        long driverBytes = gradientBytes * (5 + plan.partialsAtDriver() + optimizerArrays);
+        long driverBytes = gradientBytes * (5 + optimizerArrays) + partialBytes * plan.partialsAtDriver();
         if (driverBytes > 0.8 * heap) {
             LOG.warn("sparkprop: a model of {} parameters needs about {} MB of driver memory, close to or above the "
                     + "driver's {} MB: raise spark.driver.memory", count, driverBytes >> 20, heap >> 20);

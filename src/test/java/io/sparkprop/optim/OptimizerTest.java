@@ -85,4 +85,24 @@ class OptimizerTest {
         assertEquals("beta2 must be in [0, 1), found 1.5",
                 assertThrows(IllegalArgumentException.class, () -> Optimizer.adam(0.1, 0.9, 1.5, 1e-8)).getMessage());
     }
+
+    /** An updater continued from another's state takes the same step as that one; a state of another shape is refused. */
+    @Test
+    void anUpdaterContinuesFromAnothersState() {
+        Optimizer adam = Optimizer.adam(0.1);
+        Optimizer.Updater a = adam.newUpdater(2);
+        double[] thetaA = {1.0, -1.0};
+        a.update(thetaA, new double[] {0.3, -0.2}, 0.1, 0);
+        Optimizer.Updater b = adam.newUpdater(2);
+        b.copyStateFrom(a.state());
+        double[] thetaB = thetaA.clone();
+        a.update(thetaA, new double[] {0.1, 0.4}, 0.1, 1);
+        b.update(thetaB, new double[] {0.1, 0.4}, 0.1, 1);
+        assertArrayEquals(thetaA, thetaB, 0.0);
+        assertEquals("optimizer state of 1 arrays given, adam keeps 2", assertThrows(IllegalArgumentException.class,
+                () -> b.copyStateFrom(new double[][] {new double[2]})).getMessage());
+        assertEquals("optimizer state array 1 has 3 values, the parameters 2", assertThrows(
+                IllegalArgumentException.class, () -> b.copyStateFrom(new double[][] {new double[2], new double[3]}))
+                .getMessage());
+    }
 }

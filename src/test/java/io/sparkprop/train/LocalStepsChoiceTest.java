@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /** The rule of {@code localSteps = auto} ({@link LocalStepsChoice}), on the shapes the README names. */
 class LocalStepsChoiceTest {
+    /** Adam's two moments, the default rule's state a round of local steps ships with the parameters. */
+    static final int ADAM_STATE = 2;
     private static final NetworkSpec DIGITS = NetworkSpec.builder().input(64).dense(64, Activation.RELU)
             .dense(10, Activation.SOFTMAX).build();
     private static final NetworkSpec FASHION = NetworkSpec.builder().input(784).dense(256, Activation.RELU)
@@ -21,7 +23,7 @@ class LocalStepsChoiceTest {
     /** The notebook-sized fit: 22 updates an epoch of a tiny network, 60 epochs: one round an epoch. */
     @Test
     void aSmallNetworkOnSmallDataTakesOneRoundAnEpoch() {
-        LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 64, 22, 60);
+        LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 64, 22, 60, ADAM_STATE);
         assertEquals(22, c.localSteps(), c.describe(22));
         assertTrue(c.describe(22).startsWith("localSteps auto = 22 (1 round an epoch of 22 updates)"), c.describe(22));
     }
@@ -32,7 +34,7 @@ class LocalStepsChoiceTest {
      */
     @Test
     void fashionMnistOnTwoShardsTakesTwoEqualRoundsAnEpoch() {
-        LocalStepsChoice.Choice c = LocalStepsChoice.choose(FASHION, Precision.FLOAT64, 2, 512, 118, 15);
+        LocalStepsChoice.Choice c = LocalStepsChoice.choose(FASHION, Precision.FLOAT64, 2, 512, 118, 15, ADAM_STATE);
         assertEquals(59, c.localSteps(), c.describe(118));
         assertEquals(64, c.cap());
         // the fixed cost a round and an update's compute are those of the scaling model and the network's FLOPs
@@ -49,7 +51,8 @@ class LocalStepsChoiceTest {
         assertEquals(4, LocalStepsChoice.maxForShards(64));
         assertEquals(128, LocalStepsChoice.maxForShards(1));
         for (int shards : new int[] {1, 2, 3, 4, 8, 16, 32, 64, 512}) {
-            LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, shards, 4096, 10_000, 100);
+            LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, shards, 4096, 10_000, 100,
+                    ADAM_STATE);
             assertTrue(c.localSteps() <= LocalStepsChoice.maxForShards(shards), shards + " shards: " + c);
             assertTrue(c.localSteps() > 1, shards + " shards: " + c);
         }
@@ -58,19 +61,19 @@ class LocalStepsChoiceTest {
     /** When an update's compute dwarfs the round's fixed cost, synchronous SGD loses nothing: k = 1. */
     @Test
     void computeThatDwarfsTheRoundStaysSynchronous() {
-        LocalStepsChoice.Choice c = LocalStepsChoice.choose(WIDE, Precision.FLOAT64, 2, 65_536, 100, 50);
+        LocalStepsChoice.Choice c = LocalStepsChoice.choose(WIDE, Precision.FLOAT64, 2, 65_536, 100, 50, ADAM_STATE);
         assertEquals(1, c.localSteps(), c.describe(100));
     }
 
     /** A run whose synchronous rounds cost seconds in all keeps the exact arithmetic: k = 1. */
     @Test
     void aShortRunStaysSynchronous() {
-        LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 40, 10, 3);
+        LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 40, 10, 3, ADAM_STATE);
         assertEquals(1, c.localSteps());
         assertTrue(c.describe(10).startsWith("localSteps auto = 1 (synchronous): the synchronous run's rounds cost"),
                 c.describe(10));
         // the same data for many epochs is worth rounds of local steps
-        assertEquals(10, LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 40, 10, 1000).localSteps());
+        assertEquals(10, LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 40, 10, 1000, ADAM_STATE).localSteps());
     }
 
     /**
@@ -80,11 +83,12 @@ class LocalStepsChoiceTest {
     @Test
     void fewUpdatesAnEpochStaySynchronous() {
         for (int updates = 2; updates < LocalStepsChoice.MIN_LOCAL_STEPS; updates++) {
-            LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 256, updates, 10_000);
+            LocalStepsChoice.Choice c = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 256, updates, 10_000,
+                    ADAM_STATE);
             assertEquals(1, c.localSteps(), c.describe(updates));
             assertTrue(c.describe(updates).contains("rounds of fewer than 4 steps"), c.describe(updates));
         }
-        assertEquals(4, LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 256, 4, 10_000).localSteps());
+        assertEquals(4, LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 256, 4, 10_000, ADAM_STATE).localSteps());
     }
 
     /** float32's faster GEMMs make an update cheaper, so its k is never smaller than float64's. */
@@ -92,8 +96,10 @@ class LocalStepsChoiceTest {
     void float32NeverTakesFewerStepsThanFloat64() {
         for (int batch : new int[] {64, 512, 4096, 65_536}) {
             for (int shards : new int[] {1, 2, 8}) {
-                int k64 = LocalStepsChoice.choose(FASHION, Precision.FLOAT64, shards, batch, 1000, 20).localSteps();
-                int k32 = LocalStepsChoice.choose(FASHION, Precision.FLOAT32, shards, batch, 1000, 20).localSteps();
+                int k64 = LocalStepsChoice.choose(FASHION, Precision.FLOAT64, shards, batch, 1000, 20, ADAM_STATE)
+                        .localSteps();
+                int k32 = LocalStepsChoice.choose(FASHION, Precision.FLOAT32, shards, batch, 1000, 20, ADAM_STATE)
+                        .localSteps();
                 assertTrue(k32 >= k64, "batch " + batch + ", " + shards + " shards: " + k32 + " < " + k64);
             }
         }
@@ -103,7 +109,7 @@ class LocalStepsChoiceTest {
     @Test
     void roundsAreBalancedOverTheEpoch() {
         for (int updates = 1; updates <= 300; updates++) {
-            int k = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 64, updates, 1000).localSteps();
+            int k = LocalStepsChoice.choose(DIGITS, Precision.FLOAT64, 2, 64, updates, 1000, ADAM_STATE).localSteps();
             assertTrue(k >= 1 && k <= Math.max(1, updates), updates + " updates: " + k);
             assertTrue(k == 1 || k >= LocalStepsChoice.MIN_LOCAL_STEPS, updates + " updates: " + k);
             if (updates < LocalStepsChoice.MIN_LOCAL_STEPS) {

@@ -74,6 +74,27 @@ class LocalStepsTest {
     }
 
     /**
+     * The shards continue the run's optimiser state (velocity, Adam's moments and bias correction) rather than
+     * restart it every round, so on one shard rounds of {@code k} steps of any rule are the synchronous updates,
+     * up to the rounding of the delta; a state restarted every round misses this by far (each round's first Adam
+     * step would be a sign step).
+     */
+    @Test
+    void onOneShardLocalStepsOfAnyRuleAreTheSynchronousUpdates() {
+        for (Optimizer rule : new Optimizer[] {Optimizer.adam(0.02), Optimizer.momentum(0.05, 0.9),
+                Optimizer.nesterov(0.05, 0.9)}) {
+            MlpSettings s = MlpSettings.builder().updateRule(rule).regParam(1e-3).batchSize(30).maxEpochs(3).tol(0)
+                    .numShards(1).seed(9).build();
+            double[] sync = new Trainer(SPEC, s).fit(data(1)).parameters().toFlat();
+            double[] local = new Trainer(SPEC, s.toBuilder().localSteps(4).build()).fit(data(1)).parameters()
+                    .toFlat();
+            for (int i = 0; i < sync.length; i++) {
+                assertEquals(sync[i], local[i], 1e-9 * Math.max(1, Math.abs(sync[i])), rule + ", parameter " + i);
+            }
+        }
+    }
+
+    /**
      * The same on a table-shaped regression (DESIGN §9): a label offset by 1e4, a constant column of 12.34
      * beside a 0/1 flag and a unit-scale feature. The delta {@code θ_k − θ} of parameters that grow large is
      * formed and added back without losing more than rounding.
@@ -245,7 +266,8 @@ class LocalStepsTest {
         assertEquals(MlpSettings.LOCAL_STEPS_AUTO, MlpSettings.defaults().localSteps());
         Trainer auto = new Trainer(SPEC).setOptimizer(Optimizer.adam(0.02)).setBatchSize(40).setMaxEpochs(50).setTol(0);
         TrainingResult a = auto.fit(data(2));
-        int k = LocalStepsChoice.choose(SPEC, io.sparkprop.linalg.Precision.FLOAT64, 2, 40, 10, 50).localSteps();
+        int k = LocalStepsChoice.choose(SPEC, io.sparkprop.linalg.Precision.FLOAT64, 2, 40, 10, 50,
+                LocalStepsChoiceTest.ADAM_STATE).localSteps();
         assertEquals(10, k);
         assertEquals(k, a.localSteps());
         assertEquals(50, a.history().iterations().size(), "one round an epoch");
@@ -269,7 +291,8 @@ class LocalStepsTest {
         String folder = dir.resolve("auto").toString();
         new Trainer(SPEC, s.toBuilder().maxEpochs(2).build()).setCheckpointing(folder, 1, false).fit(data(2));
         MlpSettings auto = s.toBuilder().localSteps("auto").build();
-        assertEquals(1, LocalStepsChoice.choose(SPEC, io.sparkprop.linalg.Precision.FLOAT64, 2, 25, 16, 4).localSteps());
+        assertEquals(1, LocalStepsChoice.choose(SPEC, io.sparkprop.linalg.Precision.FLOAT64, 2, 25, 16, 4,
+                LocalStepsChoiceTest.ADAM_STATE).localSteps());
         TrainingResult resumed = new Trainer(SPEC, auto).setCheckpointing(folder, 1, true).fit(data(2));
         assertEquals(3, resumed.localSteps());
         assertEquals(2, resumed.history().epochs().size());
