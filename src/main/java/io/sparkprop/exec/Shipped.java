@@ -22,8 +22,8 @@ import org.apache.spark.util.LongAccumulator;
  * master parameters stay double.
  *
  * <p>A round of local steps also ships the optimiser's state (velocity, or Adam's moments) that its shards
- * continue from: always as doubles, whatever the precision, since it is never multiplied by a GEMM and Adam's
- * second moments span more than float's range of squares.
+ * continue from: as doubles whatever the precision, as the driver keeps it (like the master parameters): no GEMM
+ * reads it, and rounding it every round would change the run's state, not just its arithmetic.
  */
 @Internal
 public final class Shipped implements Serializable, AutoCloseable {

@@ -9,8 +9,9 @@ import io.sparkprop.optim.Optimizer;
  * and the number of updates applied (Adam's step counter and the decay schedule advance on these,
  * not on rounds that found no example of positive weight; a round of local steps that updates advances
  * it by its steps, each shard's schedule being fixed before it learns what the others found). With local
- * steps, the outer update's state ({@link LocalStepsRound}: its Nesterov velocity) is kept here too, after
- * the inner rule's.
+ * steps the rule's state is the shards' weighted mean at the end of the last round, which the next round
+ * ships, and the outer update's state ({@link LocalStepsRound}: its Nesterov velocity) is kept here too,
+ * after the inner rule's.
  */
 final class ModelState {
     Parameters current;

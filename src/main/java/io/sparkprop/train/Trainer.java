@@ -318,7 +318,7 @@ public final class Trainer {
                     recipe(s, updates).entrySet().stream().map(e -> ", " + e.getKey() + " " + e.getValue())
                             .collect(java.util.stream.Collectors.joining()),
                     gemm.describe(), s.precision().lowerName());
-            int stateArrays = s.updateRule().newUpdater(0).state().length;
+            int stateArrays = stateArrays(s);
             if (local && stateArrays > 0) {
                 // a round of local steps merges deltas and the rule's state: partial results 1 + a times a gradient
                 plan = resultPlan(sc, partitions, 1 + stateArrays, "local steps");
@@ -431,9 +431,14 @@ public final class Trainer {
             return 1;
         }
         LocalStepsChoice.Choice choice = LocalStepsChoice.choose(spec, s.precision(), shards, s.batchSize(), updates,
-                s.maxEpochs(), s.updateRule().newUpdater(0).state().length);
+                s.maxEpochs(), stateArrays(s));
         LOG.info("sparkprop: {}", choice.describe(updates));
         return choice.localSteps();
+    }
+
+    /** The arrays of state the update rule keeps (0 for sgd, 1 for momentum, 2 for Adam). */
+    private static int stateArrays(MlpSettings s) {
+        return s.updateRule().newUpdater(0).state().length;
     }
 
     /**
@@ -529,7 +534,7 @@ public final class Trainer {
         }
         // the driver holds θ, the update's gradient (summed and flat), the next θ and the optimiser's state
         // next to at least one partial gradient
-        int optimizerArrays = settings.updateRule().newUpdater(0).state().length;
+        int optimizerArrays = stateArrays(settings);
         long heap = Runtime.getRuntime().maxMemory();
         long leastDriverBytes = gradientBytes * (6L + optimizerArrays);
         if (leastDriverBytes > heap) {

@@ -77,8 +77,8 @@ class LocalStepsChoiceTest {
     }
 
     /**
-     * Two or three updates an epoch stay synchronous however long the run: such rounds save little, and every step
-     * of them would restart the optimiser's state.
+     * Two or three updates an epoch stay synchronous however long the run: such rounds save at most two thirds of
+     * the fixed cost.
      */
     @Test
     void fewUpdatesAnEpochStaySynchronous() {
