@@ -29,7 +29,7 @@ class PublicSurfaceTest {
             "linalg.GemmBackend", "linalg.Precision",
             "ml.HasMlpParams", "ml.MlpClassificationModel", "ml.MlpClassifier", "ml.MlpEstimator", "ml.MlpModel",
             "ml.MlpRegressionModel", "ml.MlpRegressor", "ml.MlpTrainingSummary", "ml.RidgeRegression",
-            "ml.RidgeRegressionModel", "ml.RidgeTrainingSummary",
+            "ml.RidgeRegressionModel", "ml.RidgeTrainingSummary", "ml.OnnxPipeline",
             "nn.Activation", "nn.GradientSum", "nn.Loss", "nn.NetworkSpec", "nn.Parameters",
             "optim.Optimizer", "optim.StepSchedule",
             "ridge.RidgeSettings", "ridge.RidgeSolution", "ridge.RidgeSolver",

@@ -212,6 +212,8 @@ public final class JobConfig {
                 + "parallelism", NON_NEGATIVE_INT);
         key("output.dir", null, "a path", "folder for the model, metrics.json and history.csv", ANY);
         key("output.overwrite", "false", "true or false", "replace an existing output folder", BOOLEAN);
+        key("output.onnx", "false", "true or false", "also write the fitted pipeline as model.onnx (its standard "
+                + "scaling included; README, ONNX export)", BOOLEAN);
     }
 
     private final Map<String, String> values;

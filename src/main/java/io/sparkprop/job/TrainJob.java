@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * The training job behind {@code jobs/train CONF} and {@code jobs/submit … CONF}: reads a
  * {@link JobConfig}, the data, splits it (test, validation), fits a Pipeline (optional standard
  * scaling, then the configured estimator), evaluates it on the test rows, and writes to
- * {@code output.dir}: {@code model/} (a Spark ML PipelineModel), {@code metrics.json},
+ * {@code output.dir}: {@code model/} (a Spark ML PipelineModel), with {@code output.onnx} {@code model.onnx},
+ * {@code metrics.json},
  * {@code report.html} and, for MLPs, {@code history.csv}, {@code loss.png}, {@code accuracy.png} and
  * {@code step-size.png}.
  * Everything is written to a temporary sibling folder ({@code .NAME.tmp-UUID}) first and renamed at
@@ -317,6 +318,9 @@ public final class TrainJob {
         Path temporary = temporarySibling(output, UUID.randomUUID().toString());
         try {
             model.write().save(new Path(temporary, "model").toString());
+            if (c.bool("output.onnx")) {
+                io.sparkprop.ml.OnnxPipeline.export(model, new Path(temporary, "model.onnx").toString());
+            }
             write(fs, new Path(temporary, "metrics.json"),
                     JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metrics));
             List<EpochRecord> epochs = fitted instanceof MlpModel

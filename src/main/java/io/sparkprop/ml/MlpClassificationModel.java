@@ -124,6 +124,11 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
     }
 
     @Override
+    io.sparkprop.onnx.OnnxExport.Head onnxHead() {
+        return io.sparkprop.onnx.OnnxExport.Head.CLASSIFIER;
+    }
+
+    @Override
     public StructType transformSchema(StructType schema) {
         validateFeatures(schema);
         return outputSchema(schema, getPredictionCol(), getOrDefault(rawPredictionCol), getOrDefault(probabilityCol));

@@ -2,9 +2,11 @@ package io.sparkprop.ml;
 
 import io.sparkprop.exec.BlockScorer;
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
+import io.sparkprop.onnx.OnnxExport;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.sql.types.StructType;
@@ -65,6 +67,27 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M> implements H
     public int numFeatures() {
         return parameters.spec().inputSize();
     }
+
+    /**
+     * Writes this model as an ONNX model to {@code path} (a file; any Hadoop file system; replaced if it exists), in
+     * the precision it was trained in ({@link #getPrecision()}): input {@code features} ({@code [N, numFeatures]}),
+     * outputs as {@code transform}'s columns (README, "ONNX export"; {@link OnnxExport}). Weights above 1 GiB go to
+     * {@code path + ".data"} beside it, which must travel with the model.
+     *
+     * @throws java.io.UncheckedIOException if the file cannot be written
+     */
+    public void exportOnnx(String path) {
+        exportOnnx(path, null);
+    }
+
+    /** {@link #exportOnnx(String)} after a feature {@code scaling} ({@code null}: none). */
+    void exportOnnx(String path, OnnxExport.Scaling scaling) {
+        ModelIO.export("the ONNX model", path, () -> OnnxExport.writeNetwork(parameters.spec(), parameters,
+                Precision.fromName(getPrecision()), onnxHead(), scaling, path, ModelIO.hadoopConfiguration()));
+    }
+
+    /** What the ONNX graph's last layer feeds: {@code transform}'s outputs. */
+    abstract OnnxExport.Head onnxHead();
 
     /** Whether {@link #summary()} is available (false for copies and loaded models, as in Spark). */
     public boolean hasSummary() {

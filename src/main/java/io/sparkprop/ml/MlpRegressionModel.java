@@ -60,6 +60,11 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
     }
 
     @Override
+    io.sparkprop.onnx.OnnxExport.Head onnxHead() {
+        return io.sparkprop.onnx.OnnxExport.Head.REGRESSOR;
+    }
+
+    @Override
     public StructType transformSchema(StructType schema) {
         validateFeatures(schema);
         return outputSchema(schema, getPredictionCol(), vectorLabel);

@@ -85,6 +85,30 @@ final class ModelIO {
         };
     }
 
+    /**
+     * The Hadoop configuration files are written with outside Spark ML's writers (ONNX export): the active
+     * session's, or the defaults when there is none.
+     */
+    static org.apache.hadoop.conf.Configuration hadoopConfiguration() {
+        scala.Option<SparkSession> active = SparkSession.getActiveSession();
+        return active.isDefined() ? active.get().sparkContext().hadoopConfiguration()
+                : new org.apache.hadoop.conf.Configuration();
+    }
+
+    /** Runs an export, its I/O failure as the unchecked exception Spark ML's {@code save} throws too. */
+    static void export(String what, String path, IoAction action) {
+        try {
+            action.run();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("could not write " + what + " to " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** An action that may fail with an {@link java.io.IOException}. */
+    interface IoAction {
+        void run() throws java.io.IOException;
+    }
+
     /** A reader of folders written for models of {@code type}; the params are set from the metadata. */
     static <M extends Params> MLReader<M> reader(Class<M> type, Decoder<M> decoder) {
         return new MLReader<M>() {

@@ -145,6 +145,23 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
         }
     }
 
+    /**
+     * Writes this model as an ONNX model to {@code path} (a file; any Hadoop file system; replaced if it exists):
+     * one {@code Gemm} in float64, input {@code features} ({@code [N, numFeatures]}), output {@code prediction}
+     * ({@code [N, numOutputs]}; README, "ONNX export").
+     *
+     * @throws java.io.UncheckedIOException if the file cannot be written
+     */
+    public void exportOnnx(String path) {
+        exportOnnx(path, null);
+    }
+
+    /** {@link #exportOnnx(String)} after a feature {@code scaling} ({@code null}: none). */
+    void exportOnnx(String path, io.sparkprop.onnx.OnnxExport.Scaling scaling) {
+        ModelIO.export("the ONNX model", path, () -> io.sparkprop.onnx.OnnxExport.writeLinear(w.data, w.numCols, b,
+                scaling, path, ModelIO.hadoopConfiguration()));
+    }
+
     /** {@code W x + b} for one feature vector. */
     public Vector predict(Vector features) {
         return Vectors.dense(predict(w.data, w.numCols, b, features.toArray()));

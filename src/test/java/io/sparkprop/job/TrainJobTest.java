@@ -87,6 +87,7 @@ class TrainJobTest {
         assertTrue(history.size() >= 2);
         PipelineModel model = PipelineModel.load(out.resolve("model").toString());
         assertEquals(1, model.stages().length);
+        assertTrue(!Files.exists(out.resolve("model.onnx")), "ONNX only when output.onnx is set");
         for (String png : new String[] {"loss.png", "accuracy.png", "step-size.png"}) {
             byte[] bytes = Files.readAllBytes(out.resolve(png));
             assertEquals((byte) 0x89, bytes[0], png + " is a PNG");
@@ -170,8 +171,27 @@ class TrainJobTest {
         Files.writeString(file, csv);
         Map<String, Object> metrics = TrainJob.run(JobConfig.parse(config("data.format", "csv", "data.path",
                 file.toString(), "data.label.column", "target", "data.feature.columns", "x1,x2", "data.scale",
-                "standard", "model.type", "ridge")), spark);
+                "standard", "model.type", "ridge", "output.onnx", "true")), spark);
         assertTrue((Double) test(metrics).get("r2") > 0.999, metrics.toString());
+        // the pipeline as ONNX, the scaler in it: on the raw features of the first row it predicts as Spark does
+        PipelineModel model = PipelineModel.load(dir.resolve("out").resolve("model").toString());
+        double[] x = {0, 0};
+        String[] first = csv.toString().split("\n")[1].split(",");
+        x[0] = Double.parseDouble(first[0]);
+        x[1] = Double.parseDouble(first[1]);
+        double expected = model.transform(spark.createDataFrame(java.util.List.of(org.apache.spark.sql.RowFactory.create(
+                org.apache.spark.ml.linalg.Vectors.dense(x))), new org.apache.spark.sql.types.StructType()
+                .add("features", org.apache.spark.ml.linalg.SQLDataTypes.VectorType()))).first().getAs("prediction");
+        ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+        try (ai.onnxruntime.OrtSession session = env.createSession(dir.resolve("out").resolve("model.onnx").toString(),
+                new ai.onnxruntime.OrtSession.SessionOptions());
+             ai.onnxruntime.OnnxTensor input = ai.onnxruntime.OnnxTensor.createTensor(env, new double[][] {x});
+             ai.onnxruntime.OrtSession.Result r = session.run(Map.of("features", input))) {
+            assertEquals(expected, ((double[][]) r.get("prediction").get().getValue())[0][0],
+                    1e-12 * Math.abs(expected));
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new AssertionError(e);
+        }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TrainJob.run(JobConfig.parse(config("data.format", "csv", "data.path", file.toString(),
                         "data.label.column", "y", "model.type", "ridge", "output.overwrite", "true")), spark));
