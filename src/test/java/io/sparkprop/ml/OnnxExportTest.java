@@ -182,8 +182,12 @@ class OnnxExportTest {
                 .setLabelCol("targets").setStepSize(0.01).setBatchSize(40).setMaxEpochs(10).setSeed(4).fit(data);
         String path = dir.resolve("regressor.onnx").toString();
         model.exportOnnx(path);
-        assertClose(column(model.transform(data), "prediction"), run(path, false).get("prediction"), 1e-12,
-                "prediction");
+        assertPredictionAsTransform(model.transform(data), path);
+    }
+
+    /** The file's {@code prediction} on the rows against {@code transform}'s, in float64. */
+    private static void assertPredictionAsTransform(Dataset<Row> transformed, String path) throws OrtException {
+        assertClose(column(transformed, "prediction"), run(path, false).get("prediction"), 1e-12, "prediction");
     }
 
     @Test
@@ -191,8 +195,7 @@ class OnnxExportTest {
         RidgeRegressionModel model = new RidgeRegression().setRegParam(0.1).setLabelCol("label").fit(data);
         String path = dir.resolve("ridge.onnx").toString();
         model.exportOnnx(path);
-        assertClose(column(model.transform(data), "prediction"), run(path, false).get("prediction"), 1e-12,
-                "prediction");
+        assertPredictionAsTransform(model.transform(data), path);
     }
 
     @Test
