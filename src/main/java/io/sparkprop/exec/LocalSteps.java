@@ -29,9 +29,9 @@ import org.apache.spark.util.LongAccumulator;
  * from the updates before the round, as a synchronous update's does. A fresh state every round would make
  * each round's first Adam step {@code η·g/|g|}, a sign step of full size for every parameter, and rebuild the
  * moments from a handful of steps: on the quick start, rounds of 4 ended 2 points of test accuracy lower
- * (0.8201 against 0.8401 with the state continued; README, "Choosing localSteps"). The shard returns {@code W_p (θ_p − θ)} and {@code W_p s_p} for its
- * final state {@code s_p}, with {@code W_p = Σ_j W_{p,j}}, so that the ordered merge yields the
- * example-weighted means. The result depends on the shard, the shipped parameters and state and the round
+ * (0.8201 against 0.8401 with the state continued; README, "Choosing localSteps"). The shard returns
+ * {@code W_p (θ_p − θ)} and {@code W_p s_p} for its final state {@code s_p}, with {@code W_p = Σ_j W_{p,j}}, so
+ * that the ordered merge yields the example-weighted means. The result depends on the shard, the shipped parameters and state and the round
  * alone: a re-run task computes the same bits.
  */
 @Internal

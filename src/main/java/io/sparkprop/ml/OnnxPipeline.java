@@ -32,6 +32,10 @@ public final class OnnxPipeline {
             throw new IllegalArgumentException("the pipeline has no stages: nothing to export");
         }
         Transformer model = stages[stages.length - 1];
+        if (!(model instanceof MlpModel) && !(model instanceof RidgeRegressionModel)) {
+            throw new IllegalArgumentException("the pipeline's last stage is a " + model.getClass().getSimpleName()
+                    + ", not a sparkprop model: nothing sparkprop can export");
+        }
         List<String> refused = new ArrayList<>();
         StandardScalerModel scaler = null;
         for (int i = 0; i < stages.length - 1; i++) {
@@ -49,11 +53,8 @@ public final class OnnxPipeline {
         OnnxExport.Scaling scaling = scaler == null ? null : scaling(scaler, featuresCol(model));
         if (model instanceof MlpModel) {
             ((MlpModel<?>) model).exportOnnx(path, scaling);
-        } else if (model instanceof RidgeRegressionModel) {
-            ((RidgeRegressionModel) model).exportOnnx(path, scaling);
         } else {
-            throw new IllegalArgumentException("the pipeline's last stage is a " + model.getClass().getSimpleName()
-                    + ", not a sparkprop model: nothing sparkprop can export");
+            ((RidgeRegressionModel) model).exportOnnx(path, scaling);
         }
     }
 

@@ -15,16 +15,16 @@ import io.sparkprop.nn.NetworkSpec;
  * one update's compute on one shard, {@code (B/S)·f / r} ({@code B} the batch, {@code S} the shards, {@code f}
  * the training pass's FLOPs an example, {@code r} a core's nominal rate), and {@code fixed} is the Spark job
  * around it, {@code α + τ·S + 8P(1 + a)·(c_p + c_d·S)} for {@code P} parameters and a rule keeping {@code a}
- * arrays of state, which a round ships with the parameters (a synchronous update ships the parameters alone). {@code k} is the smallest number for
- * which {@code fixed ≤ k·c / 9}, so that, as predicted, at least 90 % of a round is compute (the measured share
+ * arrays of state, which a round ships with the parameters (a synchronous update ships the parameters alone).
+ * {@code k} is the smallest number for which {@code fixed ≤ k·c / 9}, so that, as predicted, at least 90 % of a round is compute (the measured share
  * is lower: a local step also pays its optimiser update and smaller GEMMs, 0.77–0.83 at {@code k = 59} on
  * Fashion-MNIST); at most {@link #maxForShards} — the shards' models drift apart between merges, more the more
  * shards there are — and at most the updates of an epoch (one round an epoch). The epoch's rounds are then made
  * equal ({@code k = ⌈U / ⌈U/k⌉⌉}), and a {@code k} below {@link #MIN_LOCAL_STEPS} is synchronous SGD: rounds of
  * 2 or 3 steps save at most two thirds of the fixed cost, not worth changing what is computed for. A run whose
- * synchronous rounds
- * would cost less than {@link #SHORT_RUN_SECONDS} in all ({@code maxEpochs · U} times the fixed cost with {@code a = 0}) stays synchronous: local
- * steps change what is computed, and there they would save seconds at most.
+ * synchronous rounds would cost less than {@link #SHORT_RUN_SECONDS} in all ({@code maxEpochs · U} times the
+ * fixed cost with {@code a = 0}) stays synchronous: local steps change what is computed, and there they would
+ * save seconds at most.
  *
  * <p>The constants are this project's measurements ({@code jobs/bench scaling}, {@code jobs/bench kernel}) rounded:
  * they decide how far {@code k} moves from 1, not the arithmetic of a step.
