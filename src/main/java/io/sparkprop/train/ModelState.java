@@ -41,9 +41,10 @@ final class ModelState {
     /** Restores parameters, optimiser state and update count from a checkpoint. */
     void restore(double[] parameters, double[][] optimizerState, long updateCount) {
         current = Parameters.fromFlat(current.spec(), parameters);
-        double[][] state = optimizerState();
-        for (int i = 0; i < state.length; i++) {
-            System.arraycopy(optimizerState[i], 0, state[i], 0, state[i].length);
+        int inner = updater.state().length;
+        updater.copyStateFrom(java.util.Arrays.copyOfRange(optimizerState, 0, inner));
+        if (outer != null) {
+            outer.copyStateFrom(java.util.Arrays.copyOfRange(optimizerState, inner, optimizerState.length));
         }
         updates = updateCount;
     }
