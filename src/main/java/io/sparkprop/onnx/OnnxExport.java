@@ -9,6 +9,7 @@ import java.util.List;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
@@ -91,7 +92,7 @@ public final class OnnxExport {
     public static void writeLinear(double[] w, int features, double[] b, Scaling scaling, String path,
                                    Configuration conf) throws IOException {
         Builder g = new Builder(Precision.FLOAT64, features);
-        String z = g.gemm(0, g.scaled(scaling), w, b.length, features, b);
+        String z = g.gemm(0, g.scaled(scaling), w, 0, b.length, features, b, 0);
         g.output(g.identity(z, PREDICTION), b.length);
         write(g, path, conf, EXTERNAL_DATA_BYTES);
     }
@@ -105,11 +106,7 @@ public final class OnnxExport {
         for (int l = 0; l < spec.numLayers(); l++) {
             int rows = spec.width(l);
             int cols = spec.fanIn(l);
-            int from = parameters.weightOffset(l);
-            double[] w = java.util.Arrays.copyOfRange(values, from, from + rows * cols);
-            double[] b = java.util.Arrays.copyOfRange(values, parameters.biasOffset(l),
-                    parameters.biasOffset(l) + rows);
-            h = g.gemm(l, h, w, rows, cols, b);
+            h = g.gemm(l, h, values, parameters.weightOffset(l), rows, cols, values, parameters.biasOffset(l));
             boolean last = l == spec.numLayers() - 1;
             if (last && head == Head.CLASSIFIER) {
                 // transform's columns: the logits, their softmax, the index of the largest
@@ -128,22 +125,39 @@ public final class OnnxExport {
         return g;
     }
 
-    /** Writes the model; initialisers of more than {@code externalAbove} bytes in all go to {@code path.data}. */
+    /**
+     * Writes the model; initialisers of more than {@code externalAbove} bytes in all go to {@code path.data}. Both
+     * files are written under temporary names beside their places and renamed there when complete, so a failed
+     * export leaves no half-written model (nor an earlier export's weights beside a new model).
+     */
     static void write(Builder g, String path, Configuration conf, long externalAbove) throws IOException {
         Path file = new Path(path);
         FileSystem fs = file.getFileSystem(conf);
         Path data = new Path(file.getParent(), file.getName() + ".data");
+        String unique = java.util.UUID.randomUUID().toString();
+        Path fileTemporary = new Path(file.getParent(), "." + file.getName() + ".tmp-" + unique);
+        Path dataTemporary = new Path(file.getParent(), "." + data.getName() + ".tmp-" + unique);
         boolean external = g.weightBytes() > externalAbove;
-        if (external) {
-            try (OutputStream out = fs.create(data, true)) {
-                g.moveInitialisersTo(out, data.getName());
+        try {
+            if (external) {
+                try (OutputStream out = fs.create(dataTemporary, false)) {
+                    g.moveInitialisersTo(out, data.getName());
+                }
             }
-        } else if (fs.exists(data)) {
-            fs.delete(data, false); // an earlier export's weights would no longer belong to this model
-        }
-        OnnxMl.ModelProto model = g.model();
-        try (OutputStream out = fs.create(file, true)) {
-            model.writeTo(out);
+            try (OutputStream out = fs.create(fileTemporary, false)) {
+                g.model().writeTo(out);
+            }
+            for (Path old : new Path[] {file, data}) {
+                if (fs.exists(old)) {
+                    fs.delete(old, false); // an earlier export's, which would no longer belong to this model
+                }
+            }
+            if ((external && !fs.rename(dataTemporary, data)) || !fs.rename(fileTemporary, file)) {
+                throw new IOException("cannot rename the written model to " + file);
+            }
+        } finally {
+            fs.delete(fileTemporary, false);
+            fs.delete(dataTemporary, false);
         }
     }
 
@@ -171,22 +185,25 @@ public final class OnnxExport {
                 return x;
             }
             if (scaling.mean() != null) {
-                initialisers.add(tensor("mean", scaling.mean(), scaling.mean().length));
+                initialisers.add(tensor("mean", scaling.mean(), 0, scaling.mean().length, scaling.mean().length));
                 x = node("Sub", List.of(x, "mean"), "centred");
             }
             if (scaling.scale() != null) {
-                initialisers.add(tensor("scale", scaling.scale(), scaling.scale().length));
+                initialisers.add(tensor("scale", scaling.scale(), 0, scaling.scale().length, scaling.scale().length));
                 x = node("Mul", List.of(x, "scale"), "scaled");
             }
             return x;
         }
 
-        /** {@code input W_lᵀ + b_l} for {@code w} row-major {@code rows × cols}; returns the output's name. */
-        String gemm(int layer, String input, double[] w, int rows, int cols, double[] b) {
+        /**
+         * {@code input W_lᵀ + b_l} for {@code W_l} row-major {@code rows × cols} from {@code w[wFrom]} and {@code b_l}
+         * from {@code b[bFrom]}; returns the output's name.
+         */
+        String gemm(int layer, String input, double[] w, int wFrom, int rows, int cols, double[] b, int bFrom) {
             String weights = "W" + layer;
             String bias = "b" + layer;
-            initialisers.add(tensor(weights, w, rows, cols));
-            initialisers.add(tensor(bias, b, rows));
+            initialisers.add(tensor(weights, w, wFrom, rows * cols, rows, cols));
+            initialisers.add(tensor(bias, b, bFrom, rows, rows));
             return node("Gemm", List.of(input, weights, bias), "z" + layer, intAttribute("transB", 1));
         }
 
@@ -257,24 +274,28 @@ public final class OnnxExport {
                     .build();
         }
 
-        /** A tensor of {@code values} with {@code dims}, in the graph's element type, as little-endian raw bytes. */
-        private OnnxMl.TensorProto.Builder tensor(String name, double[] values, long... dims) {
-            if ((long) values.length * precision.bytes() > Integer.MAX_VALUE - 8) {
+        /**
+         * A tensor of the {@code length} values from {@code values[from]} with {@code dims}, in the graph's element
+         * type, as little-endian raw bytes (one array of them, wrapped, not copied again).
+         */
+        private OnnxMl.TensorProto.Builder tensor(String name, double[] values, int from, int length, long... dims) {
+            long size = (long) length * precision.bytes();
+            if (size > Integer.MAX_VALUE - 8) {
                 throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "the ONNX tensor %s would take "
                         + "%,d bytes, more than one array can hold: export in float32 (half the bytes) or use narrower "
-                        + "layers", name, (long) values.length * precision.bytes()));
+                        + "layers", name, size));
             }
-            ByteBuffer bytes = ByteBuffer.allocate(values.length * precision.bytes()).order(ByteOrder.LITTLE_ENDIAN);
-            for (double v : values) {
+            byte[] raw = new byte[(int) size];
+            ByteBuffer bytes = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = from; i < from + length; i++) {
                 if (precision == Precision.FLOAT32) {
-                    bytes.putFloat((float) v);
+                    bytes.putFloat((float) values[i]);
                 } else {
-                    bytes.putDouble(v);
+                    bytes.putDouble(values[i]);
                 }
             }
-            bytes.flip();
             OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name).setDataType(elementType())
-                    .setRawData(ByteString.copyFrom(bytes));
+                    .setRawData(UnsafeByteOperations.unsafeWrap(raw));
             for (long d : dims) {
                 t.addDims(d);
             }

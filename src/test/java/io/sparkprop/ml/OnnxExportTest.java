@@ -198,6 +198,47 @@ class OnnxExportTest {
         assertPredictionAsTransform(model.transform(data), path);
     }
 
+    /**
+     * Ridge on hostile columns: a timestamp-like feature offset by 1.7e9 beside unit-scale ones, where the prediction
+     * is a small difference of large products; the file agrees with {@code transform} to 1e-12 of the products'
+     * magnitude {@code Σ|w_j x_j| + |b|}, the most either sum can be held to.
+     */
+    @Test
+    void ridgeOnAnOffsetColumnRunsAsInSpark() throws OrtException {
+        StructType schema = new StructType().add("features", SQLDataTypes.VectorType()).add("label", DataTypes.DoubleType);
+        SplittableRandom random = new SplittableRandom(5);
+        List<Row> rows = new ArrayList<>();
+        double[][] x = new double[200][];
+        for (int i = 0; i < x.length; i++) {
+            double t = 1.7e9 + 3600 * random.nextDouble();
+            double a = random.nextGaussian();
+            x[i] = new double[] {t, a, 1e-3 * random.nextDouble()};
+            rows.add(RowFactory.create(Vectors.dense(x[i]), 2e-3 * (t - 1.7e9) + a + random.nextGaussian() * 0.1));
+        }
+        Dataset<Row> offset = spark.createDataFrame(rows, schema).repartition(2);
+        RidgeRegressionModel model = new RidgeRegression().setRegParam(1e-3).fit(offset);
+        String path = dir.resolve("ridge-offset.onnx").toString();
+        model.exportOnnx(path);
+        Map<String, Double> byRow = new java.util.HashMap<>();
+        for (Row r : model.transform(offset).select("features", "prediction").collectAsList()) {
+            byRow.put(r.get(0).toString(), r.getDouble(1));
+        }
+        double[] w = model.coefficients().toArray();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession session = env.createSession(path, new OrtSession.SessionOptions());
+             OnnxTensor input = OnnxTensor.createTensor(env, x);
+             OrtSession.Result result = session.run(Map.of("features", input))) {
+            double[][] onnx = (double[][]) result.get("prediction").get().getValue();
+            for (int i = 0; i < x.length; i++) {
+                double magnitude = Math.abs(model.intercept());
+                for (int j = 0; j < w.length; j++) {
+                    magnitude += Math.abs(w[j] * x[i][j]);
+                }
+                assertEquals(byRow.get(Vectors.dense(x[i]).toString()), onnx[i][0], 1e-12 * magnitude, "row " + i);
+            }
+        }
+    }
+
     @Test
     void aPathThatCannotBeWrittenIsReportedWithIt() throws Exception {
         Path file = dir.resolve("a-file");

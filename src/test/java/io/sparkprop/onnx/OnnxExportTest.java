@@ -97,5 +97,8 @@ class OnnxExportTest {
                 new Configuration());
         assertFalse(Files.exists(data), "the earlier export's weights are removed");
         assertLikeTheModel(p, probabilities(path));
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().contains(".tmp-")), "no temporary file left");
+        }
     }
 }
