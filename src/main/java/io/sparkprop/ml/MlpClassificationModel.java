@@ -27,6 +27,20 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
     private final Param<String> rawPredictionCol;
     private final Param<String> probabilityCol;
 
+    /**
+     * A model without trained parameters, which scores nothing: Java's {@code ServiceLoader}, through which the
+     * Spark Connect server finds ML classes, requires this constructor. Fit an {@link MlpClassifier} or
+     * {@link #load} a saved model for one that scores.
+     */
+    public MlpClassificationModel() {
+        this(org.apache.spark.ml.util.Identifiable$.MODULE$.randomUID("mlpClassifier"));
+    }
+
+    /** {@link #MlpClassificationModel()} with the given uid, as Spark ML's stages have. */
+    public MlpClassificationModel(String uid) {
+        this(uid, null, null);
+    }
+
     MlpClassificationModel(String uid, Parameters parameters, MlpTrainingSummary summary) {
         super(uid, parameters, summary);
         rawPredictionCol = new Param<>(this, "rawPredictionCol", "raw prediction (logits) column name");
@@ -98,12 +112,12 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
 
     /** Class probabilities for one feature vector. */
     public Vector predictProbability(Vector features) {
-        return Vectors.dense(softmax(predictor.raw(features)));
+        return Vectors.dense(softmax(predictor().raw(features)));
     }
 
     /** The most probable class for one feature vector. */
     public double predict(Vector features) {
-        return argmax(predictor.raw(features));
+        return argmax(predictor().raw(features));
     }
 
     /**
@@ -194,7 +208,7 @@ public final class MlpClassificationModel extends MlpModel<MlpClassificationMode
 
     @Override
     public MlpClassificationModel copy(ParamMap extra) {
-        MlpClassificationModel copy = new MlpClassificationModel(uid(), parameters, null);
+        MlpClassificationModel copy = new MlpClassificationModel(uid(), parametersOrNull(), null);
         return copyValues(copy, extra).setParent(parent());
     }
 }

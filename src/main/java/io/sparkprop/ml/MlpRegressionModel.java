@@ -24,6 +24,20 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
 
     private final boolean vectorLabel;
 
+    /**
+     * A model without trained parameters, which scores nothing: Java's {@code ServiceLoader}, through which the
+     * Spark Connect server finds ML classes, requires this constructor. Fit an {@link MlpRegressor} or
+     * {@link #load} a saved model for one that scores.
+     */
+    public MlpRegressionModel() {
+        this(org.apache.spark.ml.util.Identifiable$.MODULE$.randomUID("mlpRegressor"));
+    }
+
+    /** {@link #MlpRegressionModel()} with the given uid, as Spark ML's stages have. */
+    public MlpRegressionModel(String uid) {
+        this(uid, null, null, false);
+    }
+
     MlpRegressionModel(String uid, Parameters parameters, MlpTrainingSummary summary, boolean vectorLabel) {
         super(uid, parameters, summary);
         this.vectorLabel = vectorLabel;
@@ -46,7 +60,7 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
 
     /** The outputs for one feature vector. */
     public Vector predict(Vector features) {
-        return Vectors.dense(predictor.outputs(features));
+        return Vectors.dense(predictor().outputs(features));
     }
 
     /** Appends the prediction column, computed partition by partition in blocks ({@link BlockScorer}). */
@@ -98,7 +112,7 @@ public final class MlpRegressionModel extends MlpModel<MlpRegressionModel> {
 
     @Override
     public MlpRegressionModel copy(ParamMap extra) {
-        MlpRegressionModel copy = new MlpRegressionModel(uid(), parameters, null, vectorLabel);
+        MlpRegressionModel copy = new MlpRegressionModel(uid(), parametersOrNull(), null, vectorLabel);
         return copyValues(copy, extra).setParent(parent());
     }
 }

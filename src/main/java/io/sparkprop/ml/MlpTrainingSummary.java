@@ -7,13 +7,16 @@ import io.sparkprop.train.EpochRecord;
 import io.sparkprop.train.IterationRecord;
 import io.sparkprop.train.TrainingHistory;
 import io.sparkprop.train.TrainingResult;
+import org.apache.spark.ml.classification.TrainingSummary;
+import org.apache.spark.ml.util.Summary;
 
 /**
  * What the fit that made an MLP model recorded: the loss of every iteration, and per epoch the
  * training loss, elapsed time and — with a validation indicator column — the validation loss and
- * accuracy; and the best epoch.
+ * accuracy; and the best epoch. As Spark ML's training summaries, it answers {@link #objectiveHistory()} and
+ * {@link #totalIterations()}, which a Spark Connect client reads ({@code model.summary.objectiveHistory}).
  */
-public final class MlpTrainingSummary implements Serializable {
+public final class MlpTrainingSummary implements Serializable, Summary, TrainingSummary {
     private static final long serialVersionUID = 1L;
 
     private final TrainingHistory history;
@@ -70,6 +73,18 @@ public final class MlpTrainingSummary implements Serializable {
     /** The batch objective of every iteration. */
     public double[] lossHistory() {
         return history.lossHistory();
+    }
+
+    /** {@link #lossHistory()}, by the name Spark ML's training summaries give it. */
+    @Override
+    public double[] objectiveHistory() {
+        return lossHistory();
+    }
+
+    /** The number of iterations (updates of the driver's parameters): the length of {@link #lossHistory()}. */
+    @Override
+    public int totalIterations() {
+        return history.lossHistory().length;
     }
 
     /** Every iteration's record (loss, step size, examples, blocks, time). */

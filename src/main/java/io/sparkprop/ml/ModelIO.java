@@ -25,6 +25,7 @@ import org.apache.spark.ml.util.DefaultParamsReader.Metadata;
 import org.apache.spark.ml.util.DefaultParamsWriter$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.ml.util.ReadWriteUtils$;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -35,7 +36,8 @@ import org.apache.spark.sql.types.StructType;
  * The one writer and reader of every model folder, format version {@value #FORMAT_VERSION}: Spark ML's
  * {@code metadata/} (class, uid, Spark version, params as JSON — what {@code PipelineModel.load} reads),
  * {@code sparkprop.json} (the format version and what the model needs to be rebuilt) and {@code data/}
- * (Parquet of plain numbers). No Java serialisation. A model kind gives what goes into the JSON and the
+ * (Parquet of plain numbers; when the Spark Connect server's model cache offloads a model to the driver's disk,
+ * Spark ML's local file of the same rows). No Java serialisation. A model kind gives what goes into the JSON and the
  * rows ({@link #writer}) and how to rebuild itself from them ({@link #reader}); a missing or damaged part
  * fails the load with the file named. The MLP models write their network into the JSON and one row per
  * layer (index, rows, columns, {@code W_l} row-major, {@code b_l}); the ridge model its sizes and one row
@@ -74,15 +76,34 @@ final class ModelIO {
                 root.put("formatVersion", FORMAT_VERSION);
                 describe.accept(root);
                 Path json = new Path(path, "sparkprop.json");
-                try (OutputStream out = json.getFileSystem(spark.sparkContext().hadoopConfiguration())
-                        .create(json, true)) {
-                    out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+                try {
+                    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+                    if (localSaving()) {
+                        java.nio.file.Files.write(java.nio.file.Paths.get(json.toString()), bytes);
+                    } else {
+                        try (OutputStream out = json.getFileSystem(spark.sparkContext().hadoopConfiguration())
+                                .create(json, true)) {
+                            out.write(bytes);
+                        }
+                    }
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException("cannot write " + json + ": " + e.getMessage(), e);
                 }
-                spark.createDataFrame(rows, schema).repartition(1).write().parquet(new Path(path, "data").toString());
+                // Parquet as a Spark job; in local saving (below) Spark ML's own local file of the rows instead
+                ReadWriteUtils$.MODULE$.saveDataFrame(new Path(path, "data").toString(),
+                        spark.createDataFrame(rows, schema).repartition(1));
             }
         };
+    }
+
+    /**
+     * Whether Spark ML is saving or loading to the driver's local disk rather than to the session's file system:
+     * the Spark Connect server's model cache does, when it offloads a model ({@code MLWriter.saveToLocal},
+     * {@code MLReader.loadFromLocal}); Spark ML's metadata and data helpers follow the same flag.
+     */
+    private static boolean localSaving() {
+        Object state = ReadWriteUtils$.MODULE$.localSavingModeState().get();
+        return state instanceof Boolean && (Boolean) state;
     }
 
     /**
@@ -143,9 +164,14 @@ final class ModelIO {
         Path jsonPath = new Path(path, "sparkprop.json");
         JsonNode root;
         try {
-            FileSystem fs = jsonPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            try (InputStream in = fs.open(jsonPath)) {
-                root = JSON.readTree(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            if (localSaving()) {
+                root = JSON.readTree(new String(java.nio.file.Files.readAllBytes(
+                        java.nio.file.Paths.get(jsonPath.toString())), StandardCharsets.UTF_8));
+            } else {
+                FileSystem fs = jsonPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
+                try (InputStream in = fs.open(jsonPath)) {
+                    root = JSON.readTree(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+                }
             }
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": cannot "
@@ -164,7 +190,7 @@ final class ModelIO {
     private static List<Row> readData(SparkSession spark, String path, Class<?> type) {
         Path dataPath = new Path(path, "data");
         try {
-            return spark.read().parquet(dataPath.toString()).collectAsList();
+            return ReadWriteUtils$.MODULE$.loadDataFrame(dataPath.toString(), spark).collectAsList();
         } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes, and undeclared
             throw new IllegalArgumentException("cannot load " + type.getSimpleName() + " from " + path + ": cannot "
                     + "read the weights in " + dataPath + " (" + e.getMessage() + ")", e);
@@ -179,7 +205,7 @@ final class ModelIO {
     /** The writer of an MLP model: its network in the JSON, one row per layer. */
     static MLWriter mlpWriter(MlpModel<?> model, boolean vectorLabel) {
         NetworkSpec spec = model.spec();
-        Parameters p = model.parameters;
+        Parameters p = model.trained();
         List<Row> rows = new ArrayList<>();
         for (int l = 0; l < spec.numLayers(); l++) {
             rows.add(RowFactory.create(l, spec.width(l), spec.fanIn(l), p.weights(l).values(),

@@ -14,6 +14,7 @@ import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
@@ -43,6 +44,20 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
     private static final StructType DATA_SCHEMA = new StructType().add("output", DataTypes.IntegerType)
             .add("coefficients", DataTypes.createArrayType(DataTypes.DoubleType, false))
             .add("intercept", DataTypes.DoubleType);
+
+    /**
+     * A model without coefficients, which scores nothing: Java's {@code ServiceLoader}, through which the Spark
+     * Connect server finds ML classes, requires this constructor. Fit a {@link RidgeRegression} or
+     * {@link #load} a saved model for one that scores.
+     */
+    public RidgeRegressionModel() {
+        this(Identifiable$.MODULE$.randomUID("ridgeRegression"));
+    }
+
+    /** {@link #RidgeRegressionModel()} with the given uid, as Spark ML's stages have. */
+    public RidgeRegressionModel(String uid) {
+        this(uid, null, null, false, null);
+    }
 
     RidgeRegressionModel(String uid, DMatrixRMaj w, double[] b, boolean vectorLabel, RidgeSolution summary) {
         this.uid = uid;
@@ -79,14 +94,35 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
         return this;
     }
 
+    /**
+     * {@code W}, outputs × features.
+     *
+     * @throws IllegalStateException for a model made by the public constructors, which has none
+     */
+    private DMatrixRMaj weights() {
+        if (w == null) {
+            throw MlpModel.untrained(uid);
+        }
+        return w;
+    }
+
+    /**
+     * The bytes of the coefficients and intercepts (8 a value), which the Spark Connect server's model cache
+     * counts against its limits; Spark's default would walk the whole object graph.
+     */
+    @Override
+    public long estimatedSize() {
+        return w == null ? 0 : 8L * (w.data.length + b.length);
+    }
+
     /** Number of features. */
     public int numFeatures() {
-        return w.numCols;
+        return weights().numCols;
     }
 
     /** Number of outputs. */
     public int numOutputs() {
-        return w.numRows;
+        return weights().numRows;
     }
 
     /**
@@ -96,7 +132,7 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
      */
     public Vector coefficients() {
         requireSingleOutput("coefficients", "coefficientMatrix()");
-        return Vectors.dense(w.data.clone());
+        return Vectors.dense(weights().data.clone());
     }
 
     /**
@@ -112,11 +148,13 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
     /** {@code W}, outputs × features. */
     public Matrix coefficientMatrix() {
         // DenseMatrix is column-major; W is stored row-major, which is its transpose's column-major layout
+        DMatrixRMaj w = weights();
         return new DenseMatrix(w.numRows, w.numCols, w.data.clone(), true);
     }
 
     /** {@code b}, one intercept per output. */
     public Vector intercepts() {
+        weights();
         return Vectors.dense(b.clone());
     }
 
@@ -139,8 +177,9 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
     }
 
     private void requireSingleOutput(String what, String instead) {
-        if (w.numRows != 1) {
-            throw new IllegalStateException("this model has " + w.numRows + " outputs; " + what
+        int outputs = weights().numRows;
+        if (outputs != 1) {
+            throw new IllegalStateException("this model has " + outputs + " outputs; " + what
                     + " is for one output, use " + instead);
         }
     }
@@ -158,12 +197,14 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
 
     /** {@link #exportOnnx(String)} after a feature {@code scaling} ({@code null}: none). */
     void exportOnnx(String path, io.sparkprop.onnx.OnnxExport.Scaling scaling) {
+        DMatrixRMaj w = weights();
         ModelIO.export("the ONNX model", path, () -> io.sparkprop.onnx.OnnxExport.writeLinear(w.data, w.numCols, b,
                 scaling, path, ModelIO.hadoopConfiguration()));
     }
 
     /** {@code W x + b} for one feature vector. */
     public Vector predict(Vector features) {
+        DMatrixRMaj w = weights();
         return Vectors.dense(predict(w.data, w.numCols, b, features.toArray()));
     }
 
@@ -192,7 +233,7 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
         StructType out = transformSchema(dataset.schema(), true);
         // the functions capture plain arrays: a serialised lambda that captured an EJML type would not
         // deserialise from the shaded jar, where EJML is relocated
-        double[] coefficients = w.data;
+        double[] coefficients = weights().data;
         int features = w.numCols;
         double[] intercepts = b;
         boolean vector = vectorLabel;
@@ -233,6 +274,7 @@ public final class RidgeRegressionModel extends Model<RidgeRegressionModel> impl
     @Override
     public MLWriter write() {
         List<Row> rows = new ArrayList<>();
+        DMatrixRMaj w = weights();
         for (int k = 0; k < w.numRows; k++) {
             double[] row = new double[w.numCols];
             System.arraycopy(w.data, k * w.numCols, row, 0, row.length);

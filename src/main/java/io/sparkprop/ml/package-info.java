@@ -9,6 +9,9 @@
  * ({@code validationIndicatorCol}) with early stopping ({@code patience}), warm start
  * ({@code setInitialModel}) and checkpointing ({@code setCheckpointing}) are on the MLP estimators. The
  * models' {@code transform} scores partitions in blocks of rows, one GEMM per layer and block
- * ({@code io.sparkprop.exec.BlockScorer}).
+ * ({@code io.sparkprop.exec.BlockScorer}). The jar registers the estimators and models in
+ * {@code META-INF/services} for the Spark Connect server's ML handler, which builds them by class name; the
+ * MLP models' summaries are Spark's {@code HasTrainingSummary}, and the models size themselves
+ * ({@code estimatedSize}) and save to the driver's disk ({@code saveToLocal}) for its model cache.
  */
 package io.sparkprop.ml;

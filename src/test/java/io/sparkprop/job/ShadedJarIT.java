@@ -57,6 +57,40 @@ class ShadedJarIT {
     }
 
     /**
+     * The shaded jar registers the estimators and models for the Spark Connect server's ML handler: Java's
+     * {@code ServiceLoader}, over the shaded jar and Spark's jars alone, finds and instantiates each of them,
+     * as the server does (its no-argument constructor is what {@code ServiceLoader} calls).
+     */
+    @Test
+    void theShadedJarRegistersTheStagesForSparkConnect() throws Exception {
+        List<java.net.URL> urls = new java.util.ArrayList<>();
+        urls.add(Paths.get(System.getProperty("sparkprop.jar")).toUri().toURL());
+        try (var jars = Files.list(Paths.get(System.getProperty("sparkprop.sparkHome"), "jars"))) {
+            for (Path jar : (Iterable<Path>) jars.sorted()::iterator) {
+                urls.add(jar.toUri().toURL());
+            }
+        }
+        try (java.net.URLClassLoader loader = new java.net.URLClassLoader(urls.toArray(new java.net.URL[0]),
+                ClassLoader.getPlatformClassLoader())) {
+            for (String[] kind : new String[][] {
+                    {"org.apache.spark.ml.Estimator", "MlpClassifier", "MlpRegressor", "RidgeRegression"},
+                    {"org.apache.spark.ml.Transformer", "MlpClassificationModel", "MlpRegressionModel",
+                            "RidgeRegressionModel"}}) {
+                Class<?> service = Class.forName(kind[0], false, loader);
+                List<String> found = new java.util.ArrayList<>();
+                java.util.ServiceLoader.load(service, loader).stream().forEach(provider -> {
+                    if (provider.type().getName().startsWith("io.sparkprop.")) {
+                        found.add(provider.get().getClass().getName());
+                    }
+                });
+                for (int i = 1; i < kind.length; i++) {
+                    assertTrue(found.contains("io.sparkprop.ml." + kind[i]), kind[0] + ": " + found);
+                }
+            }
+        }
+    }
+
+    /**
      * The public API names no relocated type: a user's program ({@code public-api/UserProgram.java}, using
      * the trainer, the settings, the ridge solver, the estimators and what they return) compiles against the
      * shaded jar and Spark's jars alone, and runs.

@@ -9,7 +9,14 @@ public final class SparkTestSupport {
 
     /** A {@code local[2]} session on loopback without UI. Stop it in {@code @AfterAll}. */
     public static SparkSession start(Class<?> testClass) {
-        return SparkSession.builder()
+        return start(testClass, java.util.Map.of());
+    }
+
+    /** {@link #start(Class)} with more settings. */
+    public static SparkSession start(Class<?> testClass, java.util.Map<String, String> settings) {
+        SparkSession.Builder builder = SparkSession.builder();
+        settings.forEach(builder::config);
+        return builder
                 .master("local[2]")
                 .appName(testClass.getSimpleName())
                 .config("spark.ui.enabled", "false")
