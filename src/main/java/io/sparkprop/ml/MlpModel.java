@@ -1,5 +1,15 @@
 package io.sparkprop.ml;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputFilter;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+
 import io.sparkprop.exec.BlockScorer;
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.linalg.Precision;
@@ -178,19 +188,18 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M>
      * offloads a model to the driver's disk with its summary and may read both back in the same server
      * ({@link #loadSummary}). Java serialisation: the file is this process's cache, never a saved model.
      *
-     * @throws java.io.UncheckedIOException if the file cannot be written
+     * @throws UncheckedIOException if the file cannot be written
      */
     @Override
     public void saveSummary(String path) {
-        java.nio.file.Path file = java.nio.file.Paths.get(path);
+        java.nio.file.Path file = Paths.get(path);
         try {
-            java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
-            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(
-                    new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(file)))) {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            try (ObjectOutputStream out = new ObjectOutputStream(new BufferedOutputStream(Files.newOutputStream(file)))) {
                 out.writeObject(summary());
             }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot write the training summary of model " + uid + " to "
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the training summary of model " + uid + " to "
                     + path + ": " + e.getMessage(), e);
         }
     }
@@ -203,12 +212,11 @@ public abstract class MlpModel<M extends Model<M>> extends Model<M>
      */
     @Override
     public void loadSummary(String path, Dataset<Row> dataset) {
-        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
-                new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(java.nio.file.Paths.get(path))))) {
+        try (ObjectInputStream in = new ObjectInputStream(new BufferedInputStream(Files.newInputStream(Paths.get(path))))) {
             // a summary holds sparkprop's records in the JDK's collections: nothing else is read
-            in.setObjectInputFilter(java.io.ObjectInputFilter.Config.createFilter("io.sparkprop.**;java.**;!*"));
+            in.setObjectInputFilter(ObjectInputFilter.Config.createFilter("io.sparkprop.**;java.**;!*"));
             summary = (MlpTrainingSummary) in.readObject();
-        } catch (java.io.IOException | ClassNotFoundException | ClassCastException e) {
+        } catch (IOException | ClassNotFoundException | ClassCastException e) {
             throw new IllegalStateException("cannot read the training summary of model " + uid + " from " + path
                     + ": " + e.getMessage(), e);
         }

@@ -18,8 +18,8 @@ import io.sparkprop.nn.NetworkSpec;
  * arrays of state, which a round ships with the parameters (a synchronous update ships the parameters alone).
  * {@code k} is the smallest number for which {@code fixed ≤ k·c / 9}, so that, as predicted, at least 90 % of a
  * round is compute (the measured share is lower: a local step also pays its optimiser update and smaller GEMMs,
- * 0.77–0.83 at {@code k = 59} on Fashion-MNIST while the state restarted every round, 0.72 with it carried); at most {@link #maxForShards} — the shards' models drift apart between merges, more the more
- * shards there are — and at most the updates of an epoch (one round an epoch). The epoch's rounds are then made
+ * 0.77–0.83 at {@code k = 59} on Fashion-MNIST while the state restarted every round, 0.72 with it carried); at
+ * most {@link #maxForShards} — the shards' models drift apart between merges, more the more shards there are — and at most the updates of an epoch (one round an epoch). The epoch's rounds are then made
  * equal ({@code k = ⌈U / ⌈U/k⌉⌉}), and a {@code k} below {@link #MIN_LOCAL_STEPS} is synchronous SGD: rounds of
  * 2 or 3 steps save at most two thirds of the fixed cost, not worth changing what is computed for. A run whose
  * synchronous rounds would cost less than {@link #SHORT_RUN_SECONDS} in all ({@code maxEpochs · U} times the
