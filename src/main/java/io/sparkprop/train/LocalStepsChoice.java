@@ -19,12 +19,9 @@ import io.sparkprop.nn.NetworkSpec;
  * {@code k} is the smallest number for which {@code fixed ≤ k·c / 9}, so that, as predicted, at least 90 % of a
  * round is compute (the measured share is lower: a local step also pays its optimiser update and smaller GEMMs,
  * 0.77–0.83 at {@code k = 59} on Fashion-MNIST while the state restarted every round, 0.72 with it carried); at
- * most {@link #maxForShards} — the shards' models drift apart between merges, more the more shards there are — at
- * most {@link #maxForRun}, {@code √(T/S)} for a run of {@code T} updates, so that a run merges at least
- * {@code √(T·S)} times (Stich 2019) — and at most the updates of an epoch (one round an epoch). The epoch's rounds
- * are then made equal ({@code k = ⌈U / ⌈U/k⌉⌉}), and a {@code k} below {@link #MIN_LOCAL_STEPS} is synchronous
- * SGD: rounds of 2 or 3 steps save at most two thirds of the fixed cost, not worth changing what is computed for.
- * A run whose
+ * most {@link #maxForShards} — the shards' models drift apart between merges, more the more shards there are — and at most the updates of an epoch (one round an epoch). The epoch's rounds are then made
+ * equal ({@code k = ⌈U / ⌈U/k⌉⌉}), and a {@code k} below {@link #MIN_LOCAL_STEPS} is synchronous SGD: rounds of
+ * 2 or 3 steps save at most two thirds of the fixed cost, not worth changing what is computed for. A run whose
  * synchronous rounds would cost less than {@link #SHORT_RUN_SECONDS} in all ({@code maxEpochs · U} times the
  * fixed cost with {@code a = 0}) stays synchronous: local steps change what is computed, and there they would
  * save seconds at most.
@@ -59,7 +56,7 @@ final class LocalStepsChoice {
     static final double SHORT_RUN_SECONDS = 10;
 
     /** The choice and the figures it came from, for the start-of-fit log. */
-    record Choice(int localSteps, double fixedSeconds, double updateSeconds, int cap, int runCap,
+    record Choice(int localSteps, double fixedSeconds, double updateSeconds, int cap,
                          double synchronousFixedSeconds) {
         /** The figures in words: {@code localSteps auto = 59 (2 rounds an epoch of 118 updates): …}. */
         String describe(int updatesPerEpoch) {
@@ -76,8 +73,8 @@ final class LocalStepsChoice {
             }
             int rounds = LocalStepsRound.roundsPerEpoch(updatesPerEpoch, localSteps);
             return String.format(Locale.ROOT, "localSteps auto = %d (%d round%s an epoch of %d updates): %s; at most "
-                    + "%d with this many shards and %d in a run this long", localSteps, rounds, rounds == 1 ? "" : "s",
-                    updatesPerEpoch, figures, cap, runCap);
+                    + "%d with this many shards", localSteps, rounds, rounds == 1 ? "" : "s", updatesPerEpoch, figures,
+                    cap);
         }
     }
 
@@ -92,20 +89,6 @@ final class LocalStepsChoice {
      */
     static int maxForShards(int shards) {
         return Math.max(4, 128 / Math.max(1, shards));
-    }
-
-    /**
-     * The most local steps between two merges in a run of {@code totalUpdates} updates on {@code shards} shards:
-     * {@code ⌊√(T/S)⌋}, so that the run has at least {@code √(T·S)} merges. Stich (2019, "Local SGD converges fast
-     * and communicates little") proves local SGD keeps mini-batch SGD's rate with {@code H = O(√(T/(S·b)))} local
-     * steps of {@code b} examples on each of {@code S} workers; this takes that form with the constant 1 and the
-     * shard's batch left out (with it every run here would be synchronous: the constant is unknown, and the proof
-     * is for convex losses). A short run merges more often than a long one: 10 epochs of 29 updates on two shards
-     * take {@code k ≤ 12}, where one round an epoch (ten merges in all) cost 0.6 points of test accuracy on the
-     * quick start (README).
-     */
-    static int maxForRun(long totalUpdates, int shards) {
-        return (int) Math.floor(Math.sqrt((double) Math.max(1, totalUpdates) / Math.max(1, shards)));
     }
 
     /** A round's fixed cost with {@code shards} shards and {@code bytes} shipped to each and back from each. */
@@ -136,17 +119,16 @@ final class LocalStepsChoice {
         double rate = FLOPS_PER_SECOND_FLOAT64 * (precision == Precision.FLOAT32 ? FLOAT32_SPEEDUP : 1);
         double update = (double) batch / s * trainingFlopsPerExample(spec) / rate;
         int cap = maxForShards(s);
-        int runCap = maxForRun((long) maxEpochs * updatesPerEpoch, s);
         double synchronous = (double) maxEpochs * updatesPerEpoch * synchronousRound;
         if (synchronous < SHORT_RUN_SECONDS) {
-            return new Choice(1, fixed, update, cap, runCap, synchronous);
+            return new Choice(1, fixed, update, cap, synchronous);
         }
         double wanted = Math.ceil(fixed * COMPUTE_SHARE / (1 - COMPUTE_SHARE) / update);
-        int k = (int) Math.min(Math.min(Math.min(cap, runCap), Math.max(1, updatesPerEpoch)), Math.max(1, wanted));
+        int k = (int) Math.min(Math.min(cap, Math.max(1, updatesPerEpoch)), Math.max(1, wanted));
         if (k >= 2) {
             int rounds = LocalStepsRound.roundsPerEpoch(updatesPerEpoch, k);
             k = (updatesPerEpoch + rounds - 1) / rounds;
         }
-        return new Choice(k < MIN_LOCAL_STEPS ? 1 : k, fixed, update, cap, runCap, synchronous);
+        return new Choice(k < MIN_LOCAL_STEPS ? 1 : k, fixed, update, cap, synchronous);
     }
 }
