@@ -63,9 +63,9 @@ public final class BatchGradient extends ShardTask<GradientSum> {
         int start = BlockSchedule.sliceStart(blocks, iterationInEpoch, iterationsPerEpoch);
         int end = BlockSchedule.sliceEnd(blocks, iterationInEpoch, iterationsPerEpoch);
         int[] order = BlockSchedule.order(seed, epoch, shard.partition(), blocks, shuffle, new int[blocks]);
-        GradientSum sum = new GradientSum(at.spec());
+        GradientSum sum = GradientSum.like(at);
         try (Shard.Blocks stream = shard.read(order, start, end)) {
-            addGradients(kernel, kernel.load(at), shard, stream, end - start, sum, terms, seed, update);
+            addGradients(kernel, load(kernel, at), shard, stream, end - start, sum, terms, seed, update);
             readFromDisk(stream.diskBytes());
         }
         blocksRead.add(end - start);

@@ -40,6 +40,8 @@ public final class PackedData implements AutoCloseable {
     private final long count;
     private final double weightSum;
     private final int maxBlocks;
+    /** Blocks that hold their {@code X} dense. */
+    private final long denseBlocks;
     private final long payloadBytes;
     /** How long {@link #cachedBytes} waits at most for Spark's status store to see every cached shard. */
     private static final long CACHED_BYTES_WAIT_NANOS = 2_000_000_000L;
@@ -72,6 +74,7 @@ public final class PackedData implements AutoCloseable {
         this.count = totals[0];
         this.maxBlocks = (int) totals[1];
         this.payloadBytes = totals[2];
+        this.denseBlocks = totals[5];
         this.weightSum = weightSum;
         this.cachedBytes = cachedBytes;
         this.classCounts = classCounts;
@@ -110,6 +113,11 @@ public final class PackedData implements AutoCloseable {
     /** The largest number of blocks of any shard. */
     public int maxBlocks() {
         return maxBlocks;
+    }
+
+    /** Whether every block holds its {@code X} sparse ({@link ShardPacker#withSparseThreshold}). */
+    public boolean allBlocksSparse() {
+        return denseBlocks == 0;
     }
 
     /** Bytes of the values in the shards (features and targets in {@link #precision}, weights as doubles). */
@@ -171,6 +179,20 @@ public final class PackedData implements AutoCloseable {
     }
 
     /**
+     * {@link #onShards(Parameters, double[][], Function, Function)} of parameters without {@code W_0}
+     * ({@link Parameters#withoutFirstLayerWeights(io.sparkprop.nn.NetworkSpec)}), whose rows the round ships as
+     * {@code rows} ({@link FirstLayerRows}); the tasks read both through {@link Shipped}.
+     */
+    public <T> T onShards(Parameters rest, FirstLayerRows.Version rows,
+                          Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
+                          Function<JavaPairRDD<Integer, T>, T> merge) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
+        try (Shipped shipped = Shipped.of(sc, rest, rows, new double[0][], precision, diskBytesRead)) {
+            return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
+        }
+    }
+
+    /**
      * The input coalesced to {@code numShards} partitions (0: Spark's default parallelism) without a
      * shuffle, into contiguous ranges of partitions ({@link RangeCoalescer}), so that the same input
      * partitioning always gives the same shards; input with fewer partitions is kept as it is.
@@ -223,10 +245,11 @@ public final class PackedData implements AutoCloseable {
             try {
                 stats = shards.map(s -> {
                     long[] row = java.util.Arrays.copyOf(new long[] {s.count(), Double.doubleToLongBits(s.weightSum()),
-                        s.numBlocks(), s.payloadBytes(), s.memoryBytes(), s.diskBytes()}, 6 + classes);
+                        s.numBlocks(), s.payloadBytes(), s.memoryBytes(), s.diskBytes(),
+                        s.numBlocks() - s.sparseBlocks()}, 7 + classes);
                     long[] counts = s.classCounts();
                     for (int c = 0; c < classes; c++) {
-                        row[6 + c] = counts[c];
+                        row[7 + c] = counts[c];
                     }
                     return row;
                 }).collect();
@@ -234,12 +257,12 @@ public final class PackedData implements AutoCloseable {
                 throw SparkJobs.inputError(e, "packing the " + what + " data");
             }
             double seconds = (System.nanoTime() - started) / 1e9;
-            long[] totals = new long[5];
+            long[] totals = new long[6];
             long[] classCounts = classes == 0 ? null : new long[classes];
             double weightSum = 0;
             for (long[] s : stats) {
                 for (int c = 0; c < classes; c++) {
-                    classCounts[c] += s[6 + c];
+                    classCounts[c] += s[7 + c];
                 }
                 totals[0] += s[0];
                 weightSum += Double.longBitsToDouble(s[1]);
@@ -247,6 +270,7 @@ public final class PackedData implements AutoCloseable {
                 totals[2] += s[3];
                 totals[3] += s[4];
                 totals[4] += s[5];
+                totals[5] += s[6];
             }
             if (totals[0] == 0) {
                 throw new IllegalArgumentException("the " + what + " data is empty: no examples in any of "

@@ -72,6 +72,14 @@ abstract class ShardTask<T> implements Function2<Integer, Iterator<Shard>, Itera
         }
     }
 
+    /**
+     * {@code at} loaded into {@code kernel}: with the shipped first-layer rows when {@code at} does not hold
+     * {@code W_0} ({@link Shipped#firstLayerRows()}).
+     */
+    BackpropKernel.Weights load(BackpropKernel kernel, Parameters at) {
+        return at.holdsFirstLayerWeights() ? kernel.load(at) : kernel.load(at, parameters.firstLayerRows());
+    }
+
     /** The optimiser state shipped with the parameters ({@link Shipped#state()}): read it, never write it. */
     double[][] shippedState() {
         return parameters.state();

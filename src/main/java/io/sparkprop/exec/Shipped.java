@@ -24,6 +24,10 @@ import org.apache.spark.util.LongAccumulator;
  * <p>A round of local steps also ships the optimiser's state (velocity, or Adam's moments) that its shards
  * continue from: as doubles whatever the precision, as the driver keeps it (like the master parameters): no GEMM
  * reads it, and rounding it every round would change the run's state, not just its arithmetic.
+ *
+ * <p>Parameters whose first layer is kept as rows per feature ({@link FirstLayerRows}) travel without {@code W_0}
+ * ({@link Parameters#withoutFirstLayerWeights(NetworkSpec)}) beside the rows' {@link FirstLayerRows.Version}: the
+ * handles through which each executor brings its copy of the rows to this round's version.
  */
 @Internal
 public final class Shipped implements Serializable, AutoCloseable {
@@ -53,6 +57,22 @@ public final class Shipped implements Serializable, AutoCloseable {
      */
     static Shipped of(JavaSparkContext sc, Parameters parameters, double[][] state, Precision precision,
                       LongAccumulator diskBytesRead) {
+        return of(sc, parameters, null, state, precision, diskBytesRead);
+    }
+
+    /**
+     * {@link #of(JavaSparkContext, Parameters, double[][], Precision, LongAccumulator)} of parameters without
+     * {@code W_0} and the version of its rows ({@code null}: parameters that hold {@code W_0}).
+     */
+    static Shipped of(JavaSparkContext sc, Parameters parameters, FirstLayerRows.Version rows, double[][] state,
+                      Precision precision, LongAccumulator diskBytesRead) {
+        if ((rows == null) != parameters.holdsFirstLayerWeights()) {
+            throw new IllegalArgumentException(rows == null ? "parameters without the first layer's weights need "
+                    + "its rows" : "parameters with the first layer's weights ship no rows");
+        }
+        if (rows != null && precision != Precision.FLOAT64) {
+            throw new IllegalArgumentException("first-layer rows are shipped in float64 only");
+        }
         Object values = parameters;
         NetworkSpec floatSpec = null;
         if (precision == Precision.FLOAT32) {
@@ -61,7 +81,7 @@ public final class Shipped implements Serializable, AutoCloseable {
             values = f;
             floatSpec = parameters.spec();
         }
-        Payload payload = new Payload(values, state);
+        Payload payload = new Payload(values, state, rows);
         long bytes = (long) precision.bytes() * parameters.size() + 8L * parameters.size() * state.length;
         return bytes <= IN_TASK_BYTES ? new Shipped(payload, null, floatSpec, diskBytesRead)
                 : new Shipped(null, sc.broadcast(payload), floatSpec, diskBytesRead);
@@ -78,6 +98,15 @@ public final class Shipped implements Serializable, AutoCloseable {
             return (Parameters) values;
         }
         return Parameters.fromFloats(spec, (float[]) values);
+    }
+
+    /**
+     * The first layer's rows for these parameters, on the executor ({@link FirstLayerRows.Version#rows()}: shared
+     * by the executor's tasks, never to be written); {@code null} for parameters that hold {@code W_0}.
+     */
+    double[][] firstLayerRows() {
+        FirstLayerRows.Version rows = payload().rows;
+        return rows == null ? null : rows.rows();
     }
 
     /**
@@ -101,10 +130,12 @@ public final class Shipped implements Serializable, AutoCloseable {
 
         final Object parameters;
         final double[][] state;
+        final FirstLayerRows.Version rows;
 
-        Payload(Object parameters, double[][] state) {
+        Payload(Object parameters, double[][] state, FirstLayerRows.Version rows) {
             this.parameters = parameters;
             this.state = state;
+            this.rows = rows;
         }
     }
 

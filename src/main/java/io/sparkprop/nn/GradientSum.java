@@ -6,6 +6,8 @@ import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.Arrays;
 
+import io.sparkprop.util.DoubleArrays;
+
 /**
  * A running sum over examples of what one iteration needs: the weight and bias gradients of the
  * weighted loss sum {@code Σ_i w_i ∇C_i} (same layout as {@link Parameters}), the weighted loss sum
@@ -27,13 +29,21 @@ import java.util.Arrays;
  * rows over the union of the touched features, in the fixed merge order, so the merged sum holds the same
  * values as the dense merge would; a sum with a dense {@code ∇W_0} (a dense block's, or one that was read)
  * merges and travels dense.
+ *
+ * <p>Rows only. A sum {@link #withFirstLayerRows made for} parameters that keep {@code W_0} as rows per feature
+ * never holds {@code ∇W_0} dense: its other values are a {@link Parameters#withoutFirstLayerWeights(NetworkSpec)
+ * first-layer-less} array, it takes sparse blocks only, and its first layer's gradient is read as the touched rows
+ * ({@link #touchedFeatures()}, {@link #touchedRows()}), never as {@code ∇W_0}: nothing of the size of {@code W_0}
+ * is allocated, merged or sent.
  */
 public final class GradientSum implements Serializable {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
     /** Compact rows added into {@code ∇W_0} a chunk at a time, so that the chunk stays in cache over the units. */
     private static final int FLUSH_CHUNK = 256;
 
     private transient Parameters gradient;
+    /** Whether {@code W_0}'s gradient is kept as touched rows alone ({@link #withFirstLayerRows}). */
+    private transient boolean rowsOnly;
     /**
      * Whether {@link #gradient}'s {@code W_0} block may hold values (a dense block wrote it, or the gradient
      * was handed out); if not, the first layer's weight gradient is the transposed parts alone.
@@ -62,8 +72,74 @@ public final class GradientSum implements Serializable {
         this.gradient = Parameters.zeros(spec);
     }
 
-    /** The summed gradient {@code Σ_i w_i ∇C_i}, live (any transposed first-layer part added first). */
+    /**
+     * An empty sum for parameters that keep {@code W_0} as rows per feature: the first layer's gradient is
+     * kept as touched rows alone (class comment, "Rows only").
+     */
+    public static GradientSum withFirstLayerRows(NetworkSpec spec) {
+        GradientSum sum = new GradientSum(spec, Parameters.withoutFirstLayerWeights(spec));
+        sum.rowsOnly = true;
+        return sum;
+    }
+
+    private GradientSum(NetworkSpec spec, Parameters gradient) {
+        this.gradient = gradient;
+    }
+
+    /** An empty sum shaped for {@code at}: {@link #withFirstLayerRows} when {@code at} does not hold {@code W_0}. */
+    public static GradientSum like(Parameters at) {
+        return at.holdsFirstLayerWeights() ? new GradientSum(at.spec()) : withFirstLayerRows(at.spec());
+    }
+
+    /** Whether the first layer's gradient is kept as touched rows alone ({@link #withFirstLayerRows}). */
+    public boolean keepsFirstLayerRows() {
+        return rowsOnly;
+    }
+
+    /**
+     * Rows only: the gradient's values other than {@code ∇W_0}, live, in the
+     * {@link Parameters#withoutFirstLayerWeights(NetworkSpec) first-layer-less} layout.
+     *
+     * @throws IllegalStateException for a sum that holds {@code ∇W_0} ({@link #gradient()} reads it)
+     */
+    public Parameters gradientWithoutFirstLayer() {
+        checkRowsOnly();
+        return gradient;
+    }
+
+    /** Rows only: the features whose first-layer row the sum's examples touched, ascending (live). */
+    public int[] touchedFeatures() {
+        checkRowsOnly();
+        compact();
+        return compactFeatures == null ? new int[0] : compactFeatures;
+    }
+
+    /**
+     * Rows only: the touched rows of {@code ∇W_0ᵀ}, {@code n_1} values each, in the order of
+     * {@link #touchedFeatures()} (live).
+     */
+    public double[] touchedRows() {
+        checkRowsOnly();
+        compact();
+        return compactRows == null ? new double[0] : compactRows;
+    }
+
+    private void checkRowsOnly() {
+        if (!rowsOnly) {
+            throw new IllegalStateException("this sum holds the first layer's gradient dense: read it with gradient()");
+        }
+    }
+
+    /**
+     * The summed gradient {@code Σ_i w_i ∇C_i}, live (any transposed first-layer part added first).
+     *
+     * @throws IllegalStateException for a sum that keeps the first layer as rows ({@link #withFirstLayerRows})
+     */
     public Parameters gradient() {
+        if (rowsOnly) {
+            throw new IllegalStateException("this sum keeps the first layer's gradient as touched rows: read them "
+                    + "with touchedFeatures() and touchedRows()");
+        }
         flushTransposed();
         firstLayerDense = true;
         return gradient;
@@ -81,6 +157,10 @@ public final class GradientSum implements Serializable {
 
     /** Records that {@code ∇W_0} in {@link #accumulator()} is being added into (a dense block). For the kernel. */
     public void firstLayerWrittenDense() {
+        if (rowsOnly) {
+            throw new IllegalStateException("a dense block was added into a sum that keeps the first layer's "
+                    + "gradient as rows: parameters kept as rows per feature take sparse blocks only");
+        }
         firstLayerDense = true;
     }
 
@@ -125,6 +205,10 @@ public final class GradientSum implements Serializable {
      * stay so (their rows added over the union of their features); otherwise both are made dense first.
      */
     public GradientSum mergeInPlace(GradientSum other) {
+        if (rowsOnly != other.rowsOnly) {
+            throw new IllegalArgumentException("cannot merge a sum that keeps the first layer as rows with one that "
+                    + "does not");
+        }
         if (!firstLayerDense && !other.firstLayerDense) {
             mergeTransposed(other);
             // the W_0 blocks are zero in both: add the rest
@@ -158,10 +242,12 @@ public final class GradientSum implements Serializable {
         count = 0;
     }
 
-    /** Values of {@code W_0}: {@code n_0·n_1}, at the start of the flat layout. */
+    /**
+     * Where the values after {@code W_0} start in {@link #gradient}: {@code n_0·n_1} in the flat layout, 0 for a
+     * rows-only sum.
+     */
     private int firstLayerWeights() {
-        NetworkSpec spec = gradient.spec();
-        return spec.inputSize() * spec.width(0);
+        return rowsOnly ? 0 : Parameters.firstLayerWeightCount(gradient.spec());
     }
 
     /** The transposed parts of both as one compact set of rows, kept in {@code this}. */
@@ -280,32 +366,34 @@ public final class GradientSum implements Serializable {
     private void writeObject(ObjectOutputStream out) throws IOException {
         out.defaultWriteObject();
         out.writeObject(gradient.spec());
+        out.writeBoolean(rowsOnly);
         if (firstLayerDense) {
             flushTransposed();
             out.writeBoolean(false);
-            out.writeObject(gradient.values());
+            DoubleArrays.write(out, gradient.values());
             return;
         }
         compact();
         out.writeBoolean(true);
         out.writeObject(compactFeatures == null ? new int[0] : compactFeatures);
-        out.writeObject(compactRows == null ? new double[0] : compactRows);
-        out.writeObject(Arrays.copyOfRange(gradient.values(), firstLayerWeights(), gradient.size()));
+        DoubleArrays.write(out, compactRows == null ? new double[0] : compactRows);
+        DoubleArrays.write(out, Arrays.copyOfRange(gradient.values(), firstLayerWeights(), gradient.size()));
     }
 
     private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
         in.defaultReadObject();
         NetworkSpec spec = (NetworkSpec) in.readObject();
-        gradient = Parameters.zeros(spec);
+        rowsOnly = in.readBoolean();
+        gradient = rowsOnly ? Parameters.withoutFirstLayerWeights(spec) : Parameters.zeros(spec);
         if (!in.readBoolean()) {
-            double[] values = (double[]) in.readObject();
+            double[] values = DoubleArrays.read(in);
             System.arraycopy(values, 0, gradient.values(), 0, values.length);
             firstLayerDense = true;
             return;
         }
         int[] features = (int[]) in.readObject();
-        double[] rows = (double[]) in.readObject();
-        double[] rest = (double[]) in.readObject();
+        double[] rows = DoubleArrays.read(in);
+        double[] rest = DoubleArrays.read(in);
         System.arraycopy(rest, 0, gradient.values(), firstLayerWeights(), rest.length);
         if (features.length > 0) {
             compactFeatures = features;

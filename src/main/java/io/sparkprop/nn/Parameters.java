@@ -14,7 +14,9 @@ import org.apache.spark.ml.linalg.DenseVector;
  * same layout holds gradients and optimiser state, and it is what is broadcast, merged, updated and saved:
  * nothing is copied between a per-layer and a flat form. Users read layers as Spark matrices and vectors
  * ({@link #weights}, {@link #biases}); the numeric core works on the live array ({@link #values}) at the
- * layers' offsets. Its length is {@link NetworkSpec#parameterCount()}.
+ * layers' offsets. Its length is {@link NetworkSpec#parameterCount()} — or that less {@code n_0·n_1} for
+ * parameters {@link #withoutFirstLayerWeights(NetworkSpec) without the first layer's weights}, which a wide sparse
+ * first layer keeps as rows per feature ({@code W_0ᵀ}) while it trains.
  *
  * <p>Methods named {@code …InPlace} modify {@code this}; none allocate.
  */
@@ -25,17 +27,53 @@ public final class Parameters implements Serializable {
     private final double[] values;
     /** Where {@code W_l} starts in {@link #values}; {@code b_l} follows it. */
     private final int[] weightOffsets;
+    /**
+     * Whether {@code W_0} lives elsewhere ({@link #withoutFirstLayerWeights}): {@link #values} then starts at
+     * {@code b_0}, and {@code W_0}'s offset is negative.
+     */
+    private final boolean firstLayerElsewhere;
 
     private Parameters(NetworkSpec spec, double[] values) {
+        this(spec, values, false);
+    }
+
+    private Parameters(NetworkSpec spec, double[] values, boolean firstLayerElsewhere) {
         this.spec = spec;
         this.values = values;
+        this.firstLayerElsewhere = firstLayerElsewhere;
         int layers = spec.numLayers();
         this.weightOffsets = new int[layers];
-        int offset = 0;
+        int offset = firstLayerElsewhere ? -spec.width(0) * spec.fanIn(0) : 0;
         for (int l = 0; l < layers; l++) {
             weightOffsets[l] = offset;
             offset += spec.width(l) * spec.fanIn(l) + spec.width(l);
         }
+    }
+
+    /**
+     * The parameters of {@code spec} without the first layer's weights {@code W_0}, all zero: the flat layout from
+     * {@code b_0} on, at the same offsets less {@code n_0·n_1} ({@link #weightOffset weightOffset(0)} is negative).
+     * A wide sparse first layer keeps {@code W_0} as rows per feature instead, and every other value here; what
+     * works on all values ({@link #scaleInPlace}, {@link #isFinite}, …) works on these alone.
+     */
+    public static Parameters withoutFirstLayerWeights(NetworkSpec spec) {
+        return new Parameters(spec, new double[checkedCount(spec) - firstLayerWeightCount(spec)], true);
+    }
+
+    /** These parameters without {@code W_0} (a copy): see {@link #withoutFirstLayerWeights(NetworkSpec)}. */
+    public Parameters withoutFirstLayerWeights() {
+        int from = firstLayerElsewhere ? 0 : firstLayerWeightCount(spec);
+        return new Parameters(spec, Arrays.copyOfRange(values, from, values.length), true);
+    }
+
+    /** {@code n_0·n_1}, the values of {@code W_0}. */
+    public static int firstLayerWeightCount(NetworkSpec spec) {
+        return spec.width(0) * spec.fanIn(0);
+    }
+
+    /** Whether {@code W_0} is held here (false for {@link #withoutFirstLayerWeights(NetworkSpec)}). */
+    public boolean holdsFirstLayerWeights() {
+        return !firstLayerElsewhere;
     }
 
     /** All weights and biases zero (e.g. a gradient accumulator). */
@@ -96,6 +134,7 @@ public final class Parameters implements Serializable {
 
     /** {@code W_l} ({@code n_l × n_{l-1}}) as a Spark matrix (a copy). */
     public DenseMatrix weights(int layer) {
+        checkHeld(layer);
         int from = weightOffsets[layer];
         return new DenseMatrix(spec.width(layer), spec.fanIn(layer),
                 Arrays.copyOfRange(values, from, from + spec.width(layer) * spec.fanIn(layer)), true);
@@ -182,7 +221,7 @@ public final class Parameters implements Serializable {
 
     /** A deep copy. */
     public Parameters copy() {
-        return new Parameters(spec, values.clone());
+        return new Parameters(spec, values.clone(), firstLayerElsewhere);
     }
 
     /** {@code this ← other}. */
@@ -212,7 +251,7 @@ public final class Parameters implements Serializable {
     public void axpyWeightsInPlace(double alpha, Parameters x) {
         checkSameShape(x);
         double[] xv = x.values;
-        for (int l = 0; l < weightOffsets.length; l++) {
+        for (int l = firstLayerElsewhere ? 1 : 0; l < weightOffsets.length; l++) {
             for (int i = weightOffsets[l], end = biasOffset(l); i < end; i++) {
                 values[i] += alpha * xv[i];
             }
@@ -226,10 +265,13 @@ public final class Parameters implements Serializable {
         }
     }
 
-    /** {@code Σ_l ‖W_l‖_F²}, biases excluded (the ridge penalty is {@code λ/2} times this). */
+    /**
+     * {@code Σ_l ‖W_l‖_F²}, biases excluded (the ridge penalty is {@code λ/2} times this); without {@code W_0}
+     * ({@link #withoutFirstLayerWeights(NetworkSpec)}), of the layers held.
+     */
     public double weightNormSquared() {
         double sum = 0;
-        for (int l = 0; l < weightOffsets.length; l++) {
+        for (int l = firstLayerElsewhere ? 1 : 0; l < weightOffsets.length; l++) {
             for (int i = weightOffsets[l], end = biasOffset(l); i < end; i++) {
                 sum += values[i] * values[i];
             }
@@ -264,6 +306,17 @@ public final class Parameters implements Serializable {
         if (other.spec != spec && !Arrays.equals(other.spec.layerSizes(), spec.layerSizes())) {
             throw new IllegalArgumentException("expected parameters of layer sizes "
                     + Arrays.toString(spec.layerSizes()) + ", found " + Arrays.toString(other.spec.layerSizes()));
+        }
+        if (other.firstLayerElsewhere != firstLayerElsewhere) {
+            throw new IllegalArgumentException("expected parameters " + (firstLayerElsewhere ? "without" : "with")
+                    + " the first layer's weights, found them " + (other.firstLayerElsewhere ? "without" : "with"));
+        }
+    }
+
+    private void checkHeld(int layer) {
+        if (layer == 0 && firstLayerElsewhere) {
+            throw new IllegalStateException("these parameters do not hold the first layer's weights (kept as rows "
+                    + "per feature elsewhere)");
         }
     }
 }

@@ -106,4 +106,63 @@ public final class GradientStep implements Serializable {
         return new Result(theta.isFinite() ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE, meanLoss, objective, norm,
                 clipped);
     }
+
+    /**
+     * The step for parameters whose first layer is kept as rows ({@link LazyFirstLayer}): {@code rest} holds every
+     * other value ({@link Parameters#withoutFirstLayerWeights(NetworkSpec)}; updated in place by {@code updater},
+     * the rule's state of those values) and {@code sum} keeps the first layer's gradient as the touched rows
+     * ({@link GradientSum#withFirstLayerRows}). The same checks and formulas as
+     * {@link #apply(GradientSum, Parameters, Optimizer.Updater, double, long)}, with {@code g}'s first-layer part
+     * made of the touched rows alone: the ridge term {@code λW_f} of a row joins its gradient when the row is
+     * touched, the rows it is not are left for later (the class comment of {@link LazyFirstLayer}); the clipping
+     * norm is over the touched rows and the other values; the objective's penalty is over every row as it stands at
+     * this step. The new rows are published only when every updated value is finite.
+     */
+    public Result apply(GradientSum sum, Parameters rest, Optimizer.Updater updater, LazyFirstLayer firstLayer,
+                        double eta, long age) {
+        double w = sum.weightSum();
+        if (w == 0) {
+            return new Result(Status.EMPTY, Double.NaN, Double.NaN, Double.NaN, false);
+        }
+        double meanLoss = sum.lossSum() / w;
+        if (!Double.isFinite(meanLoss)) {
+            return new Result(Status.LOSS_NOT_FINITE, meanLoss, Double.NaN, Double.NaN, false);
+        }
+        Parameters g = sum.gradientWithoutFirstLayer();
+        int[] touched = sum.touchedFeatures();
+        double[] rowGradients = sum.touchedRows();
+        if (!g.isFinite() || !isFinite(rowGradients)) {
+            return new Result(Status.GRADIENT_NOT_FINITE, meanLoss, Double.NaN, Double.NaN, false);
+        }
+        double scale = 1.0 / w;
+        g.scaleInPlace(scale);
+        for (int i = 0; i < rowGradients.length; i++) {
+            rowGradients[i] *= scale;
+        }
+        double[][] next = firstLayer.catchUp(touched, age, eta);
+        double objective = meanLoss;
+        if (regParam > 0) {
+            firstLayer.addRidge(next, touched, rowGradients);
+            g.axpyWeightsInPlace(regParam, rest); // ∇(λ/2 ‖W‖²) = λW of the layers after the first
+            objective += 0.5 * regParam * (firstLayer.normSquared(next, touched, age, eta) + rest.weightNormSquared());
+        }
+        double norm = Clipping.clip(new double[][] {rowGradients, g.values()}, clipNorm);
+        boolean clipped = norm > clipNorm; // false for NaN, i.e. without clipping
+        boolean finite = firstLayer.update(next, touched, rowGradients, eta, age);
+        updater.update(rest.values(), g.values(), eta, age);
+        finite &= rest.isFinite();
+        if (finite) {
+            firstLayer.publish(next, touched);
+        }
+        return new Result(finite ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE, meanLoss, objective, norm, clipped);
+    }
+
+    private static boolean isFinite(double[] values) {
+        for (double v : values) {
+            if (!Double.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
 }

@@ -190,6 +190,73 @@ public final class Optimizer implements Serializable {
         }
     }
 
+    /**
+     * The rule on one row of a first layer kept as rows ({@link LazyFirstLayer}): {@code theta} (modified) and the
+     * row's state {@code first}, {@code second} (modified; {@code null} where the rule keeps none) of {@code n}
+     * values from index 0, the row's gradient {@code g} from {@code gFrom}, Adam's {@link #biasCorrections} of the
+     * step. The arithmetic of
+     * {@link Updater#update(double[], double[], double, long)}, value for value: a row updated at every step
+     * takes the bits the dense rule gives it.
+     */
+    void updateRow(double[] theta, double[] g, int gFrom, double[] first, double[] second, double eta,
+                   double[] corrections) {
+        int n = theta.length;
+        switch (kind) {
+            case SGD:
+                for (int i = 0; i < n; i++) {
+                    theta[i] -= eta * g[gFrom + i];
+                }
+                break;
+            case MOMENTUM:
+                for (int i = 0; i < n; i++) {
+                    first[i] = momentum * first[i] - eta * g[gFrom + i];
+                    theta[i] += first[i];
+                }
+                break;
+            case NESTEROV:
+                for (int i = 0; i < n; i++) {
+                    first[i] = momentum * first[i] - eta * g[gFrom + i];
+                    theta[i] += momentum * first[i] - eta * g[gFrom + i];
+                }
+                break;
+            case ADAM:
+                double c1 = corrections[0];
+                double c2 = corrections[1];
+                for (int i = 0; i < n; i++) {
+                    double gi = g[gFrom + i];
+                    first[i] = beta1 * first[i] + (1 - beta1) * gi;
+                    second[i] = beta2 * second[i] + (1 - beta2) * gi * gi;
+                    theta[i] -= eta * (first[i] / c1) / (Math.sqrt(second[i] / c2) + epsilon);
+                }
+                break;
+            default:
+                throw new IllegalStateException("unhandled optimizer " + kind);
+        }
+    }
+
+    /**
+     * Adam's bias corrections {@code 1 − β₁^(age+1)} and {@code 1 − β₂^(age+1)} of a state that has taken {@code age}
+     * updates, computed as {@link Updater#update(double[], double[], double, long)} computes them (for
+     * {@link #updateRow}, once a step).
+     */
+    double[] biasCorrections(long age) {
+        return new double[] {1.0 - Math.pow(beta1, age + 1), 1.0 - Math.pow(beta2, age + 1)};
+    }
+
+    /** The state arrays the rule keeps per parameter: 0 (sgd), 1 (momentum, Nesterov) or 2 (Adam). */
+    public int stateArrays() {
+        return kind == Kind.SGD ? 0 : kind == Kind.ADAM ? 2 : 1;
+    }
+
+    /**
+     * The factor a state array {@code a} ({@link #stateArrays()} order) decays by over {@code k} steps without
+     * gradient: {@code μ^k} for the velocity, {@code β₁^k} and {@code β₂^k} for Adam's moments.
+     */
+    double stateDecay(int a, long k) {
+        double base = kind == Kind.ADAM ? (a == 0 ? beta1 : beta2) : momentum;
+        return Math.pow(base, k);
+    }
+
     /** The optimiser's state over one training run: velocities or moment estimates, on flat parameters. */
     public static final class Updater implements Serializable {
         private static final long serialVersionUID = 1L;

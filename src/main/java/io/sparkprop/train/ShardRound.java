@@ -29,7 +29,7 @@ import scala.Tuple2;
  * that differ from the driver's), and the one Spark job of a round — ship the parameters, run a task on
  * every shard, merge the shards' results in the fixed order ({@link PackedData#onShards}).
  */
-abstract class ShardRound implements Round {
+abstract class ShardRound implements Round, AutoCloseable {
     final OrderedTreeAggregate.Plan plan;
     final GemmChoice gemm;
     final Optimizer rule;
@@ -69,6 +69,13 @@ abstract class ShardRound implements Round {
         return data.onShards(at, state, perShard, partials -> plan.aggregate(partials, mergeInPlace));
     }
 
+    /** {@link #onShards(Parameters, double[][], Function, OrderedTreeAggregate.Merge)} of a first layer kept as rows. */
+    <T> T onShards(Parameters rest, io.sparkprop.exec.FirstLayerRows.Version rows,
+                   Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
+                   OrderedTreeAggregate.Merge<T> mergeInPlace) {
+        return data.onShards(rest, rows, perShard, partials -> plan.aggregate(partials, mergeInPlace));
+    }
+
     /** The training terms of {@code settings}, with balanced class weights from the packing pass's counts. */
     static TrainingTerms terms(MlpSettings settings, long[] classCounts) {
         ClassWeights cw = settings.parsedClassWeights();
@@ -85,6 +92,11 @@ abstract class ShardRound implements Round {
             }
         }
         return TrainingTerms.of(settings.dropout(), settings.labelSmoothing(), factors);
+    }
+
+    /** Releases what the rounds keep on the executors beyond the fit's data (nothing, unless overridden). */
+    @Override
+    public void close() {
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.sparkprop.train;
 
 import io.sparkprop.exec.BatchGradient;
+import io.sparkprop.exec.FirstLayerRows;
 import io.sparkprop.exec.OrderedTreeAggregate;
 import io.sparkprop.exec.PackedData;
 import io.sparkprop.linalg.GemmChoice;
@@ -17,10 +18,20 @@ import org.apache.spark.api.java.JavaSparkContext;
  *
  * (biases are not penalised), minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}; the last two
  * steps, clipping included, are the run's {@link GradientStep}, the same that every shard takes with local steps.
+ *
+ * <p>A wide sparse first layer ({@link #withFirstLayerRows}: every block sparse) is kept as rows per feature on
+ * the driver and the executors: the round ships the other parameters and the rows that changed since it last
+ * shipped them ({@link FirstLayerRows}), the tasks return the rows their examples touched, and the update is
+ * lazy, in proportion to those rows ({@link io.sparkprop.optim.LazyFirstLayer}, whose comment gives its
+ * semantics).
  */
 final class SynchronousRound extends ShardRound {
     private final int roundsPerEpoch;
     private final boolean shuffle;
+    private final double regParam;
+    /** The first layer's rows as the rounds ship them; {@code null} unless kept as rows. */
+    private final FirstLayerRows rows;
+    private FirstLayerRows.Version shipped;
 
     /**
      * @param roundsPerEpoch rounds an epoch: the shards' blocks are split into this many slices
@@ -28,13 +39,27 @@ final class SynchronousRound extends ShardRound {
      */
     SynchronousRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                      MlpSettings settings, int roundsPerEpoch, boolean shuffle) {
+        this(sc, data, plan, gemm, settings, roundsPerEpoch, shuffle, false);
+    }
+
+    /**
+     * @param firstLayerRows whether the first layer is kept as rows per feature, updated lazily (every block of
+     *                       {@code data} sparse, float64)
+     */
+    SynchronousRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
+                     MlpSettings settings, int roundsPerEpoch, boolean shuffle, boolean firstLayerRows) {
         super(sc, data, plan, gemm, settings, roundsPerEpoch);
         this.roundsPerEpoch = roundsPerEpoch;
         this.shuffle = shuffle;
+        this.regParam = settings.regParam();
+        this.rows = firstLayerRows ? new FirstLayerRows(sc) : null;
     }
 
     @Override
     public Outcome run(ModelState state, int epoch, int t) {
+        if (state.firstLayer != null) {
+            return runWithRows(state, epoch, t);
+        }
         double eta = schedule.at(state.updates);
         long blocksBefore = blocksRead.value();
         GradientSum sum = gradient(state.current, epoch, t, state.updates);
@@ -47,6 +72,15 @@ final class SynchronousRound extends ShardRound {
         // step updates a copy of it
         Parameters next = state.current.copy();
         GradientStep.Result r = step.apply(sum, next, state.updater, eta, state.updates);
+        if (r.status() == GradientStep.Status.UPDATED) {
+            state.current = next;
+            state.updates++;
+        }
+        return outcome(r, sum, blocks, eta);
+    }
+
+    /** What a step {@code r} on {@code sum} did, as the round reports it. */
+    private static Outcome outcome(GradientStep.Result r, GradientSum sum, long blocks, double eta) {
         switch (r.status()) {
             case EMPTY:
                 // only zero weights in this slice: nothing to learn from
@@ -59,13 +93,38 @@ final class SynchronousRound extends ShardRound {
                 break;
         }
         long clipped = r.clipped() ? 1 : 0;
-        if (r.status() == GradientStep.Status.PARAMETERS_NOT_FINITE) {
-            return new Outcome(r.objective(), sum.weightSum(), sum.count(), blocks, eta, r.gradientNorm(), clipped,
-                    r.status().description());
+        String divergence = r.status() == GradientStep.Status.PARAMETERS_NOT_FINITE ? r.status().description() : null;
+        return new Outcome(r.objective(), sum.weightSum(), sum.count(), blocks, eta, r.gradientNorm(), clipped,
+                divergence);
+    }
+
+    /** {@link #run} of a first layer kept as rows. */
+    private Outcome runWithRows(ModelState state, int epoch, int t) {
+        double eta = schedule.at(state.updates);
+        int[] changed = state.takeChangedRows();
+        if (shipped == null || changed == null || changed.length > 0) {
+            shipped = rows.publish(state.firstLayer.rows(), changed);
         }
-        state.current = next;
-        state.updates++;
-        return new Outcome(r.objective(), sum.weightSum(), sum.count(), blocks, eta, r.gradientNorm(), clipped, null);
+        long blocksBefore = blocksRead.value();
+        Parameters rest = state.rest;
+        FirstLayerRows.Version version = shipped;
+        long update = state.updates;
+        GradientSum sum = onShards(rest, version, s -> new BatchGradient(s, gemm, fingerprints, seed,
+                epoch, t, roundsPerEpoch, shuffle, blocksRead, terms, update), GradientSum::mergeInPlace);
+        long blocks = blocksRead.value() - blocksBefore;
+        if (sum == null) {
+            return new Outcome(Double.NaN, 0, 0, blocks, eta, Double.NaN, 0, null);
+        }
+        Parameters next = rest.copy();
+        int[] touched = sum.touchedFeatures().clone();
+        GradientStep.Result r = step.apply(sum, next, state.updater, state.firstLayer, eta, state.updates);
+        if (r.status() == GradientStep.Status.UPDATED) {
+            state.rest = next;
+            state.markChanged(touched);
+            state.lastStepSize = eta;
+            state.updates++;
+        }
+        return outcome(r, sum, blocks, eta);
     }
 
     /**
@@ -79,7 +138,16 @@ final class SynchronousRound extends ShardRound {
 
     @Override
     public ModelState newState(Parameters initial) {
-        return new ModelState(initial, rule, null);
+        return rows != null ? ModelState.withFirstLayerRows(initial, rule, regParam)
+                : new ModelState(initial, rule, null);
+    }
+
+    /** Removes the shipped rows' broadcasts. */
+    @Override
+    public void close() {
+        if (rows != null) {
+            rows.close();
+        }
     }
 
     @Override

@@ -301,7 +301,8 @@ public final class Trainer {
             int updates = fullBatch ? 1
                     : (int) Math.min((packed.count() + s.batchSize() - 1) / s.batchSize(), packed.maxBlocks());
             if (s.localSteps() == MlpSettings.LOCAL_STEPS_AUTO) {
-                s = s.toBuilder().localSteps(autoLocalSteps(sc, s, partitions, updates, fullBatch)).build();
+                s = s.toBuilder().localSteps(autoLocalSteps(sc, s, partitions, updates, fullBatch,
+                        packed.allBlocksSparse())).build();
             }
             boolean local = s.localSteps() > 1 && updates > 1;
             if (s.localSteps() > 1 && !local) {
@@ -323,8 +324,16 @@ public final class Trainer {
                 // a round of local steps merges deltas and the rule's state: partial results 1 + a times a gradient
                 plan = resultPlan(sc, partitions, 1 + stateArrays, "local steps");
             }
+            // a wide sparse first layer is kept as rows per feature and updated lazily (LazyFirstLayer): every block
+            // sparse, synchronous rounds, float64
+            boolean firstLayerRows = !local && packed.allBlocksSparse() && s.precision() == Precision.FLOAT64;
+            if (firstLayerRows) {
+                LOG.info("sparkprop: every block is sparse: the first layer's {} weights are kept as rows per feature, "
+                        + "shipped as the rows that changed and updated lazily (the rows a step touches)",
+                        Parameters.firstLayerWeightCount(spec));
+            }
             ShardRound round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
-                    : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch);
+                    : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch, firstLayerRows);
             if (round.terms.classFactors() != null) {
                 LOG.info("sparkprop: class weights {}: training examples per class {}, factors {}", s.classWeights(),
                         java.util.Arrays.toString(packed.classCounts()),
@@ -334,8 +343,13 @@ public final class Trainer {
                     held == null ? null : at -> HeldOutLoss.of(held, at, gemm),
                     checkpointDir == null ? null : new Checkpoints(checkpointDir, sc.hadoopConfiguration()),
                     checkpointEvery, resume, identity(s, partitions, block, updates, local), epochListener);
-            TrainingLoop.Result r = loop.run(initialParameters != null ? initialParameters.copy()
-                    : Parameters.initialise(spec, s.seed()));
+            TrainingLoop.Result r;
+            try {
+                r = loop.run(initialParameters != null ? initialParameters.copy()
+                        : Parameters.initialise(spec, s.seed()));
+            } finally {
+                round.close();
+            }
             return new TrainingResult(r.parameters(), r.history(), packed.count(), packed.weightSum(), partitions, block,
                     updates, packed.cachedBytes(), packed.payloadBytes(), r.converged(), r.bestEpoch(), plan.toString(),
                     gemm.describe(), round.otherFingerprints(), s.precision(), packed.memoryBytes(),
@@ -419,7 +433,8 @@ public final class Trainer {
      * none: it was synchronous, or written before the setting existed), else {@link LocalStepsChoice}'s, logged with
      * the figures it came from.
      */
-    private int autoLocalSteps(JavaSparkContext sc, MlpSettings s, int shards, int updates, boolean fullBatch) {
+    private int autoLocalSteps(JavaSparkContext sc, MlpSettings s, int shards, int updates, boolean fullBatch,
+                               boolean allBlocksSparse) {
         if (checkpointDir != null && resume) {
             Integer k = resumedLocalSteps(new Checkpoints(checkpointDir, sc.hadoopConfiguration()), spec);
             if (k != null) {
@@ -428,6 +443,14 @@ public final class Trainer {
             }
         }
         if (fullBatch) {
+            return 1;
+        }
+        if (allBlocksSparse && s.precision() == Precision.FLOAT64) {
+            // synchronous rounds keep a sparse first layer as rows and ship the rows that changed; a round of local
+            // steps ships every parameter and the rule's state (measured on conf/sparse-synthetic.properties:
+            // synchronous 17.6 s an epoch, test accuracy 0.839; auto's 14 local steps 18.9 s, 0.803)
+            LOG.info("sparkprop: localSteps auto = 1: every block is sparse, and synchronous rounds ship the first "
+                    + "layer's changed rows alone");
             return 1;
         }
         LocalStepsChoice.Choice choice = LocalStepsChoice.choose(spec, s.precision(), shards, s.batchSize(), updates,

@@ -76,7 +76,7 @@ final class TrainingLoop {
         double previousEpochLoss = Double.NaN;
         int firstEpoch = 0;
         if (checkpoints != null && resume) {
-            Checkpoints.State saved = checkpoints.newest(spec, identity, state.optimizerState().length);
+            Checkpoints.State saved = checkpoints.newest(spec, identity, state.optimizerStateArrays());
             if (saved != null) {
                 state.restore(saved.parameters, saved.optimizer, saved.updates);
                 firstEpoch = saved.epoch + 1;
@@ -117,7 +117,7 @@ final class TrainingLoop {
                 long updatesAtStart = state.updates;
                 Round.Outcome r = round.run(state, epoch, t);
                 if (r.divergence() != null) {
-                    throw diverged(epoch, iteration, r.divergence(), state.current);
+                    throw diverged(epoch, iteration, r.divergence(), state.parameters());
                 }
                 history.add(new IterationRecord(epoch, iteration, state.updates - updatesAtStart, r.objective(),
                         r.stepSize(), r.examples(), r.blocks(), millisSince(roundStart), r.gradientNorm(), r.clipped()));
@@ -133,13 +133,15 @@ final class TrainingLoop {
             long diskBytes = round.diskBytesRead() - diskBefore;
             double epochLoss = objectiveSum / weightSum;
             double elapsed = millisSince(start) - listenerMillis;
-            EpochRecord record = endOfEpoch(epoch, epochLoss, elapsed, state.current);
+            state.endOfEpoch();
+            Parameters current = state.parameters();
+            EpochRecord record = endOfEpoch(epoch, epochLoss, elapsed, current);
             logProgress(record, weightSum > 0 ? examples / (millisSince(epochStart) / 1e3) : 0.0,
                     state.updates - updatesBefore, clippedInEpoch, largestNorm, diskBytes, roundsSeconds);
             boolean goOn = true;
             if (listener != null) {
                 long listenerStart = System.nanoTime();
-                goOn = listener.afterEpoch(record, state.current.copy());
+                goOn = listener.afterEpoch(record, current.copy());
                 listenerMillis += millisSince(listenerStart);
             }
             StoppingRule.EpochEnd end = new StoppingRule.EpochEnd(epoch, epochLoss, previousEpochLoss,
@@ -152,7 +154,7 @@ final class TrainingLoop {
             if (checkpoints != null && ((epoch + 1) % checkpointEvery == 0 || stop != Checkpoints.Stop.NONE)) {
                 checkpoints.write(spec, new Checkpoints.State(identity, epoch, iteration, state.updates, epochLoss,
                         stop, bestEpoch, bestValidationLoss, best == null ? null : best.toFlat(),
-                        state.current.toFlat(), state.optimizerState()));
+                        current.toFlat(), state.optimizerState()));
             }
             if (stop != Checkpoints.Stop.NONE) {
                 return result(state, stop == Checkpoints.Stop.CONVERGED);
@@ -168,7 +170,7 @@ final class TrainingLoop {
 
     /** With early stopping the model is the best epoch's; parameters are replaced, never mutated. */
     private Result result(ModelState state, boolean converged) {
-        Parameters model = settings.patience() > 0 && best != null ? best : state.current;
+        Parameters model = settings.patience() > 0 && best != null ? best : state.parameters();
         return new Result(model, history, converged, bestEpoch);
     }
 

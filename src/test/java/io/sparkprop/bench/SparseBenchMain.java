@@ -52,7 +52,9 @@ import org.ejml.data.DMatrixSparseCSC;
  *       take against the dense form, beside the driver's dense Adam update of the same parameters, which the
  *       touched-rows exchange does not remove.</li>
  * </ol>
- * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…}. Options:
+ * (a) also times both inputs with 8 local steps a round ({@code sparse_vs_dense_local_steps}).
+ * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…
+ * sparse_vs_dense_local_steps=…}. Options:
  * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
  * (3), {@code --mllib-rows N} (40,000: 5.2 GB of dense rows for MLlib), {@code --local-steps K} (1: synchronous;
  * (a) only, both inputs).
@@ -62,6 +64,8 @@ public final class SparseBenchMain {
     private static final int MLLIB_WIDE = 1 << 14;
     private static final int NON_ZEROS = 40;
     private static final int DENSE = 784;
+    /** Local steps of (a)'s second pair of fits. */
+    private static final int LOCAL_STEPS = 8;
 
     private SparseBenchMain() {
     }
@@ -147,6 +151,12 @@ public final class SparseBenchMain {
                 + "cached %.1f MB%n", denseSeconds, 1e6 * denseSeconds / rows, 1e3 * denseSeconds / updates,
                 denseFit.cachedBytes() / 1e6);
         System.out.printf(Locale.ROOT, "    sparse/dense per example: %.2f%n", perExample);
+        // the same pair with local steps (a round of LOCAL_STEPS mini-batch updates on each shard)
+        double sparseLocal = medianEpochSeconds(fit(WIDE, hidden, batch, epochs, LOCAL_STEPS, sparse));
+        double denseLocal = medianEpochSeconds(fit(DENSE, hidden, batch, epochs, LOCAL_STEPS, dense));
+        double perExampleLocal = sparseLocal / denseLocal;
+        System.out.printf(Locale.ROOT, "    with %d local steps: sparse epoch %.2f s, dense %.2f s, sparse/dense %.2f%n",
+                LOCAL_STEPS, sparseLocal, denseLocal, perExampleLocal);
         sparse.unpersist();
         dense.unpersist();
 
@@ -181,7 +191,8 @@ public final class SparseBenchMain {
                 MLLIB_WIDE, hidden, ourIteration, theirIteration, reps, ourIteration / theirIteration);
         narrow.unpersist();
         System.out.printf(Locale.ROOT, "result: sparse_vs_dense_per_example=%.3f sparse_vs_mllib=%.4f cached_vs_nnz=%.3f "
-                + "local_steps=%d batch=%d%n", perExample, ourIteration / theirIteration, cachedVsNnz, localSteps, batch);
+                + "sparse_vs_dense_local_steps=%.3f local_steps=%d batch=%d%n", perExample,
+                ourIteration / theirIteration, cachedVsNnz, perExampleLocal, localSteps, batch);
     }
 
     private static TrainingResult fit(int inputs, int hidden, int batch, int epochs, int localSteps,

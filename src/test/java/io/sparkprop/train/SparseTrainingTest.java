@@ -34,9 +34,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Training on sparse rows end to end on {@code local[2]}: the same data packed sparse and dense train to the
- * same parameters (only the first layer's sums are ordered differently) — synchronously, with local steps and
- * in float32 — in a fraction of the cached bytes; the touched-rows exchange gives the same bits at every
- * aggregation depth; the estimator fits, scores and saves sparse data with its {@code sparseThreshold}.
+ * same parameters (only the first layer's sums are ordered differently) — synchronously with plain SGD, whose
+ * lazy first layer is the dense rule, with local steps and in float32 — in a fraction of the cached bytes; the
+ * touched-rows exchange and the lazy first layer give the same bits at every aggregation depth and on resuming;
+ * the estimator fits, scores and saves sparse data with its {@code sparseThreshold}.
  */
 @ExtendWith(LocalSpark.class)
 class SparseTrainingTest {
@@ -75,11 +76,16 @@ class SparseTrainingTest {
                 .tol(0).seed(5).maxEpochs(3).sparseThreshold(threshold).build());
     }
 
+    /**
+     * Plain SGD without ridge term: the lazy first layer of sparse shards is the dense rule exactly (an untouched
+     * row's gradient is zero), so only the order of the first layer's sums differs. (Adam and momentum move rows
+     * that a step does not touch in the dense rule and not in the lazy one: LazyFirstLayerTest checks those.)
+     */
     @Test
     void sparseAndDenseShardsTrainToTheSameParametersInAFractionOfTheBytes() {
         JavaRDD<Example> data = sc.parallelize(rows(1200, 1), 2);
-        TrainingResult sparse = trainer(1.0).fit(data);
-        TrainingResult dense = trainer(0.0).fit(data);
+        TrainingResult sparse = sgdTrainer(1.0).fit(data);
+        TrainingResult dense = sgdTrainer(0.0).fit(data);
         double diff = TestData.maxRelativeDifference(dense.parameters().values(), sparse.parameters().values());
         assertTrue(diff <= 1e-9, "parameters differ by " + diff + " relative");
         assertEquals(dense.history().epochs().get(2).loss(), sparse.history().epochs().get(2).loss(),
@@ -89,6 +95,11 @@ class SparseTrainingTest {
                 + dense.payloadBytes());
         assertTrue(sparse.cachedBytes() < 1.3 * sparse.payloadBytes(), "cached " + sparse.cachedBytes()
                 + " against values " + sparse.payloadBytes());
+    }
+
+    private static Trainer sgdTrainer(double threshold) {
+        return new Trainer(SPEC).setSettings(MlpSettings.builder().optimizer("sgd").stepSize(0.2).batchSize(200)
+                .tol(0).seed(5).maxEpochs(3).sparseThreshold(threshold).build());
     }
 
     @Test
@@ -133,6 +144,20 @@ class SparseTrainingTest {
                 () -> new Trainer(SPEC).setSettings(MlpSettings.builder().optimizer("adam").stepSize(0.01)
                         .batchSize(200).tol(0).seed(5).maxEpochs(4).build()).setCheckpointing(folder, 1, true).fit(data));
         assertTrue(e.getMessage().contains("sparse threshold 1.0, this run has the default"), e.getMessage());
+    }
+
+    /** The lazy first layer's state (Adam's moments per row, the ridge term's catch-up) resumes to the same bits. */
+    @Test
+    void aLazyRunWithARidgeTermResumesToTheSameBits() {
+        JavaRDD<Example> data = sc.parallelize(rows(800, 6), 2);
+        java.util.function.IntFunction<Trainer> trainer = epochs -> new Trainer(SPEC).setSettings(MlpSettings.builder()
+                .optimizer("adam").stepSize(0.01).regParam(0.01).batchSize(100).tol(0).seed(7).maxEpochs(epochs)
+                .sparseThreshold(1.0).build());
+        double[] uninterrupted = trainer.apply(4).fit(data).parameters().toFlat();
+        String folder = dir.resolve("ridge-checkpoints").toString();
+        trainer.apply(2).setCheckpointing(folder, 1, false).fit(data);
+        TrainingResult resumed = trainer.apply(4).setCheckpointing(folder, 1, true).fit(data);
+        assertArrayEquals(uninterrupted, resumed.parameters().toFlat(), 0.0);
     }
 
     @Test

@@ -130,6 +130,8 @@ public final class BackpropKernel {
         /** {@code W_0ᵀ} for sparse blocks, one array of {@code n_1} per feature, valid when {@link #transposedLoaded}. */
         private double[][] firstLayerRows;
         private boolean transposedLoaded;
+        /** Whether {@link #firstLayerRows} are the caller's ({@link #load(Parameters, double[][])}): never written. */
+        private boolean externalRows;
 
         private Weights() {
         }
@@ -144,6 +146,14 @@ public final class BackpropKernel {
      */
     public Weights load(Parameters params) {
         checkParameters(params);
+        if (!params.holdsFirstLayerWeights()) {
+            throw new IllegalArgumentException("parameters without the first layer's weights need its rows "
+                    + "(BackpropKernel.load(Parameters, double[][]))");
+        }
+        if (loaded.externalRows) {
+            loaded.firstLayerRows = null;
+            loaded.externalRows = false;
+        }
         loaded.params = params;
         loaded.transposedLoaded = false;
         if (precision == Precision.FLOAT32) {
@@ -152,6 +162,37 @@ public final class BackpropKernel {
             }
             params.copyToFloats(loaded.values);
         }
+        return loaded;
+    }
+
+    /**
+     * Loads parameters whose first layer's weights are kept as rows per feature ({@code W_0ᵀ}: row {@code f} the
+     * {@code n_1} weights of feature {@code f}), with {@code rest} the other values
+     * ({@link Parameters#withoutFirstLayerWeights(NetworkSpec)}): what a wide sparse first layer trains with. The
+     * sparse blocks' passes read {@code rows} in place (read only, never written; no transposed copy is made);
+     * such weights take sparse blocks only. Float64 kernels only.
+     *
+     * @throws IllegalArgumentException if {@code rest} are not of this kernel's network or hold {@code W_0}, or
+     *                                  {@code rows} are not {@code n_0} rows of {@code n_1}
+     */
+    public Weights load(Parameters rest, double[][] rows) {
+        checkParameters(rest);
+        if (rest.holdsFirstLayerWeights()) {
+            throw new IllegalArgumentException("expected parameters without the first layer's weights beside its rows");
+        }
+        if (precision != Precision.FLOAT64) {
+            throw new IllegalArgumentException("a " + precision.lowerName() + " kernel reads the first layer from "
+                    + "its parameters, not from rows");
+        }
+        if (rows.length != spec.inputSize() || (rows.length > 0 && rows[0].length != spec.width(0))) {
+            throw new IllegalArgumentException("expected " + spec.inputSize() + " first-layer rows of "
+                    + spec.width(0) + " weights, found " + rows.length + " of "
+                    + (rows.length > 0 ? rows[0].length : 0));
+        }
+        loaded.params = rest;
+        loaded.firstLayerRows = rows;
+        loaded.externalRows = true;
+        loaded.transposedLoaded = true;
         return loaded;
     }
 
@@ -720,6 +761,10 @@ public final class BackpropKernel {
         checkPrecision("inputs", x);
         if (examplesAsRows && x instanceof DMatrixSparseCSC) {
             throw new IllegalArgumentException("a sparse block holds examples as columns, not rows");
+        }
+        if (!(x instanceof DMatrixSparseCSC) && !params.params.holdsFirstLayerWeights()) {
+            throw new IllegalArgumentException("a dense block needs the first layer's weights, which these "
+                    + "parameters keep as rows per feature (sparse blocks only)");
         }
         int features = examplesAsRows ? x.getNumCols() : x.getNumRows();
         if (features != spec.inputSize()) {
