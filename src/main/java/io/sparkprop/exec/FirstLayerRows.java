@@ -92,22 +92,13 @@ public final class FirstLayerRows implements AutoCloseable {
             return current();
         }
         // one delta from the snapshot to this version in place of the ones kept
-        int count = 0;
-        for (boolean c : changedSinceSnapshot) {
-            count += c ? 1 : 0;
-        }
-        int[] all = new int[count];
-        for (int f = 0, k = 0; f < rows.length; f++) {
-            if (changedSinceSnapshot[f]) {
-                all[k++] = f;
-            }
-        }
+        int[] all = marked(changedSinceSnapshot, false);
         for (Broadcast<Rows> d : deltas) {
             d.destroy();
         }
         deltas.clear();
         deltas.add(sc.broadcast(new Rows(snapshotVersion, version, all, pick(rows, all))));
-        deltaRows = count;
+        deltaRows = all.length;
         return current();
     }
 
@@ -117,6 +108,22 @@ public final class FirstLayerRows implements AutoCloseable {
             throw new IllegalStateException("no rows published yet");
         }
         return new Version(runId, version, snapshotVersion, snapshot, new ArrayList<>(deltas));
+    }
+
+    /** The indices of {@code marks} that are set, ascending; with {@code clear}, each is cleared as it is read. */
+    public static int[] marked(boolean[] marks, boolean clear) {
+        int count = 0;
+        for (boolean m : marks) {
+            count += m ? 1 : 0;
+        }
+        int[] indices = new int[count];
+        for (int f = 0, k = 0; f < marks.length; f++) {
+            if (marks[f]) {
+                indices[k++] = f;
+                marks[f] = !clear;
+            }
+        }
+        return indices;
     }
 
     private static double[][] pick(double[][] rows, int[] features) {

@@ -2,6 +2,7 @@ package io.sparkprop.train;
 
 import java.util.Arrays;
 
+import io.sparkprop.exec.FirstLayerRows;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.optim.LazyFirstLayer;
 import io.sparkprop.optim.Optimizer;
@@ -105,18 +106,7 @@ final class ModelState {
             Arrays.fill(changed, false);
             return null;
         }
-        int count = 0;
-        for (boolean c : changed) {
-            count += c ? 1 : 0;
-        }
-        int[] features = new int[count];
-        for (int f = 0, k = 0; f < changed.length; f++) {
-            if (changed[f]) {
-                features[k++] = f;
-                changed[f] = false;
-            }
-        }
-        return features;
+        return FirstLayerRows.marked(changed, true);
     }
 
     /** The optimisers' state arrays in the flat layout: the rule's, then the outer update's (live for dense rounds). */

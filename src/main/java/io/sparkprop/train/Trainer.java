@@ -461,7 +461,7 @@ public final class Trainer {
 
     /** The arrays of state the update rule keeps (0 for sgd, 1 for momentum, 2 for Adam). */
     private static int stateArrays(MlpSettings s) {
-        return s.updateRule().newUpdater(0).state().length;
+        return s.updateRule().stateArrays();
     }
 
     /**
