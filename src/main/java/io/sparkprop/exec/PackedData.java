@@ -45,6 +45,11 @@ public final class PackedData implements AutoCloseable {
     private final long payloadBytes;
     /** How long {@link #cachedBytes} waits at most for Spark's status store to see every cached shard. */
     private static final long CACHED_BYTES_WAIT_NANOS = 2_000_000_000L;
+    /**
+     * How long {@link #close} waits at most for the tasks of a failed or cancelled job to stop before it removes
+     * the blocks (a task that stops later may leave a file until its executor stops, with a warning).
+     */
+    private static final long TASK_END_WAIT_MS = 60_000L;
     private final long cachedBytes;
     private final long[] classCounts;
     /** The RDD id under which the executors keep the blocks that went to disk ({@link DiskBlocks}). */
@@ -226,6 +231,7 @@ public final class PackedData implements AutoCloseable {
                 : io.sparkprop.nn.kernel.TrainingTerms.classes(spec.outputSize());
         // an RDD of nothing, whose id names the blocks the executors put on disk: unpersisting it removes them
         JavaRDD<Object> onDisk = sc.emptyRDD().setName("sparkprop " + what + " blocks on disk");
+        RunningTasks.of(sc.sc()); // before the first job over the shards, so that it follows their tasks
         ShardPacker.Storage storage = new ShardPacker.Storage(onDisk.id(), partitions);
         ShardPacker packer = new ShardPacker(spec.inputSize(), spec.outputSize(), block)
                 .withColumnNames(featuresCol, labelCol).withPrecision(precision)
@@ -295,8 +301,7 @@ public final class PackedData implements AutoCloseable {
             return packed;
         } finally {
             if (!kept) {
-                shards.unpersist(false);
-                onDisk.unpersist(true);
+                remove(shards, onDisk, true);
             }
             sc.setJobDescription(previous);
         }
@@ -334,8 +339,23 @@ public final class PackedData implements AutoCloseable {
      */
     @Override
     public void close() {
-        shards.unpersist(false);
-        onDisk.unpersist(diskBytes > 0);
+        remove(shards, onDisk, diskBytes > 0);
+    }
+
+    /**
+     * Waits for the tasks over {@code shards} that still run (those of a failed or cancelled job, which Spark
+     * kills after the job has returned: a packing task among them would write its chunks after the removal),
+     * at most {@link #TASK_END_WAIT_MS}, then unpersists the shards and removes the blocks on disk.
+     */
+    private static void remove(JavaRDD<Shard> shards, JavaRDD<Object> onDisk, boolean waitForDisk) {
+        try {
+            RunningTasks.of(shards.context()).awaitNoneOver(shards.id(), TASK_END_WAIT_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the blocks are removed all the same; a late task may leave one
+        } finally {
+            shards.unpersist(false);
+            onDisk.unpersist(waitForDisk);
+        }
     }
 
     /**

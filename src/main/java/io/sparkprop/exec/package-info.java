@@ -7,7 +7,8 @@
  * {@code BlockCodec}, in chunks the block manager keeps, {@code DiskBlocks}, read ahead of the kernel by
  * {@link io.sparkprop.exec.Shard#read}); and the packed data of a fit ({@link io.sparkprop.exec.PackedData}:
  * the cached shards, counted and checked in one pass, and the one kind of job on them,
- * {@link io.sparkprop.exec.PackedData#onShards}); the parameters a job ships ({@link io.sparkprop.exec.Shipped})
+ * {@link io.sparkprop.exec.PackedData#onShards}; removed only once no task of theirs still runs,
+ * {@code RunningTasks}); the parameters a job ships ({@link io.sparkprop.exec.Shipped})
  * and a sparse first layer's rows kept on the executors between jobs ({@link io.sparkprop.exec.FirstLayerRows}:
  * snapshots and deltas of the rows that changed);
  * the per-shard tasks, one base for their shared prologue ({@code ShardTask}: the shard, the empty check, the

@@ -301,6 +301,51 @@ class OutOfCoreTest {
         assertEquals(before, rddFiles(), "after cancellation");
     }
 
+    private static final java.util.concurrent.atomic.AtomicLong LATE_TASK_SPINS_UNTIL =
+            new java.util.concurrent.atomic.AtomicLong();
+
+    @Test
+    void aPackingTaskThatOutlivesItsCancelledJobLeavesNoFile() throws Exception {
+        List<File> before = rddFiles();
+        // partition 1 reads its rows, then spins for 3 s deaf to the kill that comes meanwhile and packs them:
+        // its chunks reach the block manager after the job has returned to the driver as cancelled
+        JavaRDD<Example> late = data().mapPartitionsWithIndex((p, it) -> {
+            List<Example> rows = new ArrayList<>();
+            it.forEachRemaining(rows::add);
+            if (p == 1) {
+                long until = System.nanoTime() + 3_000_000_000L;
+                LATE_TASK_SPINS_UNTIL.set(until);
+                while (System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+            }
+            return rows.iterator();
+        }, true);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread packing = new Thread(() -> {
+            sc.setJobGroup("late-packing", "cancelled packing", false); // the default: tasks are not interrupted
+            try {
+                withStorageMemory("0", () -> PackedData.pack(sc, late, SPEC, 16, Precision.FLOAT64, 0.0, "training",
+                        null, null)).close();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        packing.start();
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (before.containsAll(rddFiles()) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        sc.cancelJobGroup("late-packing");
+        packing.join(60_000);
+        assertTrue(failure.get() != null, "the packing was cancelled");
+        // look once the late task has surely written its chunks (local mode: the task runs in this JVM)
+        while (System.nanoTime() < LATE_TASK_SPINS_UNTIL.get() + 1_000_000_000L) {
+            Thread.sleep(50);
+        }
+        assertEquals(before, rddFiles(), "after the late task ended");
+    }
+
     @Test
     void aDamagedBlockNamesItsFile() throws IOException {
         List<File> before = rddFiles();
