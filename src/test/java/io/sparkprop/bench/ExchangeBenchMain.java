@@ -1,0 +1,322 @@
+package io.sparkprop.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.sparkprop.exec.OrderedTreeAggregate;
+import io.sparkprop.nn.Activation;
+import io.sparkprop.nn.NetworkSpec;
+import io.sparkprop.testutil.ChildJvm;
+import io.sparkprop.testutil.NetnsCluster;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+/**
+ * {@code jobs/bench exchange}: the parameter exchange of one round on a cluster of several hosts made of
+ * network namespaces on this machine ({@link NetnsCluster}: each host one link shaped to {@code --rate},
+ * 1 Gbit/s by default), for 1, 2 and 4 workers of one executor each, at the parameter counts of
+ * 784-256-128-10 (235k) and 784-4096-512-10 (5.3M). A round is what the trainer's synchronous round moves:
+ * the driver broadcasts {@code θ} (8P bytes, Spark's torrent broadcast), every task reads it and returns a
+ * full-size partial result (8P bytes), and the partials are summed in partition order by each exchange:
+ * <ul>
+ *   <li>{@code direct}: every partial to the driver, summed there (the trainer's choice while
+ *       {@code n · 8P ≤} {@link OrderedTreeAggregate#DIRECT_MERGE_BYTES});</li>
+ *   <li>{@code tree}: {@link OrderedTreeAggregate}'s pairwise merges on the executors, one partial to the
+ *       driver (its choice when the driver's share of its heap cannot hold the partials).</li>
+ * </ul>
+ * Per round, the median of {@code --reps} rounds after two: its time, and the bytes that crossed the
+ * driver's link and each worker's link (received + sent, from the namespaces' interface counters), as a
+ * multiple of 8P. The driver runs in its own namespace as a child JVM; this JVM builds the cluster, runs
+ * the driver once per cluster size and prints the table.
+ *
+ * <p>Options: {@code --quick} (fewer rounds; 1 and 4 workers), {@code --workers 1,2,4}, {@code --rate 1gbit},
+ * {@code --reps N} (7). Needs root and iproute2 ({@code ip}, {@code tc}).
+ */
+public final class ExchangeBenchMain {
+    private static final NetworkSpec MNIST = NetworkSpec.builder().input(784).dense(256, Activation.RELU)
+            .dense(128, Activation.RELU).dense(10, Activation.SOFTMAX).build();
+    private static final NetworkSpec BIG = NetworkSpec.builder().input(784).dense(4096, Activation.RELU)
+            .dense(512, Activation.RELU).dense(10, Activation.SOFTMAX).build();
+    private static final String[] PATHS = {"direct", "tree"};
+
+    private ExchangeBenchMain() {
+    }
+
+    /** One measured point: medians per round. */
+    record Point(int workers, long parameters, String path, double roundMs, double driverBytes,
+                 double workerBytesMax, double workerBytesMean) {
+        double driverVsP() {
+            return driverBytes / (8.0 * parameters);
+        }
+
+        double workerVsP() {
+            return workerBytesMax / (8.0 * parameters);
+        }
+
+        static Point parse(String line) {
+            Map<String, String> f = new java.util.HashMap<>();
+            for (String kv : line.substring("point ".length()).trim().split("\\s+")) {
+                String[] p = kv.split("=", 2);
+                f.put(p[0], p[1]);
+            }
+            return new Point(Integer.parseInt(f.get("workers")), Long.parseLong(f.get("P")), f.get("path"),
+                    Double.parseDouble(f.get("round_ms")), Double.parseDouble(f.get("driver_bytes")),
+                    Double.parseDouble(f.get("worker_bytes_max")), Double.parseDouble(f.get("worker_bytes_mean")));
+        }
+
+        String line() {
+            return String.format(Locale.ROOT, "point workers=%d P=%d path=%s round_ms=%.1f driver_bytes=%.0f "
+                    + "worker_bytes_max=%.0f worker_bytes_mean=%.0f", workers, parameters, path, roundMs, driverBytes,
+                    workerBytesMax, workerBytesMean);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--driver")) {
+            driver(args);
+            return;
+        }
+        boolean quick = false;
+        int[] workerCounts = null;
+        String rate = "1gbit";
+        int reps = 7;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> quick = true;
+                case "--workers" -> workerCounts = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt)
+                        .toArray();
+                case "--rate" -> rate = args[++i];
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                default -> {
+                    System.err.println("unknown option " + args[i] + "\nusage: jobs/bench exchange [--quick] "
+                            + "[--workers 1,2,4] [--rate 1gbit] [--reps N]");
+                    System.exit(2);
+                }
+            }
+        }
+        if (workerCounts == null) {
+            workerCounts = quick ? new int[] {1, 4} : new int[] {1, 2, 4};
+        }
+        if (quick) {
+            reps = Math.min(reps, 3);
+        }
+        String home = System.getProperty("sparkprop.sparkHome");
+        String classPath = System.getProperty("java.class.path");
+        System.out.printf(Locale.ROOT, "links shaped to %s each way (tc tbf; no added latency); P = %d (%s) and %d (%s); "
+                + "%d rounds a point after 2%n", rate, MNIST.parameterCount(), MNIST, BIG.parameterCount(), BIG, reps);
+        List<Point> points = new ArrayList<>();
+        for (int n : workerCounts) {
+            try (NetnsCluster cluster = NetnsCluster.start(n, rate, home, "1500m")) {
+                List<String> command = new ArrayList<>(ChildJvm.command("4g", classPath,
+                        ExchangeBenchMain.class.getName(), "--driver", cluster.masterUrl(),
+                        cluster.address(NetnsCluster.DRIVER), Integer.toString(reps),
+                        System.getProperty("sparkprop.executorClassPath")));
+                for (int w = 1; w <= n; w++) {
+                    command.add(Long.toString(cluster.hostPid(w)));
+                }
+                Process driver = cluster.start(NetnsCluster.DRIVER, "driver", command,
+                        Map.of("OPENBLAS_NUM_THREADS", "1"));
+                if (!driver.waitFor(30, TimeUnit.MINUTES) || driver.exitValue() != 0) {
+                    driver.destroyForcibly();
+                    throw new IllegalStateException("the driver of " + n + " workers failed: "
+                            + tail(cluster.logs().resolve("driver.log")));
+                }
+                for (String line : Files.readAllLines(cluster.logs().resolve("driver.log"))) {
+                    if (line.startsWith("point ")) {
+                        Point p = Point.parse(line);
+                        points.add(p);
+                        System.out.println(p.line());
+                    }
+                }
+            }
+        }
+        report(points);
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+
+    private static void report(List<Point> points) {
+        System.out.println();
+        System.out.println("per round (median): time, and bytes on a link (received + sent) / 8P");
+        System.out.printf(Locale.ROOT, "%8s %9s %7s %10s %12s %14s%n", "workers", "P", "path", "round ms",
+                "driver / 8P", "worker max / 8P");
+        for (Point p : points) {
+            System.out.printf(Locale.ROOT, "%8d %9d %7s %10.1f %12.2f %14.2f%n", p.workers(), p.parameters(), p.path(),
+                    p.roundMs(), p.driverVsP(), p.workerVsP());
+        }
+        int most = points.stream().mapToInt(Point::workers).max().orElse(0);
+        double driverMax = 0;
+        double workerMax = 0;
+        double bestBig = Double.MAX_VALUE;
+        double directBig = Double.NaN;
+        for (Point p : points) {
+            if (p.workers() != most) {
+                continue;
+            }
+            driverMax = Math.max(driverMax, p.driverVsP());
+            workerMax = Math.max(workerMax, p.workerVsP());
+            if (p.parameters() == BIG.parameterCount()) {
+                bestBig = Math.min(bestBig, p.roundMs());
+                if (p.path().equals("direct")) {
+                    directBig = p.roundMs();
+                }
+            }
+        }
+        // today's exchanges only: the figures the new exchange is to be compared with
+        System.out.printf(Locale.ROOT, "result: baseline_driver_bytes_per_round_vs_P=%.2f "
+                + "baseline_worker_bytes_per_round_vs_P=%.2f baseline_round_5m_best_ms=%.0f "
+                + "baseline_round_5m_direct_ms=%.0f workers=%d%n", driverMax, workerMax, bestBig, directBig, most);
+    }
+
+    // ---- the driver, in its own namespace -------------------------------------------------------------------
+
+    private static void driver(String[] args) throws Exception {
+        String master = args[1];
+        String host = args[2];
+        int reps = Integer.parseInt(args[3]);
+        String executorClassPath = args[4];
+        long[] workerPids = new long[args.length - 5];
+        for (int i = 5; i < args.length; i++) {
+            workerPids[i - 5] = Long.parseLong(args[i]);
+        }
+        int n = workerPids.length;
+        SparkSession spark = SparkSession.builder().master(master).appName("sparkprop-bench-exchange")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", host)
+                .config("spark.driver.bindAddress", host).config("spark.executor.memory", "1g")
+                .config("spark.executor.cores", "1").config("spark.cores.max", Integer.toString(n))
+                .config("spark.executor.extraClassPath", executorClassPath)
+                .config("spark.executorEnv.OPENBLAS_NUM_THREADS", "1").getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        try {
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            while (sc.sc().getExecutorMemoryStatus().size() < n + 1 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            if (sc.sc().getExecutorMemoryStatus().size() < n + 1) {
+                throw new IllegalStateException(n + " executors did not register within 180 s");
+            }
+            List<Integer> ids = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                ids.add(i);
+            }
+            JavaRDD<Integer> tasks = sc.parallelize(ids, n).cache();
+            tasks.count();
+            for (long p : new long[] {MNIST.parameterCount(), BIG.parameterCount()}) {
+                for (String path : PATHS) {
+                    if (n == 1 && path.equals("tree")) {
+                        continue; // one partial: the same exchange as direct
+                    }
+                    System.out.println(measure(sc, tasks, n, (int) p, path, reps, workerPids).line());
+                }
+            }
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static Point measure(JavaSparkContext sc, JavaRDD<Integer> tasks, int n, int p, String path, int reps,
+                                 long[] workerPids) throws IOException {
+        double[] time = new double[reps];
+        double[] driverBytes = new double[reps];
+        double[] workerMax = new double[reps];
+        double[] workerMean = new double[reps];
+        // random values, as weights are: Spark compresses broadcasts (LZ4), which would shrink a constant θ
+        double[] theta = new java.util.SplittableRandom(7).doubles(p).toArray();
+        for (int r = -2; r < reps; r++) {
+            long[] d0 = NetnsCluster.linkBytes(ProcessHandle.current().pid());
+            long[][] w0 = new long[workerPids.length][];
+            for (int w = 0; w < workerPids.length; w++) {
+                w0[w] = NetnsCluster.linkBytes(workerPids[w]);
+            }
+            long t0 = System.nanoTime();
+            theta[0] = r; // a new θ every round, as the trainer's
+            Broadcast<double[]> b = sc.broadcast(theta);
+            JavaPairRDD<Integer, double[]> partials = tasks.mapPartitionsWithIndex(new Partial(b), true)
+                    .mapToPair(t -> t);
+            double[] sum;
+            if (path.equals("direct")) {
+                List<Tuple2<Integer, double[]>> all = new ArrayList<>(partials.collect());
+                all.sort((a, c) -> Integer.compare(a._1, c._1));
+                sum = new double[p];
+                for (Tuple2<Integer, double[]> t : all) {
+                    for (int i = 0; i < p; i++) {
+                        sum[i] += t._2[i];
+                    }
+                }
+            } else {
+                // a driver budget below n partials: the pairwise merges run on the executors
+                SparkConf conf = sc.getConf().clone().set("spark.driver.maxResultSize",
+                        Long.toString(8L * p + (8L * p) / 4));
+                sum = OrderedTreeAggregate.plan(n, 2, 8L * p, conf, "partial").aggregate(partials, (a, c) -> {
+                    for (int i = 0; i < a.length; i++) {
+                        a[i] += c[i];
+                    }
+                    return a;
+                });
+            }
+            if (sum[0] != n * (r + 1.0) || Math.abs(sum[p - 1] - n * (theta[p - 1] + 1)) > 1e-12 * n) {
+                throw new IllegalStateException("wrong sum " + sum[0] + " in round " + r);
+            }
+            b.destroy();
+            long t1 = System.nanoTime();
+            long[] d1 = NetnsCluster.linkBytes(ProcessHandle.current().pid());
+            if (r < 0) {
+                continue;
+            }
+            time[r] = (t1 - t0) / 1e6;
+            driverBytes[r] = (d1[0] - d0[0]) + (d1[1] - d0[1]);
+            double max = 0;
+            double total = 0;
+            for (int w = 0; w < workerPids.length; w++) {
+                long[] w1 = NetnsCluster.linkBytes(workerPids[w]);
+                double bytes = (w1[0] - w0[w][0]) + (w1[1] - w0[w][1]);
+                max = Math.max(max, bytes);
+                total += bytes;
+            }
+            workerMax[r] = max;
+            workerMean[r] = total / workerPids.length;
+        }
+        return new Point(n, p, path, RoundCost.median(time), RoundCost.median(driverBytes), RoundCost.median(workerMax),
+                RoundCost.median(workerMean));
+    }
+
+    /** A task's partial result: {@code θ + 1} elementwise, full size, keyed by the partition index. */
+    private static final class Partial
+            implements Function2<Integer, Iterator<Integer>, Iterator<Tuple2<Integer, double[]>>> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<double[]> theta;
+
+        Partial(Broadcast<double[]> theta) {
+            this.theta = theta;
+        }
+
+        @Override
+        public Iterator<Tuple2<Integer, double[]>> call(Integer partition, Iterator<Integer> it) {
+            double[] t = theta.value();
+            double[] out = new double[t.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = t[i] + 1;
+            }
+            return Collections.singletonList(new Tuple2<>(partition, out)).iterator();
+        }
+    }
+}
