@@ -215,6 +215,21 @@ public final class OrderedTreeAggregate {
                 : Collections.singletonList(new Tuple2<>(group, result)).iterator();
     }
 
+    /**
+     * Every level of the tree of {@code numPartitions} partitions run here, on a list of partial results keyed by
+     * partition index: the same association as {@link Plan#aggregate}, wherever its levels run, so the same bits.
+     * The sliced exchange merges each slice of the partial results so ({@link SlicedExchange}).
+     *
+     * @return the merged value, or {@code null} if {@code partials} is empty
+     */
+    static <T> T mergeAllLocally(List<Tuple2<Integer, T>> partials, int numPartitions, Merge<T> mergeInPlace) {
+        List<Tuple2<Integer, T>> level = partials;
+        for (int groups : pairwiseLevels(numPartitions)) {
+            level = mergeGroupsLocally(level, groups, mergeInPlace);
+        }
+        return level.isEmpty() ? null : mergeGroupsLocally(level, 1, mergeInPlace).get(0)._2;
+    }
+
     /** {@link #mergeGroups} on a list: group {@code g} merges the keys {@code ≡ g mod groups} in key order. */
     private static <T> List<Tuple2<Integer, T>> mergeGroupsLocally(List<Tuple2<Integer, T>> level, int groups,
                                                                    Merge<T> mergeInPlace) {

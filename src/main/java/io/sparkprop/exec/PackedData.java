@@ -161,12 +161,13 @@ public final class PackedData implements AutoCloseable {
     /**
      * One Spark job over the shards: {@code at} shipped to the executors ({@link Shipped}, in the shards'
      * precision), the task {@code perShard} makes of it run on every shard, and the results keyed by partition
-     * handed to {@code merge} (an ordered merge: {@link OrderedTreeAggregate}); {@code at} must not change until
-     * this returns. Every task on the shards is one of these jobs.
+     * handed to {@code merge} (an ordered merge, {@link OrderedTreeAggregate}, or the sliced exchange's merge and
+     * step, {@link SlicedExchange}), whose result this returns; {@code at} must not change until this returns.
+     * Every task on the shards is one of these jobs.
      */
-    public <T> T onShards(Parameters at,
+    public <T, R> R onShards(Parameters at,
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
-                          Function<JavaPairRDD<Integer, T>, T> merge) {
+                          Function<JavaPairRDD<Integer, T>, R> merge) {
         return onShards(at, new double[0][], perShard, merge);
     }
 
@@ -174,9 +175,9 @@ public final class PackedData implements AutoCloseable {
      * {@link #onShards(Parameters, Function, Function)} with the optimiser's {@code state} shipped beside
      * {@code at} (as doubles); neither may change until this returns.
      */
-    public <T> T onShards(Parameters at, double[][] state,
+    public <T, R> R onShards(Parameters at, double[][] state,
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
-                          Function<JavaPairRDD<Integer, T>, T> merge) {
+                          Function<JavaPairRDD<Integer, T>, R> merge) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
         try (Shipped shipped = Shipped.of(sc, at, state, precision, diskBytesRead)) {
             return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
@@ -188,9 +189,9 @@ public final class PackedData implements AutoCloseable {
      * ({@link Parameters#withoutFirstLayerWeights(io.sparkprop.nn.NetworkSpec)}), whose rows the round ships as
      * {@code rows} ({@link FirstLayerRows}); the tasks read both through {@link Shipped}.
      */
-    public <T> T onShards(Parameters rest, FirstLayerRows.Version rows,
+    public <T, R> R onShards(Parameters rest, FirstLayerRows.Version rows,
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
-                          Function<JavaPairRDD<Integer, T>, T> merge) {
+                          Function<JavaPairRDD<Integer, T>, R> merge) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
         try (Shipped shipped = Shipped.of(sc, rest, rows, new double[0][], precision, diskBytesRead)) {
             return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));

@@ -157,6 +157,58 @@ public final class GradientStep implements Serializable {
         return new Result(finite ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE, meanLoss, objective, norm, clipped);
     }
 
+    /**
+     * {@link #apply(GradientSum, Parameters, Optimizer.Updater, double, long)} on one slice {@code [from, to)} of the
+     * flat layout, for an exchange that merges and updates each slice where it lives: the same formulas value for
+     * value, so the slices together take the bits of the whole step. What concerns the whole batch is the caller's:
+     * {@link Status#EMPTY} and {@link Status#LOSS_NOT_FINITE} (from {@code W} and the loss sum, the same in every
+     * slice), the objective's penalty, and combining the slices' statuses (a step is taken only when every slice is
+     * {@link Status#UPDATED}). Clipping needs the global norm before any slice moves, so it has no slice form.
+     *
+     * @param g            the slice of {@code Σ_i w_i ∇C_i}; modified (becomes the slice of {@code g})
+     * @param weightSum    {@code W > 0}
+     * @param theta        the slice of {@code θ}; modified
+     * @param first        the slice of the rule's first state array ({@code null} for sgd); modified
+     * @param second       the slice of Adam's second moments ({@code null} for others); modified
+     * @param weightRanges {@code [start, end)} pairs, relative to the slice, of the values that are weights (the
+     *                     ridge term's), ascending
+     * @return {@link Status#GRADIENT_NOT_FINITE} (nothing modified but {@code g}), {@link Status#UPDATED} or
+     *         {@link Status#PARAMETERS_NOT_FINITE}
+     * @throws IllegalStateException if this step clips
+     */
+    public Status applySlice(double[] g, double weightSum, double[] theta, double[] first, double[] second,
+                             int[] weightRanges, Optimizer rule, double eta, long age) {
+        if (clipNorm > 0) {
+            throw new IllegalStateException("a clipped step needs the global norm: it has no slice form");
+        }
+        if (!isFinite(g)) {
+            return Status.GRADIENT_NOT_FINITE;
+        }
+        double scale = 1.0 / weightSum; // as Parameters.scaleInPlace(1 / W)
+        for (int i = 0; i < g.length; i++) {
+            g[i] *= scale;
+        }
+        if (regParam > 0) {
+            for (int r = 0; r < weightRanges.length; r += 2) {
+                for (int i = weightRanges[r]; i < weightRanges[r + 1]; i++) {
+                    g[i] += regParam * theta[i]; // ∇(λ/2 ‖W‖²) = λW
+                }
+            }
+        }
+        rule.updateRow(theta, g, 0, first, second, eta, rule.biasCorrections(age));
+        return isFinite(theta) ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE;
+    }
+
+    /** Whether this step clips its gradient (then it has no {@link #applySlice slice form}). */
+    public boolean clips() {
+        return clipNorm > 0;
+    }
+
+    /** {@code λ}, the ridge term's weight. */
+    public double regParam() {
+        return regParam;
+    }
+
     private static boolean isFinite(double[] values) {
         for (double v : values) {
             if (!Double.isFinite(v)) {

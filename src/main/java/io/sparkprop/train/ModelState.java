@@ -36,6 +36,11 @@ final class ModelState {
     LazyFirstLayer firstLayer;
     /** {@code θ} without {@code W_0}, beside {@link #firstLayer}. */
     Parameters rest;
+    /**
+     * The exchange whose slices keep the rule's state on the executors ({@code null}: {@link #updater} keeps it);
+     * its state is the run's while its slices hold {@link #current}, {@link #updater}'s after a restore.
+     */
+    io.sparkprop.exec.SlicedExchange sliced;
     /** The step size of the last update (the end of an epoch brings the rows up to date with it). */
     double lastStepSize;
     private final Optimizer rule;
@@ -111,6 +116,9 @@ final class ModelState {
 
     /** The optimisers' state arrays in the flat layout: the rule's, then the outer update's (live for dense rounds). */
     double[][] optimizerState() {
+        if (sliced != null && sliced.holds(current)) {
+            return sliced.state(updater.state().length);
+        }
         double[][] inner = updater.state();
         if (firstLayer != null) {
             int w0 = Parameters.firstLayerWeightCount(rest.spec());

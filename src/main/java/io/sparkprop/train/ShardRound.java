@@ -76,6 +76,17 @@ abstract class ShardRound implements Round, AutoCloseable {
         return data.onShards(rest, rows, perShard, partials -> plan.aggregate(partials, mergeInPlace));
     }
 
+    /**
+     * {@link #onShards(Parameters, double[][], Function, OrderedTreeAggregate.Merge)} whose results go to
+     * {@code merge} as they are, keyed by partition index (the sliced exchange's step:
+     * {@link io.sparkprop.exec.SlicedExchange}).
+     */
+    <T, R> R onShardsTo(Parameters at,
+                        Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
+                        Function<org.apache.spark.api.java.JavaPairRDD<Integer, T>, R> merge) {
+        return data.onShards(at, new double[0][], perShard, merge);
+    }
+
     /** The training terms of {@code settings}, with balanced class weights from the packing pass's counts. */
     static TrainingTerms terms(MlpSettings settings, long[] classCounts) {
         ClassWeights cw = settings.parsedClassWeights();

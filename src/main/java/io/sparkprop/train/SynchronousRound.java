@@ -4,6 +4,7 @@ import io.sparkprop.exec.BatchGradient;
 import io.sparkprop.exec.FirstLayerRows;
 import io.sparkprop.exec.OrderedTreeAggregate;
 import io.sparkprop.exec.PackedData;
+import io.sparkprop.exec.SlicedExchange;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
@@ -32,6 +33,8 @@ final class SynchronousRound extends ShardRound {
     /** The first layer's rows as the rounds ship them; {@code null} unless kept as rows. */
     private final FirstLayerRows rows;
     private FirstLayerRows.Version shipped;
+    /** The merge and step as a reduce-scatter on the executors; {@code null}: merged on the driver. */
+    private final SlicedExchange sliced;
 
     /**
      * @param roundsPerEpoch rounds an epoch: the shards' blocks are split into this many slices
@@ -39,26 +42,36 @@ final class SynchronousRound extends ShardRound {
      */
     SynchronousRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
                      MlpSettings settings, int roundsPerEpoch, boolean shuffle) {
-        this(sc, data, plan, gemm, settings, roundsPerEpoch, shuffle, false);
+        this(sc, data, plan, gemm, settings, roundsPerEpoch, shuffle, false, null);
     }
 
     /**
      * @param firstLayerRows whether the first layer is kept as rows per feature, updated lazily (every block of
      *                       {@code data} sparse, float64)
+     * @param sliced         the reduce-scatter that merges and steps instead of the driver ({@code null}: the
+     *                       driver's merge, {@code plan}); not with {@code firstLayerRows}; the round closes it
      */
     SynchronousRound(JavaSparkContext sc, PackedData data, OrderedTreeAggregate.Plan plan, GemmChoice gemm,
-                     MlpSettings settings, int roundsPerEpoch, boolean shuffle, boolean firstLayerRows) {
+                     MlpSettings settings, int roundsPerEpoch, boolean shuffle, boolean firstLayerRows,
+                     SlicedExchange sliced) {
         super(sc, data, plan, gemm, settings, roundsPerEpoch);
         this.roundsPerEpoch = roundsPerEpoch;
         this.shuffle = shuffle;
         this.regParam = settings.regParam();
         this.rows = firstLayerRows ? new FirstLayerRows(sc) : null;
+        if (firstLayerRows && sliced != null) {
+            throw new IllegalArgumentException("a first layer kept as rows has no sliced exchange");
+        }
+        this.sliced = sliced;
     }
 
     @Override
     public Outcome run(ModelState state, int epoch, int t) {
         if (state.firstLayer != null) {
             return runWithRows(state, epoch, t);
+        }
+        if (sliced != null) {
+            return runSliced(state, epoch, t);
         }
         double eta = schedule.at(state.updates);
         long blocksBefore = blocksRead.value();
@@ -76,26 +89,61 @@ final class SynchronousRound extends ShardRound {
             state.current = next;
             state.updates++;
         }
-        return outcome(r, sum, blocks, eta);
+        return outcome(r, sum.weightSum(), sum.count(), blocks, eta);
     }
 
-    /** What a step {@code r} on {@code sum} did, as the round reports it. */
-    private static Outcome outcome(GradientStep.Result r, GradientSum sum, long blocks, double eta) {
+    /** What a step {@code r} on a batch of weight {@code weightSum} and {@code count} examples did, as the round reports it. */
+    private static Outcome outcome(GradientStep.Result r, double weightSum, long count, long blocks, double eta) {
         switch (r.status()) {
             case EMPTY:
                 // only zero weights in this slice: nothing to learn from
-                return new Outcome(Double.NaN, 0, sum.count(), blocks, eta, Double.NaN, 0, null);
+                return new Outcome(Double.NaN, 0, count, blocks, eta, Double.NaN, 0, null);
             case LOSS_NOT_FINITE:
             case GRADIENT_NOT_FINITE:
-                return new Outcome(r.meanLoss(), sum.weightSum(), sum.count(), blocks, eta, Double.NaN, 0,
+                return new Outcome(r.meanLoss(), weightSum, count, blocks, eta, Double.NaN, 0,
                         r.status().description() + " (loss " + r.meanLoss() + ")");
             default:
                 break;
         }
         long clipped = r.clipped() ? 1 : 0;
         String divergence = r.status() == GradientStep.Status.PARAMETERS_NOT_FINITE ? r.status().description() : null;
-        return new Outcome(r.objective(), sum.weightSum(), sum.count(), blocks, eta, r.gradientNorm(), clipped,
-                divergence);
+        return new Outcome(r.objective(), weightSum, count, blocks, eta, r.gradientNorm(), clipped, divergence);
+    }
+
+    /**
+     * {@link #run} with the merge and step on the executors ({@link SlicedExchange}): the same formulas and bits
+     * as the driver's; the objective's penalty is computed here, on {@code θ_t}, as {@link GradientStep} does.
+     */
+    private Outcome runSliced(ModelState state, int epoch, int t) {
+        double eta = schedule.at(state.updates);
+        if (!sliced.holds(state.current)) {
+            sliced.seed(state.current, state.updater.state());
+        }
+        state.sliced = sliced;
+        long blocksBefore = blocksRead.value();
+        Parameters at = state.current;
+        long update = state.updates;
+        SlicedExchange.Step s = onShardsTo(at, shipped -> new BatchGradient(shipped, gemm, fingerprints, seed, epoch,
+                t, roundsPerEpoch, shuffle, blocksRead, terms, update),
+                partials -> sliced.step(partials, at.spec(), eta, update));
+        long blocks = blocksRead.value() - blocksBefore;
+        if (s == null) {
+            return new Outcome(Double.NaN, 0, 0, blocks, eta, Double.NaN, 0, null);
+        }
+        double meanLoss = s.weightSum() == 0 ? Double.NaN : s.lossSum() / s.weightSum();
+        double objective = Double.NaN;
+        if (s.status() == GradientStep.Status.UPDATED || s.status() == GradientStep.Status.PARAMETERS_NOT_FINITE) {
+            objective = meanLoss + (regParam > 0 ? 0.5 * regParam * at.weightNormSquared() : 0);
+        }
+        GradientStep.Result r = new GradientStep.Result(s.status(), meanLoss, objective, Double.NaN, false);
+        if (s.status() == GradientStep.Status.UPDATED) {
+            sliced.commit(s);
+            state.current = s.parameters();
+            state.updates++;
+        } else {
+            sliced.discard(s);
+        }
+        return outcome(r, s.weightSum(), s.count(), blocks, eta);
     }
 
     /** {@link #run} of a first layer kept as rows. */
@@ -124,7 +172,7 @@ final class SynchronousRound extends ShardRound {
             state.lastStepSize = eta;
             state.updates++;
         }
-        return outcome(r, sum, blocks, eta);
+        return outcome(r, sum.weightSum(), sum.count(), blocks, eta);
     }
 
     /**
@@ -142,11 +190,14 @@ final class SynchronousRound extends ShardRound {
                 : new ModelState(initial, rule, null);
     }
 
-    /** Removes the shipped rows' broadcasts. */
+    /** Removes the shipped rows' broadcasts, or the sliced exchange's slices. */
     @Override
     public void close() {
         if (rows != null) {
             rows.close();
+        }
+        if (sliced != null) {
+            sliced.close();
         }
     }
 

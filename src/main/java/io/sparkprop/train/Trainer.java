@@ -9,6 +9,7 @@ import io.sparkprop.data.Example;
 import io.sparkprop.exec.HeldOutLoss;
 import io.sparkprop.exec.OrderedTreeAggregate;
 import io.sparkprop.exec.PackedData;
+import io.sparkprop.exec.SlicedExchange;
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.linalg.Precision;
@@ -332,8 +333,18 @@ public final class Trainer {
                         + "shipped as the rows that changed and updated lazily (the rows a step touches)",
                         Parameters.firstLayerWeightCount(spec));
             }
+            SlicedExchange sliced = null;
+            if (!local) {
+                String unsupported = firstLayerRows ? "the first layer is kept as rows"
+                        : s.clipNorm() > 0 ? "clipNorm needs the global norm before any slice moves" : null;
+                if (SlicedExchange.choose(sc, partitions, 8L * spec.parameterCount(), unsupported)) {
+                    sliced = new SlicedExchange(sc, spec, partitions, partitions, s.updateRule(),
+                            new io.sparkprop.optim.GradientStep(s.regParam(), s.clipNorm()));
+                    LOG.info("sparkprop: {}", sliced.describe());
+                }
+            }
             ShardRound round = local ? new LocalStepsRound(sc, packed, plan, gemm, s, updates)
-                    : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch, firstLayerRows);
+                    : new SynchronousRound(sc, packed, plan, gemm, s, updates, !fullBatch, firstLayerRows, sliced);
             if (round.terms.classFactors() != null) {
                 LOG.info("sparkprop: class weights {}: training examples per class {}, factors {}", s.classWeights(),
                         java.util.Arrays.toString(packed.classCounts()),
@@ -351,7 +362,8 @@ public final class Trainer {
                 round.close();
             }
             return new TrainingResult(r.parameters(), r.history(), packed.count(), packed.weightSum(), partitions, block,
-                    updates, packed.cachedBytes(), packed.payloadBytes(), r.converged(), r.bestEpoch(), plan.toString(),
+                    updates, packed.cachedBytes(), packed.payloadBytes(), r.converged(), r.bestEpoch(),
+                    sliced != null ? sliced.describe() : plan.toString(),
                     gemm.describe(), round.otherFingerprints(), s.precision(), packed.memoryBytes(),
                     packed.diskBytes(), local ? s.localSteps() : 1);
         } finally {
