@@ -15,7 +15,8 @@
  * shipped parameters, the thread's kernel from {@code KernelCache}) and three tasks
  * ({@link io.sparkprop.exec.BatchGradient}, {@link io.sparkprop.exec.LocalSteps},
  * {@link io.sparkprop.exec.HeldOutLoss}) reading blocks in the epoch's seeded order ({@code BlockSchedule});
- * the fixed-order merge of their results ({@link io.sparkprop.exec.OrderedTreeAggregate}); the models' block-wise
+ * the fixed-order merge of their results ({@link io.sparkprop.exec.OrderedTreeAggregate}), or their merge and the
+ * step slice by slice on the executors ({@link io.sparkprop.exec.SlicedExchange}, the rule's state sharded there); the models' block-wise
  * scoring ({@link io.sparkprop.exec.BlockScorer}); and failed jobs turned back into the input error a user needs
  * ({@link io.sparkprop.exec.SparkJobs}). The driver's algorithms ({@code train}, {@code ridge}) sit above it. All
  * of it is {@link io.sparkprop.util.Internal}.

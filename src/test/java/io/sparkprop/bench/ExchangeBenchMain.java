@@ -30,22 +30,26 @@ import scala.Tuple2;
  * {@code jobs/bench exchange}: the parameter exchange of one round on a cluster of several hosts made of
  * network namespaces on this machine ({@link NetnsCluster}: each host one link shaped to {@code --rate},
  * 1 Gbit/s by default), for 1, 2 and 4 workers of one executor each, at the parameter counts of
- * 784-256-128-10 (235k) and 784-4096-512-10 (5.3M). A round is what the trainer's synchronous round moves:
- * the driver broadcasts {@code θ} (8P bytes, Spark's torrent broadcast), every task reads it and returns a
- * full-size partial result (8P bytes), and the partials are summed in partition order by each exchange:
+ * 784-256-128-10 (235k) and 784-4096-512-10 (5.3M).
  * <ul>
- *   <li>{@code direct}: every partial to the driver, summed there (the trainer's choice while
- *       {@code n · 8P ≤} {@link OrderedTreeAggregate#DIRECT_MERGE_BYTES});</li>
- *   <li>{@code tree}: {@link OrderedTreeAggregate}'s pairwise merges on the executors, one partial to the
- *       driver (its choice when the driver's share of its heap cannot hold the partials).</li>
+ *   <li>Bare exchanges, as a synchronous round moves its values: the driver broadcasts {@code θ} (8P bytes,
+ *       Spark's torrent broadcast), every task reads it and returns a full-size partial result (8P bytes), and
+ *       the partials are summed in partition order {@code direct}ly at the driver, or by {@link OrderedTreeAggregate}'s
+ *       pairwise merges on the executors ({@code tree}, one partial to the driver).</li>
+ *   <li>The trainer's own synchronous rounds (Adam, full batch, one example per shard, so that the round is its
+ *       exchange) with {@code spark.sparkprop.exchange} {@code driver} ({@code trainer-driver}: the driver's merge
+ *       as the trainer plans it) and {@code sliced} ({@code trainer-sliced}: {@link io.sparkprop.exec.SlicedExchange}).</li>
  * </ul>
- * Per round, the median of {@code --reps} rounds after two: its time, and the bytes that crossed the
- * driver's link and each worker's link (received + sent, from the namespaces' interface counters), as a
- * multiple of 8P. The driver runs in its own namespace as a child JVM; this JVM builds the cluster, runs
- * the driver once per cluster size and prints the table.
+ * Per round, the median of {@code --reps} rounds after the first ones: its time, and the bytes that crossed the
+ * driver's link and the busiest worker's link (received + sent, from the namespaces' interface counters), as a
+ * multiple of 8P. The driver runs in its own namespace as a child JVM; this JVM builds the cluster, runs the
+ * driver once per cluster size and prints the table; the last line gives the sliced exchange's figures at the
+ * most workers: {@code result: driver_bytes_per_round_vs_P=… worker_bytes_per_round_vs_P=… round_5m_vs_direct=…
+ * workers=…} (the last ratio: its 5.3M round against {@code trainer-driver}'s).
  *
- * <p>Options: {@code --quick} (fewer rounds; 1 and 4 workers), {@code --workers 1,2,4}, {@code --rate 1gbit},
- * {@code --reps N} (7). Needs root and iproute2 ({@code ip}, {@code tc}).
+ * <p>Options: {@code --quick} (3 rounds; 1 and 4 workers), {@code --workers 1,2,4}, {@code --rate 1gbit},
+ * {@code --reps N} (7), {@code --trainer-only} (no bare exchanges). Needs root and iproute2 ({@code ip},
+ * {@code tc}).
  */
 public final class ExchangeBenchMain {
     private static final NetworkSpec MNIST = NetworkSpec.builder().input(784).dense(256, Activation.RELU)
@@ -95,16 +99,18 @@ public final class ExchangeBenchMain {
         int[] workerCounts = null;
         String rate = "1gbit";
         int reps = 7;
+        boolean trainerOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
+                case "--trainer-only" -> trainerOnly = true;
                 case "--workers" -> workerCounts = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt)
                         .toArray();
                 case "--rate" -> rate = args[++i];
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 default -> {
                     System.err.println("unknown option " + args[i] + "\nusage: jobs/bench exchange [--quick] "
-                            + "[--workers 1,2,4] [--rate 1gbit] [--reps N]");
+                            + "[--workers 1,2,4] [--rate 1gbit] [--reps N] [--trainer-only]");
                     System.exit(2);
                 }
             }
@@ -125,7 +131,7 @@ public final class ExchangeBenchMain {
                 List<String> command = new ArrayList<>(ChildJvm.command("4g", classPath,
                         ExchangeBenchMain.class.getName(), "--driver", cluster.masterUrl(),
                         cluster.address(NetnsCluster.DRIVER), Integer.toString(reps),
-                        System.getProperty("sparkprop.executorClassPath")));
+                        System.getProperty("sparkprop.executorClassPath"), Boolean.toString(trainerOnly)));
                 for (int w = 1; w <= n; w++) {
                     command.add(Long.toString(cluster.hostPid(w)));
                 }
@@ -165,25 +171,26 @@ public final class ExchangeBenchMain {
         int most = points.stream().mapToInt(Point::workers).max().orElse(0);
         double driverMax = 0;
         double workerMax = 0;
-        double bestBig = Double.MAX_VALUE;
-        double directBig = Double.NaN;
+        double slicedBig = Double.NaN;
+        double driverBig = Double.NaN;
         for (Point p : points) {
             if (p.workers() != most) {
                 continue;
             }
-            driverMax = Math.max(driverMax, p.driverVsP());
-            workerMax = Math.max(workerMax, p.workerVsP());
-            if (p.parameters() == BIG.parameterCount()) {
-                bestBig = Math.min(bestBig, p.roundMs());
-                if (p.path().equals("direct")) {
-                    directBig = p.roundMs();
+            if (p.path().equals("trainer-sliced")) {
+                driverMax = Math.max(driverMax, p.driverVsP());
+                workerMax = Math.max(workerMax, p.workerVsP());
+                if (p.parameters() == BIG.parameterCount()) {
+                    slicedBig = p.roundMs();
                 }
             }
+            if (p.path().equals("trainer-driver") && p.parameters() == BIG.parameterCount()) {
+                driverBig = p.roundMs();
+            }
         }
-        // today's exchanges only: the figures the new exchange is to be compared with
-        System.out.printf(Locale.ROOT, "result: baseline_driver_bytes_per_round_vs_P=%.2f "
-                + "baseline_worker_bytes_per_round_vs_P=%.2f baseline_round_5m_best_ms=%.0f "
-                + "baseline_round_5m_direct_ms=%.0f workers=%d%n", driverMax, workerMax, bestBig, directBig, most);
+        // the sliced exchange's bytes at the most workers, and its 5.3M round against the driver's merge there
+        System.out.printf(Locale.ROOT, "result: driver_bytes_per_round_vs_P=%.2f worker_bytes_per_round_vs_P=%.2f "
+                + "round_5m_vs_direct=%.3f workers=%d%n", driverMax, workerMax, slicedBig / driverBig, most);
     }
 
     // ---- the driver, in its own namespace -------------------------------------------------------------------
@@ -193,9 +200,10 @@ public final class ExchangeBenchMain {
         String host = args[2];
         int reps = Integer.parseInt(args[3]);
         String executorClassPath = args[4];
-        long[] workerPids = new long[args.length - 5];
-        for (int i = 5; i < args.length; i++) {
-            workerPids[i - 5] = Long.parseLong(args[i]);
+        boolean trainerOnly = Boolean.parseBoolean(args[5]);
+        long[] workerPids = new long[args.length - 6];
+        for (int i = 6; i < args.length; i++) {
+            workerPids[i - 6] = Long.parseLong(args[i]);
         }
         int n = workerPids.length;
         SparkSession spark = SparkSession.builder().master(master).appName("sparkprop-bench-exchange")
@@ -220,12 +228,16 @@ public final class ExchangeBenchMain {
             }
             JavaRDD<Integer> tasks = sc.parallelize(ids, n).cache();
             tasks.count();
-            for (long p : new long[] {MNIST.parameterCount(), BIG.parameterCount()}) {
-                for (String path : PATHS) {
+            for (NetworkSpec spec : new NetworkSpec[] {MNIST, BIG}) {
+                int p = (int) spec.parameterCount();
+                for (String path : trainerOnly ? new String[0] : PATHS) {
                     if (n == 1 && path.equals("tree")) {
                         continue; // one partial: the same exchange as direct
                     }
-                    System.out.println(measure(sc, tasks, n, (int) p, path, reps, workerPids).line());
+                    System.out.println(measure(sc, tasks, n, p, path, reps, workerPids).line());
+                }
+                for (String exchange : new String[] {"driver", "sliced"}) {
+                    System.out.println(trainerRounds(sc, spec, n, exchange, reps, workerPids).line());
                 }
             }
         } finally {
@@ -297,6 +309,70 @@ public final class ExchangeBenchMain {
         }
         return new Point(n, p, path, RoundCost.median(time), RoundCost.median(driverBytes), RoundCost.median(workerMax),
                 RoundCost.median(workerMean));
+    }
+
+    /**
+     * The trainer's own synchronous rounds (Adam, full batch, one example per shard: the compute is nothing, the
+     * round is its exchange) with {@code spark.sparkprop.exchange} set to {@code exchange}: each round's time from
+     * the history, its bytes from the counters read at each epoch's end (one round an epoch).
+     */
+    private static Point trainerRounds(JavaSparkContext sc, NetworkSpec spec, int n, String exchange, int reps,
+                                       long[] workerPids) {
+        List<io.sparkprop.data.Example> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rows.add(io.sparkprop.data.Example.of(new java.util.SplittableRandom(i).doubles(spec.inputSize())
+                    .toArray(), i % spec.outputSize()));
+        }
+        List<long[]> driver = new ArrayList<>();
+        List<long[][]> workers = new ArrayList<>();
+        sc.setLocalProperty(io.sparkprop.exec.SlicedExchange.EXCHANGE_KEY, exchange);
+        io.sparkprop.train.TrainingResult fit;
+        try {
+            fit = new io.sparkprop.train.Trainer(spec, io.sparkprop.train.MlpSettings.builder().optimizer("adam")
+                    .stepSize(1e-3).batchSize(0).localSteps("1").maxEpochs(reps + 3).tol(0).numShards(n).build())
+                    .setEpochListener((record, params) -> {
+                        try {
+                            driver.add(NetnsCluster.linkBytes(ProcessHandle.current().pid()));
+                            long[][] w = new long[workerPids.length][];
+                            for (int i = 0; i < workerPids.length; i++) {
+                                w[i] = NetnsCluster.linkBytes(workerPids[i]);
+                            }
+                            workers.add(w);
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        return true;
+                    }).fit(sc.parallelize(rows, n));
+        } finally {
+            sc.setLocalProperty(io.sparkprop.exec.SlicedExchange.EXCHANGE_KEY, null);
+        }
+        String path = fit.aggregation().startsWith("reduce-scatter") ? "sliced" : "driver";
+        if (!path.equals(exchange)) {
+            throw new IllegalStateException("asked for the " + exchange + " exchange, the fit took " + fit.aggregation());
+        }
+        double[] time = new double[reps];
+        double[] d = new double[reps];
+        double[] wMax = new double[reps];
+        double[] wMean = new double[reps];
+        List<io.sparkprop.train.IterationRecord> its = fit.history().iterations();
+        for (int r = 0; r < reps; r++) {
+            int e = r + 3; // rounds 1-3 warm up: the slices are seeded in the first
+            time[r] = its.get(e).millis();
+            d[r] = (driver.get(e)[0] - driver.get(e - 1)[0]) + (driver.get(e)[1] - driver.get(e - 1)[1]);
+            double max = 0;
+            double total = 0;
+            for (int w = 0; w < workerPids.length; w++) {
+                long[] a = workers.get(e - 1)[w];
+                long[] b = workers.get(e)[w];
+                double bytes = (b[0] - a[0]) + (b[1] - a[1]);
+                max = Math.max(max, bytes);
+                total += bytes;
+            }
+            wMax[r] = max;
+            wMean[r] = total / workerPids.length;
+        }
+        return new Point(n, spec.parameterCount(), "trainer-" + exchange, RoundCost.median(time), RoundCost.median(d),
+                RoundCost.median(wMax), RoundCost.median(wMean));
     }
 
     /** A task's partial result: {@code θ + 1} elementwise, full size, keyed by the partition index. */

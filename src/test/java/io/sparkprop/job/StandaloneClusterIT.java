@@ -290,6 +290,44 @@ class StandaloneClusterIT {
     }
 
     /**
+     * The sliced exchange ({@code spark.sparkprop.exchange=sliced}: each round's merge and Adam step as a
+     * reduce-scatter on the executors, the rule's state in slices replicated on both executors) on two executors of
+     * one core, a network of 10,001 parameters in 2 slices; after epoch 2 of 4 one executor is killed (SIGKILL). Its
+     * slices are read from their replicas, its map outputs and shard recomputed, and training ends with the
+     * parameters of the same job in local mode, where the driver merges.
+     */
+    @Test
+    void killingAnExecutorDuringSlicedRoundsChangesNoBit() throws Exception {
+        Path out = dir.resolve("sliced-kill-out");
+        Path log = dir.resolve("sliced-kill.log");
+        Process submit = submit("sliced-kill", slicedJob(out), "spark.executor.cores=1",
+                "spark.sparkprop.exchange=sliced");
+        await("two executors and epoch 2", 240, submit, log,
+                () -> read(log).contains("sparkprop epoch 2/4") && executors().size() == 2);
+        String before = read(log);
+        assertFalse(before.contains("sparkprop epoch 4/4"), before);
+        assertTrue(before.contains("reduce-scatter of 2 partial results in 2 slices"), before);
+        ProcessHandle victim = executors().get(0);
+        assertTrue(victim.destroyForcibly(), "killed executor " + victim.pid());
+        String done = finish("sliced-kill", submit);
+        assertTrue(done.substring(before.length()).contains("sparkprop epoch 4/4"), done);
+        assertTrue(done.contains("Lost executor") || done.contains("ExecutorLostFailure")
+                || done.contains("removed"), "the driver saw the executor go: " + done);
+        assertSameAsLocal(slicedJob(dir.resolve("sliced-kill-local")), out);
+    }
+
+    /** {@link #job} of 4,000 rows, 1000 hidden units, Adam with the ridge term, synchronous rounds, 4 epochs. */
+    private static Properties slicedJob(Path output) {
+        Properties p = job(output, 4000, 4);
+        p.setProperty("model.hidden", "1000");
+        p.setProperty("train.optimizer", "adam");
+        p.setProperty("train.stepSize", "0.001");
+        p.setProperty("train.regParam", "0.001");
+        p.setProperty("train.localSteps", "1");
+        return p;
+    }
+
+    /**
      * The driver JVM is killed (SIGKILL) after its second checkpoint: the output folder does not exist.
      * The same job with {@code resume=true} continues from the newest checkpoint (the outer momentum of its
      * local steps included), removes a temporary output folder an interrupted run left, and writes the
