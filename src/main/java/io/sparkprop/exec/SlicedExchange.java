@@ -98,14 +98,20 @@ public final class SlicedExchange implements AutoCloseable {
     /**
      * Whether synchronous rounds of {@code partitions} partial results of {@code partialBytes} each take the
      * sliced exchange, by {@link #EXCHANGE_KEY}: {@code driver} never, {@code sliced} whenever it can (not with
-     * clipping, nor a first layer kept as rows), {@code auto} also only on a cluster (the driver's link is what it
-     * spares) when the driver's merge would receive more than {@link OrderedTreeAggregate#DIRECT_MERGE_BYTES}.
-     * The choice and its reason are logged.
+     * clipping, nor a first layer kept as rows), {@code auto} when, on a cluster, the driver's merge would receive
+     * more than {@link OrderedTreeAggregate#DIRECT_MERGE_BYTES} a round and the busiest link would carry fewer bytes
+     * with the slices. In units of {@code 8P} a round, received and sent, with {@code n} partitions, one an
+     * executor, and {@code a} state arrays: the driver's merge puts {@code n + 1} on the driver's link (the
+     * partial results in, the broadcast out); the slices put at most {@code 2(n − 1)/n} (the shuffle out and in)
+     * {@code + 2(1 + a)/n} (a slice of {@code θ} and its state replicated out and in) {@code + 2} (the broadcast in
+     * and out, at worst) on a worker's link, and 2 on the driver's. The choice and its reason are logged.
      *
+     * @param stateArrays the rule's state arrays ({@link Optimizer#stateArrays()})
      * @param unsupported why this fit cannot take it ({@code null}: it can)
      * @throws IllegalArgumentException on a value other than the three, or {@code sliced} with {@code unsupported}
      */
-    public static boolean choose(JavaSparkContext sc, int partitions, long partialBytes, String unsupported) {
+    public static boolean choose(JavaSparkContext sc, int partitions, long partialBytes, int stateArrays,
+                                 String unsupported) {
         String value = sc.getLocalProperty(EXCHANGE_KEY);
         if (value == null) {
             value = sc.getConf().get(EXCHANGE_KEY, "auto");
@@ -139,9 +145,13 @@ public final class SlicedExchange implements AutoCloseable {
                     why = String.format(Locale.ROOT, "the driver receives %.1f MB a round, within %d MB",
                             driverBytes / 1e6, OrderedTreeAggregate.DIRECT_MERGE_BYTES >> 20);
                 } else {
-                    chosen = true;
+                    double merged = partitions + 1;
+                    double slicedLink = busiestSlicedLink(partitions, stateArrays);
+                    chosen = slicedLink < merged;
                     why = String.format(Locale.ROOT, "the driver would receive %.1f MB a round (%d partial results "
-                            + "of %.1f MB)", driverBytes / 1e6, partitions, partialBytes / 1e6);
+                            + "of %.1f MB); the busiest link would carry %.2f × 8P a round with the slices, %.2f with "
+                            + "the driver's merge", driverBytes / 1e6, partitions, partialBytes / 1e6, slicedLink,
+                            merged);
                 }
                 break;
             default:
@@ -150,6 +160,15 @@ public final class SlicedExchange implements AutoCloseable {
         LOG.info("sparkprop: {} exchange for the synchronous rounds: {}", chosen ? "the sliced" : "the driver's",
                 why);
         return chosen;
+    }
+
+    /**
+     * The bytes on the busiest link a sliced round moves, in units of {@code 8P}, by the model of {@link #choose}:
+     * {@code max(2, 2(n − 1)/n + 2(1 + a)/n + 2)}.
+     */
+    static double busiestSlicedLink(int partitions, int stateArrays) {
+        double n = partitions;
+        return Math.max(2, 2 * (n - 1) / n + 2 * (1.0 + stateArrays) / n + 2);
     }
 
     /** The number of slices. */

@@ -194,13 +194,7 @@ class OutOfCoreTest {
 
     /** {@code run} with the packed blocks' memory set to {@code bytes} ({@code null}: the default) for its jobs. */
     private static <T> T withStorageMemory(String bytes, Supplier<T> run) {
-        String before = sc.getLocalProperty(PackedData.STORAGE_MEMORY_KEY);
-        sc.setLocalProperty(PackedData.STORAGE_MEMORY_KEY, bytes);
-        try {
-            return run.get();
-        } finally {
-            sc.setLocalProperty(PackedData.STORAGE_MEMORY_KEY, before);
-        }
+        return io.sparkprop.testutil.SparkTestSupport.withLocalProperty(sc, PackedData.STORAGE_MEMORY_KEY, bytes, run);
     }
 
     private static double[] fit(MlpSettings s, String storageMemory) {

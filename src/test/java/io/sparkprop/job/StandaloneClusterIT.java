@@ -261,22 +261,35 @@ class StandaloneClusterIT {
      * cached float32 shard from the lineage on a live executor (blocks on that executor's disk again), and
      * training ends with the parameters of an uninterrupted run in local mode with every block in memory.
      */
+    /**
+     * Submits {@code config} ({@code epochs} epochs) on two executors, kills one of them (SIGKILL) once epoch 2 has
+     * ended, and waits for the job to finish all its epochs, the driver having seen the executor go.
+     *
+     * @return the driver's log before the kill, and the whole of it at the end
+     */
+    private String[] killOneExecutorAfterEpoch2(String name, Properties config, int epochs, String... sparkConf)
+            throws Exception {
+        Path log = dir.resolve(name + ".log");
+        Process submit = submit(name, config, sparkConf);
+        String last = "sparkprop epoch " + epochs + "/" + epochs;
+        await("two executors and epoch 2", 240, submit, log,
+                () -> read(log).contains("sparkprop epoch 2/" + epochs) && executors().size() == 2);
+        String before = read(log);
+        assertFalse(before.contains(last), before);
+        ProcessHandle victim = executors().get(0);
+        assertTrue(victim.destroyForcibly(), "killed executor " + victim.pid());
+        String done = finish(name, submit);
+        assertTrue(done.substring(before.length()).contains(last), done);
+        assertTrue(done.contains("Lost executor") || done.contains("ExecutorLostFailure")
+                || done.contains("removed"), "the driver saw the executor go: " + done);
+        return new String[] {before, done};
+    }
+
     @Test
     void killingAnExecutorMidTrainingChangesNoBit() throws Exception {
         Path out = dir.resolve("executor-kill-out");
-        Path log = dir.resolve("executor-kill.log");
-        Process submit = submit("executor-kill", float32Job(out, 20000, 6), "spark.executor.cores=1",
-                "spark.sparkprop.storageMemory=64k");
-        await("two executors and epoch 2", 240, submit, log,
-                () -> read(log).contains("sparkprop epoch 2/6") && executors().size() == 2);
-        String before = read(log);
-        assertFalse(before.contains("sparkprop epoch 6/6"), before);
-        ProcessHandle victim = executors().get(0);
-        assertTrue(victim.destroyForcibly(), "killed executor " + victim.pid());
-        String done = finish("executor-kill", submit);
-        assertTrue(done.substring(before.length()).contains("sparkprop epoch 6/6"), done);
-        assertTrue(done.contains("Lost executor") || done.contains("ExecutorLostFailure")
-                || done.contains("removed"), "the driver saw the executor go: " + done);
+        String done = killOneExecutorAfterEpoch2("executor-kill", float32Job(out, 20000, 6), 6,
+                "spark.executor.cores=1", "spark.sparkprop.storageMemory=64k")[1];
         // every executor logs the shards it packs: 2 at the start, and again any that were lost
         long packs;
         try (Stream<Path> files = Files.walk(clusterDir.resolve("work"))) {
@@ -299,20 +312,9 @@ class StandaloneClusterIT {
     @Test
     void killingAnExecutorDuringSlicedRoundsChangesNoBit() throws Exception {
         Path out = dir.resolve("sliced-kill-out");
-        Path log = dir.resolve("sliced-kill.log");
-        Process submit = submit("sliced-kill", slicedJob(out), "spark.executor.cores=1",
+        String[] logs = killOneExecutorAfterEpoch2("sliced-kill", slicedJob(out), 4, "spark.executor.cores=1",
                 "spark.sparkprop.exchange=sliced");
-        await("two executors and epoch 2", 240, submit, log,
-                () -> read(log).contains("sparkprop epoch 2/4") && executors().size() == 2);
-        String before = read(log);
-        assertFalse(before.contains("sparkprop epoch 4/4"), before);
-        assertTrue(before.contains("reduce-scatter of 2 partial results in 2 slices"), before);
-        ProcessHandle victim = executors().get(0);
-        assertTrue(victim.destroyForcibly(), "killed executor " + victim.pid());
-        String done = finish("sliced-kill", submit);
-        assertTrue(done.substring(before.length()).contains("sparkprop epoch 4/4"), done);
-        assertTrue(done.contains("Lost executor") || done.contains("ExecutorLostFailure")
-                || done.contains("removed"), "the driver saw the executor go: " + done);
+        assertTrue(logs[0].contains("reduce-scatter of 2 partial results in 2 slices"), logs[0]);
         assertSameAsLocal(slicedJob(dir.resolve("sliced-kill-local")), out);
     }
 

@@ -7,6 +7,18 @@ public final class SparkTestSupport {
     private SparkTestSupport() {
     }
 
+    /** {@code run} with the local property {@code key} of this thread set to {@code value} for its jobs. */
+    public static <T> T withLocalProperty(org.apache.spark.api.java.JavaSparkContext sc, String key, String value,
+                                          java.util.function.Supplier<T> run) {
+        String before = sc.getLocalProperty(key);
+        sc.setLocalProperty(key, value);
+        try {
+            return run.get();
+        } finally {
+            sc.setLocalProperty(key, before);
+        }
+    }
+
     /** A {@code local[2]} session on loopback without UI. Stop it in {@code @AfterAll}. */
     public static SparkSession start(Class<?> testClass) {
         return start(testClass, java.util.Map.of());

@@ -17,6 +17,7 @@ import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.optim.Optimizer;
 import io.sparkprop.testutil.LocalSpark;
+import io.sparkprop.testutil.SparkTestSupport;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -77,13 +78,7 @@ class SlicedExchangeTest {
     }
 
     private static <T> T withExchange(String value, Supplier<T> run) {
-        String before = sc.getLocalProperty(SlicedExchange.EXCHANGE_KEY);
-        sc.setLocalProperty(SlicedExchange.EXCHANGE_KEY, value);
-        try {
-            return run.get();
-        } finally {
-            sc.setLocalProperty(SlicedExchange.EXCHANGE_KEY, before);
-        }
+        return SparkTestSupport.withLocalProperty(sc, SlicedExchange.EXCHANGE_KEY, value, run);
     }
 
     private static void assertSameRun(TrainingResult driver, TrainingResult sliced, String what) {
@@ -123,6 +118,17 @@ class SlicedExchangeTest {
                 .setTol(0).setSeed(4).setLocalSteps(1).setNumShards(3);
         assertSameRun(withExchange("driver", () -> t.fit(data)), withExchange("sliced", () -> t.fit(data)),
                 "classification");
+    }
+
+    @Test
+    void float32WithTheRecipeTakesTheDriversBits() {
+        JavaRDD<Example> data = sc.parallelize(TrainerTest.classificationData(500, 9), 3);
+        MlpSettings s = MlpSettings.builder().optimizer("adam").stepSize(0.01).batchSize(100).maxEpochs(2).tol(0)
+                .seed(6).localSteps("1").numShards(3).precision(io.sparkprop.linalg.Precision.FLOAT32).dropout(0.1)
+                .labelSmoothing(0.05).classWeights("balanced").stepSchedule("cosine").warmupSteps(3).regParam(0.001)
+                .build();
+        assertSameRun(withExchange("driver", () -> new Trainer(CLASSIFIER, s).fit(data)),
+                withExchange("sliced", () -> new Trainer(CLASSIFIER, s).fit(data)), "float32 with the recipe");
     }
 
     @Test
