@@ -185,6 +185,18 @@ public final class PackedData implements AutoCloseable {
     }
 
     /**
+     * {@link #onShards(Parameters, Function, Function)} of the parameters the sliced exchange's slices hold: the
+     * tasks read them from the slices on the executors ({@link Shipped#ofSlices}), nothing of them is broadcast.
+     */
+    public <T, R> R onShards(SlicedExchange.Theta theta,
+                          Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
+                          Function<JavaPairRDD<Integer, T>, R> merge) {
+        try (Shipped shipped = Shipped.ofSlices(theta, precision, diskBytesRead)) {
+            return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
+        }
+    }
+
+    /**
      * {@link #onShards(Parameters, double[][], Function, Function)} of parameters without {@code W_0}
      * ({@link Parameters#withoutFirstLayerWeights(io.sparkprop.nn.NetworkSpec)}), whose rows the round ships as
      * {@code rows} ({@link FirstLayerRows}); the tasks read both through {@link Shipped}.

@@ -87,6 +87,16 @@ public final class Shipped implements Serializable, AutoCloseable {
                 : new Shipped(null, sc.broadcast(payload), floatSpec, diskBytesRead);
     }
 
+    /**
+     * Ships a handle of the parameters the sliced exchange's slices hold ({@link SlicedExchange.Theta}) instead of
+     * the parameters: each executor reads them from the slices' blocks (once, for all its tasks), and the driver
+     * sends nothing but the handle. In float32 the tasks round them to floats as {@link #of} would have.
+     */
+    static Shipped ofSlices(SlicedExchange.Theta theta, Precision precision, LongAccumulator diskBytesRead) {
+        return new Shipped(new Payload(theta, new double[0][], null), null,
+                precision == Precision.FLOAT32 ? theta.spec() : null, diskBytesRead);
+    }
+
     private Payload payload() {
         return inTask != null ? inTask : broadcast.value();
     }
@@ -94,6 +104,15 @@ public final class Shipped implements Serializable, AutoCloseable {
     /** The parameters, on the executor (or the driver); float32 ones widened to double, which is exact. */
     Parameters value() {
         Object values = payload().parameters;
+        if (values instanceof SlicedExchange.Theta) {
+            Parameters doubles = ((SlicedExchange.Theta) values).onExecutor();
+            if (spec == null) {
+                return doubles;
+            }
+            float[] f = new float[doubles.size()];
+            doubles.copyToFloats(f);
+            values = f;
+        }
         if (spec == null) {
             return (Parameters) values;
         }
@@ -124,7 +143,10 @@ public final class Shipped implements Serializable, AutoCloseable {
         }
     }
 
-    /** The parameters as shipped ({@link Parameters} for float64, {@code float[]} for float32) and the state. */
+    /**
+     * The parameters as shipped ({@link Parameters} for float64, {@code float[]} for float32, or the handle of the
+     * slices that hold them) and the state.
+     */
     private static final class Payload implements Serializable {
         private static final long serialVersionUID = 1L;
 

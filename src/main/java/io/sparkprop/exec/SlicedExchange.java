@@ -4,8 +4,10 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
@@ -14,13 +16,19 @@ import io.sparkprop.optim.GradientStep;
 import io.sparkprop.optim.Optimizer;
 import io.sparkprop.util.Internal;
 import org.apache.spark.Partitioner;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.BlockManager;
+import org.apache.spark.storage.BlockResult;
+import org.apache.spark.storage.RDDBlockId;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Option;
 import scala.Tuple2;
+import scala.reflect.ClassTag$;
 
 /**
  * The synchronous round's merge and update as a reduce-scatter on the executors: the parameter vector is cut into
@@ -58,6 +66,7 @@ public final class SlicedExchange implements AutoCloseable {
     static final int MIN_SLICE_VALUES = 4096;
 
     private final JavaSparkContext sc;
+    private final NetworkSpec spec;
     private final int partitions;
     private final int[] bounds;
     private final int[][] weightRanges;
@@ -80,6 +89,7 @@ public final class SlicedExchange implements AutoCloseable {
         int size = Math.toIntExact(spec.parameterCount());
         int s = Math.max(1, Math.min(slices, (size + MIN_SLICE_VALUES - 1) / MIN_SLICE_VALUES));
         this.sc = sc;
+        this.spec = spec;
         this.partitions = partitions;
         this.bounds = new int[s + 1];
         for (int i = 0; i <= s; i++) {
@@ -102,9 +112,10 @@ public final class SlicedExchange implements AutoCloseable {
      * more than {@link OrderedTreeAggregate#DIRECT_MERGE_BYTES} a round and the busiest link would carry fewer bytes
      * with the slices. In units of {@code 8P} a round, received and sent, with {@code n} partitions, one an
      * executor, and {@code a} state arrays: the driver's merge puts {@code n + 1} on the driver's link (the
-     * partial results in, the broadcast out); the slices put at most {@code 2(n − 1)/n} (the shuffle out and in)
-     * {@code + 2(1 + a)/n} (a slice of {@code θ} and its state replicated out and in) {@code + 2} (the broadcast in
-     * and out, at worst) on a worker's link, and 2 on the driver's. The choice and its reason are logged.
+     * partial results in, the broadcast out); the slices put {@code 2(n − 1)/n} (the shuffle out and in)
+     * {@code + 2(n − 1)/n} ({@code θ}'s other slices fetched, its own served to the others) {@code + 2(1 + a)/n}
+     * (its slice of {@code θ} and state replicated out and in) {@code + 1/n} (its new slice to the driver) on a
+     * worker's link, and 1 on the driver's ({@code θ}'s new slices in). The choice and its reason are logged.
      *
      * @param stateArrays the rule's state arrays ({@link Optimizer#stateArrays()})
      * @param unsupported why this fit cannot take it ({@code null}: it can)
@@ -164,11 +175,11 @@ public final class SlicedExchange implements AutoCloseable {
 
     /**
      * The bytes on the busiest link a sliced round moves, in units of {@code 8P}, by the model of {@link #choose}:
-     * {@code max(2, 2(n − 1)/n + 2(1 + a)/n + 2)}.
+     * {@code max(1, 4(n − 1)/n + 2(1 + a)/n + 1/n)}.
      */
     static double busiestSlicedLink(int partitions, int stateArrays) {
         double n = partitions;
-        return Math.max(2, 2 * (n - 1) / n + 2 * (1.0 + stateArrays) / n + 2);
+        return Math.max(1, 4 * (n - 1) / n + 2 * (1.0 + stateArrays) / n + 1 / n);
     }
 
     /** The number of slices. */
@@ -376,6 +387,76 @@ public final class SlicedExchange implements AutoCloseable {
             current.unpersist(false);
             current = null;
             holds = null;
+        }
+    }
+
+    /**
+     * The handle through which the tasks read the {@code θ} the slices hold ({@link PackedData#onShards(Theta,
+     * java.util.function.Function, java.util.function.Function)}): no broadcast from the driver.
+     *
+     * @throws IllegalStateException if not seeded
+     */
+    public Theta theta() {
+        if (current == null) {
+            throw new IllegalStateException("the slices are not seeded");
+        }
+        return new Theta(current.id(), bounds, spec);
+    }
+
+    /**
+     * The {@code θ} held by the slices of one RDD, as a task reads it: each slice's cached block (here, or fetched
+     * from an executor that holds it or its replica), assembled once per executor and shared by its tasks, which
+     * must not write it. An executor keeps the two newest.
+     */
+    public static final class Theta implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private static final Map<Integer, Parameters> CACHE = new LinkedHashMap<>(4, 0.75f, true);
+        private final int rddId;
+        private final int[] bounds;
+        private final NetworkSpec spec;
+
+        Theta(int rddId, int[] bounds, NetworkSpec spec) {
+            this.rddId = rddId;
+            this.bounds = bounds;
+            this.spec = spec;
+        }
+
+        NetworkSpec spec() {
+            return spec;
+        }
+
+        /** {@code θ} on this executor. */
+        Parameters onExecutor() {
+            synchronized (CACHE) {
+                Parameters cached = CACHE.get(rddId);
+                if (cached != null) {
+                    return cached;
+                }
+                double[] flat = new double[bounds[bounds.length - 1]];
+                BlockManager blocks = SparkEnv.get().blockManager();
+                for (int s = 0; s + 1 < bounds.length; s++) {
+                    RDDBlockId id = new RDDBlockId(rddId, s);
+                    Option<BlockResult> found = blocks.get(id, ClassTag$.MODULE$.apply(Slice.class));
+                    if (found.isEmpty()) {
+                        throw new IllegalStateException("slice " + s + " of the parameters (" + id.name() + ") is on "
+                                + "no executor: both of its copies were lost");
+                    }
+                    scala.collection.Iterator<Object> values = found.get().data();
+                    Slice slice = (Slice) values.next();
+                    while (values.hasNext()) { // to its end, which releases the block's read lock
+                        values.next();
+                    }
+                    System.arraycopy(slice.theta, 0, flat, bounds[s], slice.theta.length);
+                }
+                Parameters theta = Parameters.fromFlat(spec, flat);
+                CACHE.put(rddId, theta);
+                if (CACHE.size() > 2) {
+                    Iterator<Integer> eldest = CACHE.keySet().iterator();
+                    eldest.next();
+                    eldest.remove();
+                }
+                return theta;
+            }
         }
     }
 

@@ -77,14 +77,14 @@ abstract class ShardRound implements Round, AutoCloseable {
     }
 
     /**
-     * {@link #onShards(Parameters, double[][], Function, OrderedTreeAggregate.Merge)} whose results go to
-     * {@code merge} as they are, keyed by partition index (the sliced exchange's step:
-     * {@link io.sparkprop.exec.SlicedExchange}).
+     * {@link #onShards(Parameters, double[][], Function, OrderedTreeAggregate.Merge)} of the parameters the sliced
+     * exchange's slices hold, read by the tasks from the slices ({@link io.sparkprop.exec.SlicedExchange#theta()}),
+     * whose results go to {@code merge} as they are, keyed by partition index (the exchange's step).
      */
-    <T, R> R onShardsTo(Parameters at,
+    <T, R> R onShardsTo(io.sparkprop.exec.SlicedExchange.Theta at,
                         Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                         Function<org.apache.spark.api.java.JavaPairRDD<Integer, T>, R> merge) {
-        return data.onShards(at, new double[0][], perShard, merge);
+        return data.onShards(at, perShard, merge);
     }
 
     /** The training terms of {@code settings}, with balanced class weights from the packing pass's counts. */

@@ -123,8 +123,9 @@ final class SynchronousRound extends ShardRound {
         long blocksBefore = blocksRead.value();
         Parameters at = state.current;
         long update = state.updates;
-        SlicedExchange.Step s = onShardsTo(at, shipped -> new BatchGradient(shipped, gemm, fingerprints, seed, epoch,
-                t, roundsPerEpoch, shuffle, blocksRead, terms, update),
+        // the tasks read θ_t from the slices, which hold it: the driver sends no broadcast
+        SlicedExchange.Step s = onShardsTo(sliced.theta(), shipped -> new BatchGradient(shipped, gemm, fingerprints,
+                seed, epoch, t, roundsPerEpoch, shuffle, blocksRead, terms, update),
                 partials -> sliced.step(partials, at.spec(), eta, update));
         long blocks = blocksRead.value() - blocksBefore;
         if (s == null) {

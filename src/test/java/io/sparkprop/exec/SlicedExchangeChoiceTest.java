@@ -10,16 +10,16 @@ import org.junit.jupiter.api.Test;
 class SlicedExchangeChoiceTest {
     @Test
     void theSlicesWinOnTheBusiestLinkFromAFewShardsOn() {
-        // Adam (2 state arrays): 4 shards tie (5 against 5), 5 shards carry 4.8 against 6
-        assertEquals(5.0, SlicedExchange.busiestSlicedLink(4, 2), 1e-12);
-        assertFalse(SlicedExchange.busiestSlicedLink(4, 2) < 4 + 1);
-        assertEquals(4.8, SlicedExchange.busiestSlicedLink(5, 2), 1e-12);
-        assertTrue(SlicedExchange.busiestSlicedLink(5, 2) < 5 + 1);
-        // plain SGD keeps only θ in its slices: 4 shards already
-        assertEquals(4.0, SlicedExchange.busiestSlicedLink(4, 0), 1e-12);
+        // Adam (2 state arrays): 3 shards carry 5 against 4, 4 shards 4.75 against 5
+        assertEquals(5.0, SlicedExchange.busiestSlicedLink(3, 2), 1e-12);
+        assertFalse(SlicedExchange.busiestSlicedLink(3, 2) < 3 + 1);
+        assertEquals(4.75, SlicedExchange.busiestSlicedLink(4, 2), 1e-12);
+        assertTrue(SlicedExchange.busiestSlicedLink(4, 2) < 4 + 1);
+        // plain SGD keeps only θ in its slices: 3 shards already (4 against 4 is no gain)
+        assertEquals(11.0 / 3, SlicedExchange.busiestSlicedLink(3, 0), 1e-12);
         // many shards: about 4 whatever n, against n + 1
-        assertEquals(4.0 + 4.0 / 512, SlicedExchange.busiestSlicedLink(512, 2), 1e-12);
-        // one shard: the model's floor (the driver's link carries θ in and the broadcast out)
-        assertEquals(2 + 2 * 3.0, SlicedExchange.busiestSlicedLink(1, 2), 1e-12);
+        assertEquals(4.0 + 3.0 / 512, SlicedExchange.busiestSlicedLink(512, 2), 1e-12);
+        // one shard: its slice of θ and state replicated, and θ to the driver
+        assertEquals(7.0, SlicedExchange.busiestSlicedLink(1, 2), 1e-12);
     }
 }
