@@ -313,7 +313,7 @@ public final class SlicedExchange implements AutoCloseable {
         try {
             outcomes = next.map(Slice::withoutState).collect();
         } catch (RuntimeException e) {
-            next.unpersist(false);
+            remove(next);
             throw e;
         }
         return combine(outcomes, spec, next);
@@ -322,7 +322,7 @@ public final class SlicedExchange implements AutoCloseable {
     private Step combine(List<Slice> outcomes, NetworkSpec spec, JavaRDD<Slice> next) {
         Slice first = outcomes.get(0);
         if (!first.present) {
-            next.unpersist(false);
+            remove(next);
             return null;
         }
         GradientStep.Status status = GradientStep.Status.UPDATED;
@@ -353,7 +353,7 @@ public final class SlicedExchange implements AutoCloseable {
 
     /** Drops {@code step}'s slices: the rounds continue from the last committed ones. */
     public void discard(Step step) {
-        step.slices.unpersist(false);
+        remove(step.slices);
     }
 
     /** The rule's state on the flat layout, collected from the slices (a checkpoint's). */
@@ -375,16 +375,24 @@ public final class SlicedExchange implements AutoCloseable {
 
     private void replace(JavaRDD<Slice> slices) {
         if (current != null) {
-            current.unpersist(false);
+            remove(current);
         }
         current = slices;
+    }
+
+    /**
+     * Removes the blocks of {@code slices} from the executors (without waiting): what {@code unpersist} does, less
+     * the warning Spark logs for every locally checkpointed RDD it unpersists — here every round's, by design.
+     */
+    private void remove(JavaRDD<Slice> slices) {
+        sc.sc().unpersistRDD(slices.id(), false);
     }
 
     /** Removes the slices from the executors. */
     @Override
     public void close() {
         if (current != null) {
-            current.unpersist(false);
+            remove(current);
             current = null;
             holds = null;
         }
