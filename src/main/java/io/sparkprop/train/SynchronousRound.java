@@ -25,6 +25,10 @@ import org.apache.spark.api.java.JavaSparkContext;
  * shipped them ({@link FirstLayerRows}), the tasks return the rows their examples touched, and the update is
  * lazy, in proportion to those rows ({@link io.sparkprop.optim.LazyFirstLayer}, whose comment gives its
  * semantics).
+ *
+ * <p>With the sliced exchange ({@link SlicedExchange}, chosen by the trainer) the merge and the step run on the
+ * executors slice by slice, the rule's state kept there, and the tasks read {@code θ_t} from the slices: the
+ * same bits, the driver's link spared the {@code n} partial results and the broadcast.
  */
 final class SynchronousRound extends ShardRound {
     private final int roundsPerEpoch;
@@ -92,7 +96,10 @@ final class SynchronousRound extends ShardRound {
         return outcome(r, sum.weightSum(), sum.count(), blocks, eta);
     }
 
-    /** What a step {@code r} on a batch of weight {@code weightSum} and {@code count} examples did, as the round reports it. */
+    /**
+     * What a step {@code r} on a batch of weight {@code weightSum} and {@code count} examples did, as the round
+     * reports it.
+     */
     private static Outcome outcome(GradientStep.Result r, double weightSum, long count, long blocks, double eta) {
         switch (r.status()) {
             case EMPTY:

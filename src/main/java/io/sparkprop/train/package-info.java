@@ -3,7 +3,8 @@
  * ({@link io.sparkprop.train.MlpSettings}, where every setting's default lives) → the packed data (the executor
  * side's {@code PackedData}) → the loop ({@code TrainingLoop}) of rounds ({@code SynchronousRound}: ship the
  * parameters, every shard's gradient over its blocks, the fixed-order merge, one
- * {@link io.sparkprop.optim.GradientStep} on the driver; or {@code LocalStepsRound}: k of those steps on every
+ * {@link io.sparkprop.optim.GradientStep} on the driver — or, with the sliced exchange, the merge and the step
+ * slice by slice on the executors; or {@code LocalStepsRound}: k of those steps on every
  * shard between two merges and an outer step from their mean delta, k picked before the first round by
  * {@code LocalStepsChoice} when {@code localSteps = auto}), asking its stopping rules
  * ({@code StoppingRule}) after every epoch and recording a {@link io.sparkprop.train.TrainingHistory};
