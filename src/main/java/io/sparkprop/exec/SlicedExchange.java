@@ -37,12 +37,15 @@ import scala.reflect.ClassTag$;
  * {@link OrderedTreeAggregate} (the association of every addition a function of the number of partitions alone,
  * so the bits of the direct merge, whatever {@code S}, the cluster or the plan) and takes the gradient step on its
  * slice ({@link GradientStep#applySlice}) with the slice of the optimiser's state it keeps; the driver receives
- * the new slices of {@code θ} (8P bytes) instead of every shard's partial sum ({@code n · 8P}).
+ * the new slices of {@code θ} (8P bytes) instead of every shard's partial sum ({@code n · 8P}) and sends no
+ * broadcast.
  *
  * <p>The state lives in a cached RDD of {@code S} partitions ({@link Slice}s: a slice's {@code θ} and state),
  * each round's made from the last one's and the shuffle by a narrow zip, replicated on two executors on a cluster
  * and checkpointed locally ({@code localCheckpoint}) so that its lineage — and the shuffle files it would keep
- * alive — ends at every round. Every task stays retryable: a reduce task reads the last round's slice (or its
+ * alive — ends at every round. Beside it, unreplicated, its slices of {@code θ} alone: the next round's tasks read
+ * {@code θ} from those ({@link Theta}: once an executor, from the executors that hold them), so the driver
+ * broadcasts nothing and receives the new slices of {@code θ}, {@code 8P} bytes. Every task stays retryable: a reduce task reads the last round's slice (or its
  * replica) and map outputs that Spark recomputes from the round's broadcast if they are lost, and writes new
  * objects (the cached ones are never modified), so a retried task makes the same bits. A step that did not
  * update (a non-finite gradient or result in any slice) is {@linkplain #discard discarded} and the last state
@@ -75,6 +78,11 @@ public final class SlicedExchange implements AutoCloseable {
     private final StorageLevel level;
     /** The slices the rounds continue from, and the {@code θ} they hold ({@code null}: not seeded). */
     private JavaRDD<Slice> current;
+    /**
+     * {@link #current}'s slices of {@code θ} alone, cached beside them unreplicated: what the tasks read (a slice of
+     * the state, fetched whole, would bring its moments too); lost, it is read from {@link #current}'s replica.
+     */
+    private JavaRDD<Slice> currentThetas;
     private Parameters holds;
 
     /**
@@ -226,8 +234,9 @@ public final class SlicedExchange implements AutoCloseable {
         }
         JavaRDD<Slice> seeded = sc.parallelize(slices, slices()).setName("sparkprop parameter slices (seeded)")
                 .persist(level);
-        seeded.count();
-        replace(seeded);
+        JavaRDD<Slice> thetas = thetasOf(seeded);
+        thetas.count();
+        replace(seeded, thetas);
         holds = theta;
     }
 
@@ -239,15 +248,17 @@ public final class SlicedExchange implements AutoCloseable {
         private final long count;
         private final Parameters next;
         private final JavaRDD<Slice> slices;
+        private final JavaRDD<Slice> thetas;
 
         private Step(GradientStep.Status status, double lossSum, double weightSum, long count, Parameters next,
-                     JavaRDD<Slice> slices) {
+                     JavaRDD<Slice> slices, JavaRDD<Slice> thetas) {
             this.status = status;
             this.lossSum = lossSum;
             this.weightSum = weightSum;
             this.count = count;
             this.next = next;
             this.slices = slices;
+            this.thetas = thetas;
         }
 
         /** How the step ended: every slice {@link GradientStep.Status#UPDATED}, or the first failure. */
@@ -309,20 +320,27 @@ public final class SlicedExchange implements AutoCloseable {
         }).setName("sparkprop parameter slices").persist(level);
         // the lineage (and the shuffle files it keeps) ends here, once the job below has made the slices
         next.rdd().localCheckpoint();
+        JavaRDD<Slice> thetas = thetasOf(next);
         List<Slice> outcomes;
         try {
-            outcomes = next.map(Slice::withoutState).collect();
+            outcomes = thetas.collect();
         } catch (RuntimeException e) {
-            remove(next);
+            remove(next, thetas);
             throw e;
         }
-        return combine(outcomes, spec, next);
+        return combine(outcomes, spec, next, thetas);
     }
 
-    private Step combine(List<Slice> outcomes, NetworkSpec spec, JavaRDD<Slice> next) {
+    /** The slices of {@code θ} (and the step's outcome) of {@code slices}, cached unreplicated. */
+    private static JavaRDD<Slice> thetasOf(JavaRDD<Slice> slices) {
+        return slices.map(Slice::withoutState).setName("sparkprop parameter slices of θ")
+                .persist(StorageLevel.MEMORY_AND_DISK());
+    }
+
+    private Step combine(List<Slice> outcomes, NetworkSpec spec, JavaRDD<Slice> next, JavaRDD<Slice> thetas) {
         Slice first = outcomes.get(0);
         if (!first.present) {
-            remove(next);
+            remove(next, thetas);
             return null;
         }
         GradientStep.Status status = GradientStep.Status.UPDATED;
@@ -342,18 +360,18 @@ public final class SlicedExchange implements AutoCloseable {
             }
             theta = Parameters.fromFlat(spec, flat);
         }
-        return new Step(status, first.lossSum, first.weightSum, first.count, theta, next);
+        return new Step(status, first.lossSum, first.weightSum, first.count, theta, next, thetas);
     }
 
     /** Makes {@code step}'s slices the ones the next rounds continue from. */
     public void commit(Step step) {
-        replace(step.slices);
+        replace(step.slices, step.thetas);
         holds = step.next;
     }
 
     /** Drops {@code step}'s slices: the rounds continue from the last committed ones. */
     public void discard(Step step) {
-        remove(step.slices);
+        remove(step.slices, step.thetas);
     }
 
     /** The rule's state on the flat layout, collected from the slices (a checkpoint's). */
@@ -373,18 +391,21 @@ public final class SlicedExchange implements AutoCloseable {
         return state;
     }
 
-    private void replace(JavaRDD<Slice> slices) {
+    private void replace(JavaRDD<Slice> slices, JavaRDD<Slice> thetas) {
         if (current != null) {
-            remove(current);
+            remove(current, currentThetas);
         }
         current = slices;
+        currentThetas = thetas;
     }
 
     /**
-     * Removes the blocks of {@code slices} from the executors (without waiting): what {@code unpersist} does, less
-     * the warning Spark logs for every locally checkpointed RDD it unpersists — here every round's, by design.
+     * Removes the blocks of {@code slices} and {@code thetas} from the executors (without waiting): what
+     * {@code unpersist} does, less the warning Spark logs for every locally checkpointed RDD it unpersists — here
+     * every round's, by design.
      */
-    private void remove(JavaRDD<Slice> slices) {
+    private void remove(JavaRDD<Slice> slices, JavaRDD<Slice> thetas) {
+        sc.sc().unpersistRDD(thetas.id(), false);
         sc.sc().unpersistRDD(slices.id(), false);
     }
 
@@ -392,8 +413,9 @@ public final class SlicedExchange implements AutoCloseable {
     @Override
     public void close() {
         if (current != null) {
-            remove(current);
+            remove(current, currentThetas);
             current = null;
+            currentThetas = null;
             holds = null;
         }
     }
@@ -408,7 +430,7 @@ public final class SlicedExchange implements AutoCloseable {
         if (current == null) {
             throw new IllegalStateException("the slices are not seeded");
         }
-        return new Theta(current.id(), bounds, spec);
+        return new Theta(currentThetas.id(), current.id(), bounds, spec);
     }
 
     /**
@@ -420,11 +442,14 @@ public final class SlicedExchange implements AutoCloseable {
         private static final long serialVersionUID = 1L;
         private static final Map<Integer, Parameters> CACHE = new LinkedHashMap<>(4, 0.75f, true);
         private final int rddId;
+        /** The slices with their state, replicated: where a slice of {@code θ} is read when its own block is lost. */
+        private final int stateRddId;
         private final int[] bounds;
         private final NetworkSpec spec;
 
-        Theta(int rddId, int[] bounds, NetworkSpec spec) {
+        Theta(int rddId, int stateRddId, int[] bounds, NetworkSpec spec) {
             this.rddId = rddId;
+            this.stateRddId = stateRddId;
             this.bounds = bounds;
             this.spec = spec;
         }
@@ -446,8 +471,13 @@ public final class SlicedExchange implements AutoCloseable {
                     RDDBlockId id = new RDDBlockId(rddId, s);
                     Option<BlockResult> found = blocks.get(id, ClassTag$.MODULE$.apply(Slice.class));
                     if (found.isEmpty()) {
-                        throw new IllegalStateException("slice " + s + " of the parameters (" + id.name() + ") is on "
-                                + "no executor: both of its copies were lost");
+                        // its executor was lost: the slice with its state has a replica
+                        RDDBlockId withState = new RDDBlockId(stateRddId, s);
+                        found = blocks.get(withState, ClassTag$.MODULE$.apply(Slice.class));
+                        if (found.isEmpty()) {
+                            throw new IllegalStateException("slice " + s + " of the parameters (" + id.name() + ", "
+                                    + withState.name() + ") is on no executor: every copy was lost");
+                        }
                     }
                     scala.collection.Iterator<Object> values = found.get().data();
                     Slice slice = (Slice) values.next();
