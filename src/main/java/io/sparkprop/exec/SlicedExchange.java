@@ -95,7 +95,7 @@ public final class SlicedExchange implements AutoCloseable {
             throw new IllegalArgumentException("a clipped step has no slice form: clipping keeps the driver's merge");
         }
         int size = Math.toIntExact(spec.parameterCount());
-        int s = Math.max(1, Math.min(slices, (size + MIN_SLICE_VALUES - 1) / MIN_SLICE_VALUES));
+        int s = Math.max(1, Math.min(slices, size / MIN_SLICE_VALUES));
         this.sc = sc;
         this.spec = spec;
         this.partitions = partitions;

@@ -318,9 +318,9 @@ class StandaloneClusterIT {
         assertSameAsLocal(slicedJob(dir.resolve("sliced-kill-local")), out);
     }
 
-    /** {@link #job} of 2,000 rows, 1000 hidden units, Adam with the ridge term, synchronous rounds, 4 epochs. */
+    /** {@link #job} of 1,000 rows, 1000 hidden units, Adam with the ridge term, synchronous rounds, 4 epochs. */
     private static Properties slicedJob(Path output) {
-        Properties p = job(output, 2000, 4);
+        Properties p = job(output, 1000, 4);
         p.setProperty("model.hidden", "1000");
         p.setProperty("train.optimizer", "adam");
         p.setProperty("train.stepSize", "0.001");

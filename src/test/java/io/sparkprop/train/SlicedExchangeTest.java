@@ -100,10 +100,10 @@ class SlicedExchangeTest {
             Optimizer.momentum(1e-3, 0.8), Optimizer.adam(1e-3).withDecay(0.05)}) {
             for (int batch : new int[] {64, 0}) {
                 Trainer t = new Trainer(REGRESSOR).setOptimizer(rule).setRegParam(0.01).setBatchSize(batch)
-                        .setBlockSize(16).setMaxEpochs(3).setTol(0).setSeed(3).setLocalSteps(1).setNumShards(3);
+                        .setBlockSize(16).setMaxEpochs(2).setTol(0).setSeed(3).setLocalSteps(1).setNumShards(3);
                 TrainingResult driver = withExchange("driver", () -> t.fit(data));
                 TrainingResult sliced = withExchange("sliced", () -> t.fit(data));
-                assertTrue(Double.isFinite(driver.history().epochs().get(2).loss()));
+                assertTrue(Double.isFinite(driver.history().epochs().get(1).loss()));
                 assertSameRun(driver, sliced, rule + ", batch " + batch);
                 assertTrue(sliced.aggregation().contains("of 3 partial results in 3 slices"), sliced.aggregation());
             }
