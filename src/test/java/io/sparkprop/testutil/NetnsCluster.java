@@ -19,8 +19,8 @@ import java.util.concurrent.TimeUnit;
  * removed by {@link #close} (processes by their handle, then the namespaces, which take their links along),
  * also from a shutdown hook.
  *
- * <p>Only bandwidth is shaped: this kernel has no {@code netem}, so a link's latency is the veth's own (tens
- * of microseconds). The addresses are {@code 10.213.s.0/24} inside namespaces of this run's own; no traffic
+ * <p>Only bandwidth is shaped: {@code netem}, which would add latency, needs a kernel module not every kernel
+ * has, so a link's latency is the veth's own (tens of microseconds). The addresses are {@code 10.213.s.0/24} inside namespaces of this run's own; no traffic
  * leaves the machine.
  *
  * <p>Bytes crossing a host's link are read from {@code /proc/<pid>/net/dev} of a process inside its namespace
