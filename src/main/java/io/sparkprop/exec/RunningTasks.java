@@ -106,9 +106,7 @@ final class RunningTasks extends SparkListener {
     /**
      * Waits until no task of a stage that computes {@code rddId} is running, at most {@code timeoutMillis}.
      * The events the scheduler has posted so far are taken in first, so that a task started before this call
-     * counts.
-     *
-     * Follows only stages submitted after {@link #of} first ran for this context.
+     * counts. Follows only stages submitted after {@link #of} first ran for this context.
      *
      * @return whether some task was still running when called (it has ended unless the wait timed out)
      * @throws InterruptedException if the calling thread is interrupted while it waits
