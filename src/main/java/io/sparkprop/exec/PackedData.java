@@ -179,9 +179,7 @@ public final class PackedData implements AutoCloseable {
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                           Function<JavaPairRDD<Integer, T>, R> merge) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
-        try (Shipped shipped = Shipped.of(sc, at, state, precision, diskBytesRead)) {
-            return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
-        }
+        return run(Shipped.of(sc, at, state, precision, diskBytesRead), perShard, merge);
     }
 
     /**
@@ -191,9 +189,7 @@ public final class PackedData implements AutoCloseable {
     public <T, R> R onShards(SlicedExchange.Theta theta,
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                           Function<JavaPairRDD<Integer, T>, R> merge) {
-        try (Shipped shipped = Shipped.ofSlices(theta, precision, diskBytesRead)) {
-            return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
-        }
+        return run(Shipped.ofSlices(theta, precision, diskBytesRead), perShard, merge);
     }
 
     /**
@@ -205,8 +201,15 @@ public final class PackedData implements AutoCloseable {
                           Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                           Function<JavaPairRDD<Integer, T>, R> merge) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(shards.context());
-        try (Shipped shipped = Shipped.of(sc, rest, rows, new double[0][], precision, diskBytesRead)) {
-            return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(shipped), true)));
+        return run(Shipped.of(sc, rest, rows, new double[0][], precision, diskBytesRead), perShard, merge);
+    }
+
+    /** The job of every {@code onShards}: the task {@code perShard} makes of {@code shipped} on every shard, merged. */
+    private <T, R> R run(Shipped shipped,
+                         Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
+                         Function<JavaPairRDD<Integer, T>, R> merge) {
+        try (Shipped s = shipped) {
+            return merge.apply(JavaPairRDD.fromJavaRDD(shards.mapPartitionsWithIndex(perShard.apply(s), true)));
         }
     }
 

@@ -108,10 +108,9 @@ final class RunningTasks extends SparkListener {
      * The events the scheduler has posted so far are taken in first, so that a task started before this call
      * counts. Follows only stages submitted after {@link #of} first ran for this context.
      *
-     * @return whether some task was still running when called (it has ended unless the wait timed out)
      * @throws InterruptedException if the calling thread is interrupted while it waits
      */
-    boolean awaitNoneOver(int rddId, long timeoutMillis) throws InterruptedException {
+    void awaitNoneOver(int rddId, long timeoutMillis) throws InterruptedException {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         try {
             sc.listenerBus().waitUntilEmpty(timeoutMillis);
@@ -122,11 +121,9 @@ final class RunningTasks extends SparkListener {
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
-        boolean some = false;
         synchronized (this) {
             int n;
             while ((n = runningOver(rddId)) > 0) {
-                some = true;
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     LOG.warn("sparkprop: {} tasks over RDD {} still run {} ms after their job ended", n, rddId,
@@ -136,6 +133,5 @@ final class RunningTasks extends SparkListener {
                 wait(Math.max(1, left / 1_000_000L));
             }
         }
-        return some;
     }
 }

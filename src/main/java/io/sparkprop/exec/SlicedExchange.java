@@ -294,7 +294,7 @@ public final class SlicedExchange implements AutoCloseable {
      * @return the step, or {@code null} when there is no partial result
      * @throws IllegalStateException if not seeded
      */
-    public Step step(JavaPairRDD<Integer, GradientSum> partials, NetworkSpec spec, double eta, long age) {
+    public Step step(JavaPairRDD<Integer, GradientSum> partials, double eta, long age) {
         if (current == null) {
             throw new IllegalStateException("the slices are not seeded");
         }
@@ -328,7 +328,7 @@ public final class SlicedExchange implements AutoCloseable {
             remove(next, thetas);
             throw e;
         }
-        return combine(outcomes, spec, next, thetas);
+        return combine(outcomes, next, thetas);
     }
 
     /** The slices of {@code θ} (and the step's outcome) of {@code slices}, cached unreplicated. */
@@ -337,7 +337,7 @@ public final class SlicedExchange implements AutoCloseable {
                 .persist(StorageLevel.MEMORY_AND_DISK());
     }
 
-    private Step combine(List<Slice> outcomes, NetworkSpec spec, JavaRDD<Slice> next, JavaRDD<Slice> thetas) {
+    private Step combine(List<Slice> outcomes, JavaRDD<Slice> next, JavaRDD<Slice> thetas) {
         Slice first = outcomes.get(0);
         if (!first.present) {
             remove(next, thetas);

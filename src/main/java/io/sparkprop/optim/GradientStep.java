@@ -95,10 +95,9 @@ public final class GradientStep implements Serializable {
             return new Result(Status.GRADIENT_NOT_FINITE, meanLoss, Double.NaN, Double.NaN, false);
         }
         g.scaleInPlace(1.0 / w);
-        double objective = meanLoss;
+        double objective = objective(meanLoss, theta);
         if (regParam > 0) {
             g.axpyWeightsInPlace(regParam, theta); // ∇(λ/2 ‖W‖²) = λW
-            objective += 0.5 * regParam * theta.weightNormSquared();
         }
         double norm = Clipping.clip(g.values(), clipNorm);
         boolean clipped = norm > clipNorm; // false for NaN, i.e. without clipping
@@ -197,6 +196,11 @@ public final class GradientStep implements Serializable {
         }
         rule.updateRow(theta, g, 0, first, second, eta, rule.biasCorrections(age));
         return isFinite(theta) ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE;
+    }
+
+    /** {@code J(θ)} of a batch of mean loss {@code meanLoss} at {@code theta}: the loss plus {@code (λ/2) Σ_l ‖W_l‖²}. */
+    public double objective(double meanLoss, Parameters theta) {
+        return regParam > 0 ? meanLoss + 0.5 * regParam * theta.weightNormSquared() : meanLoss;
     }
 
     /** Whether this step clips its gradient (then it has no {@link #applySlice slice form}). */

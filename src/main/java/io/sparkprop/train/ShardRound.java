@@ -51,7 +51,7 @@ abstract class ShardRound implements Round, AutoCloseable {
         this.gemm = gemm;
         this.rule = settings.updateRule();
         this.schedule = settings.stepSchedule(updatesPerEpoch);
-        this.step = new GradientStep(settings.regParam(), settings.clipNorm());
+        this.step = gradientStep(settings);
         this.terms = terms(settings, data.classCounts());
         this.seed = settings.seed();
         this.blocksRead = sc.sc().longAccumulator("sparkprop blocks read");
@@ -85,6 +85,11 @@ abstract class ShardRound implements Round, AutoCloseable {
                         Function<Shipped, Function2<Integer, Iterator<Shard>, Iterator<Tuple2<Integer, T>>>> perShard,
                         Function<org.apache.spark.api.java.JavaPairRDD<Integer, T>, R> merge) {
         return data.onShards(at, perShard, merge);
+    }
+
+    /** The gradient step of {@code settings}: their ridge term and clipping. */
+    static GradientStep gradientStep(MlpSettings settings) {
+        return new GradientStep(settings.regParam(), settings.clipNorm());
     }
 
     /** The training terms of {@code settings}, with balanced class weights from the packing pass's counts. */

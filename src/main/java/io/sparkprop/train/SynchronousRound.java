@@ -133,7 +133,7 @@ final class SynchronousRound extends ShardRound {
         // the tasks read θ_t from the slices, which hold it: the driver sends no broadcast
         SlicedExchange.Step s = onShardsTo(sliced.theta(), shipped -> new BatchGradient(shipped, gemm, fingerprints,
                 seed, epoch, t, roundsPerEpoch, shuffle, blocksRead, terms, update),
-                partials -> sliced.step(partials, at.spec(), eta, update));
+                partials -> sliced.step(partials, eta, update));
         long blocks = blocksRead.value() - blocksBefore;
         if (s == null) {
             return new Outcome(Double.NaN, 0, 0, blocks, eta, Double.NaN, 0, null);
@@ -141,7 +141,7 @@ final class SynchronousRound extends ShardRound {
         double meanLoss = s.weightSum() == 0 ? Double.NaN : s.lossSum() / s.weightSum();
         double objective = Double.NaN;
         if (s.status() == GradientStep.Status.UPDATED || s.status() == GradientStep.Status.PARAMETERS_NOT_FINITE) {
-            objective = meanLoss + (regParam > 0 ? 0.5 * regParam * at.weightNormSquared() : 0);
+            objective = step.objective(meanLoss, at);
         }
         GradientStep.Result r = new GradientStep.Result(s.status(), meanLoss, objective, Double.NaN, false);
         if (s.status() == GradientStep.Status.UPDATED) {

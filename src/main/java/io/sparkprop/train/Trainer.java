@@ -337,10 +337,9 @@ public final class Trainer {
             if (!local) {
                 String unsupported = firstLayerRows ? "the first layer is kept as rows"
                         : s.clipNorm() > 0 ? "clipNorm needs the global norm before any slice moves" : null;
-                if (SlicedExchange.choose(sc, partitions, 8L * spec.parameterCount(), s.updateRule().stateArrays(),
-                        unsupported)) {
+                if (SlicedExchange.choose(sc, partitions, 8L * spec.parameterCount(), stateArrays, unsupported)) {
                     sliced = new SlicedExchange(sc, spec, partitions, partitions, s.updateRule(),
-                            new io.sparkprop.optim.GradientStep(s.regParam(), s.clipNorm()));
+                            ShardRound.gradientStep(s));
                     LOG.info("sparkprop: {}", sliced.describe());
                 }
             }

@@ -255,10 +255,7 @@ public final class ExchangeBenchMain {
         double[] theta = new java.util.SplittableRandom(7).doubles(p).toArray();
         for (int r = -2; r < reps; r++) {
             long[] d0 = NetnsCluster.linkBytes(ProcessHandle.current().pid());
-            long[][] w0 = new long[workerPids.length][];
-            for (int w = 0; w < workerPids.length; w++) {
-                w0[w] = NetnsCluster.linkBytes(workerPids[w]);
-            }
+            long[][] w0 = linkBytes(workerPids);
             long t0 = System.nanoTime();
             theta[0] = r; // a new θ every round, as the trainer's
             Broadcast<double[]> b = sc.broadcast(theta);
@@ -295,17 +292,10 @@ public final class ExchangeBenchMain {
                 continue;
             }
             time[r] = (t1 - t0) / 1e6;
-            driverBytes[r] = (d1[0] - d0[0]) + (d1[1] - d0[1]);
-            double max = 0;
-            double total = 0;
-            for (int w = 0; w < workerPids.length; w++) {
-                long[] w1 = NetnsCluster.linkBytes(workerPids[w]);
-                double bytes = (w1[0] - w0[w][0]) + (w1[1] - w0[w][1]);
-                max = Math.max(max, bytes);
-                total += bytes;
-            }
-            workerMax[r] = max;
-            workerMean[r] = total / workerPids.length;
+            driverBytes[r] = crossed(d0, d1);
+            double[] w = maxAndMean(w0, linkBytes(workerPids));
+            workerMax[r] = w[0];
+            workerMean[r] = w[1];
         }
         return new Point(n, p, path, RoundCost.median(time), RoundCost.median(driverBytes), RoundCost.median(workerMax),
                 RoundCost.median(workerMean));
@@ -333,11 +323,7 @@ public final class ExchangeBenchMain {
                     .setEpochListener((record, params) -> {
                         try {
                             driver.add(NetnsCluster.linkBytes(ProcessHandle.current().pid()));
-                            long[][] w = new long[workerPids.length][];
-                            for (int i = 0; i < workerPids.length; i++) {
-                                w[i] = NetnsCluster.linkBytes(workerPids[i]);
-                            }
-                            workers.add(w);
+                            workers.add(linkBytes(workerPids));
                         } catch (IOException e) {
                             throw new java.io.UncheckedIOException(e);
                         }
@@ -358,21 +344,39 @@ public final class ExchangeBenchMain {
         for (int r = 0; r < reps; r++) {
             int e = r + 3; // rounds 1-3 warm up: the slices are seeded in the first
             time[r] = its.get(e).millis();
-            d[r] = (driver.get(e)[0] - driver.get(e - 1)[0]) + (driver.get(e)[1] - driver.get(e - 1)[1]);
-            double max = 0;
-            double total = 0;
-            for (int w = 0; w < workerPids.length; w++) {
-                long[] a = workers.get(e - 1)[w];
-                long[] b = workers.get(e)[w];
-                double bytes = (b[0] - a[0]) + (b[1] - a[1]);
-                max = Math.max(max, bytes);
-                total += bytes;
-            }
-            wMax[r] = max;
-            wMean[r] = total / workerPids.length;
+            d[r] = crossed(driver.get(e - 1), driver.get(e));
+            double[] w = maxAndMean(workers.get(e - 1), workers.get(e));
+            wMax[r] = w[0];
+            wMean[r] = w[1];
         }
         return new Point(n, spec.parameterCount(), "trainer-" + exchange, RoundCost.median(time), RoundCost.median(d),
                 RoundCost.median(wMax), RoundCost.median(wMean));
+    }
+
+    /** {@link NetnsCluster#linkBytes(long)} of each process in {@code pids}. */
+    private static long[][] linkBytes(long[] pids) throws IOException {
+        long[][] bytes = new long[pids.length][];
+        for (int i = 0; i < pids.length; i++) {
+            bytes[i] = NetnsCluster.linkBytes(pids[i]);
+        }
+        return bytes;
+    }
+
+    /** Bytes received and sent on a link between two readings {@code {rx, tx}}. */
+    private static double crossed(long[] before, long[] after) {
+        return (after[0] - before[0]) + (after[1] - before[1]);
+    }
+
+    /** The most and the mean {@link #crossed} bytes over the links of two readings of all workers. */
+    private static double[] maxAndMean(long[][] before, long[][] after) {
+        double max = 0;
+        double total = 0;
+        for (int w = 0; w < before.length; w++) {
+            double bytes = crossed(before[w], after[w]);
+            max = Math.max(max, bytes);
+            total += bytes;
+        }
+        return new double[] {max, total / before.length};
     }
 
     /** A task's partial result: {@code θ + 1} elementwise, full size, keyed by the partition index. */
