@@ -49,6 +49,9 @@ class StandaloneClusterIT {
     private static String url;
     private static Process worker;
 
+    /** Rows of the kill tests' jobs: about 9,600 after the test split, 96 updates an epoch in 24 rounds of 4 local steps. */
+    private static final int KILL_ROWS = 12_000;
+
     private final List<Process> started = new ArrayList<>();
 
     @TempDir
@@ -153,7 +156,7 @@ class StandaloneClusterIT {
         }
     }
 
-    /** A regression job; {@code rows} sets how long it trains (20 000 rows: 200 updates an epoch). */
+    /** A regression job; {@code rows} sets how long it trains (a fifth is held out for the test; batches of 100). */
     private static Properties job(Path output, int rows, int epochs) {
         Properties p = new Properties();
         p.setProperty("data.format", "synthetic");
@@ -217,20 +220,6 @@ class StandaloneClusterIT {
                 .toList();
     }
 
-    @Test
-    void aJobOnAStandaloneClusterEqualsTheSameJobInLocalMode() throws Exception {
-        String jar = System.getProperty("sparkprop.jar");
-        assertTrue(Files.isRegularFile(Paths.get(jar)), "the shaded jar " + jar);
-        Path clusterOut = dir.resolve("cluster-out");
-        finish("submit", submit("submit", job(clusterOut, 2000, 3)));
-        assertSameAsLocal(job(dir.resolve("local-out"), 2000, 3), clusterOut);
-        // the executors are other JVMs on the same machine: the same GEMM, and the summary says so
-        String metrics = Files.readString(clusterOut.resolve("metrics.json"));
-        assertTrue(metrics.contains("\"bitsPortable\" : true"), metrics);
-        assertTrue(metrics.contains("\"gemm\" : \"netlib-native (") || metrics.contains("\"gemm\" : \"ejml ("),
-                metrics);
-    }
-
     /**
      * {@link #job} with 4 local steps a round and outer momentum, and the training recipe — dropout (masks keyed by
      * seed, update, shard and block), a warm-up and cosine schedule, clipping: what the kill tests train, so that a
@@ -255,13 +244,6 @@ class StandaloneClusterIT {
     }
 
     /**
-     * Two executors of one core, training in float32 with 64 KB of each shard's blocks in memory and the rest
-     * (about 300 KB a shard) on the executors' disks; after epoch 2 of 6 one of them is killed (SIGKILL).
-     * Spark re-runs its tasks — each recomputes its round's 4 local steps from the broadcast —, rebuilds its
-     * cached float32 shard from the lineage on a live executor (blocks on that executor's disk again), and
-     * training ends with the parameters of an uninterrupted run in local mode with every block in memory.
-     */
-    /**
      * Submits {@code config} ({@code epochs} epochs) on two executors, kills one of them (SIGKILL) once epoch 2 has
      * ended, and waits for the job to finish all its epochs, the driver having seen the executor go.
      *
@@ -285,10 +267,20 @@ class StandaloneClusterIT {
         return new String[] {before, done};
     }
 
+    /**
+     * The job submitted with the shaded jar on two executors of one core, training in float32 with 64 KB of each
+     * shard's blocks in memory and the rest (about 100 KB a shard) on the executors' disks; after epoch 2 of 6 one
+     * of them is killed (SIGKILL). Spark re-runs its tasks — each recomputes its round's 4 local steps from the
+     * broadcast —, rebuilds its cached float32 shard from the lineage on a live executor (blocks on that executor's
+     * disk again), and training ends with the parameters of an uninterrupted run in local mode with every block in
+     * memory. The summary says the bits are portable, and which GEMM the executors (other JVMs on this machine) used.
+     */
     @Test
     void killingAnExecutorMidTrainingChangesNoBit() throws Exception {
+        String jar = System.getProperty("sparkprop.jar");
+        assertTrue(Files.isRegularFile(Paths.get(jar)), "the shaded jar " + jar);
         Path out = dir.resolve("executor-kill-out");
-        String done = killOneExecutorAfterEpoch2("executor-kill", float32Job(out, 20000, 6), 6,
+        String done = killOneExecutorAfterEpoch2("executor-kill", float32Job(out, KILL_ROWS, 6), 6,
                 "spark.executor.cores=1", "spark.sparkprop.storageMemory=64k")[1];
         // every executor logs the shards it packs: 2 at the start, and again any that were lost
         long packs;
@@ -299,7 +291,11 @@ class StandaloneClusterIT {
         assertTrue(packs >= 3, "a lost shard was packed again (" + packs + " packs)");
         assertTrue(done.contains("of blocks on disk") && !done.contains("0 B of blocks on disk"),
                 "the blocks that did not fit 64 KB went to disk: " + done);
-        assertSameAsLocal(float32Job(dir.resolve("executor-kill-local"), 20000, 6), out);
+        assertSameAsLocal(float32Job(dir.resolve("executor-kill-local"), KILL_ROWS, 6), out);
+        String metrics = Files.readString(out.resolve("metrics.json"));
+        assertTrue(metrics.contains("\"bitsPortable\" : true"), metrics);
+        assertTrue(metrics.contains("\"gemm\" : \"netlib-native (") || metrics.contains("\"gemm\" : \"ejml ("),
+                metrics);
     }
 
     /**
@@ -339,7 +335,7 @@ class StandaloneClusterIT {
     void aKilledDriverResumesToTheSameBits() throws Exception {
         Path out = dir.resolve("driver-kill-out");
         Path checkpoints = dir.resolve("checkpoints");
-        Properties config = localStepsJob(out, 20000, 6);
+        Properties config = localStepsJob(out, KILL_ROWS, 6);
         config.setProperty("checkpoint.dir", checkpoints.toString());
         Path log = dir.resolve("driver-kill.log");
         Process driver = submit("driver-kill", config);
@@ -362,6 +358,6 @@ class StandaloneClusterIT {
         try (Stream<Path> siblings = Files.list(dir)) {
             assertEquals(List.of(), siblings.filter(p -> p.getFileName().toString().contains(".tmp-")).toList());
         }
-        assertSameAsLocal(localStepsJob(dir.resolve("driver-kill-local"), 20000, 6), out);
+        assertSameAsLocal(localStepsJob(dir.resolve("driver-kill-local"), KILL_ROWS, 6), out);
     }
 }
