@@ -45,8 +45,9 @@ import scala.reflect.ClassTag$;
  * and checkpointed locally ({@code localCheckpoint}) so that its lineage — and the shuffle files it would keep
  * alive — ends at every round. Beside it, unreplicated, its slices of {@code θ} alone: the next round's tasks read
  * {@code θ} from those ({@link Theta}: once an executor, from the executors that hold them), so the driver
- * broadcasts nothing and receives the new slices of {@code θ}, {@code 8P} bytes. Every task stays retryable: a reduce task reads the last round's slice (or its
- * replica) and map outputs that Spark recomputes from the round's broadcast if they are lost, and writes new
+ * broadcasts nothing and receives the new slices of {@code θ}, {@code 8P} bytes. Reduce task {@code s} prefers
+ * the executors that cache slice {@code s} of the last round, so that its state is read where it is. Every task
+ * stays retryable: a reduce task reads the last round's slice (or its replica) and map outputs that Spark recomputes from the round's broadcast if they are lost, and writes new
  * objects (the cached ones are never modified), so a retried task makes the same bits. A step that did not
  * update (a non-finite gradient or result in any slice) is {@linkplain #discard discarded} and the last state
  * stays.
@@ -66,7 +67,7 @@ public final class SlicedExchange implements AutoCloseable {
      */
     public static final String EXCHANGE_KEY = "spark.sparkprop.exchange";
     /** The fewest values a slice holds: below this a reduce task costs more than it merges. */
-    static final int MIN_SLICE_VALUES = 4096;
+    public static final int MIN_SLICE_VALUES = 4096;
 
     private final JavaSparkContext sc;
     private final NetworkSpec spec;
@@ -310,11 +311,17 @@ public final class SlicedExchange implements AutoCloseable {
             }
             return out.iterator();
         });
-        JavaPairRDD<Long, Part> bySlice = parts.repartitionAndSortWithinPartitions(new BySlice(s, n));
+        // Reduce task s runs where slice s of the last round is cached, so that it reads its state there instead of
+        // fetching it: the scheduler takes the preferred locations of a narrow zip from the partition's own (the
+        // intersection of its parents', else their union) and, when there are none, from its parents' cached
+        // blocks, first parent first. The shuffle would prefer every host that holds a fifth of the slice's map
+        // output (with a handful of shards, all of them); a pass-through hides those, and `current` comes first.
+        JavaRDD<Tuple2<Long, Part>> bySlice = parts.repartitionAndSortWithinPartitions(new BySlice(s, n))
+                .mapPartitions(it -> it, true);
         int[][] ranges = weightRanges;
         Optimizer r = rule;
         GradientStep st = step;
-        JavaRDD<Slice> next = bySlice.zipPartitions(current, (it, previous) -> {
+        JavaRDD<Slice> next = current.zipPartitions(bySlice, (previous, it) -> {
             Slice before = previous.next();
             return List.of(before.stepped(it, n, ranges[before.index], r, st, eta, age)).iterator();
         }).setName("sparkprop parameter slices").persist(level);
