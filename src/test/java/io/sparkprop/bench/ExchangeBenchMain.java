@@ -42,14 +42,18 @@ import scala.Tuple2;
  * </ul>
  * Per round, the median of {@code --reps} rounds after the first ones: its time, and the bytes that crossed the
  * driver's link and the busiest worker's link (received + sent, from the namespaces' interface counters), as a
- * multiple of 8P. The driver runs in its own namespace as a child JVM; this JVM builds the cluster, runs the
- * driver once per cluster size and prints the table; the last line gives the sliced exchange's figures at the
- * most workers: {@code result: driver_bytes_per_round_vs_P=… worker_bytes_per_round_vs_P=… round_5m_vs_direct=…
- * workers=…} (the last ratio: its 5.3M round against {@code trainer-driver}'s).
+ * multiple of 8P, and the busiest direction of any link. The driver runs in its own namespace as a child JVM; this
+ * JVM builds the cluster, measures one link's bandwidth (a bulk TCP transfer from the driver's host to a worker's),
+ * runs the driver once per cluster size and prints the table; then {@link ExchangeModel} fitted to the trainer's
+ * rounds, its error on each, and its predictions for 8, 64 and 512 executors. The last line gives the sliced
+ * exchange's figures at the most workers: {@code result: driver_bytes_per_round_vs_P=… worker_bytes_per_round_vs_P=…
+ * round_5m_vs_direct=… model_error_max=… workers=…} (the ratio: its 5.3M round against {@code trainer-driver}'s;
+ * the error: the model's largest relative error over every trainer round measured).
  *
  * <p>Options: {@code --quick} (3 rounds; 1 and 4 workers), {@code --workers 1,2,4}, {@code --rate 1gbit},
  * {@code --reps N} (7), {@code --trainer-only} (no bare exchanges). Needs root and iproute2 ({@code ip},
- * {@code tc}).
+ * {@code tc}). {@code --from OUTPUT} prints the table, the model and the result line again from an earlier run's
+ * output (its {@code point} lines and link probe), with no cluster.
  */
 public final class ExchangeBenchMain {
     private static final NetworkSpec MNIST = NetworkSpec.builder().input(784).dense(256, Activation.RELU)
@@ -61,9 +65,13 @@ public final class ExchangeBenchMain {
     private ExchangeBenchMain() {
     }
 
-    /** One measured point: medians per round. */
+    /**
+     * One measured point: medians per round of its time and of the bytes on the driver's link and on the busiest
+     * worker's (received + sent), the workers' mean, and the busiest direction of the driver's link and of any
+     * worker's.
+     */
     record Point(int workers, long parameters, String path, double roundMs, double driverBytes,
-                 double workerBytesMax, double workerBytesMean) {
+                 double workerBytesMax, double workerBytesMean, double driverDirection, double workerDirectionMax) {
         double driverVsP() {
             return driverBytes / (8.0 * parameters);
         }
@@ -80,13 +88,15 @@ public final class ExchangeBenchMain {
             }
             return new Point(Integer.parseInt(f.get("workers")), Long.parseLong(f.get("P")), f.get("path"),
                     Double.parseDouble(f.get("round_ms")), Double.parseDouble(f.get("driver_bytes")),
-                    Double.parseDouble(f.get("worker_bytes_max")), Double.parseDouble(f.get("worker_bytes_mean")));
+                    Double.parseDouble(f.get("worker_bytes_max")), Double.parseDouble(f.get("worker_bytes_mean")),
+                    Double.parseDouble(f.get("driver_direction")), Double.parseDouble(f.get("worker_direction_max")));
         }
 
         String line() {
             return String.format(Locale.ROOT, "point workers=%d P=%d path=%s round_ms=%.1f driver_bytes=%.0f "
-                    + "worker_bytes_max=%.0f worker_bytes_mean=%.0f", workers, parameters, path, roundMs, driverBytes,
-                    workerBytesMax, workerBytesMean);
+                    + "worker_bytes_max=%.0f worker_bytes_mean=%.0f driver_direction=%.0f worker_direction_max=%.0f",
+                    workers, parameters, path, roundMs, driverBytes, workerBytesMax, workerBytesMean, driverDirection,
+                    workerDirectionMax);
         }
     }
 
@@ -95,11 +105,20 @@ public final class ExchangeBenchMain {
             driver(args);
             return;
         }
+        if (args.length > 0 && args[0].equals("--probe-receive")) {
+            probeReceive(args[1], Integer.parseInt(args[2]));
+            return;
+        }
+        if (args.length > 0 && args[0].equals("--probe-send")) {
+            probeSend(args[1], Integer.parseInt(args[2]), Long.parseLong(args[3]));
+            return;
+        }
         boolean quick = false;
         int[] workerCounts = null;
         String rate = "1gbit";
         int reps = 7;
         boolean trainerOnly = false;
+        Path from = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
@@ -108,12 +127,17 @@ public final class ExchangeBenchMain {
                         .toArray();
                 case "--rate" -> rate = args[++i];
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--from" -> from = Path.of(args[++i]);
                 default -> {
                     System.err.println("unknown option " + args[i] + "\nusage: jobs/bench exchange [--quick] "
-                            + "[--workers 1,2,4] [--rate 1gbit] [--reps N] [--trainer-only]");
+                            + "[--workers 1,2,4] [--rate 1gbit] [--reps N] [--trainer-only] | --from OUTPUT");
                     System.exit(2);
                 }
             }
+        }
+        if (from != null) {
+            reportAgain(from);
+            return;
         }
         if (workerCounts == null) {
             workerCounts = quick ? new int[] {1, 4} : new int[] {1, 2, 4};
@@ -126,8 +150,12 @@ public final class ExchangeBenchMain {
         System.out.printf(Locale.ROOT, "links shaped to %s each way (tc tbf; no added latency); P = %d (%s) and %d (%s); "
                 + "%d rounds a point after 2%n", rate, MNIST.parameterCount(), MNIST, BIG.parameterCount(), BIG, reps);
         List<Point> points = new ArrayList<>();
+        double bandwidth = 0;
         for (int n : workerCounts) {
             try (NetnsCluster cluster = NetnsCluster.start(n, rate, home, "1500m")) {
+                if (bandwidth == 0) {
+                    bandwidth = probe(cluster, classPath);
+                }
                 List<String> command = new ArrayList<>(ChildJvm.command("4g", classPath,
                         ExchangeBenchMain.class.getName(), "--driver", cluster.masterUrl(),
                         cluster.address(NetnsCluster.DRIVER), Integer.toString(reps),
@@ -151,7 +179,97 @@ public final class ExchangeBenchMain {
                 }
             }
         }
-        report(points);
+        report(points, bandwidth);
+    }
+
+    /**
+     * The table, the model and the result line again from the output of an earlier run ({@code --from}): its
+     * {@code point} lines and its link probe.
+     */
+    private static void reportAgain(Path output) throws IOException {
+        List<Point> points = new ArrayList<>();
+        double bandwidth = 0;
+        for (String line : Files.readAllLines(output)) {
+            if (line.startsWith("point ")) {
+                points.add(Point.parse(line));
+            } else if (line.startsWith(PROBE_LINE)) {
+                bandwidth = Double.parseDouble(line.substring(line.lastIndexOf(':') + 1).trim().split(" ")[0]) * 1e3;
+            }
+        }
+        if (points.isEmpty() || bandwidth == 0) {
+            throw new IllegalArgumentException(output + " holds no point lines or no link probe of jobs/bench exchange");
+        }
+        report(points, bandwidth);
+    }
+
+    private static final String PROBE_LINE = "link probe: ";
+    private static final int PROBE_PORT = 45_901;
+    private static final long PROBE_BYTES = 256L << 20;
+
+    /**
+     * The bandwidth of one link, bytes a ms: {@link #PROBE_BYTES} sent over TCP from the driver's host to the first
+     * worker's (through both their links and the bridge), timed by the receiver from the first byte to the last.
+     */
+    private static double probe(NetnsCluster cluster, String classPath) throws Exception {
+        Process receiver = cluster.start(1, "probe-receive", ChildJvm.command("256m", classPath,
+                ExchangeBenchMain.class.getName(), "--probe-receive", cluster.address(1), Integer.toString(PROBE_PORT)),
+                Map.of());
+        Process sender = cluster.start(NetnsCluster.DRIVER, "probe-send", ChildJvm.command("256m", classPath,
+                ExchangeBenchMain.class.getName(), "--probe-send", cluster.address(1), Integer.toString(PROBE_PORT),
+                Long.toString(PROBE_BYTES)), Map.of());
+        if (!receiver.waitFor(2, TimeUnit.MINUTES) || receiver.exitValue() != 0 || !sender.waitFor(1, TimeUnit.MINUTES)
+                || sender.exitValue() != 0) {
+            throw new IllegalStateException("the link probe failed: " + tail(cluster.logs().resolve("probe-receive.log"))
+                    + "\n" + tail(cluster.logs().resolve("probe-send.log")));
+        }
+        for (String line : Files.readAllLines(cluster.logs().resolve("probe-receive.log"))) {
+            if (line.startsWith("probe ")) {
+                String[] f = line.split("\\s+");
+                double bytes = Double.parseDouble(f[1].substring("bytes=".length()));
+                double ms = Double.parseDouble(f[2].substring("ms=".length()));
+                System.out.printf(Locale.ROOT, PROBE_LINE + "%.0f MB from the driver's host to a worker's in %.0f ms: "
+                        + "%.3f MB/s%n", bytes / 1e6, ms, bytes / ms / 1e3);
+                return bytes / ms;
+            }
+        }
+        throw new IllegalStateException("the link probe printed no result");
+    }
+
+    private static void probeReceive(String address, int port) throws IOException {
+        try (java.net.ServerSocket server = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName(address));
+             java.net.Socket socket = server.accept();
+             java.io.InputStream in = socket.getInputStream()) {
+            byte[] buffer = new byte[1 << 20];
+            long bytes = 0;
+            long first = 0;
+            for (int r; (r = in.read(buffer)) >= 0; ) {
+                if (bytes == 0 && r > 0) {
+                    first = System.nanoTime();
+                }
+                bytes += r;
+            }
+            System.out.printf(Locale.ROOT, "probe bytes=%d ms=%.3f%n", bytes, (System.nanoTime() - first) / 1e6);
+        }
+    }
+
+    private static void probeSend(String address, int port, long bytes) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try (java.net.Socket socket = new java.net.Socket(address, port);
+                 java.io.OutputStream out = socket.getOutputStream()) {
+                byte[] buffer = new byte[1 << 20];
+                new java.util.SplittableRandom(1).nextBytes(buffer);
+                for (long sent = 0; sent < bytes; sent += buffer.length) {
+                    out.write(buffer, 0, (int) Math.min(buffer.length, bytes - sent));
+                }
+                return;
+            } catch (java.net.ConnectException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(200); // the receiver's JVM is still starting
+            }
+        }
     }
 
     private static String tail(Path log) throws IOException {
@@ -159,7 +277,7 @@ public final class ExchangeBenchMain {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
-    private static void report(List<Point> points) {
+    private static void report(List<Point> points, double bandwidth) {
         System.out.println();
         System.out.println("per round (median): time, and bytes on a link (received + sent) / 8P");
         System.out.printf(Locale.ROOT, "%8s %9s %7s %10s %12s %14s%n", "workers", "P", "path", "round ms",
@@ -188,9 +306,22 @@ public final class ExchangeBenchMain {
                 driverBig = p.roundMs();
             }
         }
-        // the sliced exchange's bytes at the most workers, and its 5.3M round against the driver's merge there
+        double modelError = ExchangeModel.report(ExchangeModel.rounds(points), bandwidth,
+                Runtime.getRuntime().availableProcessors(), 2, MNIST, BIG);
+        double directionMax = 0;
+        for (Point p : points) {
+            if (p.workers() == most && p.path().equals("trainer-sliced")) {
+                directionMax = Math.max(directionMax, p.workerDirectionMax() / (8.0 * p.parameters()));
+            }
+        }
+        System.out.println();
+        System.out.printf(Locale.ROOT, "the sliced exchange's busiest worker link, its busier direction alone: %.2f x 8P%n",
+                directionMax);
+        // the sliced exchange's bytes at the most workers, its 5.3M round against the driver's merge there, and the
+        // model's largest error over every trainer round measured
         System.out.printf(Locale.ROOT, "result: driver_bytes_per_round_vs_P=%.2f worker_bytes_per_round_vs_P=%.2f "
-                + "round_5m_vs_direct=%.3f workers=%d%n", driverMax, workerMax, slicedBig / driverBig, most);
+                + "round_5m_vs_direct=%.3f model_error_max=%.3f workers=%d%n", driverMax, workerMax,
+                slicedBig / driverBig, modelError, most);
     }
 
     // ---- the driver, in its own namespace -------------------------------------------------------------------
@@ -251,6 +382,8 @@ public final class ExchangeBenchMain {
         double[] driverBytes = new double[reps];
         double[] workerMax = new double[reps];
         double[] workerMean = new double[reps];
+        double[] driverDirection = new double[reps];
+        double[] workerDirection = new double[reps];
         // random values, as weights are: Spark compresses broadcasts (LZ4), which would shrink a constant θ
         double[] theta = new java.util.SplittableRandom(7).doubles(p).toArray();
         for (int r = -2; r < reps; r++) {
@@ -293,12 +426,14 @@ public final class ExchangeBenchMain {
             }
             time[r] = (t1 - t0) / 1e6;
             driverBytes[r] = crossed(d0, d1);
+            driverDirection[r] = busierDirection(d0, d1);
             double[] w = maxAndMean(w0, linkBytes(workerPids));
             workerMax[r] = w[0];
             workerMean[r] = w[1];
+            workerDirection[r] = w[2];
         }
         return new Point(n, p, path, RoundCost.median(time), RoundCost.median(driverBytes), RoundCost.median(workerMax),
-                RoundCost.median(workerMean));
+                RoundCost.median(workerMean), RoundCost.median(driverDirection), RoundCost.median(workerDirection));
     }
 
     /**
@@ -340,17 +475,22 @@ public final class ExchangeBenchMain {
         double[] d = new double[reps];
         double[] wMax = new double[reps];
         double[] wMean = new double[reps];
+        double[] dDirection = new double[reps];
+        double[] wDirection = new double[reps];
         List<io.sparkprop.train.IterationRecord> its = fit.history().iterations();
         for (int r = 0; r < reps; r++) {
             int e = r + 3; // rounds 1-3 warm up: the slices are seeded in the first
             time[r] = its.get(e).millis();
             d[r] = crossed(driver.get(e - 1), driver.get(e));
+            dDirection[r] = busierDirection(driver.get(e - 1), driver.get(e));
             double[] w = maxAndMean(workers.get(e - 1), workers.get(e));
             wMax[r] = w[0];
             wMean[r] = w[1];
+            wDirection[r] = w[2];
         }
         return new Point(n, spec.parameterCount(), "trainer-" + exchange, RoundCost.median(time), RoundCost.median(d),
-                RoundCost.median(wMax), RoundCost.median(wMean));
+                RoundCost.median(wMax), RoundCost.median(wMean), RoundCost.median(dDirection),
+                RoundCost.median(wDirection));
     }
 
     /** {@link NetnsCluster#linkBytes(long)} of each process in {@code pids}. */
@@ -367,16 +507,26 @@ public final class ExchangeBenchMain {
         return (after[0] - before[0]) + (after[1] - before[1]);
     }
 
-    /** The most and the mean {@link #crossed} bytes over the links of two readings of all workers. */
+    /** The bytes of the busier direction of a link between two readings. */
+    private static double busierDirection(long[] before, long[] after) {
+        return Math.max(after[0] - before[0], after[1] - before[1]);
+    }
+
+    /**
+     * Over the links of two readings of all workers: the most and the mean {@link #crossed} bytes, and the most
+     * {@link #busierDirection} bytes.
+     */
     private static double[] maxAndMean(long[][] before, long[][] after) {
         double max = 0;
         double total = 0;
+        double direction = 0;
         for (int w = 0; w < before.length; w++) {
             double bytes = crossed(before[w], after[w]);
             max = Math.max(max, bytes);
             total += bytes;
+            direction = Math.max(direction, busierDirection(before[w], after[w]));
         }
-        return new double[] {max, total / before.length};
+        return new double[] {max, total / before.length, direction};
     }
 
     /** A task's partial result: {@code θ + 1} elementwise, full size, keyed by the partition index. */

@@ -43,7 +43,8 @@ final class ScalingModel {
     private static final double BANDWIDTH = 10e9 / 8 / 1e3;
     /** Latency of the predicted network, ms. */
     private static final double LATENCY = 1.0;
-    private static final double PIECE = 4 << 20;
+    /** A torrent broadcast's piece: 4 MiB, Spark's spark.broadcast.blockSize. */
+    static final double PIECE = 4 << 20;
     /** The driver budget of the merge plan: min(heap 8 GB, spark.driver.maxResultSize 1 GB) / 4. */
     private static final double DRIVER_BUDGET = 1e9 / 4;
     private static final int EXAMPLES = 60_000;
@@ -96,32 +97,48 @@ final class ScalingModel {
 
     /** Least squares on relative error, with an active set that holds negative coefficients at 0. */
     static ScalingModel fit(List<RoundCost.Point> points) {
-        boolean[] active = new boolean[TERMS.length];
+        double[][] features = new double[points.size()][];
+        double[] measured = new double[points.size()];
+        double[] weights = new double[points.size()];
+        for (int r = 0; r < points.size(); r++) {
+            features[r] = features(points.get(r));
+            measured[r] = points.get(r).round();
+            weights[r] = 1 / measured[r];
+        }
+        return new ScalingModel(nonNegativeFit(features, measured, weights));
+    }
+
+    /**
+     * The coefficients {@code c ≥ 0} that minimise {@code Σ_r (w_r (Σ_i c_i f_ri − y_r))²}: weighted least squares
+     * (with {@code w_r = 1/y_r}, on relative error), with an active set that holds the most negative coefficient at 0
+     * and solves again until none is.
+     */
+    static double[] nonNegativeFit(double[][] features, double[] target, double[] weights) {
+        int terms = features[0].length;
+        boolean[] active = new boolean[terms];
         java.util.Arrays.fill(active, true);
         while (true) {
             int n = 0;
             for (boolean a : active) {
                 n += a ? 1 : 0;
             }
-            DMatrixRMaj a = new DMatrixRMaj(points.size(), n);
-            DMatrixRMaj b = new DMatrixRMaj(points.size(), 1);
-            for (int r = 0; r < points.size(); r++) {
-                double[] f = features(points.get(r));
-                double w = 1.0 / points.get(r).round();
-                for (int i = 0, j = 0; i < f.length; i++) {
+            DMatrixRMaj a = new DMatrixRMaj(features.length, n);
+            DMatrixRMaj b = new DMatrixRMaj(features.length, 1);
+            for (int r = 0; r < features.length; r++) {
+                for (int i = 0, j = 0; i < terms; i++) {
                     if (active[i]) {
-                        a.set(r, j++, f[i] * w);
+                        a.set(r, j++, features[r][i] * weights[r]);
                     }
                 }
-                b.set(r, 0, 1.0);
+                b.set(r, 0, target[r] * weights[r]);
             }
             DMatrixRMaj x = new DMatrixRMaj(n, 1);
             if (!CommonOps_DDRM.solve(a, b, x)) {
-                throw new IllegalStateException("the scaling model's least-squares problem is singular");
+                throw new IllegalStateException("the model's least-squares problem is singular");
             }
-            double[] coefficients = new double[TERMS.length];
+            double[] coefficients = new double[terms];
             int worst = -1;
-            for (int i = 0, j = 0; i < TERMS.length; i++) {
+            for (int i = 0, j = 0; i < terms; i++) {
                 if (active[i]) {
                     coefficients[i] = x.get(j++);
                     if (coefficients[i] < 0 && (worst < 0 || coefficients[i] < coefficients[worst])) {
@@ -130,7 +147,7 @@ final class ScalingModel {
                 }
             }
             if (worst < 0) {
-                return new ScalingModel(coefficients);
+                return coefficients;
             }
             active[worst] = false;
         }
