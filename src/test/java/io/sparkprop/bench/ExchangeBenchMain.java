@@ -61,6 +61,11 @@ public final class ExchangeBenchMain {
     private static final NetworkSpec BIG = NetworkSpec.builder().input(784).dense(4096, Activation.RELU)
             .dense(512, Activation.RELU).dense(10, Activation.SOFTMAX).build();
     private static final String[] PATHS = {"direct", "tree"};
+    /** The trainer's rounds run Adam: two state arrays beside θ (its moments), sharded with the slices. */
+    private static final int ADAM_STATE_ARRAYS = 2;
+    private static final String PROBE_LINE = "link probe: ";
+    private static final int PROBE_PORT = 45_901;
+    private static final long PROBE_BYTES = 256L << 20;
 
     private ExchangeBenchMain() {
     }
@@ -197,14 +202,11 @@ public final class ExchangeBenchMain {
             }
         }
         if (points.isEmpty() || bandwidth == 0) {
-            throw new IllegalArgumentException(output + " holds no point lines or no link probe of jobs/bench exchange");
+            throw new IllegalArgumentException(output + " holds no point lines or no link probe of jobs/bench "
+                    + "exchange");
         }
         report(points, bandwidth);
     }
-
-    private static final String PROBE_LINE = "link probe: ";
-    private static final int PROBE_PORT = 45_901;
-    private static final long PROBE_BYTES = 256L << 20;
 
     /**
      * The bandwidth of one link, bytes a ms: {@link #PROBE_BYTES} sent over TCP from the driver's host to the first
@@ -219,8 +221,9 @@ public final class ExchangeBenchMain {
                 Long.toString(PROBE_BYTES)), Map.of());
         if (!receiver.waitFor(2, TimeUnit.MINUTES) || receiver.exitValue() != 0 || !sender.waitFor(1, TimeUnit.MINUTES)
                 || sender.exitValue() != 0) {
-            throw new IllegalStateException("the link probe failed: " + tail(cluster.logs().resolve("probe-receive.log"))
-                    + "\n" + tail(cluster.logs().resolve("probe-send.log")));
+            throw new IllegalStateException("the link probe failed: "
+                    + tail(cluster.logs().resolve("probe-receive.log")) + "\n"
+                    + tail(cluster.logs().resolve("probe-send.log")));
         }
         for (String line : Files.readAllLines(cluster.logs().resolve("probe-receive.log"))) {
             if (line.startsWith("probe ")) {
@@ -306,8 +309,10 @@ public final class ExchangeBenchMain {
                 driverBig = p.roundMs();
             }
         }
+        // every JVM of the namespace cluster shares this machine's cores (with --from: the machine that reports,
+        // which is the one that measured)
         double modelError = ExchangeModel.report(ExchangeModel.rounds(points), bandwidth,
-                Runtime.getRuntime().availableProcessors(), 2, MNIST, BIG);
+                Runtime.getRuntime().availableProcessors(), ADAM_STATE_ARRAYS, MNIST, BIG);
         double directionMax = 0;
         for (Point p : points) {
             if (p.workers() == most && p.path().equals("trainer-sliced")) {
@@ -315,8 +320,8 @@ public final class ExchangeBenchMain {
             }
         }
         System.out.println();
-        System.out.printf(Locale.ROOT, "the sliced exchange's busiest worker link, its busier direction alone: %.2f x 8P%n",
-                directionMax);
+        System.out.printf(Locale.ROOT, "the sliced exchange's busiest worker link, its busier direction alone: "
+                + "%.2f x 8P%n", directionMax);
         // the sliced exchange's bytes at the most workers, its 5.3M round against the driver's merge there, and the
         // model's largest error over every trainer round measured
         System.out.printf(Locale.ROOT, "result: driver_bytes_per_round_vs_P=%.2f worker_bytes_per_round_vs_P=%.2f "

@@ -35,14 +35,14 @@ import io.sparkprop.nn.NetworkSpec;
  * bandwidth {@code BW'}: {@code β} becomes the driver's cost per task {@code τ} (here {@code β} also holds the
  * executors sharing two cores); the bytes, in units of 8P, come from the exchanges' own accounting. The
  * driver's merge: the driver receives its {@code k} partials (after {@code m} merge stages, each merge task
- * fetching two), and sends the torrent broadcast's first copy of each piece once a doubling step,
- * {@code ⌈log₂(E+1)⌉} steps for the first 4 MiB; a worker receives {@code θ} and sends its partial
- * ({@code X = k + 1 + 2 + 3m}, {@code N = max(k, broadcast, 2m)}). The sliced exchange with {@code S} slices
- * (at least 4,096 values each) and {@code a} state arrays: a worker that reduces a slice receives it from the
- * {@code E − 1} other map tasks, the other slices of {@code θ} and a replica (none with one executor),
- * {@code (E−1)/S + (S−1)/S + (1+a)/S},
- * and sends {@code (S−1)/S + (E−1)/S + (1+a)/S + 1/S} (its gradient's other slices, its slice of {@code θ} to the
- * others and to the driver, the replica); the driver receives {@code θ} once. No latency is added: the
+ * fetching two), and sends {@code b} copies of the torrent broadcast: one a doubling step, {@code ⌈log₂(E+1)⌉},
+ * of its first 4 MiB and one of the rest; a worker receives {@code θ} and sends its partial, a merge task two
+ * partials in and one out ({@code X = k + b + 2 + 3m}, {@code N = max(k, b, 2m)}). The sliced exchange with
+ * {@code S} slices (at least 4,096 values each) and {@code a} state arrays: a worker that reduces a slice
+ * receives it from the {@code E − 1} other map tasks, the other slices of {@code θ} and a replica (none with one
+ * executor), {@code (E−1)/S + (S−1)/S + (1+a)/S}, and sends {@code (S−1)/S + (E−1)/S + (1+a)/S + 1/S} (its
+ * gradient's other slices, its slice of {@code θ} to the others and to the driver, the replica); the driver
+ * receives {@code θ} once. No latency is added: the
  * namespace links have none to measure ({@code netem} missing), and the stages' own are in {@code σ}.
  */
 final class ExchangeModel {
@@ -185,17 +185,17 @@ final class ExchangeModel {
             worst = Math.max(worst, Math.abs(error));
             double p8 = 8.0 * r.parameters();
             double[] a = m.accountedBytes(r.exchange(), r.workers(), r.parameters());
-            System.out.printf(Locale.ROOT, "  %-8s %7d %9d %10.1f %9.1f %6.0f%%   %.2f (%.2f), %.2f (%.2f), %.2f (%.2f)%n",
-                    r.exchange(), r.workers(), r.parameters(), r.ms(), model, 100 * error, r.driverBytes() / p8, a[0],
-                    r.workerBytes() / p8, a[1], r.busiestDirectionBytes() / p8, a[2]);
+            System.out.printf(Locale.ROOT, "  %-8s %7d %9d %10.1f %9.1f %6.0f%%   %.2f (%.2f), %.2f (%.2f), "
+                    + "%.2f (%.2f)%n", r.exchange(), r.workers(), r.parameters(), r.ms(), model, 100 * error,
+                    r.driverBytes() / p8, a[0], r.workerBytes() / p8, a[1], r.busiestDirectionBytes() / p8, a[2]);
         }
         System.out.printf(Locale.ROOT, "  largest relative error %.0f%%%n", 100 * worst);
         for (double gbit : new double[] {10, 1}) {
             double bw = gbit * 1e9 / 8 / 1e3;
             System.out.println();
-            System.out.printf(Locale.ROOT, "predicted round (ms), no compute: %.0f Gbit/s links, every executor on its own "
-                    + "cores, the driver's %.2f ms a task (1,500 tasks/s, Sparrow 2013); driver's merge / sliced%n", gbit,
-                    ScalingModel.LITERATURE_TAU);
+            System.out.printf(Locale.ROOT, "predicted round (ms), no compute: %.0f Gbit/s links, every executor on its "
+                    + "own cores, the driver's %.2f ms a task (1,500 tasks/s, Sparrow 2013); driver's merge / sliced%n",
+                    gbit, ScalingModel.LITERATURE_TAU);
             System.out.printf(Locale.ROOT, "  %-12s %16s %16s %16s%n", "P", "8 executors", "64", "512");
             for (NetworkSpec spec : specs) {
                 StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-12d", spec.parameterCount()));

@@ -49,7 +49,7 @@ class StandaloneClusterIT {
     private static String url;
     private static Process worker;
 
-    /** Rows of the kill tests' jobs: about 9,600 after the test split, 96 updates an epoch in 24 rounds of 4 local steps. */
+    /** Rows of the kill tests' jobs: about 9,600 after the test split, 96 updates an epoch, 24 rounds of 4 steps. */
     private static final int KILL_ROWS = 12_000;
 
     private final List<Process> started = new ArrayList<>();
