@@ -47,8 +47,9 @@ import scala.reflect.ClassTag$;
  * {@code θ} from those ({@link Theta}: once an executor, from the executors that hold them), so the driver
  * broadcasts nothing and receives the new slices of {@code θ}, {@code 8P} bytes. Reduce task {@code s} prefers
  * the executors that cache slice {@code s} of the last round, so that its state is read where it is. Every task
- * stays retryable: a reduce task reads the last round's slice (or its replica) and map outputs that Spark recomputes from the round's broadcast if they are lost, and writes new
- * objects (the cached ones are never modified), so a retried task makes the same bits. A step that did not
+ * stays retryable: a reduce task reads the last round's slice (or its replica) and map outputs that Spark
+ * recomputes from the round's broadcast if they are lost, and writes new objects (the cached ones are never
+ * modified), so a retried task makes the same bits. A step that did not
  * update (a non-finite gradient or result in any slice) is {@linkplain #discard discarded} and the last state
  * stays.
  *
