@@ -68,7 +68,7 @@ public final class SlicedExchange implements AutoCloseable {
      */
     public static final String EXCHANGE_KEY = "spark.sparkprop.exchange";
     /** The fewest values a slice holds: below this a reduce task costs more than it merges. */
-    public static final int MIN_SLICE_VALUES = 4096;
+    static final int MIN_SLICE_VALUES = 4096;
 
     private final JavaSparkContext sc;
     private final NetworkSpec spec;
@@ -97,7 +97,7 @@ public final class SlicedExchange implements AutoCloseable {
             throw new IllegalArgumentException("a clipped step has no slice form: clipping keeps the driver's merge");
         }
         int size = Math.toIntExact(spec.parameterCount());
-        int s = Math.max(1, Math.min(slices, size / MIN_SLICE_VALUES));
+        int s = sliceCount(size, slices);
         this.sc = sc;
         this.spec = spec;
         this.partitions = partitions;
@@ -190,6 +190,14 @@ public final class SlicedExchange implements AutoCloseable {
     static double busiestSlicedLink(int partitions, int stateArrays) {
         double n = partitions;
         return Math.max(1, 4 * (n - 1) / n + 2 * (1.0 + stateArrays) / n + 1 / n);
+    }
+
+    /**
+     * The slices {@code parameters} values are cut into when {@code slices} are asked for: fewer if the parameters are
+     * few, {@link #MIN_SLICE_VALUES} at least each, and at least one.
+     */
+    public static int sliceCount(long parameters, int slices) {
+        return (int) Math.max(1, Math.min(slices, parameters / MIN_SLICE_VALUES));
     }
 
     /** The number of slices. */

@@ -383,12 +383,7 @@ public final class ExchangeBenchMain {
 
     private static Point measure(JavaSparkContext sc, JavaRDD<Integer> tasks, int n, int p, String path, int reps,
                                  long[] workerPids) throws IOException {
-        double[] time = new double[reps];
-        double[] driverBytes = new double[reps];
-        double[] workerMax = new double[reps];
-        double[] workerMean = new double[reps];
-        double[] driverDirection = new double[reps];
-        double[] workerDirection = new double[reps];
+        Samples samples = new Samples(reps);
         // random values, as weights are: Spark compresses broadcasts (LZ4), which would shrink a constant θ
         double[] theta = new java.util.SplittableRandom(7).doubles(p).toArray();
         for (int r = -2; r < reps; r++) {
@@ -429,16 +424,9 @@ public final class ExchangeBenchMain {
             if (r < 0) {
                 continue;
             }
-            time[r] = (t1 - t0) / 1e6;
-            driverBytes[r] = crossed(d0, d1);
-            driverDirection[r] = busierDirection(d0, d1);
-            double[] w = maxAndMean(w0, linkBytes(workerPids));
-            workerMax[r] = w[0];
-            workerMean[r] = w[1];
-            workerDirection[r] = w[2];
+            samples.add(r, (t1 - t0) / 1e6, d0, d1, w0, linkBytes(workerPids));
         }
-        return new Point(n, p, path, RoundCost.median(time), RoundCost.median(driverBytes), RoundCost.median(workerMax),
-                RoundCost.median(workerMean), RoundCost.median(driverDirection), RoundCost.median(workerDirection));
+        return samples.point(n, p, path);
     }
 
     /**
@@ -476,26 +464,49 @@ public final class ExchangeBenchMain {
         if (!path.equals(exchange)) {
             throw new IllegalStateException("asked for the " + exchange + " exchange, the fit took " + fit.aggregation());
         }
-        double[] time = new double[reps];
-        double[] d = new double[reps];
-        double[] wMax = new double[reps];
-        double[] wMean = new double[reps];
-        double[] dDirection = new double[reps];
-        double[] wDirection = new double[reps];
+        Samples samples = new Samples(reps);
         List<io.sparkprop.train.IterationRecord> its = fit.history().iterations();
         for (int r = 0; r < reps; r++) {
             int e = r + 3; // rounds 1-3 warm up: the slices are seeded in the first
-            time[r] = its.get(e).millis();
-            d[r] = crossed(driver.get(e - 1), driver.get(e));
-            dDirection[r] = busierDirection(driver.get(e - 1), driver.get(e));
-            double[] w = maxAndMean(workers.get(e - 1), workers.get(e));
-            wMax[r] = w[0];
-            wMean[r] = w[1];
-            wDirection[r] = w[2];
+            samples.add(r, its.get(e).millis(), driver.get(e - 1), driver.get(e), workers.get(e - 1), workers.get(e));
         }
-        return new Point(n, spec.parameterCount(), "trainer-" + exchange, RoundCost.median(time), RoundCost.median(d),
-                RoundCost.median(wMax), RoundCost.median(wMean), RoundCost.median(dDirection),
-                RoundCost.median(wDirection));
+        return samples.point(n, spec.parameterCount(), "trainer-" + exchange);
+    }
+
+    /** A point's rounds: each one's time and the link counters read before and after it; medians make the point. */
+    private static final class Samples {
+        private final double[] time;
+        private final double[] driver;
+        private final double[] driverDirection;
+        private final double[] workerMax;
+        private final double[] workerMean;
+        private final double[] workerDirection;
+
+        Samples(int reps) {
+            time = new double[reps];
+            driver = new double[reps];
+            driverDirection = new double[reps];
+            workerMax = new double[reps];
+            workerMean = new double[reps];
+            workerDirection = new double[reps];
+        }
+
+        void add(int r, double ms, long[] driverBefore, long[] driverAfter, long[][] workersBefore,
+                 long[][] workersAfter) {
+            time[r] = ms;
+            driver[r] = crossed(driverBefore, driverAfter);
+            driverDirection[r] = busierDirection(driverBefore, driverAfter);
+            double[] w = maxAndMean(workersBefore, workersAfter);
+            workerMax[r] = w[0];
+            workerMean[r] = w[1];
+            workerDirection[r] = w[2];
+        }
+
+        Point point(int workers, long parameters, String path) {
+            return new Point(workers, parameters, path, RoundCost.median(time), RoundCost.median(driver),
+                    RoundCost.median(workerMax), RoundCost.median(workerMean), RoundCost.median(driverDirection),
+                    RoundCost.median(workerDirection));
+        }
     }
 
     /** {@link NetnsCluster#linkBytes(long)} of each process in {@code pids}. */

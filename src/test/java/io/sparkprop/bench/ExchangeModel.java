@@ -64,8 +64,9 @@ final class ExchangeModel {
         this.stateArrays = stateArrays;
     }
 
+    /** The trainer asks for a slice a shard. */
     private static int slices(int shards, long parameters) {
-        return (int) Math.max(1, Math.min(shards, parameters / io.sparkprop.exec.SlicedExchange.MIN_SLICE_VALUES));
+        return io.sparkprop.exec.SlicedExchange.sliceCount(parameters, shards);
     }
 
     private static boolean sliced(String exchange) {
@@ -145,7 +146,7 @@ final class ExchangeModel {
         }
         double bytes = 8.0 * parameters;
         int[] merge = ScalingModel.merge(executors, bytes);
-        int steps = 32 - Integer.numberOfLeadingZeros(executors); // ⌈log₂(E+1)⌉
+        int steps = ScalingModel.broadcastSteps(executors);
         double piece = Math.min(1, ScalingModel.PIECE / bytes);
         double broadcast = Math.min(executors, steps) * piece + (1 - piece);
         return new double[] {merge[0] + broadcast, 2 + 3.0 * merge[1],
@@ -164,9 +165,14 @@ final class ExchangeModel {
 
     /**
      * Prints the fit, its error on every round, the accounting's bytes beside the measured ones, and the predictions;
-     * returns the largest relative error.
+     * returns the largest relative error, or NaN (and says why) when there are fewer rounds than terms to fit.
      */
     static double report(List<Round> rounds, double bandwidth, int cores, int stateArrays, NetworkSpec... specs) {
+        if (rounds.size() < TERMS.length) {
+            System.out.printf(Locale.ROOT, "%nmodel: not fitted: %d trainer rounds measured for %d terms (measure more "
+                    + "worker counts, e.g. --workers 1,2,4)%n", rounds.size(), TERMS.length);
+            return Double.NaN;
+        }
         ExchangeModel m = fit(rounds, bandwidth, cores, stateArrays);
         System.out.println();
         System.out.printf(Locale.ROOT, "model: t = alpha + beta*tasks + sigma*stages + c*X + u*U + N/BW (BW measured: "

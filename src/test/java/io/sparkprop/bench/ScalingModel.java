@@ -157,7 +157,7 @@ final class ScalingModel {
     double predictedFixed(long parameters, int executors, double tau) {
         double bytes = 8.0 * parameters;
         double mb = bytes / 1e6;
-        int steps = 32 - Integer.numberOfLeadingZeros(executors); // ⌈log₂(E+1)⌉
+        int steps = broadcastSteps(executors);
         double scheduling = c[0] + tau * executors + c[1];
         double broadcast = c[2] * mb + steps * (LATENCY + Math.min(bytes, PIECE) / BANDWIDTH)
                 + Math.max(0, bytes - PIECE) / BANDWIDTH;
@@ -168,6 +168,11 @@ final class ScalingModel {
         // the driver takes its partials through one link
         double driver = merge[0] * (bytes / BANDWIDTH + c[4] * mb);
         return scheduling + broadcast + tasks + stages + driver;
+    }
+
+    /** The doubling steps of a torrent broadcast to {@code executors}: {@code ⌈log₂(E+1)⌉}. */
+    static int broadcastSteps(int executors) {
+        return 32 - Integer.numberOfLeadingZeros(executors);
     }
 
     static void report(List<RoundCost.Point> points, double tau, NetworkSpec mnist, double mnistRate, NetworkSpec big,
