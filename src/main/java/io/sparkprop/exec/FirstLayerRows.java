@@ -206,13 +206,13 @@ public final class FirstLayerRows implements AutoCloseable {
             out.writeLong(version);
             out.writeObject(features);
             int h = rows.length == 0 ? 0 : rows[0].length;
-            double[] flat = new double[rows.length * h];
-            for (int k = 0; k < rows.length; k++) {
-                System.arraycopy(rows[k], 0, flat, k * h, h);
-            }
             out.writeInt(rows.length);
             out.writeInt(h);
-            DoubleArrays.write(out, flat);
+            int[] all = new int[rows.length];
+            for (int k = 0; k < all.length; k++) {
+                all[k] = k;
+            }
+            DoubleArrays.writeRows(out, rows, all, h);
         }
 
         private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {

@@ -273,8 +273,21 @@ public final class GradientSum implements Serializable {
         int h = gradient.spec().width(0);
         int[] fa = compactFeatures;
         double[] ra = compactRows;
-        int[] features = new int[fa.length + fb.length];
-        double[] rows = new double[(fa.length + fb.length) * h];
+        // the union's size first, so that the merged rows are made once at their size (a wide layer's touched rows
+        // are tens of MB a task)
+        int union = 0;
+        for (int i = 0, j = 0; i < fa.length || j < fb.length; union++) {
+            if (j == fb.length || (i < fa.length && fa[i] < fb[j])) {
+                i++;
+            } else if (i == fa.length || fb[j] < fa[i]) {
+                j++;
+            } else {
+                i++;
+                j++;
+            }
+        }
+        int[] features = new int[union];
+        double[] rows = new double[union * h];
         int i = 0;
         int j = 0;
         int k = 0;
@@ -295,8 +308,8 @@ public final class GradientSum implements Serializable {
                 }
             }
         }
-        compactFeatures = Arrays.copyOf(features, k);
-        compactRows = Arrays.copyOf(rows, k * h);
+        compactFeatures = features;
+        compactRows = rows;
     }
 
     /**
@@ -330,6 +343,22 @@ public final class GradientSum implements Serializable {
         } else {
             addCompact(features, rows);
         }
+    }
+
+    /** The features of the pending rows, ascending. */
+    private int[] pendingFeatures() {
+        double[][] t = pendingRows;
+        int count = 0;
+        for (double[] row : t) {
+            count += row != null ? 1 : 0;
+        }
+        int[] features = new int[count];
+        for (int f = 0, k = 0; f < t.length; f++) {
+            if (t[f] != null) {
+                features[k++] = f;
+            }
+        }
+        return features;
     }
 
     /** Adds every transposed part (pending and compact) into {@code ∇W_0}. */
@@ -373,10 +402,17 @@ public final class GradientSum implements Serializable {
             DoubleArrays.write(out, gradient.values());
             return;
         }
-        compact();
         out.writeBoolean(true);
-        out.writeObject(compactFeatures == null ? new int[0] : compactFeatures);
-        DoubleArrays.write(out, compactRows == null ? new double[0] : compactRows);
+        if (pending && compactFeatures == null) {
+            // a task's own sum: its rows go out as they are, with no compact copy of them made first
+            int[] features = pendingFeatures();
+            out.writeObject(features);
+            DoubleArrays.writeRows(out, pendingRows, features, gradient.spec().width(0));
+        } else {
+            compact();
+            out.writeObject(compactFeatures == null ? new int[0] : compactFeatures);
+            DoubleArrays.write(out, compactRows == null ? new double[0] : compactRows);
+        }
         DoubleArrays.write(out, Arrays.copyOfRange(gradient.values(), firstLayerWeights(), gradient.size()));
     }
 

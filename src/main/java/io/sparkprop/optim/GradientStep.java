@@ -138,8 +138,25 @@ public final class GradientStep implements Serializable {
         for (int i = 0; i < rowGradients.length; i++) {
             rowGradients[i] *= scale;
         }
-        double[][] next = firstLayer.catchUp(touched, age, eta);
         double objective = meanLoss;
+        if (clipNorm == 0) {
+            // no global norm to wait for: each row caught up, penalised and updated in one pass (the same bits)
+            double[] squares = regParam > 0 ? new double[touched.length] : null;
+            double[][] next = firstLayer.catchUpAndUpdate(touched, rowGradients, eta, age, squares);
+            if (regParam > 0) {
+                g.axpyWeightsInPlace(regParam, rest); // ∇(λ/2 ‖W‖²) = λW of the layers after the first
+                objective += 0.5 * regParam * (firstLayer.normSquared(squares, touched, age, eta)
+                        + rest.weightNormSquared());
+            }
+            updater.update(rest.values(), g.values(), eta, age);
+            boolean finite = next != null && rest.isFinite();
+            if (finite) {
+                firstLayer.publish(next, touched);
+            }
+            return new Result(finite ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE, meanLoss, objective, Double.NaN,
+                    false);
+        }
+        double[][] next = firstLayer.catchUp(touched, age, eta);
         if (regParam > 0) {
             firstLayer.addRidge(next, touched, rowGradients);
             g.axpyWeightsInPlace(regParam, rest); // ∇(λ/2 ‖W‖²) = λW of the layers after the first
@@ -194,7 +211,7 @@ public final class GradientStep implements Serializable {
                 }
             }
         }
-        rule.updateRow(theta, g, 0, first, second, eta, rule.biasCorrections(age));
+        rule.updateRow(theta, g, first, second, eta, rule.biasCorrections(age));
         return isFinite(theta) ? Status.UPDATED : Status.PARAMETERS_NOT_FINITE;
     }
 

@@ -33,6 +33,13 @@ import io.sparkprop.util.Internal;
  * <p>Versions. Published rows are never written: a step makes new arrays for the rows it changes and a new outer
  * array ({@link #rows()}), so every version can be shipped and read while the next step is computed. The
  * rule's state is the driver's alone and is updated in place.
+ *
+ * <p>Memory. The state is one flat array per state array, feature after feature ({@code n_0·n_1} values, as the
+ * dense rule's): a step reads the rows of its touched features in ascending order, so its reads run forward
+ * through memory as the prefetcher expects, where rows made one at a time lay scattered over the heap and each
+ * cost a cache miss; and a state that lives as long as the fit is not copied by every young collection. The
+ * decay factors {@code β^k}, {@code μ^k} and the shrink {@code (1 − ηλ)^k} are each computed once per missed-step
+ * count {@code k} (the shrink once per step size), with the same {@code Math.pow} as before.
  */
 @Internal
 public final class LazyFirstLayer {
@@ -41,20 +48,39 @@ public final class LazyFirstLayer {
     private final int features;
     private final int units;
     private double[][] rows;
-    /** The rule's state rows: {@code state[a][f]} of state array {@code a}, {@code null} (zeros) until touched. */
-    private final double[][][] state;
+    /** The rule's state: {@code state[a]} of state array {@code a}, feature {@code f}'s values from {@code f·n_1}. */
+    private final double[][] state;
+    /**
+     * {@code decays[a][k]}: the factor state array {@code a} decays by over {@code k} missed steps; 0 if not yet made
+     * (a factor that is 0 is made again each time).
+     */
+    private final double[][] decays;
+    /** {@code shrinks[k] = (1 − η λ)^k} for {@link #shrinkEta}; 0 if not yet made (as {@link #decays}). */
+    private final double[] shrinks = new double[MEMO_STEPS];
+    private double shrinkEta = Double.NaN;
+    /** A row's gradient and state while the rule updates it: arrays from index 0, the form C2 vectorises. */
+    private final double[] gradientRow;
+    private final double[] firstRow;
+    private final double[] secondRow;
     /** Updates row {@code f} is current through: the step count at which it was last brought up to date. */
     private final long[] seen;
     /** {@code ‖W_f‖²} of the published rows, kept with a ridge term for the penalty; {@code null} without. */
     private final double[] squares;
 
-    private LazyFirstLayer(Optimizer rule, double regParam, double[][] rows, double[][][] state, long updates) {
+    /** Missed-step counts whose factors are kept; a larger count computes its factor each time. */
+    private static final int MEMO_STEPS = 4096;
+
+    private LazyFirstLayer(Optimizer rule, double regParam, double[][] rows, double[][] state, long updates) {
         this.rule = rule;
         this.regParam = regParam;
         this.rows = rows;
         this.features = rows.length;
         this.units = rows.length == 0 ? 0 : rows[0].length;
         this.state = state;
+        this.decays = new double[state.length][MEMO_STEPS];
+        this.gradientRow = new double[units];
+        this.firstRow = new double[units];
+        this.secondRow = new double[units];
         this.seen = new long[features];
         Arrays.fill(seen, updates);
         if (regParam > 0) {
@@ -81,22 +107,16 @@ public final class LazyFirstLayer {
                     + rule.kind().lowerName() + " keeps " + rule.stateArrays());
         }
         double[][] rows = transpose(flat, n, h);
-        double[][][] state = new double[flatState.length][][];
+        double[][] state = new double[flatState.length][];
         for (int a = 0; a < flatState.length; a++) {
-            state[a] = new double[n][];
-            double[][] t = transpose(flatState[a], n, h);
-            for (int f = 0; f < n; f++) {
-                if (!isZero(t[f])) {
-                    state[a][f] = t[f];
-                }
-            }
+            state[a] = transposeFlat(flatState[a], n, h);
         }
         return new LazyFirstLayer(rule, regParam, rows, state, updates);
     }
 
     /** The first layer of {@code flat} (parameters in the flat layout of {@code spec}) as rows, with a fresh state. */
     public static LazyFirstLayer initial(Optimizer rule, double regParam, NetworkSpec spec, double[] flat) {
-        double[][][] state = new double[rule.stateArrays()][spec.inputSize()][];
+        double[][] state = new double[rule.stateArrays()][spec.inputSize() * spec.width(0)];
         return new LazyFirstLayer(rule, regParam, transpose(flat, spec.inputSize(), spec.width(0)), state, 0);
     }
 
@@ -125,7 +145,7 @@ public final class LazyFirstLayer {
         if (k > 0) {
             caughtUpState(f, age);
             if (regParam > 0) {
-                double shrink = Math.pow(1 - eta * regParam, k);
+                double shrink = shrink(eta, k);
                 for (int i = 0; i < row.length; i++) {
                     row[i] *= shrink;
                 }
@@ -133,6 +153,53 @@ public final class LazyFirstLayer {
         }
         seen[f] = age;
         return row;
+    }
+
+    /**
+     * {@link #catchUp}, {@link #addRidge} (with a ridge term) and {@link #update} in one pass over the touched rows,
+     * for a step that does not clip (clipping needs every gradient before any row moves): each row's weights and
+     * state are read once instead of twice, the same arithmetic in the same order row by row, so the same bits.
+     * With a ridge term, {@code squares[k]} receives {@code ‖W_f‖²} of touched row {@code k} as caught up, before the
+     * update (what {@link #normSquared} reads from {@code next}); {@code squares} is not read without one.
+     * Returns the new version, or {@code null} if an updated weight is not finite; nothing is published.
+     */
+    double[][] catchUpAndUpdate(int[] touched, double[] g, double eta, long age, double[] squares) {
+        double[][] next = rows.clone();
+        boolean finite = true;
+        double[] corrections = rule.biasCorrections(age);
+        for (int k = 0; k < touched.length; k++) {
+            int f = touched[k];
+            double[] row = caughtUp(f, age, eta);
+            next[f] = row;
+            if (regParam > 0) {
+                int at = k * units;
+                for (int i = 0; i < units; i++) {
+                    g[at + i] += regParam * row[i];
+                }
+                squares[k] = squares(row);
+            }
+            finite &= updateRow(f, row, g, k, eta, age, corrections);
+        }
+        return finite ? next : null;
+    }
+
+    /**
+     * {@link #normSquared} with the touched rows' squares given ({@code squares[k]} for {@code touched[k]}, as
+     * {@link #catchUpAndUpdate} leaves them): the same sum in the same order.
+     */
+    double normSquared(double[] squares, int[] touched, long age, double eta) {
+        double sum = 0;
+        int k = 0;
+        for (int f = 0; f < features; f++) {
+            if (k < touched.length && touched[k] == f) {
+                sum += squares[k++];
+            } else {
+                long missed = age - seen[f];
+                double shrink = missed == 0 || regParam == 0 ? 1.0 : shrink(eta, missed);
+                sum += shrink * shrink * (this.squares != null ? this.squares[f] : squares(rows[f]));
+            }
+        }
+        return sum;
     }
 
     /** {@code g_f += λ W_f} for the touched rows of {@code next} ({@code g}: their gradients one after another). */
@@ -153,14 +220,13 @@ public final class LazyFirstLayer {
     double normSquared(double[][] next, int[] touched, long age, double eta) {
         double sum = 0;
         int k = 0;
-        double q = 1 - eta * regParam;
         for (int f = 0; f < features; f++) {
             if (k < touched.length && touched[k] == f) {
                 sum += squares(next[f]);
                 k++;
             } else {
                 long missed = age - seen[f];
-                double shrink = missed == 0 || regParam == 0 ? 1.0 : Math.pow(q, missed);
+                double shrink = missed == 0 || regParam == 0 ? 1.0 : shrink(eta, missed);
                 sum += shrink * shrink * (squares != null ? squares[f] : squares(rows[f]));
             }
         }
@@ -176,26 +242,67 @@ public final class LazyFirstLayer {
         boolean finite = true;
         double[] corrections = rule.biasCorrections(age);
         for (int k = 0; k < touched.length; k++) {
-            int f = touched[k];
-            double[] first = state.length > 0 ? stateRow(0, f) : null;
-            double[] second = state.length > 1 ? stateRow(1, f) : null;
-            double[] row = next[f];
-            rule.updateRow(row, g, k * units, first, second, eta, corrections);
-            seen[f] = age + 1;
-            for (double v : row) {
-                finite &= Double.isFinite(v);
-            }
+            finite &= updateRow(touched[k], next[touched[k]], g, k, eta, age, corrections);
         }
         return finite;
     }
 
-    private double[] stateRow(int a, int f) {
-        double[] s = state[a][f];
-        if (s == null) {
-            s = new double[units];
-            state[a][f] = s;
+    /**
+     * The rule's update of row {@code f} ({@code row}, its own array; its gradient the {@code k}-th in {@code g}),
+     * through the index-0 scratch rows; returns whether its weights are finite.
+     */
+    private boolean updateRow(int f, double[] row, double[] g, int k, double eta, long age, double[] corrections) {
+        int at = f * units;
+        double[] first = state.length > 0 ? firstRow : null;
+        double[] second = state.length > 1 ? secondRow : null;
+        System.arraycopy(g, k * units, gradientRow, 0, units);
+        if (first != null) {
+            System.arraycopy(state[0], at, first, 0, units);
         }
-        return s;
+        if (second != null) {
+            System.arraycopy(state[1], at, second, 0, units);
+        }
+        rule.updateRow(row, gradientRow, first, second, eta, corrections);
+        if (first != null) {
+            System.arraycopy(first, 0, state[0], at, units);
+        }
+        if (second != null) {
+            System.arraycopy(second, 0, state[1], at, units);
+        }
+        seen[f] = age + 1;
+        boolean finite = true;
+        for (double v : row) {
+            finite &= Double.isFinite(v);
+        }
+        return finite;
+    }
+
+    /** {@code (1 − ηλ)^k}, {@code Math.pow}'s value, made once per {@code k} while {@code η} stays. */
+    private double shrink(double eta, long k) {
+        if (k >= MEMO_STEPS) {
+            return Math.pow(1 - eta * regParam, k);
+        }
+        if (Double.doubleToLongBits(eta) != Double.doubleToLongBits(shrinkEta)) {
+            Arrays.fill(shrinks, 0.0);
+            shrinkEta = eta;
+        }
+        int i = (int) k;
+        if (shrinks[i] == 0) {
+            shrinks[i] = Math.pow(1 - eta * regParam, k);
+        }
+        return shrinks[i];
+    }
+
+    /** The factor state array {@code a} decays by over {@code k} missed steps, {@link Optimizer#stateDecay}'s value. */
+    private double decay(int a, long k) {
+        if (k >= MEMO_STEPS) {
+            return rule.stateDecay(a, k);
+        }
+        int i = (int) k;
+        if (decays[a][i] == 0) {
+            decays[a][i] = rule.stateDecay(a, k);
+        }
+        return decays[a][i];
     }
 
     /** Publishes {@code next}, whose rows of {@code touched} changed. */
@@ -241,13 +348,12 @@ public final class LazyFirstLayer {
     /** The state of row {@code f} brought up to date at {@code age}, the weights unchanged (no ridge term). */
     private void caughtUpState(int f, long age) {
         long k = age - seen[f];
+        int at = f * units;
         for (int a = 0; a < state.length; a++) {
-            double[] s = state[a][f];
-            if (s != null) {
-                double decay = rule.stateDecay(a, k);
-                for (int i = 0; i < s.length; i++) {
-                    s[i] *= decay;
-                }
+            double[] s = state[a];
+            double decay = decay(a, k);
+            for (int i = at; i < at + units; i++) {
+                s[i] *= decay;
             }
         }
         seen[f] = age;
@@ -260,13 +366,12 @@ public final class LazyFirstLayer {
 
     /** Writes state array {@code a}'s {@code W_0} block into {@code flat} from index 0 (zeros where none is kept). */
     public void writeState(int a, double[] flat) {
-        double[][] s = state[a];
-        double[] zeros = new double[units];
-        double[][] filled = new double[features][];
+        double[] s = state[a];
         for (int f = 0; f < features; f++) {
-            filled[f] = s[f] == null ? zeros : s[f];
+            for (int i = 0; i < units; i++) {
+                flat[i * features + f] = s[f * units + i];
+            }
         }
-        untranspose(filled, flat);
     }
 
     /** Tiles of 32 units × 1024 features: runs of 8 KB along each row of {@code W_0}, the rows they read in cache. */
@@ -284,6 +389,18 @@ public final class LazyFirstLayer {
                         t[f][i] = flat[row + f];
                     }
                 }
+            }
+        }
+        return t;
+    }
+
+    /** {@code W_0ᵀ} flat, feature after feature, from the first {@code h·n} values of {@code flat}. */
+    private static double[] transposeFlat(double[] flat, int n, int h) {
+        double[] t = new double[n * h];
+        for (int i = 0; i < h; i++) {
+            int row = i * n;
+            for (int f = 0; f < n; f++) {
+                t[f * h + i] = flat[row + f];
             }
         }
         return t;
@@ -310,14 +427,5 @@ public final class LazyFirstLayer {
             s += v * v;
         }
         return s;
-    }
-
-    private static boolean isZero(double[] row) {
-        for (double v : row) {
-            if (v != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -191,39 +191,39 @@ public final class Optimizer implements Serializable {
     }
 
     /**
-     * The rule on one row of a first layer kept as rows ({@link LazyFirstLayer}): {@code theta} (modified) and the
-     * row's state {@code first}, {@code second} (modified; {@code null} where the rule keeps none) of {@code n}
-     * values from index 0, the row's gradient {@code g} from {@code gFrom}, Adam's {@link #biasCorrections} of the
-     * step. The arithmetic of
-     * {@link Updater#update(double[], double[], double, long)}, value for value: a row updated at every step
-     * takes the bits the dense rule gives it.
+     * The rule on one row of a first layer kept as rows ({@link LazyFirstLayer}), or on one slice: {@code theta}
+     * (modified), the row's gradient {@code g} and its state {@code first}, {@code second} (modified; {@code null}
+     * where the rule keeps none), each of {@code theta.length} values from index 0 (every array read at the same
+     * index is the one loop form C2 vectorises: with an offset into {@code g} it cannot rule out that the arrays
+     * overlap and runs the division and square root of Adam scalar), Adam's {@link #biasCorrections} of the step.
+     * The arithmetic of {@link Updater#update(double[], double[], double, long)}, value for value: a row updated at
+     * every step takes the bits the dense rule gives it.
      */
-    void updateRow(double[] theta, double[] g, int gFrom, double[] first, double[] second, double eta,
-                   double[] corrections) {
+    void updateRow(double[] theta, double[] g, double[] first, double[] second, double eta, double[] corrections) {
         int n = theta.length;
         switch (kind) {
             case SGD:
                 for (int i = 0; i < n; i++) {
-                    theta[i] -= eta * g[gFrom + i];
+                    theta[i] -= eta * g[i];
                 }
                 break;
             case MOMENTUM:
                 for (int i = 0; i < n; i++) {
-                    first[i] = momentum * first[i] - eta * g[gFrom + i];
+                    first[i] = momentum * first[i] - eta * g[i];
                     theta[i] += first[i];
                 }
                 break;
             case NESTEROV:
                 for (int i = 0; i < n; i++) {
-                    first[i] = momentum * first[i] - eta * g[gFrom + i];
-                    theta[i] += momentum * first[i] - eta * g[gFrom + i];
+                    first[i] = momentum * first[i] - eta * g[i];
+                    theta[i] += momentum * first[i] - eta * g[i];
                 }
                 break;
             case ADAM:
                 double c1 = corrections[0];
                 double c2 = corrections[1];
                 for (int i = 0; i < n; i++) {
-                    double gi = g[gFrom + i];
+                    double gi = g[i];
                     first[i] = beta1 * first[i] + (1 - beta1) * gi;
                     second[i] = beta2 * second[i] + (1 - beta2) * gi * gi;
                     theta[i] -= eta * (first[i] / c1) / (Math.sqrt(second[i] / c2) + epsilon);

@@ -5,6 +5,7 @@ import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 
 /**
  * Arrays of doubles in Java serialisation as raw bytes, a chunk at a time. {@code ObjectOutputStream} writes a
@@ -30,6 +31,26 @@ public final class DoubleArrays {
             bytes.clear();
             bytes.asDoubleBuffer().put(values, from, count);
             out.write(bytes.array(), 0, 8 * count);
+        }
+    }
+
+    /**
+     * Writes rows {@code rows[picked[0]]}, {@code rows[picked[1]]}, … ({@code width} values each) as
+     * {@link #write} writes them one after another in one array, which {@link #read} reads — without that array.
+     */
+    public static void writeRows(ObjectOutputStream out, double[][] rows, int[] picked, int width) throws IOException {
+        int length = picked.length * width;
+        out.writeInt(length);
+        int perChunk = Math.max(1, CHUNK / Math.max(1, width));
+        ByteBuffer bytes = ByteBuffer.allocate(8 * Math.min(perChunk * width, length)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int from = 0; from < picked.length; from += perChunk) {
+            int count = Math.min(perChunk, picked.length - from);
+            bytes.clear();
+            DoubleBuffer view = bytes.asDoubleBuffer();
+            for (int k = from; k < from + count; k++) {
+                view.put(rows[picked[k]], 0, width);
+            }
+            out.write(bytes.array(), 0, 8 * count * width);
         }
     }
 

@@ -122,7 +122,7 @@ class LazyFirstLayerTest {
                             for (int i = 0; i < UNITS; i++) {
                                 gf[i] = g[k * UNITS + i] + lambda * theta[f][i];
                             }
-                            rule.updateRow(theta[f], gf, 0, state[0][f], state[1][f], eta, rule.biasCorrections(t));
+                            rule.updateRow(theta[f], gf, state[0][f], state[1][f], eta, rule.biasCorrections(t));
                             everTouched[f] = true;
                             k++;
                         } else {
@@ -164,6 +164,61 @@ class LazyFirstLayerTest {
                 }
             }
         }
+    }
+
+    /**
+     * A step that does not clip catches up, penalises and updates each row in one pass: the rows, the state and the
+     * penalty's norm take the bits of the passes one after the other, also for rows that missed steps.
+     */
+    @Test
+    void theOnePassStepTakesTheBitsOfTheSeparatePasses() {
+        for (Optimizer rule : rules()) {
+            for (double lambda : new double[] {0.0, 0.03}) {
+                SplittableRandom random = new SplittableRandom(8);
+                double[] init = TestData.uniform(random, FEATURES * UNITS, -1, 1);
+                LazyFirstLayer passes = LazyFirstLayer.initial(rule, lambda, NET, init);
+                LazyFirstLayer onePass = LazyFirstLayer.initial(rule, lambda, NET, init);
+                for (int t = 0; t < 12; t++) {
+                    double eta = 0.04 / (1 + 0.1 * t);
+                    int[] touched = random.ints(0, FEATURES).distinct().limit(1 + random.nextInt(4)).sorted()
+                            .toArray();
+                    double[] g = TestData.uniform(random, touched.length * UNITS, -1, 1);
+                    double[] g2 = g.clone();
+                    double[][] next = passes.catchUp(touched, t, eta);
+                    double norm = Double.NaN;
+                    if (lambda > 0) {
+                        passes.addRidge(next, touched, g);
+                        norm = passes.normSquared(next, touched, t, eta);
+                    }
+                    assertTrue(passes.update(next, touched, g, eta, t));
+                    passes.publish(next, touched);
+                    double[] squares = new double[touched.length];
+                    double[][] next2 = onePass.catchUpAndUpdate(touched, g2, eta, t, squares);
+                    if (lambda > 0) {
+                        assertEquals(norm, onePass.normSquared(squares, touched, t, eta), 0.0, rule + " norm, step " + t);
+                    }
+                    onePass.publish(next2, touched);
+                    assertArrayEquals(g, g2, 0.0, rule + " gradients with the ridge term, step " + t);
+                }
+                double[] a = new double[FEATURES * UNITS];
+                double[] b = new double[FEATURES * UNITS];
+                passes.writeWeights(a);
+                onePass.writeWeights(b);
+                assertArrayEquals(a, b, 0.0, rule + ", λ " + lambda + ": weights");
+                for (int s = 0; s < rule.stateArrays(); s++) {
+                    passes.writeState(s, a);
+                    onePass.writeState(s, b);
+                    assertArrayEquals(a, b, 0.0, rule + ", λ " + lambda + ": state " + s);
+                }
+            }
+        }
+        LazyFirstLayer lazy = LazyFirstLayer.initial(Optimizer.adam(0.1), 0.01, NET, new double[FEATURES * UNITS]);
+        double[][] before = lazy.rows();
+        double[] g = new double[2 * UNITS];
+        g[3] = Double.POSITIVE_INFINITY;
+        assertTrue(lazy.catchUpAndUpdate(new int[] {1, 4}, g, 0.1, 0, new double[2]) == null,
+                "a non-finite one-pass step gives no version");
+        assertTrue(lazy.rows() == before, "nothing published");
     }
 
     @Test
