@@ -7,6 +7,7 @@ import java.util.zip.CRC32C;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.FMatrixSparseCSC;
 import org.ejml.data.Matrix;
 
 /**
@@ -15,9 +16,9 @@ import org.ejml.data.Matrix;
  *
  * <pre>
  *   int magic, int crc32c of what follows the header,
- *   int xKind (0 float64, 1 float32, 2 sparse CSC), int n, int b, int nonZeros,
+ *   int xKind (0 float64, 1 float32, 2 sparse CSC, 3 sparse CSC of floats), int n, int b, int nonZeros,
  *   int yKind (0 float64, 1 float32), int m, int hasWeights
- *   X: n·b doubles or floats, or b+1 column starts, nonZeros row indices, nonZeros doubles
+ *   X: n·b doubles or floats, or b+1 column starts, nonZeros row indices, nonZeros doubles or floats
  *   Y: m·b doubles or floats
  *   w: b doubles when hasWeights (a block whose weights are all 1 stores none)
  * </pre>
@@ -31,6 +32,7 @@ final class BlockCodec {
     private static final int DENSE64 = 0;
     private static final int DENSE32 = 1;
     private static final int SPARSE = 2;
+    private static final int SPARSE32 = 3;
 
     private BlockCodec() {
     }
@@ -54,6 +56,10 @@ final class BlockCodec {
             DMatrixSparseCSC s = (DMatrixSparseCSC) a;
             return 4L * (s.numCols + 1) + 12L * s.nz_length;
         }
+        if (a instanceof FMatrixSparseCSC) {
+            FMatrixSparseCSC s = (FMatrixSparseCSC) a;
+            return 4L * (s.numCols + 1) + 8L * s.nz_length;
+        }
         long values = (long) a.getNumRows() * a.getNumCols();
         return a instanceof FMatrixRMaj ? 4 * values : 8 * values;
     }
@@ -66,8 +72,9 @@ final class BlockCodec {
         ByteBuffer o = out.order(ByteOrder.nativeOrder());
         int start = o.position();
         int b = x.getNumCols();
-        int xKind = x instanceof DMatrixSparseCSC ? SPARSE : x instanceof FMatrixRMaj ? DENSE32 : DENSE64;
-        int nonZeros = xKind == SPARSE ? ((DMatrixSparseCSC) x).nz_length : 0;
+        int xKind = x instanceof DMatrixSparseCSC ? SPARSE : x instanceof FMatrixSparseCSC ? SPARSE32
+                : x instanceof FMatrixRMaj ? DENSE32 : DENSE64;
+        int nonZeros = Shard.isSparse(x) ? Shard.nonZeros(x) : 0;
         o.putInt(MAGIC).putInt(0).putInt(xKind).putInt(x.getNumRows()).putInt(b).putInt(nonZeros)
                 .putInt(y instanceof FMatrixRMaj ? DENSE32 : DENSE64).putInt(y.getNumRows()).putInt(w == null ? 0 : 1);
         switch (xKind) {
@@ -76,6 +83,13 @@ final class BlockCodec {
                 putInts(o, s.col_idx, b + 1);
                 putInts(o, s.nz_rows, nonZeros);
                 putDoubles(o, s.nz_values, nonZeros);
+                break;
+            }
+            case SPARSE32: {
+                FMatrixSparseCSC s = (FMatrixSparseCSC) x;
+                putInts(o, s.col_idx, b + 1);
+                putInts(o, s.nz_rows, nonZeros);
+                putFloats(o, s.nz_values, nonZeros);
                 break;
             }
             case DENSE32:
@@ -136,6 +150,16 @@ final class BlockCodec {
                 getInts(i, s.col_idx, b + 1);
                 getInts(i, s.nz_rows, nonZeros);
                 getDoubles(i, s.nz_values, nonZeros);
+                s.nz_length = nonZeros;
+                s.indicesSorted = true;
+                x = s;
+                break;
+            }
+            case SPARSE32: {
+                FMatrixSparseCSC s = new FMatrixSparseCSC(n, b, nonZeros);
+                getInts(i, s.col_idx, b + 1);
+                getInts(i, s.nz_rows, nonZeros);
+                getFloats(i, s.nz_values, nonZeros);
                 s.nz_length = nonZeros;
                 s.indicesSorted = true;
                 x = s;

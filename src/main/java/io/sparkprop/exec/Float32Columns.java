@@ -5,7 +5,9 @@ import java.util.Locale;
 import java.util.function.IntFunction;
 
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.FMatrixSparseCSC;
 
 /**
  * Rounds a partition's blocks to float32 and refuses a column that float32 cannot hold. A float keeps 24
@@ -15,6 +17,7 @@ import org.ejml.data.FMatrixRMaj;
  * the partition and the largest rounding error; when that error exceeds {@value #MAX_ROUNDING_OF_RANGE} of
  * the range the partition fails with a message naming the column and the remedy. A constant column is
  * fine (it rounds to one constant), as is any column whose values round exactly (pixels, flags, counts).
+ * Sparse blocks are narrowed too (their non-zeros to float), their implicit zeros counted in a column's range.
  * Not thread-safe; one per partition.
  */
 final class Float32Columns {
@@ -25,6 +28,10 @@ final class Float32Columns {
     private final double[] min;
     private final double[] max;
     private final double[] rounding;
+    /** Non-zeros of each row in the sparse blocks narrowed so far; {@code null} until one is. */
+    private int[] sparseNonZeros;
+    /** Examples of the sparse blocks narrowed so far. */
+    private long sparseColumns;
 
     /** Tracks {@code rows} columns, column {@code i} named {@code names.apply(i)} in messages. */
     Float32Columns(int rows, IntFunction<String> names) {
@@ -70,10 +77,53 @@ final class Float32Columns {
     }
 
     /**
+     * {@code m} (a sparse block: one compressed column per example, a tracked column per row) with its non-zeros
+     * rounded to float: 8 bytes a non-zero instead of 12. A column's range also counts the zeros sparse blocks
+     * leave implicit ({@link #check}).
+     *
+     * @throws IllegalArgumentException when a finite value is beyond float32's range
+     */
+    FMatrixSparseCSC narrow(DMatrixSparseCSC m, int partition) {
+        int nz = m.nz_length;
+        FMatrixSparseCSC out = new FMatrixSparseCSC(m.numRows, m.numCols, nz);
+        System.arraycopy(m.col_idx, 0, out.col_idx, 0, m.numCols + 1);
+        System.arraycopy(m.nz_rows, 0, out.nz_rows, 0, nz);
+        out.nz_length = nz;
+        out.indicesSorted = m.indicesSorted;
+        if (sparseNonZeros == null) {
+            sparseNonZeros = new int[min.length];
+        }
+        for (int k = 0; k < nz; k++) {
+            int i = m.nz_rows[k];
+            double v = m.nz_values[k];
+            float f = (float) v;
+            if (Float.isInfinite(f)) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "%s is %s in partition %d, beyond float32's range (±3.4e38); train with precision float64",
+                        names.apply(i), v, partition));
+            }
+            out.nz_values[k] = f;
+            min[i] = Math.min(min[i], v);
+            max[i] = Math.max(max[i], v);
+            rounding[i] = Math.max(rounding[i], Math.abs(v - f));
+            sparseNonZeros[i]++;
+        }
+        sparseColumns += m.numCols;
+        return out;
+    }
+
+    /**
      * Fails when a column's values, rounded to float, lost more than {@value #MAX_ROUNDING_OF_RANGE} of the
      * column's range in this partition.
      */
     void check(int partition) {
+        for (int i = 0; sparseNonZeros != null && i < min.length; i++) {
+            if (sparseNonZeros[i] < sparseColumns) {
+                // an example of a sparse block without this feature holds 0 in its column
+                min[i] = Math.min(min[i], 0.0);
+                max[i] = Math.max(max[i], 0.0);
+            }
+        }
         for (int i = 0; i < min.length; i++) {
             double range = max[i] - min[i];
             if (range > 0 && rounding[i] > MAX_ROUNDING_OF_RANGE * range) {

@@ -15,6 +15,7 @@ import io.sparkprop.util.Internal;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.FMatrixSparseCSC;
 import org.ejml.data.Matrix;
 
 /**
@@ -24,8 +25,8 @@ import org.ejml.data.Matrix;
  * last, which may be shorter. {@code X} and {@code Y} are {@link DMatrixRMaj} in a float64 shard and
  * {@link FMatrixRMaj} (half the bytes) in a float32 one; weights are always doubles. A block of sparse
  * examples holds {@code X} as a {@link DMatrixSparseCSC} instead (one compressed column per example: 12
- * bytes per non-zero, a double and its feature index, and 4 per example), in either precision
- * ({@link ShardPacker#withSparseThreshold}).
+ * bytes per non-zero, a double and its feature index, and 4 per example), or in a float32 shard as an
+ * {@link FMatrixSparseCSC} (8 bytes per non-zero, a float and its index) ({@link ShardPacker#withSparseThreshold}).
  *
  * <p>Blocks are the unit of storage: those that fit the shard's memory budget are held here, exactly sized; the
  * others live on the executor's local disk in their binary form ({@link DiskBlocks}) and are read back as a task
@@ -324,9 +325,9 @@ public final class Shard implements Serializable {
     static long payloadBytes(Matrix x, Matrix y, double[] w, Precision precision) {
         long values = (long) y.getNumRows() * y.getNumCols();
         long sparse = 0;
-        if (x instanceof DMatrixSparseCSC) {
-            DMatrixSparseCSC s = (DMatrixSparseCSC) x;
-            sparse = 12L * s.nz_length + 4L * (s.numCols + 1);
+        if (isSparse(x)) {
+            // a value (8 or 4 bytes) and a feature index (4) a non-zero, and the column starts
+            sparse = (x instanceof DMatrixSparseCSC ? 12L : 8L) * nonZeros(x) + 4L * (x.getNumCols() + 1);
         } else {
             values += (long) x.getNumRows() * x.getNumCols();
         }
@@ -335,7 +336,19 @@ public final class Shard implements Serializable {
 
     /** Feature values of one block, as {@link #featureValues} counts them. */
     static long featureValues(Matrix x) {
-        return x instanceof DMatrixSparseCSC ? ((DMatrixSparseCSC) x).nz_length
-                : (long) x.getNumRows() * x.getNumCols();
+        return isSparse(x) ? nonZeros(x) : (long) x.getNumRows() * x.getNumCols();
+    }
+
+    /**
+     * Whether a block's {@code X} is held sparse: a {@link DMatrixSparseCSC}, or in a float32 shard an
+     * {@link FMatrixSparseCSC}.
+     */
+    public static boolean isSparse(Matrix x) {
+        return x instanceof DMatrixSparseCSC || x instanceof FMatrixSparseCSC;
+    }
+
+    /** The non-zeros of a sparse {@code X}. */
+    static int nonZeros(Matrix x) {
+        return x instanceof DMatrixSparseCSC ? ((DMatrixSparseCSC) x).nz_length : ((FMatrixSparseCSC) x).nz_length;
     }
 }

@@ -250,8 +250,8 @@ public final class ShardPacker implements java.io.Serializable {
 
         ShardBuilder(int partition, Storage storage) {
             this.partition = partition;
-            // float32: each dense block is packed in double, as every other path does, and rounded once it is
-            // full; a sparse block keeps its values in double (8 of its 12 bytes a non-zero either way)
+            // float32: each block is packed in double, as every other path does, and rounded once it is full (a
+            // sparse block's non-zeros to float: 8 bytes a non-zero instead of 12)
             this.xf = narrow ? new Float32Columns(numFeatures, ShardPacker.this::feature) : null;
             this.yf = narrow ? new Float32Columns(numOutputs, ShardPacker.this::target) : null;
             this.disk = storage == null ? null : new DiskBlocks.Writer(storage.rddId(), storage.partitions(),
@@ -261,7 +261,8 @@ public final class ShardPacker implements java.io.Serializable {
         }
 
         void add(Matrix x, DMatrixRMaj y, double[] w) {
-            Matrix bx = narrow && x instanceof DMatrixRMaj ? xf.narrow((DMatrixRMaj) x, partition) : x;
+            Matrix bx = !narrow ? x : x instanceof DMatrixRMaj ? xf.narrow((DMatrixRMaj) x, partition)
+                    : xf.narrow((DMatrixSparseCSC) x, partition);
             Matrix by = narrow ? yf.narrow(y, partition) : y;
             for (int j = 0; classCounts != null && j < by.getNumCols(); j++) {
                 classCounts[io.sparkprop.nn.kernel.TrainingTerms.classOf(by, j)]++;
@@ -272,7 +273,7 @@ public final class ShardPacker implements java.io.Serializable {
             payload += bytes;
             featureValues += Shard.featureValues(bx);
             columns += w.length;
-            if (bx instanceof DMatrixSparseCSC) {
+            if (Shard.isSparse(bx)) {
                 sparse++;
             }
             int k = xs.size();

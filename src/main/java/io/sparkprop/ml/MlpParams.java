@@ -150,8 +150,8 @@ final class MlpParams implements java.io.Serializable {
 
     /** The doc of the {@code sparseThreshold} param, the MLPs' and {@link RidgeRegression}'s. */
     static final String SPARSE_THRESHOLD_DOC = "blocks whose fraction of non-zero feature values is below this are "
-            + "packed sparse (12 bytes a non-zero; the first layer's products then cost in proportion to the "
-            + "non-zeros); 0 = always dense; in [0, 1]";
+            + "packed sparse (12 bytes a non-zero, 8 in float32; the first layer's products then cost in proportion "
+            + "to the non-zeros); 0 = always dense; in [0, 1]";
 
     /** The defaults of the estimators and, through them, of their models: those of {@link MlpSettings#defaults()}. */
     void setDefaults(Params owner) {

@@ -36,6 +36,7 @@ import org.apache.spark.sql.SparkSession;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.FMatrixSparseCSC;
 import org.ejml.data.Matrix;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -143,10 +144,15 @@ class OutOfCoreTest {
         sparse.nz_rows = new int[] {2, 0, 8, 5};
         sparse.nz_values = new double[] {1.5, -2, 1e-300, 7};
         sparse.nz_length = 4;
+        FMatrixSparseCSC narrowSparse = new FMatrixSparseCSC(9, 7, 4);
+        narrowSparse.col_idx = sparse.col_idx.clone();
+        narrowSparse.nz_rows = sparse.nz_rows.clone();
+        narrowSparse.nz_values = new float[] {1.5f, -2f, 1e-30f, -0.0f};
+        narrowSparse.nz_length = 4;
         double[] w = {0.5, 1, 2, 0, 1, 3, 1};
-        for (Matrix x : List.<Matrix>of(dense, narrow, sparse)) {
+        for (Matrix x : List.<Matrix>of(dense, narrow, sparse, narrowSparse)) {
             for (double[] weights : Arrays.asList(w, null)) {
-                Matrix y = x instanceof FMatrixRMaj ? narrow : dense;
+                Matrix y = x instanceof FMatrixRMaj || x instanceof FMatrixSparseCSC ? narrow : dense;
                 ByteBuffer buffer = ByteBuffer.allocate(BlockCodec.encodedBytes(x, y, weights) + 3);
                 buffer.put(new byte[3]); // not at the buffer's start
                 BlockCodec.encode(x, y, weights, buffer);
@@ -179,6 +185,13 @@ class OutOfCoreTest {
                     && Arrays.equals(Arrays.copyOf(s.nz_rows, s.nz_length), Arrays.copyOf(t.nz_rows, t.nz_length))
                     && Arrays.equals(Arrays.copyOf(s.nz_values, s.nz_length), Arrays.copyOf(t.nz_values, t.nz_length));
         }
+        if (a instanceof FMatrixSparseCSC) {
+            FMatrixSparseCSC s = (FMatrixSparseCSC) a;
+            FMatrixSparseCSC t = (FMatrixSparseCSC) b;
+            return Arrays.equals(Arrays.copyOf(s.col_idx, s.numCols + 1), t.col_idx)
+                    && Arrays.equals(Arrays.copyOf(s.nz_rows, s.nz_length), Arrays.copyOf(t.nz_rows, t.nz_length))
+                    && Arrays.equals(Arrays.copyOf(s.nz_values, s.nz_length), Arrays.copyOf(t.nz_values, t.nz_length));
+        }
         if (a instanceof FMatrixRMaj) {
             return Arrays.equals(((FMatrixRMaj) a).data, ((FMatrixRMaj) b).data);
         }
@@ -207,7 +220,8 @@ class OutOfCoreTest {
                 .setMaxEpochs(2).setTol(0).setSeed(5).settings();
         for (MlpSettings s : List.of(sync, sync.toBuilder().localSteps(4).build(),
                 sync.toBuilder().precision(Precision.FLOAT32).build(),
-                sync.toBuilder().sparseThreshold(0.5).dropout(0.2).build())) {
+                sync.toBuilder().sparseThreshold(0.5).dropout(0.2).build(),
+                sync.toBuilder().precision(Precision.FLOAT32).sparseThreshold(0.5).build())) {
             double[] inMemory = fit(s, null);
             assertArrayEquals(inMemory, fit(s, "0"), "every block on disk: " + s);
             assertArrayEquals(inMemory, fit(s, "20k"), "some blocks in memory, the rest on disk: " + s);

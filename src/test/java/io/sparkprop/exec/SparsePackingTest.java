@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -18,12 +19,13 @@ import org.apache.spark.ml.linalg.Vectors;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.FMatrixSparseCSC;
 import org.junit.jupiter.api.Test;
 
 /**
  * Packing sparse rows: blocks below the sparse threshold hold {@code X} compressed, with the same values,
- * order, targets, weights and totals as when packed dense; 12 bytes a non-zero; bad rows named as for dense
- * ones.
+ * order, targets, weights and totals as when packed dense; 12 bytes a non-zero (8 in a float32 shard); bad rows
+ * named as for dense ones.
  */
 class SparsePackingTest {
     private static final int FEATURES = 1000;
@@ -115,15 +117,52 @@ class SparsePackingTest {
     }
 
     @Test
-    void float32ShardsKeepSparseValuesInDoubleAndTargetsInFloat() {
-        Shard shard = new ShardPacker(FEATURES, 3, 16).withPrecision(Precision.FLOAT32).pack(0, rows(6, 20, 5).iterator());
-        assertTrue(shard.features(0) instanceof DMatrixSparseCSC);
-        assertTrue(shard.targets(0) instanceof FMatrixRMaj);
-        // a timestamp-like sparse value is kept exactly: the float32 refusal applies to dense blocks only
-        Example stamp = Example.of(Vectors.sparse(FEATURES, new int[] {3}, new double[] {1.7e9 + 1}), 1);
-        Shard exact = new ShardPacker(FEATURES, 3, 16).withPrecision(Precision.FLOAT32)
-                .pack(0, Collections.singletonList(stamp).iterator());
-        assertEquals(1.7e9 + 1, ((DMatrixSparseCSC) exact.features(0)).nz_values[0], 0.0);
+    void float32ShardsKeepSparseValuesAndTargetsInFloat() {
+        List<Example> examples = rows(6, 20, 5);
+        Shard shard = new ShardPacker(FEATURES, 3, 16).withPrecision(Precision.FLOAT32).pack(0, examples.iterator());
+        Shard wide = new ShardPacker(FEATURES, 3, 16).pack(0, examples.iterator());
+        long nonZeros = 0;
+        for (int k = 0; k < shard.numBlocks(); k++) {
+            FMatrixSparseCSC x = (FMatrixSparseCSC) shard.features(k);
+            DMatrixSparseCSC d = (DMatrixSparseCSC) wide.features(k);
+            assertTrue(shard.targets(k) instanceof FMatrixRMaj);
+            assertArrayEquals(Arrays.copyOf(d.col_idx, d.numCols + 1), Arrays.copyOf(x.col_idx, x.numCols + 1));
+            assertArrayEquals(Arrays.copyOf(d.nz_rows, d.nz_length), Arrays.copyOf(x.nz_rows, x.nz_length));
+            for (int i = 0; i < d.nz_length; i++) {
+                assertEquals((float) d.nz_values[i], x.nz_values[i], 0.0f, "non-zero " + i + " of block " + k);
+            }
+            nonZeros += x.nz_length;
+        }
+        // 8 bytes a non-zero (a float and its index) against 12, the column starts and targets alike
+        assertEquals(4 * nonZeros, wide.payloadBytes() - shard.payloadBytes() - 4L * 3 * examples.size(),
+                "bytes saved: 4 a non-zero, and 4 a target value");
+    }
+
+    @Test
+    void float32RefusesASparseFeatureItCannotHoldCountingItsImplicitZeros() {
+        // two timestamp-like values that round to one float: the feature's variation would be lost
+        List<Example> stamps = Arrays.asList(
+                Example.of(Vectors.sparse(FEATURES, new int[] {3, 7}, new double[] {1.7e9 + 1, 1}), 1),
+                Example.of(Vectors.sparse(FEATURES, new int[] {3, 8}, new double[] {1.7e9 + 3, 1}), 0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ShardPacker(FEATURES, 3, 16).withPrecision(Precision.FLOAT32).pack(2, stamps.iterator()));
+        assertTrue(e.getMessage().contains("cannot be held in float32") && e.getMessage().contains("partition 2"),
+                e.getMessage());
+        // the same values beside a row without the feature: its 0 makes the range 1.7e9, which float32 holds
+        List<Example> withZero = new ArrayList<>(stamps);
+        withZero.add(Example.of(Vectors.sparse(FEATURES, new int[] {5}, new double[] {2}), 1));
+        Shard shard = new ShardPacker(FEATURES, 3, 16).withPrecision(Precision.FLOAT32).pack(2, withZero.iterator());
+        assertEquals(3, shard.count());
+        // the implicit zero is counted across blocks too: blocks of one row each
+        Shard oneRowBlocks = new ShardPacker(FEATURES, 3, 1).withPrecision(Precision.FLOAT32)
+                .pack(2, withZero.iterator());
+        assertEquals(3, oneRowBlocks.numBlocks());
+        // a value beyond float's range is named
+        Example huge = Example.of(Vectors.sparse(FEATURES, new int[] {4}, new double[] {1e300}), 1);
+        IllegalArgumentException range = assertThrows(IllegalArgumentException.class,
+                () -> new ShardPacker(FEATURES, 3, 16).withPrecision(Precision.FLOAT32)
+                        .pack(0, Collections.singletonList(huge).iterator()));
+        assertTrue(range.getMessage().contains("beyond float32's range"), range.getMessage());
     }
 
     @Test

@@ -13,6 +13,7 @@ import io.sparkprop.util.Internal;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
 import org.ejml.data.FMatrixRMaj;
+import org.ejml.data.FMatrixSparseCSC;
 import org.ejml.data.Matrix;
 
 /**
@@ -77,6 +78,11 @@ public final class BackpropKernel {
     private final FMatrixRMaj floatDelta = new FMatrixRMaj(0, 0);
     private final FMatrixRMaj floatBelow = new FMatrixRMaj(0, 0);
     private final FMatrixRMaj floatGradient = new FMatrixRMaj(0, 0);
+    /**
+     * Float32 sparse blocks only: the block's non-zeros widened to double, sharing its indices (exact: every
+     * float is a double), so that one first layer serves both kinds of sparse block.
+     */
+    private final DMatrixSparseCSC widened = new DMatrixSparseCSC(0, 0, 0);
     /** Sparse blocks only: {@code Z_0ᵀ}, then {@code Δ_0ᵀ} ({@code B × n_1}), one array per example. */
     private double[][] exampleRows = new double[0][];
     /** Tiles of the transpose of {@code W_0}: see {@link #transposedFirstLayer}. */
@@ -395,6 +401,7 @@ public final class BackpropKernel {
     private void forward(Weights params, Matrix x, boolean examplesAsRows, int b, boolean activateOutput,
                          double dropout, long maskKey) {
         Parameters p = params.params;
+        x = widened(x);
         boolean sparse = x instanceof DMatrixSparseCSC;
         DMatrixRMaj input = precision == Precision.FLOAT64 && !sparse ? (DMatrixRMaj) x : null;
         FMatrixRMaj floatInput = precision == Precision.FLOAT32 && !sparse ? (FMatrixRMaj) x : null;
@@ -549,6 +556,29 @@ public final class BackpropKernel {
         }
     }
 
+    /** {@code x}, or for a float32 sparse block its non-zeros in double ({@link #widened}), valid until the next call. */
+    private Matrix widened(Matrix x) {
+        if (!(x instanceof FMatrixSparseCSC)) {
+            return x;
+        }
+        FMatrixSparseCSC f = (FMatrixSparseCSC) x;
+        DMatrixSparseCSC d = widened;
+        int nz = f.nz_length;
+        if (d.nz_values.length < nz) {
+            d.nz_values = new double[nz];
+        }
+        for (int k = 0; k < nz; k++) {
+            d.nz_values[k] = f.nz_values[k];
+        }
+        d.numRows = f.numRows;
+        d.numCols = f.numCols;
+        d.col_idx = f.col_idx;
+        d.nz_rows = f.nz_rows;
+        d.nz_length = nz;
+        d.indicesSorted = f.indicesSorted;
+        return d;
+    }
+
     /**
      * {@code y ← y + a·x} over {@code y}'s length. Both arrays are read from index 0 on the same index, the one
      * form of this loop C2 vectorises (with offsets into one flat array it cannot rule out that they overlap,
@@ -638,6 +668,7 @@ public final class BackpropKernel {
     private void backward(Weights params, Matrix x, int b, GradientSum sum, boolean dropout) {
         Parameters p = params.params;
         Parameters gradient = sum.accumulator();
+        x = widened(x);
         for (int l = layers - 1; l >= 0; l--) {
             DMatrixRMaj delta = deltas[l];
             if (l == 0 && x instanceof DMatrixSparseCSC) {
@@ -759,10 +790,11 @@ public final class BackpropKernel {
             throw new IllegalArgumentException("expected the weights this kernel loaded (BackpropKernel.load)");
         }
         checkPrecision("inputs", x);
-        if (examplesAsRows && x instanceof DMatrixSparseCSC) {
+        boolean sparse = x instanceof DMatrixSparseCSC || x instanceof FMatrixSparseCSC;
+        if (examplesAsRows && sparse) {
             throw new IllegalArgumentException("a sparse block holds examples as columns, not rows");
         }
-        if (!(x instanceof DMatrixSparseCSC) && !params.params.holdsFirstLayerWeights()) {
+        if (!sparse && !params.params.holdsFirstLayerWeights()) {
             throw new IllegalArgumentException("a dense block needs the first layer's weights, which these "
                     + "parameters keep as rows per feature (sparse blocks only)");
         }
@@ -775,10 +807,11 @@ public final class BackpropKernel {
 
     /**
      * A float64 kernel takes {@link DMatrixRMaj} blocks, a float32 one {@link FMatrixRMaj}; both take inputs
-     * as a {@link DMatrixSparseCSC} too.
+     * as a {@link DMatrixSparseCSC} too, and a float32 one as an {@link FMatrixSparseCSC}.
      */
     private void checkPrecision(String what, Matrix m) {
-        if (what.equals("inputs") && m instanceof DMatrixSparseCSC) {
+        if (what.equals("inputs") && (m instanceof DMatrixSparseCSC
+                || m instanceof FMatrixSparseCSC && precision == Precision.FLOAT32)) {
             return;
         }
         boolean ok = precision == Precision.FLOAT64 ? m instanceof DMatrixRMaj : m instanceof FMatrixRMaj;

@@ -25,6 +25,7 @@ import io.sparkprop.testutil.TestData;
 import io.sparkprop.testutil.Tolerances;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.DMatrixSparseCSC;
+import org.ejml.data.FMatrixSparseCSC;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -108,6 +109,49 @@ class SparseKernelTest {
                     kernel.evaluate(loaded, TestData.sparseColumns(x), y, w, sparseRight), 1e-12 * Math.abs(denseLoss));
             assertEquals(denseRight[0], sparseRight[0], 0.0, "accuracy");
         }
+    }
+
+    /**
+     * A float32 shard's sparse block holds its non-zeros as floats ({@link FMatrixSparseCSC}): the float32 kernel gives
+     * it the bits of the same values held in double, every output and gradient value, dropout included.
+     */
+    @ParameterizedTest(name = "{0}+{1} hidden {2} {3}")
+    @MethodSource("cases")
+    void float32SparseValuesGiveTheBitsOfTheSameValuesInDouble(Activation output, Loss loss, Activation hidden,
+                                                              int[] layers) {
+        int outputs = output == Activation.SOFTMAX ? 4 : 3;
+        NetworkSpec spec = NetworkSpec.of(INPUTS, layers, hidden, outputs, output, loss);
+        SplittableRandom random = new SplittableRandom(41);
+        Parameters params = Parameters.initialise(spec, 5);
+        DMatrixRMaj x = TestData.floatExact(sparseBlock(random, INPUTS, BLOCK));
+        DMatrixRMaj y = TestData.floatExact(targets(random, loss, outputs, BLOCK));
+        DMatrixSparseCSC wide = TestData.sparseColumns(x);
+        FMatrixSparseCSC narrow = new FMatrixSparseCSC(wide.numRows, wide.numCols, wide.nz_length);
+        System.arraycopy(wide.col_idx, 0, narrow.col_idx, 0, wide.numCols + 1);
+        System.arraycopy(wide.nz_rows, 0, narrow.nz_rows, 0, wide.nz_length);
+        for (int k = 0; k < wide.nz_length; k++) {
+            narrow.nz_values[k] = (float) wide.nz_values[k];
+        }
+        narrow.nz_length = wide.nz_length;
+        BackpropKernel kernel = new BackpropKernel(spec, GemmBackend.NETLIB.gemm(), Precision.FLOAT32);
+        TrainingTerms terms = TrainingTerms.of(0.2, 0.0, null);
+        GradientSum a = new GradientSum(spec);
+        double lossA = kernel.lossAndGradient(kernel.load(params), wide, TestData.narrow(y), null, a, terms, 7L);
+        GradientSum b = new GradientSum(spec);
+        double lossB = kernel.lossAndGradient(kernel.load(params), narrow, TestData.narrow(y), null, b, terms, 7L);
+        assertEquals(lossA, lossB, 0.0, "loss");
+        assertArrayEquals(a.gradient().values(), b.gradient().values(), 0.0, "gradient");
+        DMatrixRMaj outA = new DMatrixRMaj(1, 1);
+        DMatrixRMaj outB = new DMatrixRMaj(1, 1);
+        kernel.predict(kernel.load(params), wide, outA);
+        kernel.predict(kernel.load(params), narrow, outB);
+        assertArrayEquals(outA.data, outB.data, 0.0, "outputs");
+        // a float64 kernel takes no float block
+        BackpropKernel wideKernel = new BackpropKernel(spec, GemmBackend.NETLIB.gemm());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> wideKernel.predict(wideKernel.load(params), narrow, outA));
+        assertTrue(e.getMessage().contains("float64 kernel expects") && e.getMessage().contains("FMatrixSparseCSC"),
+                e.getMessage());
     }
 
     @ParameterizedTest(name = "{0}+{1} hidden {2} {3}")
