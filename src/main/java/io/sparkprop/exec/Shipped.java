@@ -26,8 +26,9 @@ import org.apache.spark.util.LongAccumulator;
  * reads it, and rounding it every round would change the run's state, not just its arithmetic.
  *
  * <p>Parameters whose first layer is kept as rows per feature ({@link FirstLayerRows}) travel without {@code W_0}
- * ({@link Parameters#withoutFirstLayerWeights(NetworkSpec)}) beside the rows' {@link FirstLayerRows.Version}: the
- * handles through which each executor brings its copy of the rows to this round's version.
+ * ({@link Parameters#withoutFirstLayerWeights(NetworkSpec)}), as doubles in either precision, beside the rows'
+ * {@link FirstLayerRows.Version}: the handles through which each executor brings its copy of the rows to this
+ * round's version.
  */
 @Internal
 public final class Shipped implements Serializable, AutoCloseable {
@@ -70,19 +71,18 @@ public final class Shipped implements Serializable, AutoCloseable {
             throw new IllegalArgumentException(rows == null ? "parameters without the first layer's weights need "
                     + "its rows" : "parameters with the first layer's weights ship no rows");
         }
-        if (rows != null && precision != Precision.FLOAT64) {
-            throw new IllegalArgumentException("first-layer rows are shipped in float64 only");
-        }
         Object values = parameters;
         NetworkSpec floatSpec = null;
-        if (precision == Precision.FLOAT32) {
+        // beside rows, the other values travel as doubles whatever the precision: they are the network's small part,
+        // and a float32 kernel rounds them as it loads them, to the values a float copy would have held
+        if (precision == Precision.FLOAT32 && rows == null) {
             float[] f = new float[parameters.size()];
             parameters.copyToFloats(f);
             values = f;
             floatSpec = parameters.spec();
         }
         Payload payload = new Payload(values, state, rows);
-        long bytes = (long) precision.bytes() * parameters.size() + 8L * parameters.size() * state.length;
+        long bytes = (long) (floatSpec != null ? 4 : 8) * parameters.size() + 8L * parameters.size() * state.length;
         return bytes <= IN_TASK_BYTES ? new Shipped(payload, null, floatSpec, diskBytesRead)
                 : new Shipped(null, sc.broadcast(payload), floatSpec, diskBytesRead);
     }

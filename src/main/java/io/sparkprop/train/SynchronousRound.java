@@ -20,7 +20,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * (biases are not penalised), minimising {@code J(θ) = (1/Σw) Σ_i w_i C_i + (λ/2) Σ_l ‖W_l‖_F²}; the last two
  * steps, clipping included, are the run's {@link GradientStep}, the same that every shard takes with local steps.
  *
- * <p>A wide sparse first layer (every block sparse, float64: {@code firstLayerRows}) is kept as rows per feature on
+ * <p>A wide sparse first layer (every block sparse: {@code firstLayerRows}) is kept as rows per feature on
  * the driver and the executors: the round ships the other parameters and the rows that changed since it last
  * shipped them ({@link FirstLayerRows}), the tasks return the rows their examples touched, and the update is
  * lazy, in proportion to those rows ({@link io.sparkprop.optim.LazyFirstLayer}, whose comment gives its
@@ -51,7 +51,7 @@ final class SynchronousRound extends ShardRound {
 
     /**
      * @param firstLayerRows whether the first layer is kept as rows per feature, updated lazily (every block of
-     *                       {@code data} sparse, float64)
+     *                       {@code data} sparse)
      * @param sliced         the reduce-scatter that merges and steps instead of the driver ({@code null}: the
      *                       driver's merge, {@code plan}); not with {@code firstLayerRows}; the round closes it
      */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.SplittableRandom;
 
 import io.sparkprop.linalg.GemmBackend;
+import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
@@ -48,34 +49,73 @@ class LazyFirstLayerTest {
         return TestData.sparseColumns(x);
     }
 
+    /** In float32 too: the kernel reads the rows rounded to float, as it reads its float copy of {@code W_0}. */
     @Test
     void aRowTouchedAtEveryStepTakesTheDenseRulesBits() {
-        for (Optimizer rule : rules()) {
-            for (double lambda : new double[] {0.0, 0.02}) {
-                SplittableRandom random = new SplittableRandom(11);
-                Parameters dense = Parameters.initialise(NET, 3);
-                Optimizer.Updater denseState = rule.newUpdater(dense.size());
-                Parameters rest = dense.withoutFirstLayerWeights();
-                Optimizer.Updater restState = rule.newUpdater(rest.size());
-                LazyFirstLayer rows = LazyFirstLayer.initial(rule, lambda, NET, dense.values());
-                BackpropKernel kernel = new BackpropKernel(NET, GemmBackend.EJML.gemm());
-                GradientStep step = new GradientStep(lambda, 0);
-                for (int t = 0; t < 6; t++) {
-                    DMatrixSparseCSC x = everyFeature(random, 7);
-                    DMatrixRMaj y = TestData.oneHot(random, 3, 7);
-                    GradientSum a = new GradientSum(NET);
-                    kernel.lossAndGradient(kernel.load(dense), x, y, null, a);
-                    GradientSum b = GradientSum.withFirstLayerRows(NET);
-                    kernel.lossAndGradient(kernel.load(rest, rows.rows()), x, y, null, b);
-                    assertEquals(a.lossSum(), b.lossSum(), 0.0, rule + " loss at step " + t);
-                    GradientStep.Result ra = step.apply(a, dense, denseState, 0.05, t);
-                    GradientStep.Result rb = step.apply(b, rest, restState, rows, 0.05, t);
-                    assertEquals(GradientStep.Status.UPDATED, rb.status());
-                    assertEquals(ra.meanLoss(), rb.meanLoss(), 0.0);
-                    assertEquals(ra.objective(), rb.objective(), 1e-14 * Math.abs(ra.objective()));
+        for (Precision precision : Precision.values()) {
+            for (Optimizer rule : rules()) {
+                for (double lambda : new double[] {0.0, 0.02}) {
+                    touchedAtEveryStep(precision, rule, lambda);
                 }
-                assertArrayEquals(dense.values(), flat(rows, rest), 0.0, rule + ", λ " + lambda);
             }
+        }
+    }
+
+    private static void touchedAtEveryStep(Precision precision, Optimizer rule, double lambda) {
+        SplittableRandom random = new SplittableRandom(11);
+        Parameters dense = Parameters.initialise(NET, 3);
+        Optimizer.Updater denseState = rule.newUpdater(dense.size());
+        Parameters rest = dense.withoutFirstLayerWeights();
+        Optimizer.Updater restState = rule.newUpdater(rest.size());
+        LazyFirstLayer rows = LazyFirstLayer.initial(rule, lambda, NET, dense.values());
+        BackpropKernel kernel = new BackpropKernel(NET, GemmBackend.EJML.gemm(), precision);
+        GradientStep step = new GradientStep(lambda, 0);
+        for (int t = 0; t < 6; t++) {
+            DMatrixSparseCSC x = everyFeature(random, 7);
+            DMatrixRMaj wideY = TestData.oneHot(random, 3, 7);
+            org.ejml.data.Matrix y = precision == Precision.FLOAT32 ? TestData.narrow(wideY) : wideY;
+            GradientSum a = new GradientSum(NET);
+            kernel.lossAndGradient(kernel.load(dense), x, y, null, a);
+            GradientSum b = GradientSum.withFirstLayerRows(NET);
+            kernel.lossAndGradient(kernel.load(rest, rows.rows()), x, y, null, b);
+            assertEquals(a.lossSum(), b.lossSum(), 0.0, precision + " " + rule + " loss at step " + t);
+            GradientStep.Result ra = step.apply(a, dense, denseState, 0.05, t);
+            GradientStep.Result rb = step.apply(b, rest, restState, rows, 0.05, t);
+            assertEquals(GradientStep.Status.UPDATED, rb.status());
+            assertEquals(ra.meanLoss(), rb.meanLoss(), 0.0);
+            assertEquals(ra.objective(), rb.objective(), 1e-14 * Math.abs(ra.objective()));
+        }
+        assertArrayEquals(dense.values(), flat(rows, rest), 0.0, precision + " " + rule + ", λ " + lambda);
+    }
+
+    /**
+     * A float32 kernel keeps the rows it rounded and rounds again those that are new arrays: after loads of
+     * versions that change some rows, it computes what a kernel that never saw the earlier versions computes.
+     */
+    @Test
+    void aFloat32KernelReadsEveryLoadedVersionsRows() {
+        SplittableRandom random = new SplittableRandom(21);
+        Parameters p = Parameters.initialise(NET, 6);
+        Parameters rest = p.withoutFirstLayerWeights();
+        double[][] rows = new double[FEATURES][];
+        for (int f = 0; f < FEATURES; f++) {
+            rows[f] = TestData.uniform(random, UNITS, -1, 1);
+        }
+        BackpropKernel kept = new BackpropKernel(NET, GemmBackend.EJML.gemm(), Precision.FLOAT32);
+        for (int version = 0; version < 5; version++) {
+            DMatrixSparseCSC x = everyFeature(random, 6);
+            DMatrixRMaj out = new DMatrixRMaj(1, 1);
+            kept.predict(kept.load(rest, rows), x, out);
+            BackpropKernel fresh = new BackpropKernel(NET, GemmBackend.EJML.gemm(), Precision.FLOAT32);
+            DMatrixRMaj expected = new DMatrixRMaj(1, 1);
+            fresh.predict(fresh.load(rest, rows), x, expected);
+            assertArrayEquals(expected.data, out.data, 0.0, "version " + version);
+            // the next version: some rows replaced by new arrays, the others the same arrays
+            double[][] next = rows.clone();
+            for (int f = version % 2; f < FEATURES; f += 2) {
+                next[f] = TestData.uniform(random, UNITS, -1, 1);
+            }
+            rows = next;
         }
     }
 

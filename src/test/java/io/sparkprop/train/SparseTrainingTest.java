@@ -97,6 +97,20 @@ class SparseTrainingTest {
                 + " against values " + sparse.payloadBytes());
     }
 
+    /**
+     * Float32 keeps the first layer as rows too (the kernel reads them rounded to float): plain SGD on sparse shards
+     * reaches the dense float32 rule's parameters but for the first layer's sums (in double against a float GEMM).
+     */
+    @Test
+    void float32SparseShardsTrainWithTheLazyFirstLayerAsDenseOnes() {
+        JavaRDD<Example> data = sc.parallelize(rows(1200, 4), 2);
+        TrainingResult sparse = sgdTrainer(1.0).setPrecision(Precision.FLOAT32).fit(data);
+        TrainingResult dense = sgdTrainer(0.0).setPrecision(Precision.FLOAT32).fit(data);
+        double diff = TestData.maxRelativeDifference(dense.parameters().values(), sparse.parameters().values());
+        assertTrue(diff <= 1e-4, "parameters differ by " + diff + " relative");
+        assertEquals(3, sparse.history().epochs().size());
+    }
+
     private static Trainer sgdTrainer(double threshold) {
         return new Trainer(SPEC).setSettings(MlpSettings.builder().optimizer("sgd").stepSize(0.2).batchSize(200)
                 .tol(0).seed(5).maxEpochs(3).sparseThreshold(threshold).build());

@@ -136,8 +136,18 @@ public final class BackpropKernel {
         /** {@code W_0ᵀ} for sparse blocks, one array of {@code n_1} per feature, valid when {@link #transposedLoaded}. */
         private double[][] firstLayerRows;
         private boolean transposedLoaded;
-        /** Whether {@link #firstLayerRows} are the caller's ({@link #load(Parameters, double[][])}): never written. */
+        /**
+         * Whether {@link #firstLayerRows} are the caller's ({@link #load(Parameters, double[][])}) or
+         * {@link #roundedRows}: never written as a transposed copy.
+         */
         private boolean externalRows;
+        /**
+         * Float32 only: the caller's rows rounded to float ({@link #load(Parameters, double[][])}), row {@code f} made
+         * from {@code roundedFrom[f]}: a row is rounded again only when the caller's row is another array (rows are
+         * never written once published, a changed row is a new array), so a load costs the rows that changed.
+         */
+        private double[][] roundedRows;
+        private double[][] roundedFrom;
 
         private Weights() {
         }
@@ -176,7 +186,9 @@ public final class BackpropKernel {
      * {@code n_1} weights of feature {@code f}), with {@code rest} the other values
      * ({@link Parameters#withoutFirstLayerWeights(NetworkSpec)}): what a wide sparse first layer trains with. The
      * sparse blocks' passes read {@code rows} in place (read only, never written; no transposed copy is made);
-     * such weights take sparse blocks only. Float64 kernels only.
+     * such weights take sparse blocks only. A float32 kernel reads them rounded to float, as it reads
+     * {@code W_0} from its float copy of loaded parameters: it keeps the rounded rows and rounds again only the
+     * rows that are new arrays since its last load, so {@code rows} must never be written once loaded.
      *
      * @throws IllegalArgumentException if {@code rest} are not of this kernel's network or hold {@code W_0}, or
      *                                  {@code rows} are not {@code n_0} rows of {@code n_1}
@@ -186,20 +198,48 @@ public final class BackpropKernel {
         if (rest.holdsFirstLayerWeights()) {
             throw new IllegalArgumentException("expected parameters without the first layer's weights beside its rows");
         }
-        if (precision != Precision.FLOAT64) {
-            throw new IllegalArgumentException("a " + precision.lowerName() + " kernel reads the first layer from "
-                    + "its parameters, not from rows");
-        }
         if (rows.length != spec.inputSize() || (rows.length > 0 && rows[0].length != spec.width(0))) {
             throw new IllegalArgumentException("expected " + spec.inputSize() + " first-layer rows of "
                     + spec.width(0) + " weights, found " + rows.length + " of "
                     + (rows.length > 0 ? rows[0].length : 0));
         }
         loaded.params = rest;
-        loaded.firstLayerRows = rows;
+        loaded.firstLayerRows = precision == Precision.FLOAT32 ? rounded(rows) : rows;
         loaded.externalRows = true;
+        if (precision == Precision.FLOAT32) {
+            if (loaded.values == null || loaded.values.length != rest.size()) {
+                loaded.values = new float[rest.size()];
+            }
+            rest.copyToFloats(loaded.values);
+        }
         loaded.transposedLoaded = true;
         return loaded;
+    }
+
+    /** {@code rows} rounded to float (in double), in {@link Weights#roundedRows}: the rows that changed rounded again. */
+    private double[][] rounded(double[][] rows) {
+        Weights w = loaded;
+        int n = rows.length;
+        int h = spec.width(0);
+        if (w.roundedRows == null || w.roundedRows.length != n) {
+            w.roundedRows = new double[n][];
+            w.roundedFrom = new double[n][];
+        }
+        for (int f = 0; f < n; f++) {
+            double[] from = rows[f];
+            if (w.roundedFrom[f] != from) {
+                double[] to = w.roundedRows[f];
+                if (to == null) {
+                    to = new double[h];
+                    w.roundedRows[f] = to;
+                }
+                for (int i = 0; i < h; i++) {
+                    to[i] = (float) from[i];
+                }
+                w.roundedFrom[f] = from;
+            }
+        }
+        return w.roundedRows;
     }
 
     /** The precision this kernel computes in. */
