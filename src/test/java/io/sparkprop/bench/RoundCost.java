@@ -172,19 +172,4 @@ final class RoundCost {
             return Collections.singletonList(v).iterator();
         }
     }
-
-    /** A fit of a given number of iterations, for {@link #perIteration}. */
-    public interface Fit {
-        void run(int iterations);
-    }
-
-    /** Seconds per iteration from {@code (t(long) − t(short)) / (long − short)}: set-up costs cancel. */
-    public static double perIteration(int shortRun, int longRun, Fit fit) {
-        long t0 = System.nanoTime();
-        fit.run(shortRun);
-        long t1 = System.nanoTime();
-        fit.run(longRun);
-        long t2 = System.nanoTime();
-        return ((t2 - t1) - (t1 - t0)) / 1e9 / (longRun - shortRun);
-    }
 }

@@ -46,7 +46,8 @@ import org.ejml.data.DMatrixSparseCSC;
  *       shards against {@code 12·nnz + (4 + 8m)·rows} (values and indices, column pointers, targets);</li>
  *   <li>(b) full-batch gradient iterations (sigmoid hidden layer, softmax output) on {@code 2^14}-wide rows of
  *       40 non-zeros against Spark MLlib's {@code MultilayerPerceptronClassifier} ({@code gd}), which densifies
- *       the rows: seconds per iteration from two fits of different lengths, median of the repetitions;</li>
+ *       the rows: seconds per iteration as the gaps between the ends of consecutive iteration jobs
+ *       ({@link JobClock}, alike for both), the median over the repetitions' gaps;</li>
  *   <li>(c) the gradient exchange of (a)'s network, measured in this JVM: one task's gradient of a mini-batch
  *       slice serialised, deserialised and merged in the touched-rows form the trainer's sums of sparse blocks
  *       take against the dense form, beside the driver's dense Adam update of the same parameters, which the
@@ -168,27 +169,45 @@ public final class SparseBenchMain {
         narrow.count();
         NetworkSpec spec = NetworkSpec.builder().input(MLLIB_WIDE).dense(hidden, Activation.SIGMOID)
                 .dense(2, Activation.SOFTMAX).build();
-        int shortRun = 2;
-        int longRun = reps == 1 ? 5 : 7;
+        int iterations = reps == 1 ? 5 : 7;
         // warm-up of both
-        new Trainer(spec).setOptimizer(Optimizer.sgd(0.1)).setBatchSize(0).setMaxEpochs(shortRun).setTol(0)
+        new Trainer(spec).setOptimizer(Optimizer.sgd(0.1)).setBatchSize(0).setMaxEpochs(2).setTol(0)
                 .fit(narrow, "features", "label");
         new MultilayerPerceptronClassifier().setLayers(new int[] {MLLIB_WIDE, hidden, 2}).setSolver("gd")
-                .setMaxIter(shortRun).setTol(0).fit(narrow);
-        double[] ours = new double[reps];
-        double[] theirs = new double[reps];
-        for (int r = 0; r < reps; r++) {
-            ours[r] = RoundCost.perIteration(shortRun, longRun, k -> new Trainer(spec).setOptimizer(Optimizer.sgd(0.1))
-                    .setBatchSize(0).setMaxEpochs(k).setTol(0).setSeed(1).fit(narrow, "features", "label"));
-            theirs[r] = RoundCost.perIteration(shortRun, longRun, k -> new MultilayerPerceptronClassifier()
-                    .setLayers(new int[] {MLLIB_WIDE, hidden, 2}).setSolver("gd").setBlockSize(128).setMaxIter(k)
-                    .setTol(0).setSeed(1).fit(narrow));
+                .setMaxIter(2).setTol(0).fit(narrow);
+        // an iteration's time, alike for both: the gap between the ends of two consecutive iteration jobs
+        // (JobClock; never negative), the first gap skipped, the median over the repetitions' gaps
+        List<Double> ourGaps = new ArrayList<>();
+        List<Double> theirGaps = new ArrayList<>();
+        java.util.function.Predicate<JobClock.Job> ourRound = j -> j.description().startsWith("sparkprop epoch");
+        java.util.function.Predicate<JobClock.Job> mllibIteration = j -> j.stage().startsWith("treeAggregate at "
+                + "GradientDescent");
+        try (JobClock clock = new JobClock(spark.sparkContext())) {
+            for (int r = 0; r < reps; r++) {
+                for (double g : clock.iterationSeconds(() -> new Trainer(spec).setOptimizer(Optimizer.sgd(0.1))
+                        .setBatchSize(0).setMaxEpochs(iterations).setTol(0).setSeed(1)
+                        .fit(narrow, "features", "label"), ourRound, 1)) {
+                    ourGaps.add(g);
+                }
+                for (double g : clock.iterationSeconds(() -> new MultilayerPerceptronClassifier()
+                        .setLayers(new int[] {MLLIB_WIDE, hidden, 2}).setSolver("gd").setBlockSize(128)
+                        .setMaxIter(iterations).setTol(0).setSeed(1).fit(narrow), mllibIteration, 1)) {
+                    theirGaps.add(g);
+                }
+            }
         }
+        if (ourGaps.isEmpty() || theirGaps.isEmpty()) {
+            throw new IllegalStateException("no iteration jobs were recognised: sparkprop " + ourGaps.size()
+                    + ", MLlib " + theirGaps.size());
+        }
+        double[] ours = ourGaps.stream().mapToDouble(Double::doubleValue).toArray();
+        double[] theirs = theirGaps.stream().mapToDouble(Double::doubleValue).toArray();
         double ourIteration = RoundCost.median(ours);
         double theirIteration = RoundCost.median(theirs);
         System.out.printf(Locale.ROOT, "(b) %d rows of 2^14 features, %d non-zeros, %d-%d-2 sigmoid, full batch: "
-                + "ours %.4f s/iteration, MLlib %.4f s/iteration (medians of %d), ratio %.4f%n", mllibRows, NON_ZEROS,
-                MLLIB_WIDE, hidden, ourIteration, theirIteration, reps, ourIteration / theirIteration);
+                + "ours %.4f s/iteration, MLlib %.4f s/iteration (medians of %d and %d gaps between iteration jobs), "
+                + "ratio %.4f%n", mllibRows, NON_ZEROS, MLLIB_WIDE, hidden, ourIteration, theirIteration, ours.length,
+                theirs.length, ourIteration / theirIteration);
         narrow.unpersist();
         System.out.printf(Locale.ROOT, "result: sparse_vs_dense_per_example=%.3f sparse_vs_mllib=%.4f cached_vs_nnz=%.3f "
                 + "sparse_vs_dense_local_steps=%.3f local_steps=%d batch=%d%n", perExample,
