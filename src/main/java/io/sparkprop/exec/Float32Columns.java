@@ -52,28 +52,28 @@ final class Float32Columns {
         FMatrixRMaj out = new FMatrixRMaj(m.numRows, m.numCols);
         int cols = m.numCols;
         for (int i = 0; i < m.numRows; i++) {
-            double lo = min[i];
-            double hi = max[i];
-            double err = rounding[i];
-            int base = i * cols;
-            for (int j = base; j < base + cols; j++) {
-                double v = m.data[j];
-                float f = (float) v;
-                if (Float.isInfinite(f)) {
-                    throw new IllegalArgumentException(String.format(Locale.ROOT,
-                            "%s is %s in partition %d, beyond float32's range (±3.4e38); train with precision float64",
-                            names.apply(i), v, partition));
-                }
-                out.data[j] = f;
-                lo = Math.min(lo, v);
-                hi = Math.max(hi, v);
-                err = Math.max(err, Math.abs(v - f));
+            for (int j = i * cols; j < (i + 1) * cols; j++) {
+                out.data[j] = round(i, m.data[j], partition);
             }
-            min[i] = lo;
-            max[i] = hi;
-            rounding[i] = err;
         }
         return out;
+    }
+
+    /**
+     * {@code v}, a value of tracked row {@code row}, rounded to float; the row's range and largest rounding error
+     * take it in.
+     */
+    private float round(int row, double v, int partition) {
+        float f = (float) v;
+        if (Float.isInfinite(f)) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s is %s in partition %d, beyond float32's range (±3.4e38); train with precision float64",
+                    names.apply(row), v, partition));
+        }
+        min[row] = Math.min(min[row], v);
+        max[row] = Math.max(max[row], v);
+        rounding[row] = Math.max(rounding[row], Math.abs(v - f));
+        return f;
     }
 
     /**
@@ -95,17 +95,7 @@ final class Float32Columns {
         }
         for (int k = 0; k < nz; k++) {
             int i = m.nz_rows[k];
-            double v = m.nz_values[k];
-            float f = (float) v;
-            if (Float.isInfinite(f)) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "%s is %s in partition %d, beyond float32's range (±3.4e38); train with precision float64",
-                        names.apply(i), v, partition));
-            }
-            out.nz_values[k] = f;
-            min[i] = Math.min(min[i], v);
-            max[i] = Math.max(max[i], v);
-            rounding[i] = Math.max(rounding[i], Math.abs(v - f));
+            out.nz_values[k] = round(i, m.nz_values[k], partition);
             sparseNonZeros[i]++;
         }
         sparseColumns += m.numCols;

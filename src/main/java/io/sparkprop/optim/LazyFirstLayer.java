@@ -39,7 +39,8 @@ import io.sparkprop.util.Internal;
  * through memory as the prefetcher expects, where rows made one at a time lay scattered over the heap and each
  * cost a cache miss; and a state that lives as long as the fit is not copied by every young collection. The
  * decay factors {@code β^k}, {@code μ^k} and the shrink {@code (1 − ηλ)^k} are each computed once per missed-step
- * count {@code k} (the shrink once per step size), with the same {@code Math.pow} as before.
+ * count {@code k} (the shrink once per step size) by {@code Math.pow}, so each is the value computing it at every
+ * use would give.
  */
 @Internal
 public final class LazyFirstLayer {
@@ -364,7 +365,7 @@ public final class LazyFirstLayer {
         untranspose(rows, flat);
     }
 
-    /** Writes state array {@code a}'s {@code W_0} block into {@code flat} from index 0 (zeros where none is kept). */
+    /** Writes state array {@code a}'s {@code W_0} block into {@code flat} from index 0 (the flat layout's first block). */
     public void writeState(int a, double[] flat) {
         double[] s = state[a];
         for (int f = 0; f < features; f++) {
