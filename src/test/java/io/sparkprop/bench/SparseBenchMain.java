@@ -53,7 +53,12 @@ import org.ejml.data.DMatrixSparseCSC;
  *       take against the dense form, beside the driver's dense Adam update of the same parameters, which the
  *       touched-rows exchange does not remove.</li>
  * </ol>
- * (a) also times both inputs with 8 local steps a round ({@code sparse_vs_dense_local_steps}).
+ * (a) also times both inputs with 8 local steps a round ({@code sparse_vs_dense_local_steps}). The synchronous pair
+ * of (a) runs in a child JVM with {@code jobs/train}'s default heap (4 GB), which {@code sparse_vs_dense_per_example}
+ * and {@code cached_vs_nnz} come from, and again in this JVM, whose 14 GB (for MLlib's dense rows in (b)) the JVM
+ * grows its young generation into under the sparse fit's garbage, paying a page fault for every new page (printed,
+ * not on the result line); the local-steps pair runs in this JVM alone, as its rounds of the wide network (3P
+ * doubles each way a task) do not fit in 4 GB.
  * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…
  * sparse_vs_dense_local_steps=…}. Options:
  * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
@@ -67,6 +72,10 @@ public final class SparseBenchMain {
     private static final int DENSE = 784;
     /** Local steps of (a)'s second pair of fits. */
     private static final int LOCAL_STEPS = 8;
+    /** The heap of (a)'s child JVM: {@code jobs/train}'s default ({@code SPARKPROP_JAVA_OPTS} unset). */
+    private static final String PART_A_HEAP = "4g";
+    /** The option that makes a run (a)'s child JVM, and the tag of the line with its figures. */
+    private static final String PART_A_ONLY = "--part-a-only";
 
     private SparseBenchMain() {
     }
@@ -79,10 +88,14 @@ public final class SparseBenchMain {
         int epochs = 3;
         int mllibRows = 40_000;
         int localSteps = 1;
+        boolean partAOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick":
                     quick = true;
+                    break;
+                case PART_A_ONLY:
+                    partAOnly = true;
                     break;
                 case "--rows":
                     rows = Integer.parseInt(args[++i]);
@@ -120,14 +133,66 @@ public final class SparseBenchMain {
                 .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         try {
-            run(spark, rows, hidden, batch, epochs, mllibRows, localSteps, quick ? 1 : 3);
+            if (partAOnly) {
+                double[] a = partA(spark, rows, hidden, batch, epochs, localSteps, false);
+                System.out.printf(Locale.ROOT, "%s %.6f %.6f%n", PART_A_ONLY, a[0], a[1]);
+            } else {
+                double[] a = partAInChildJvm(args);
+                System.out.printf(Locale.ROOT, "(a) again in this JVM (-Xmx%.0fg, the heap (b)'s MLlib needs), and with "
+                        + "local steps, whose rounds of the wide network do not fit in %s:%n",
+                        Runtime.getRuntime().maxMemory() / (double) (1L << 30), PART_A_HEAP);
+                double[] here = partA(spark, rows, hidden, batch, epochs, localSteps, true);
+                run(spark, new double[] {a[0], a[1], here[2]}, hidden, batch, localSteps, mllibRows, quick ? 1 : 3);
+            }
         } finally {
             spark.stop();
         }
     }
 
-    private static void run(SparkSession spark, int rows, int hidden, int batch, int epochs, int mllibRows,
-                            int localSteps, int reps) {
+    /**
+     * (a) in a child JVM with the heap {@code jobs/train} gives a fit by default ({@link #PART_A_HEAP}): what a user
+     * of the defaults gets. Its lines are printed; returns its figures.
+     */
+    private static double[] partAInChildJvm(String[] args) {
+        List<String> childArgs = new ArrayList<>(java.util.Arrays.asList(args));
+        childArgs.add(PART_A_ONLY);
+        ProcessBuilder process = new ProcessBuilder(io.sparkprop.testutil.ChildJvm.command(PART_A_HEAP,
+                System.getProperty("java.class.path"), SparseBenchMain.class.getName(), childArgs.toArray(new String[0])));
+        try {
+            java.nio.file.Path log = java.nio.file.Files.createTempFile("sparkprop-bench-sparse-a", ".log");
+            try {
+                String output = io.sparkprop.testutil.ChildJvm.runToSuccess(process, log, 60, "(a) in a child JVM");
+                System.out.println("(a) in a child JVM with -Xmx" + PART_A_HEAP + ", jobs/train's default heap:");
+                double[] figures = null;
+                for (String line : output.split("\n")) {
+                    if (line.startsWith(PART_A_ONLY)) {
+                        String[] f = line.trim().split("\s+");
+                        figures = new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2])};
+                    } else if (line.startsWith("(a)") || line.startsWith("    ")) {
+                        System.out.println(line);
+                    }
+                }
+                if (figures == null) {
+                    throw new IllegalStateException("(a) in a child JVM printed no figures:\n" + output);
+                }
+                return figures;
+            } finally {
+                java.nio.file.Files.deleteIfExists(log);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * (a): prints its lines and returns {sparse ÷ dense per example, cached ÷ (12 nnz + 20 rows), sparse ÷ dense per
+     * example with local steps (NaN without {@code withLocalSteps})}.
+     */
+    private static double[] partA(SparkSession spark, int rows, int hidden, int batch, int epochs, int localSteps,
+                                  boolean withLocalSteps) {
         // (a) sparse against dense, per example
         Dataset<Row> sparse = SparseSynthetic.frame(spark, rows, WIDE, NON_ZEROS, 1.0, 5).repartition(2).cache();
         Dataset<Row> dense = denseFrame(spark, rows, 6).repartition(2).cache();
@@ -152,6 +217,11 @@ public final class SparseBenchMain {
                 + "cached %.1f MB%n", denseSeconds, 1e6 * denseSeconds / rows, 1e3 * denseSeconds / updates,
                 denseFit.cachedBytes() / 1e6);
         System.out.printf(Locale.ROOT, "    sparse/dense per example: %.2f%n", perExample);
+        if (!withLocalSteps) {
+            sparse.unpersist();
+            dense.unpersist();
+            return new double[] {perExample, cachedVsNnz, Double.NaN};
+        }
         // the same pair with local steps (a round of LOCAL_STEPS mini-batch updates on each shard)
         double sparseLocal = medianEpochSeconds(fit(WIDE, hidden, batch, epochs, LOCAL_STEPS, sparse));
         double denseLocal = medianEpochSeconds(fit(DENSE, hidden, batch, epochs, LOCAL_STEPS, dense));
@@ -160,6 +230,15 @@ public final class SparseBenchMain {
                 LOCAL_STEPS, sparseLocal, denseLocal, perExampleLocal);
         sparse.unpersist();
         dense.unpersist();
+        return new double[] {perExample, cachedVsNnz, perExampleLocal};
+    }
+
+    /** (c) and (b), then the result line with {@code a}, (a)'s figures from the child JVM. */
+    private static void run(SparkSession spark, double[] a, int hidden, int batch, int localSteps, int mllibRows,
+                            int reps) {
+        double perExample = a[0];
+        double cachedVsNnz = a[1];
+        double perExampleLocal = a[2];
 
         // (c) the exchange of (a)'s gradient, in this JVM
         exchange(hidden, batch / 2);
@@ -210,8 +289,8 @@ public final class SparseBenchMain {
                 theirs.length, ourIteration / theirIteration);
         narrow.unpersist();
         System.out.printf(Locale.ROOT, "result: sparse_vs_dense_per_example=%.3f sparse_vs_mllib=%.4f cached_vs_nnz=%.3f "
-                + "sparse_vs_dense_local_steps=%.3f local_steps=%d batch=%d%n", perExample,
-                ourIteration / theirIteration, cachedVsNnz, perExampleLocal, localSteps, batch);
+                + "sparse_vs_dense_local_steps=%.3f local_steps=%d batch=%d heap_a=%s%n", perExample,
+                ourIteration / theirIteration, cachedVsNnz, perExampleLocal, localSteps, batch, PART_A_HEAP);
     }
 
     private static TrainingResult fit(int inputs, int hidden, int batch, int epochs, int localSteps,
