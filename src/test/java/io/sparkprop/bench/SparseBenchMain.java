@@ -60,7 +60,7 @@ import org.ejml.data.DMatrixSparseCSC;
  * not on the result line); the local-steps pair runs in this JVM alone, as its rounds of the wide network (3P
  * doubles each way a task) do not fit in 4 GB.
  * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…
- * sparse_vs_dense_local_steps=…}. Options:
+ * sparse_vs_dense_local_steps=… local_steps=… batch=… heap_a=…}. Options:
  * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
  * (3), {@code --mllib-rows N} (40,000: 5.2 GB of dense rows for MLlib), {@code --local-steps K} (1: synchronous;
  * (a) only, both inputs).
@@ -166,7 +166,7 @@ public final class SparseBenchMain {
                 double[] figures = null;
                 for (String line : output.split("\n")) {
                     if (line.startsWith(PART_A_ONLY)) {
-                        String[] f = line.trim().split("\s+");
+                        String[] f = line.trim().split(" +");
                         figures = new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2])};
                     } else if (line.startsWith("(a)") || line.startsWith("    ")) {
                         System.out.println(line);
