@@ -323,19 +323,11 @@ public final class GradientSum implements Serializable {
         pending = false;
         double[][] t = pendingRows;
         int h = gradient.spec().width(0);
-        int count = 0;
-        for (double[] row : t) {
-            count += row != null ? 1 : 0;
-        }
-        int[] features = new int[count];
-        double[] rows = new double[count * h];
-        int k = 0;
-        for (int f = 0; f < t.length; f++) {
-            if (t[f] != null) {
-                features[k] = f;
-                System.arraycopy(t[f], 0, rows, k++ * h, h);
-                t[f] = null;
-            }
+        int[] features = pendingFeatures();
+        double[] rows = new double[features.length * h];
+        for (int k = 0; k < features.length; k++) {
+            System.arraycopy(t[features[k]], 0, rows, k * h, h);
+            t[features[k]] = null;
         }
         if (compactFeatures == null) {
             compactFeatures = features;

@@ -219,19 +219,11 @@ public final class LazyFirstLayer {
      * are (brought up to date), every other row with the shrink it would take if touched now.
      */
     double normSquared(double[][] next, int[] touched, long age, double eta) {
-        double sum = 0;
-        int k = 0;
-        for (int f = 0; f < features; f++) {
-            if (k < touched.length && touched[k] == f) {
-                sum += squares(next[f]);
-                k++;
-            } else {
-                long missed = age - seen[f];
-                double shrink = missed == 0 || regParam == 0 ? 1.0 : shrink(eta, missed);
-                sum += shrink * shrink * (squares != null ? squares[f] : squares(rows[f]));
-            }
+        double[] touchedSquares = new double[touched.length];
+        for (int k = 0; k < touched.length; k++) {
+            touchedSquares[k] = squares(next[touched[k]]);
         }
-        return sum;
+        return normSquared(touchedSquares, touched, age, eta);
     }
 
     /**
