@@ -2,7 +2,9 @@ package io.sparkprop.data;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
 
 import io.sparkprop.util.Internal;
@@ -45,14 +47,27 @@ public final class GeneratedRows {
         for (int p = 0; p < partitions; p++) {
             parts.add(p);
         }
+        // rows made as they are read: a slice of wide dense rows (50,000 × 784 doubles is 314 MB) is never held whole
         JavaRDD<Row> data = sc.parallelize(parts, partitions).flatMap(p -> {
             SplittableRandom random = new SplittableRandom(seed * 1_000_003L + p);
             int count = rows / partitions + (p < rows % partitions ? 1 : 0);
-            List<Row> out = new ArrayList<>(count);
-            for (int i = 0; i < count; i++) {
-                out.add(maker.next(random));
-            }
-            return out.iterator();
+            return new Iterator<Row>() {
+                private int made;
+
+                @Override
+                public boolean hasNext() {
+                    return made < count;
+                }
+
+                @Override
+                public Row next() {
+                    if (made == count) {
+                        throw new NoSuchElementException();
+                    }
+                    made++;
+                    return maker.next(random);
+                }
+            };
         });
         return spark.createDataFrame(data, SCHEMA);
     }
