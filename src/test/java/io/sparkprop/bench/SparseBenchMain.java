@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 import io.sparkprop.data.Example;
+import io.sparkprop.data.GeneratedRows;
 import io.sparkprop.data.SparseSynthetic;
 import io.sparkprop.exec.Shard;
 import io.sparkprop.exec.ShardPacker;
@@ -26,14 +27,11 @@ import io.sparkprop.train.EpochRecord;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
-import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.ejml.data.DMatrixSparseCSC;
 
 /**
@@ -193,13 +191,21 @@ public final class SparseBenchMain {
      */
     private static double[] partA(SparkSession spark, int rows, int hidden, int batch, int epochs, int localSteps,
                                   boolean withLocalSteps) {
-        // (a) sparse against dense, per example
+        // (a) sparse against dense, per example: each input generated on the executors and cached while its own
+        // fits run, so that neither fit shares the heap with the other's data
         Dataset<Row> sparse = SparseSynthetic.frame(spark, rows, WIDE, NON_ZEROS, 1.0, 5).repartition(2).cache();
-        Dataset<Row> dense = denseFrame(spark, rows, 6).repartition(2).cache();
         sparse.count();
-        dense.count();
         TrainingResult sparseFit = fit(WIDE, hidden, batch, epochs, localSteps, sparse);
+        // the same input with local steps (a round of LOCAL_STEPS mini-batch updates on each shard)
+        double sparseLocal = withLocalSteps
+                ? medianEpochSeconds(fit(WIDE, hidden, batch, epochs, LOCAL_STEPS, sparse)) : Double.NaN;
+        sparse.unpersist(true);
+        Dataset<Row> dense = denseFrame(spark, rows, 6).repartition(2).cache();
+        dense.count();
         TrainingResult denseFit = fit(DENSE, hidden, batch, epochs, localSteps, dense);
+        double denseLocal = withLocalSteps
+                ? medianEpochSeconds(fit(DENSE, hidden, batch, epochs, LOCAL_STEPS, dense)) : Double.NaN;
+        dense.unpersist(true);
         double sparseSeconds = medianEpochSeconds(sparseFit);
         double denseSeconds = medianEpochSeconds(denseFit);
         long nnz = (long) rows * NON_ZEROS;
@@ -218,18 +224,11 @@ public final class SparseBenchMain {
                 denseFit.cachedBytes() / 1e6);
         System.out.printf(Locale.ROOT, "    sparse/dense per example: %.2f%n", perExample);
         if (!withLocalSteps) {
-            sparse.unpersist();
-            dense.unpersist();
             return new double[] {perExample, cachedVsNnz, Double.NaN};
         }
-        // the same pair with local steps (a round of LOCAL_STEPS mini-batch updates on each shard)
-        double sparseLocal = medianEpochSeconds(fit(WIDE, hidden, batch, epochs, LOCAL_STEPS, sparse));
-        double denseLocal = medianEpochSeconds(fit(DENSE, hidden, batch, epochs, LOCAL_STEPS, dense));
         double perExampleLocal = sparseLocal / denseLocal;
         System.out.printf(Locale.ROOT, "    with %d local steps: sparse epoch %.2f s, dense %.2f s, sparse/dense %.2f%n",
                 LOCAL_STEPS, sparseLocal, denseLocal, perExampleLocal);
-        sparse.unpersist();
-        dense.unpersist();
         return new double[] {perExample, cachedVsNnz, perExampleLocal};
     }
 
@@ -319,25 +318,25 @@ public final class SparseBenchMain {
         return epochs.get(epochs.size() - 1).loss();
     }
 
-    /** Dense rows of 784 features uniform in [0, 1), labels from a random linear teacher's sign. */
+    /**
+     * Dense rows of 784 features uniform in [0, 1), labels from a random linear teacher's sign; made on the executors
+     * ({@link GeneratedRows}), so that the driver holds none of their 630 MB.
+     */
     private static Dataset<Row> denseFrame(SparkSession spark, int rows, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         double[] teacher = new double[DENSE];
         for (int i = 0; i < DENSE; i++) {
             teacher[i] = random.nextDouble() - 0.5;
         }
-        List<Row> out = new ArrayList<>(rows);
-        for (int r = 0; r < rows; r++) {
+        return GeneratedRows.frame(spark, rows, seed, r -> {
             double[] x = new double[DENSE];
             double s = 0;
             for (int i = 0; i < DENSE; i++) {
-                x[i] = random.nextDouble();
+                x[i] = r.nextDouble();
                 s += teacher[i] * (x[i] - 0.5);
             }
-            out.add(RowFactory.create(Vectors.dense(x), s > 0 ? 1.0 : 0.0));
-        }
-        StructType schema = new StructType().add("features", SQLDataTypes.VectorType()).add("label", DataTypes.DoubleType);
-        return spark.createDataFrame(out, schema);
+            return RowFactory.create(Vectors.dense(x), s > 0 ? 1.0 : 0.0);
+        });
     }
 
     /**
