@@ -1,5 +1,9 @@
 package io.sparkprop.exec;
 
+import java.io.IOException;
+import java.io.InvalidObjectException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 
 import io.sparkprop.linalg.GemmChoice;
@@ -10,6 +14,7 @@ import io.sparkprop.nn.kernel.TrainingTerms;
 import io.sparkprop.optim.GradientStep;
 import io.sparkprop.optim.Optimizer;
 import io.sparkprop.optim.StepSchedule;
+import io.sparkprop.util.DoubleArrays;
 import io.sparkprop.util.Internal;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
@@ -169,8 +174,9 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
     public static final class Sum implements Serializable {
         private static final long serialVersionUID = 1L;
 
-        private double[] weightedDelta;
-        private double[][] weightedState;
+        /** Written as raw bytes ({@link DoubleArrays}): 3P doubles a task, every round. */
+        private transient double[] weightedDelta;
+        private transient double[][] weightedState;
         private double objectiveSum;
         private double weightSum;
         private long count;
@@ -245,6 +251,33 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
             weightSum += other.weightSum;
             count += other.count;
             return this;
+        }
+
+        private void writeObject(ObjectOutputStream out) throws IOException {
+            out.defaultWriteObject();
+            out.writeBoolean(weightedDelta != null);
+            if (weightedDelta != null) {
+                DoubleArrays.write(out, weightedDelta);
+                out.writeInt(weightedState.length);
+                for (double[] a : weightedState) {
+                    DoubleArrays.write(out, a);
+                }
+            }
+        }
+
+        private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            if (in.readBoolean()) {
+                weightedDelta = DoubleArrays.read(in);
+                int arrays = in.readInt();
+                if (arrays < 0 || arrays > 2) {
+                    throw new InvalidObjectException("expected at most 2 state arrays, found " + arrays);
+                }
+                weightedState = new double[arrays][];
+                for (int a = 0; a < arrays; a++) {
+                    weightedState[a] = DoubleArrays.read(in);
+                }
+            }
         }
 
         private static void add(double[] a, double[] b) {

@@ -1,10 +1,15 @@
 package io.sparkprop.exec;
 
+import java.io.IOException;
+import java.io.InvalidObjectException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 
 import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
+import io.sparkprop.util.DoubleArrays;
 import io.sparkprop.util.Internal;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -151,13 +156,34 @@ public final class Shipped implements Serializable, AutoCloseable {
         private static final long serialVersionUID = 1L;
 
         final Object parameters;
-        final double[][] state;
+        /** Written as raw bytes ({@link DoubleArrays}), as {@link Parameters} write their values. */
+        transient double[][] state;
         final FirstLayerRows.Version rows;
 
         Payload(Object parameters, double[][] state, FirstLayerRows.Version rows) {
             this.parameters = parameters;
             this.state = state;
             this.rows = rows;
+        }
+
+        private void writeObject(ObjectOutputStream out) throws IOException {
+            out.defaultWriteObject();
+            out.writeInt(state.length);
+            for (double[] a : state) {
+                DoubleArrays.write(out, a);
+            }
+        }
+
+        private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            int arrays = in.readInt();
+            if (arrays < 0 || arrays > 2) {
+                throw new InvalidObjectException("expected at most 2 state arrays, found " + arrays);
+            }
+            state = new double[arrays][];
+            for (int a = 0; a < arrays; a++) {
+                state[a] = DoubleArrays.read(in);
+            }
         }
     }
 

@@ -1,5 +1,8 @@
 package io.sparkprop.exec;
 
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,6 +17,7 @@ import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
 import io.sparkprop.optim.GradientStep;
 import io.sparkprop.optim.Optimizer;
+import io.sparkprop.util.DoubleArrays;
 import io.sparkprop.util.Internal;
 import org.apache.spark.Partitioner;
 import org.apache.spark.SparkEnv;
@@ -549,7 +553,8 @@ public final class SlicedExchange implements AutoCloseable {
     /** One shard's partial sum of one slice: the slice's values and the whole sum's scalars. */
     static final class Part implements Serializable {
         private static final long serialVersionUID = 1L;
-        final double[] values;
+        /** Written as raw bytes ({@link DoubleArrays}): every value crosses the shuffle. */
+        transient double[] values;
         double lossSum;
         double weightSum;
         long count;
@@ -559,6 +564,16 @@ public final class SlicedExchange implements AutoCloseable {
             this.lossSum = lossSum;
             this.weightSum = weightSum;
             this.count = count;
+        }
+
+        private void writeObject(ObjectOutputStream out) throws IOException {
+            out.defaultWriteObject();
+            DoubleArrays.write(out, values);
+        }
+
+        private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            values = DoubleArrays.read(in);
         }
 
         /** {@code this ← this + other}, as {@link GradientSum#mergeInPlace} adds: value by value, then the scalars. */
@@ -580,9 +595,13 @@ public final class SlicedExchange implements AutoCloseable {
     static final class Slice implements Serializable {
         private static final long serialVersionUID = 1L;
         final int index;
-        final double[] theta;
-        final double[] first;
-        final double[] second;
+        /**
+         * Written as raw bytes ({@link DoubleArrays}): slices cross links to their replica, to the driver and to the
+         * next round's tasks. Not final only so that {@link #readObject} can set them.
+         */
+        transient double[] theta;
+        transient double[] first;
+        transient double[] second;
         /** Whether the step that made it had any partial result. */
         final boolean present;
         final GradientStep.Status status;
@@ -605,6 +624,31 @@ public final class SlicedExchange implements AutoCloseable {
             this.lossSum = lossSum;
             this.weightSum = weightSum;
             this.count = count;
+        }
+
+        private void writeObject(ObjectOutputStream out) throws IOException {
+            out.defaultWriteObject();
+            writeNullable(out, theta);
+            writeNullable(out, first);
+            writeNullable(out, second);
+        }
+
+        private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            theta = readNullable(in);
+            first = readNullable(in);
+            second = readNullable(in);
+        }
+
+        private static void writeNullable(ObjectOutputStream out, double[] values) throws IOException {
+            out.writeBoolean(values != null);
+            if (values != null) {
+                DoubleArrays.write(out, values);
+            }
+        }
+
+        private static double[] readNullable(ObjectInputStream in) throws IOException {
+            return in.readBoolean() ? DoubleArrays.read(in) : null;
         }
 
         /** This slice without the state arrays: what the driver receives. */

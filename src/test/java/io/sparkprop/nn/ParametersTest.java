@@ -136,4 +136,40 @@ class ParametersTest {
         assertEquals(0, a.count());
         assertEquals(0.0, a.gradient().biases(0).apply(0));
     }
+
+    @Test
+    void javaSerialisationKeepsEveryBitAndTheLayout() throws Exception {
+        Parameters p = Parameters.initialise(SPEC, 9);
+        p.values()[3] = Double.NaN;
+        p.values()[4] = -0.0;
+        p.values()[5] = Double.MIN_VALUE;
+        Parameters back = roundTrip(p);
+        assertEquals(SPEC, back.spec());
+        assertEquals(p.size(), back.size());
+        for (int i = 0; i < p.size(); i++) {
+            assertEquals(Double.doubleToRawLongBits(p.values()[i]), Double.doubleToRawLongBits(back.values()[i]),
+                    "value " + i);
+        }
+        for (int l = 0; l < SPEC.numLayers(); l++) {
+            assertEquals(p.weightOffset(l), back.weightOffset(l));
+            assertEquals(p.biasOffset(l), back.biasOffset(l));
+        }
+        Parameters rest = Parameters.initialise(SPEC, 10).withoutFirstLayerWeights();
+        Parameters restBack = roundTrip(rest);
+        assertArrayEquals(rest.values(), restBack.values(), 0.0);
+        assertFalse(restBack.holdsFirstLayerWeights());
+        assertEquals(rest.biasOffset(0), restBack.biasOffset(0));
+        assertEquals(rest.weightOffset(1), restBack.weightOffset(1));
+    }
+
+    private static Parameters roundTrip(Parameters p) throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(p);
+        }
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            return (Parameters) in.readObject();
+        }
+    }
 }
