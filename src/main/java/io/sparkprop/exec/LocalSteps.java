@@ -1,7 +1,6 @@
 package io.sparkprop.exec;
 
 import java.io.IOException;
-import java.io.InvalidObjectException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
@@ -258,10 +257,7 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
             out.writeBoolean(weightedDelta != null);
             if (weightedDelta != null) {
                 DoubleArrays.write(out, weightedDelta);
-                out.writeInt(weightedState.length);
-                for (double[] a : weightedState) {
-                    DoubleArrays.write(out, a);
-                }
+                DoubleArrays.writeEach(out, weightedState);
             }
         }
 
@@ -269,14 +265,7 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
             in.defaultReadObject();
             if (in.readBoolean()) {
                 weightedDelta = DoubleArrays.read(in);
-                int arrays = in.readInt();
-                if (arrays < 0 || arrays > 2) {
-                    throw new InvalidObjectException("expected at most 2 state arrays, found " + arrays);
-                }
-                weightedState = new double[arrays][];
-                for (int a = 0; a < arrays; a++) {
-                    weightedState[a] = DoubleArrays.read(in);
-                }
+                weightedState = DoubleArrays.readEach(in, 2); // a rule keeps at most two state arrays
             }
         }
 

@@ -1,7 +1,6 @@
 package io.sparkprop.exec;
 
 import java.io.IOException;
-import java.io.InvalidObjectException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
@@ -168,22 +167,12 @@ public final class Shipped implements Serializable, AutoCloseable {
 
         private void writeObject(ObjectOutputStream out) throws IOException {
             out.defaultWriteObject();
-            out.writeInt(state.length);
-            for (double[] a : state) {
-                DoubleArrays.write(out, a);
-            }
+            DoubleArrays.writeEach(out, state);
         }
 
         private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
             in.defaultReadObject();
-            int arrays = in.readInt();
-            if (arrays < 0 || arrays > 2) {
-                throw new InvalidObjectException("expected at most 2 state arrays, found " + arrays);
-            }
-            state = new double[arrays][];
-            for (int a = 0; a < arrays; a++) {
-                state[a] = DoubleArrays.read(in);
-            }
+            state = DoubleArrays.readEach(in, 2); // a rule keeps at most two state arrays
         }
     }
 

@@ -54,6 +54,31 @@ public final class DoubleArrays {
         }
     }
 
+    /** Writes how many arrays {@code arrays} holds, then each as {@link #write} writes it. */
+    public static void writeEach(ObjectOutputStream out, double[][] arrays) throws IOException {
+        out.writeInt(arrays.length);
+        for (double[] a : arrays) {
+            write(out, a);
+        }
+    }
+
+    /**
+     * Reads what {@link #writeEach} wrote.
+     *
+     * @throws java.io.InvalidObjectException if it holds a negative count of arrays or more than {@code atMost}
+     */
+    public static double[][] readEach(ObjectInputStream in, int atMost) throws IOException {
+        int count = in.readInt();
+        if (count < 0 || count > atMost) {
+            throw new java.io.InvalidObjectException("expected at most " + atMost + " arrays, found " + count);
+        }
+        double[][] arrays = new double[count][];
+        for (int a = 0; a < count; a++) {
+            arrays[a] = read(in);
+        }
+        return arrays;
+    }
+
     /** Reads what {@link #write} wrote. */
     public static double[] read(ObjectInputStream in) throws IOException {
         int length = in.readInt();

@@ -42,4 +42,27 @@ class DoubleArraysTest {
             }
         }
     }
+
+    @Test
+    void arraysWrittenEachReadBackAndACountOverTheLimitIsRefused() throws IOException {
+        SplittableRandom random = new SplittableRandom(5);
+        double[][] arrays = {random.doubles(300_000, -1, 1).toArray(), new double[0], random.doubles(5).toArray()};
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            DoubleArrays.writeEach(out, arrays);
+            DoubleArrays.writeEach(out, new double[0][]);
+            DoubleArrays.writeEach(out, arrays);
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            double[][] back = DoubleArrays.readEach(in, 3);
+            assertEquals(3, back.length);
+            for (int a = 0; a < 3; a++) {
+                assertArrayEquals(arrays[a], back[a], 0.0, "array " + a);
+            }
+            assertEquals(0, DoubleArrays.readEach(in, 3).length);
+            java.io.InvalidObjectException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.io.InvalidObjectException.class, () -> DoubleArrays.readEach(in, 2));
+            assertEquals("expected at most 2 arrays, found 3", e.getMessage());
+        }
+    }
 }
