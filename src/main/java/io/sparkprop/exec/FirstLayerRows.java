@@ -11,6 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.sparkprop.util.DoubleArrays;
 import io.sparkprop.util.Internal;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -185,6 +187,7 @@ public final class FirstLayerRows implements AutoCloseable {
      * version from {@code from} on to {@code version}), travelling as one flat array of values rather than as one
      * object per row.
      */
+    @DefaultSerializer(JavaSerializer.class) // its Java serialisation hooks, also under Kryo
     static final class Rows implements Serializable {
         private static final long serialVersionUID = 1L;
 

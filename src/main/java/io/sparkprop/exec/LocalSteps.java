@@ -5,6 +5,8 @@ import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.sparkprop.linalg.GemmChoice;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.Parameters;
@@ -170,6 +172,7 @@ public final class LocalSteps extends ShardTask<LocalSteps.Sum> {
      * divergence in merge order.
      */
     @Internal
+    @DefaultSerializer(JavaSerializer.class) // its Java serialisation hooks, also under Kryo
     public static final class Sum implements Serializable {
         private static final long serialVersionUID = 1L;
 

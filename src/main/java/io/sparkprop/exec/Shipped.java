@@ -5,6 +5,8 @@ import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.sparkprop.linalg.Precision;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
@@ -151,6 +153,7 @@ public final class Shipped implements Serializable, AutoCloseable {
      * The parameters as shipped ({@link Parameters} for float64, {@code float[]} for float32, or the handle of the
      * slices that hold them) and the state.
      */
+    @DefaultSerializer(JavaSerializer.class) // its Java serialisation hooks, also under Kryo
     private static final class Payload implements Serializable {
         private static final long serialVersionUID = 1L;
 

@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.sparkprop.nn.GradientSum;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.nn.Parameters;
@@ -551,6 +553,7 @@ public final class SlicedExchange implements AutoCloseable {
     }
 
     /** One shard's partial sum of one slice: the slice's values and the whole sum's scalars. */
+    @DefaultSerializer(JavaSerializer.class) // its Java serialisation hooks, also under Kryo
     static final class Part implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Written as raw bytes ({@link DoubleArrays}): every value crosses the shuffle. */
@@ -592,6 +595,7 @@ public final class SlicedExchange implements AutoCloseable {
      * A slice of {@code θ} with its slice of the rule's state, as the executors keep it between rounds, and the
      * outcome of the step that made it. Never modified once made: a step makes a new one.
      */
+    @DefaultSerializer(JavaSerializer.class) // its Java serialisation hooks, also under Kryo
     static final class Slice implements Serializable {
         private static final long serialVersionUID = 1L;
         final int index;

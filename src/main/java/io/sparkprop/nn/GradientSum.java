@@ -6,6 +6,8 @@ import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.Arrays;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.sparkprop.util.DoubleArrays;
 
 /**
@@ -36,6 +38,7 @@ import io.sparkprop.util.DoubleArrays;
  * ({@link #touchedFeatures()}, {@link #touchedRows()}), never as {@code ∇W_0}: nothing of the size of {@code W_0}
  * is allocated, merged or sent.
  */
+@DefaultSerializer(JavaSerializer.class) // its Java serialisation hooks, also under Kryo
 public final class GradientSum implements Serializable {
     private static final long serialVersionUID = 3L;
     /** Compact rows added into {@code ∇W_0} a chunk at a time, so that the chunk stays in cache over the units. */

@@ -8,6 +8,8 @@ import java.io.Serializable;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.sparkprop.util.DoubleArrays;
 import org.apache.spark.ml.linalg.DenseMatrix;
 import org.apache.spark.ml.linalg.DenseVector;
@@ -25,6 +27,7 @@ import org.apache.spark.ml.linalg.DenseVector;
  *
  * <p>Methods named {@code …InPlace} modify {@code this}; none allocate.
  */
+@DefaultSerializer(JavaSerializer.class) // its Java serialisation hooks, also under Kryo
 public final class Parameters implements Serializable {
     private static final long serialVersionUID = 1L;
 
