@@ -52,13 +52,8 @@ final class BlockCodec {
     }
 
     private static long valueBytes(Matrix a) {
-        if (a instanceof DMatrixSparseCSC) {
-            DMatrixSparseCSC s = (DMatrixSparseCSC) a;
-            return 4L * (s.numCols + 1) + 12L * s.nz_length;
-        }
-        if (a instanceof FMatrixSparseCSC) {
-            FMatrixSparseCSC s = (FMatrixSparseCSC) a;
-            return 4L * (s.numCols + 1) + 8L * s.nz_length;
+        if (Shard.isSparse(a)) {
+            return Shard.sparseBytes(a);
         }
         long values = (long) a.getNumRows() * a.getNumCols();
         return a instanceof FMatrixRMaj ? 4 * values : 8 * values;

@@ -326,8 +326,7 @@ public final class Shard implements Serializable {
         long values = (long) y.getNumRows() * y.getNumCols();
         long sparse = 0;
         if (isSparse(x)) {
-            // a value (8 or 4 bytes) and a feature index (4) a non-zero, and the column starts
-            sparse = (x instanceof DMatrixSparseCSC ? 12L : 8L) * nonZeros(x) + 4L * (x.getNumCols() + 1);
+            sparse = sparseBytes(x);
         } else {
             values += (long) x.getNumRows() * x.getNumCols();
         }
@@ -345,6 +344,14 @@ public final class Shard implements Serializable {
      */
     public static boolean isSparse(Matrix x) {
         return x instanceof DMatrixSparseCSC || x instanceof FMatrixSparseCSC;
+    }
+
+    /**
+     * Bytes of a sparse {@code X}: a value (8 bytes, 4 in a float32 block) and a feature index (4) a non-zero, and
+     * the column starts.
+     */
+    static long sparseBytes(Matrix x) {
+        return (x instanceof DMatrixSparseCSC ? 12L : 8L) * nonZeros(x) + 4L * (x.getNumCols() + 1);
     }
 
     /** The non-zeros of a sparse {@code X}. */

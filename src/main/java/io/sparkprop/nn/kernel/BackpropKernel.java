@@ -290,9 +290,11 @@ public final class BackpropKernel {
         DMatrixRMaj targets = targets(y);
         double[] w = terms.classFactorsLive() == null ? weightsOrOnes(weights, b)
                 : classWeighted(weights, targets, terms.classFactorsLive(), b);
-        forward(params, x, false, b, false, terms.dropout(), maskKey);
+        // a float32 sparse block's non-zeros widened once for both passes
+        Matrix input = widened(x);
+        forward(params, input, false, b, false, terms.dropout(), maskKey);
         double loss = outputLossAndDelta(targets, w, b, terms.labelSmoothing());
-        backward(params, x, b, sum, terms.dropout() > 0);
+        backward(params, input, b, sum, terms.dropout() > 0);
         sum.addTotalsInPlace(loss, weightTotal(w, b), b);
         return loss;
     }
@@ -703,12 +705,11 @@ public final class BackpropKernel {
      * both GEMMs in single precision on {@code Δ_l} rounded to float, the block's {@code ∇W_l} added into the
      * double gradient, the derivative applied in double. With dropout, {@code ∇W_l} takes the dropped
      * {@code A_{l-1} ∘ M_{l-1}} the forward pass used, and {@code Δ_{l-1} = f'_{l-1} ∘ M_{l-1} ∘ (W_lᵀ Δ_l)} with
-     * the derivative taken at the kept {@code A_{l-1}}.
+     * the derivative taken at the kept {@code A_{l-1}}. A sparse {@code x} comes {@link #widened}.
      */
     private void backward(Weights params, Matrix x, int b, GradientSum sum, boolean dropout) {
         Parameters p = params.params;
         Parameters gradient = sum.accumulator();
-        x = widened(x);
         for (int l = layers - 1; l >= 0; l--) {
             DMatrixRMaj delta = deltas[l];
             if (l == 0 && x instanceof DMatrixSparseCSC) {
