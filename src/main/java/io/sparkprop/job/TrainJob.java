@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -137,16 +138,42 @@ public final class TrainJob {
         }
     }
 
+    /**
+     * Spark settings a job's session takes unless the job file or {@code spark-submit} name them (README, "Spark
+     * settings that matter"): a task's gradient above {@code spark.task.maxDirectResultSize} (1 MB by default) would
+     * return through the block manager; and every round broadcasts parameters (or a first layer's changed rows),
+     * doubles that lz4 does not shrink (42 MB of them compress to 1.001 of their size), which Spark would compress
+     * on the driver and decompress on every executor each round.
+     */
+    static final Map<String, String> SPARK_DEFAULTS = Map.of(
+            "spark.task.maxDirectResultSize", "64m",
+            "spark.broadcast.compress", "false");
+
     /** The Spark session: the master of spark-submit when there is one, else {@code spark.master}. */
     static SparkSession session(JobConfig config) {
+        SparkConf submitted = new SparkConf();
         SparkSession.Builder builder = SparkSession.builder().appName("sparkprop " + config.string("model.type"));
-        if (!new SparkConf().contains("spark.master")) {
+        if (!submitted.contains("spark.master")) {
             builder.master(config.string("spark.master"));
         }
-        // gradients above 1 MB would otherwise return through the block manager (see the README)
-        builder.config("spark.task.maxDirectResultSize", "64m");
-        config.sparkConf().forEach(builder::config);
+        sparkSettings(config, submitted).forEach(builder::config);
         return builder.getOrCreate();
+    }
+
+    /**
+     * What a job's session is given: {@link #SPARK_DEFAULTS} where neither {@code submitted} (spark-submit's
+     * {@code --conf}, or {@code -Dspark.…} of the JVM) nor the job file names the key, then the job file's
+     * {@code spark.*} keys.
+     */
+    static Map<String, String> sparkSettings(JobConfig config, SparkConf submitted) {
+        Map<String, String> settings = new TreeMap<>();
+        SPARK_DEFAULTS.forEach((key, value) -> {
+            if (!submitted.contains(key)) {
+                settings.put(key, value);
+            }
+        });
+        settings.putAll(config.sparkConf());
+        return settings;
     }
 
     /**

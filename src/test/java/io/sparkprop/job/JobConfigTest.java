@@ -9,8 +9,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Map;
 import java.util.Properties;
 
+import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,6 +44,28 @@ class JobConfigTest {
         c = JobConfig.parse(p);
         assertArrayEquals(new int[] {256, 128}, c.integers("model.hidden"));
         assertEquals("2g", c.sparkConf().get("spark.driver.memory"));
+    }
+
+    /**
+     * A job's session takes the job's Spark defaults where neither spark-submit nor the job file names the key: a
+     * user's {@code --conf spark.task.maxDirectResultSize=128m} stands (the job used to set 64m over it).
+     */
+    @Test
+    void theJobsSparkDefaultsGiveWayToSubmittedAndJobFileSettings() {
+        SparkConf nothing = new SparkConf(false);
+        Map<String, String> s = TrainJob.sparkSettings(JobConfig.parse(minimal()), nothing);
+        assertEquals(Map.of("spark.task.maxDirectResultSize", "64m", "spark.broadcast.compress", "false"), s);
+
+        SparkConf submitted = new SparkConf(false).set("spark.task.maxDirectResultSize", "128m");
+        s = TrainJob.sparkSettings(JobConfig.parse(minimal()), submitted);
+        assertEquals(Map.of("spark.broadcast.compress", "false"), s);
+
+        Properties p = minimal();
+        p.setProperty("spark.conf.spark.broadcast.compress", "true");
+        p.setProperty("spark.conf.spark.driver.memory", "2g");
+        s = TrainJob.sparkSettings(JobConfig.parse(p), nothing);
+        assertEquals(Map.of("spark.task.maxDirectResultSize", "64m", "spark.broadcast.compress", "true",
+                "spark.driver.memory", "2g"), s);
     }
 
     @Test
