@@ -56,7 +56,8 @@ import org.ejml.data.DMatrixSparseCSC;
  * and {@code cached_vs_nnz} come from, and again in this JVM, whose 14 GB (for MLlib's dense rows in (b)) the JVM
  * grows its young generation into under the sparse fit's garbage, paying a page fault for every new page (printed,
  * not on the result line); the local-steps pair runs in this JVM alone, as its rounds of the wide network (3P
- * doubles each way a task) do not fit in 4 GB.
+ * doubles each way a task) do not fit in 4 GB. Both JVMs' sessions leave broadcasts uncompressed
+ * ({@code spark.broadcast.compress=false}), as {@code jobs/train}'s does.
  * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…
  * sparse_vs_dense_local_steps=… local_steps=… batch=… heap_a=…}. Options:
  * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
@@ -124,9 +125,11 @@ public final class SparseBenchMain {
             mllibRows = Math.min(mllibRows, 3_000);
             epochs = Math.min(epochs, 2);
         }
-        // a task's gradient of the wide network is 8·2^18·H bytes: direct results up to 512 MB
+        // a task's gradient of the wide network is 8·2^18·H bytes: direct results up to 512 MB; broadcasts
+        // uncompressed, as jobs/train's session has them (TrainJob.SPARK_DEFAULTS), for both trainers
         SparkSession spark = SparkSession.builder().master("local[2]").appName("sparkprop-bench-sparse")
                 .config("spark.task.maxDirectResultSize", "512m").config("spark.driver.maxResultSize", "4g")
+                .config("spark.broadcast.compress", "false")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
