@@ -342,7 +342,10 @@ public final class ExchangeBenchMain {
             workerPids[i - 6] = Long.parseLong(args[i]);
         }
         int n = workerPids.length;
+        // the session of jobs/train and jobs/submit (TrainJob.SPARK_DEFAULTS): a task's full-size result returns
+        // with the task rather than through the block manager, and broadcasts are not compressed, for every path
         SparkSession spark = SparkSession.builder().master(master).appName("sparkprop-bench-exchange")
+                .config("spark.task.maxDirectResultSize", "64m").config("spark.broadcast.compress", "false")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", host)
                 .config("spark.driver.bindAddress", host).config("spark.executor.memory", "1g")
                 .config("spark.executor.cores", "1").config("spark.cores.max", Integer.toString(n))
