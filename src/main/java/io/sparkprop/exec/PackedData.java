@@ -400,9 +400,10 @@ public final class PackedData implements AutoCloseable {
         // matter"); Spark reads the setting when the session starts
         if (gradientBytes >= BROADCAST_ADVICE_BYTES && what.equals("training")
                 && sc.getConf().getBoolean("spark.broadcast.compress", true)) {
-            LOG.info("sparkprop: every round broadcasts up to {} KB of parameters, which spark.broadcast.compress "
-                    + "(true) compresses on the driver and decompresses on every executor without making them "
-                    + "smaller; setting it to false when the session is created saves that time", gradientBytes >> 10);
+            LOG.info("sparkprop: a round of the driver's merge broadcasts up to {} KB of parameters, which "
+                    + "spark.broadcast.compress (true) compresses on the driver and decompresses on every executor "
+                    + "without making them smaller; setting it to false when the session is created saves that time",
+                    gradientBytes >> 10);
         }
         if (hasParallelizedSource(data.rdd())) {
             LOG.warn("sparkprop: the {} data comes from parallelize() with no shuffle in between, so Spark ships "
