@@ -143,9 +143,9 @@ public final class TrainJob {
      * settings that matter"): a task's gradient above {@code spark.task.maxDirectResultSize} (1 MB by default) would
      * return through the block manager; and every round broadcasts parameters (or a first layer's changed rows),
      * doubles that lz4 does not shrink (42 MB of them compress to 1.001 of their size), which Spark would compress
-     * on the driver and decompress on every executor each round.
+     * on the driver and decompress on every executor each round. Immutable; the benches' sessions read it too.
      */
-    static final Map<String, String> SPARK_DEFAULTS = Map.of(
+    public static final Map<String, String> SPARK_DEFAULTS = Map.of(
             "spark.task.maxDirectResultSize", "64m",
             "spark.broadcast.compress", "false");
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import io.sparkprop.exec.OrderedTreeAggregate;
+import io.sparkprop.job.TrainJob;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.NetworkSpec;
 import io.sparkprop.testutil.ChildJvm;
@@ -344,8 +345,9 @@ public final class ExchangeBenchMain {
         int n = workerPids.length;
         // the session of jobs/train and jobs/submit (TrainJob.SPARK_DEFAULTS): a task's full-size result returns
         // with the task rather than through the block manager, and broadcasts are not compressed, for every path
-        SparkSession spark = SparkSession.builder().master(master).appName("sparkprop-bench-exchange")
-                .config("spark.task.maxDirectResultSize", "64m").config("spark.broadcast.compress", "false")
+        SparkSession.Builder builder = SparkSession.builder();
+        TrainJob.SPARK_DEFAULTS.forEach(builder::config);
+        SparkSession spark = builder.master(master).appName("sparkprop-bench-exchange")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", host)
                 .config("spark.driver.bindAddress", host).config("spark.executor.memory", "1g")
                 .config("spark.executor.cores", "1").config("spark.cores.max", Integer.toString(n))

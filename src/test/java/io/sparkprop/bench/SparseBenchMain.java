@@ -16,6 +16,7 @@ import io.sparkprop.data.GeneratedRows;
 import io.sparkprop.data.SparseSynthetic;
 import io.sparkprop.exec.Shard;
 import io.sparkprop.exec.ShardPacker;
+import io.sparkprop.job.TrainJob;
 import io.sparkprop.linalg.GemmBackend;
 import io.sparkprop.nn.Activation;
 import io.sparkprop.nn.GradientSum;
@@ -129,7 +130,7 @@ public final class SparseBenchMain {
         // uncompressed, as jobs/train's session has them (TrainJob.SPARK_DEFAULTS), for both trainers
         SparkSession spark = SparkSession.builder().master("local[2]").appName("sparkprop-bench-sparse")
                 .config("spark.task.maxDirectResultSize", "512m").config("spark.driver.maxResultSize", "4g")
-                .config("spark.broadcast.compress", "false")
+                .config("spark.broadcast.compress", TrainJob.SPARK_DEFAULTS.get("spark.broadcast.compress"))
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
