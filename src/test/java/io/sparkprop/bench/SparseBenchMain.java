@@ -27,6 +27,7 @@ import io.sparkprop.optim.Optimizer;
 import io.sparkprop.train.EpochRecord;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;
@@ -58,9 +59,15 @@ import org.ejml.data.DMatrixSparseCSC;
  * grows its young generation into under the sparse fit's garbage, paying a page fault for every new page (printed,
  * not on the result line); the local-steps pair runs in this JVM alone, as its rounds of the wide network (3P
  * doubles each way a task) do not fit in 4 GB. Both JVMs' sessions leave broadcasts uncompressed
- * ({@code spark.broadcast.compress=false}), as {@code jobs/train}'s does.
+ * ({@code spark.broadcast.compress=false}), as {@code jobs/train}'s does. Beside each pair, the same JVM measures
+ * Spark's floor under the sparse side ({@link ExchangeFloor}: the bytes a round moves through the driver, nothing
+ * computed) against the dense side: {@code floor_vs_dense_per_example} (a synchronous update: the batch's expected
+ * touched rows out, each shard's back) and {@code floor_vs_dense_local_steps} (an epoch's rounds of local steps:
+ * {@code θ} and Adam's moments of the whole network each way, as a round ships them), so that a ratio can be read
+ * against what no work of the trainer's can remove.
  * Ends with {@code result: sparse_vs_dense_per_example=… sparse_vs_mllib=… cached_vs_nnz=…
- * sparse_vs_dense_local_steps=… local_steps=… batch=… heap_a=…}. Options:
+ * sparse_vs_dense_local_steps=… floor_vs_dense_per_example=… floor_vs_dense_local_steps=… local_steps=… batch=…
+ * heap_a=…}. Options:
  * {@code --quick}, {@code --rows N} (100,000), {@code --hidden H} (32), {@code --batch N} (4096), {@code --epochs N}
  * (3), {@code --mllib-rows N} (40,000: 5.2 GB of dense rows for MLlib), {@code --local-steps K} (1: synchronous;
  * (a) only, both inputs).
@@ -137,14 +144,14 @@ public final class SparseBenchMain {
         try {
             if (partAOnly) {
                 double[] a = partA(spark, rows, hidden, batch, epochs, localSteps, false);
-                System.out.printf(Locale.ROOT, "%s %.6f %.6f%n", PART_A_ONLY, a[0], a[1]);
+                System.out.printf(Locale.ROOT, "%s %.6f %.6f %.6f%n", PART_A_ONLY, a[0], a[1], a[3]);
             } else {
                 double[] a = partAInChildJvm(args);
                 System.out.printf(Locale.ROOT, "(a) again in this JVM (-Xmx%.0fg, the heap (b)'s MLlib needs), and with "
                         + "local steps, whose rounds of the wide network do not fit in %s:%n",
                         Runtime.getRuntime().maxMemory() / (double) (1L << 30), PART_A_HEAP);
                 double[] here = partA(spark, rows, hidden, batch, epochs, localSteps, true);
-                run(spark, new double[] {a[0], a[1], here[2]}, hidden, batch, localSteps, mllibRows, quick ? 1 : 3);
+                run(spark, new double[] {a[0], a[1], here[2], a[2], here[4]}, hidden, batch, localSteps, mllibRows, quick ? 1 : 3);
             }
         } finally {
             spark.stop();
@@ -169,7 +176,8 @@ public final class SparseBenchMain {
                 for (String line : output.split("\n")) {
                     if (line.startsWith(PART_A_ONLY)) {
                         String[] f = line.trim().split(" +");
-                        figures = new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2])};
+                        figures = new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2]),
+                            Double.parseDouble(f[3])};
                     } else if (line.startsWith("(a)") || line.startsWith("    ")) {
                         System.out.println(line);
                     }
@@ -212,11 +220,20 @@ public final class SparseBenchMain {
         dense.unpersist(true);
         double sparseSeconds = medianEpochSeconds(sparseFit);
         double denseSeconds = medianEpochSeconds(denseFit);
+        // Spark's floor under a synchronous sparse update: the batch's touched rows out (the changed rows' delta),
+        // each shard's touched rows back (its gradient sum), nothing computed
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int shards = 2;
+        int touchedOut = (int) Math.round(ExchangeFloor.expectedTouched(WIDE, NON_ZEROS, batch));
+        int touchedBack = (int) Math.round(ExchangeFloor.expectedTouched(WIDE, NON_ZEROS, batch / shards));
+        double floorMillis = ExchangeFloor.medianMillis(sc, touchedOut * hidden, touchedBack * hidden, shards, 5, 30);
         long nnz = (long) rows * NON_ZEROS;
         double reference = 12.0 * nnz + (4 + 8 * 2) * (double) rows;
         double cachedVsNnz = sparseFit.cachedBytes() / reference;
         double perExample = sparseSeconds / denseSeconds;
         int updates = (rows + batch - 1) / batch;
+        double denseUpdateMillis = 1e3 * denseSeconds / updates;
+        double floorVsDense = floorMillis / denseUpdateMillis;
         System.out.printf(Locale.ROOT, "(a) %d rows, %d-%d-2 relu, adam, batch %d (%d updates an epoch), %d epochs, "
                 + "local steps %d%n", rows, WIDE, hidden, batch, updates, epochs, localSteps);
         System.out.printf(Locale.ROOT, "    sparse 2^18 x %d nnz: epoch %.2f s = %.1f us/example (%.0f ms/update), "
@@ -227,13 +244,26 @@ public final class SparseBenchMain {
                 + "cached %.1f MB%n", denseSeconds, 1e6 * denseSeconds / rows, 1e3 * denseSeconds / updates,
                 denseFit.cachedBytes() / 1e6);
         System.out.printf(Locale.ROOT, "    sparse/dense per example: %.2f%n", perExample);
+        System.out.printf(Locale.ROOT, "    Spark's floor under a sparse update (a broadcast of %d touched rows, %d tasks "
+                + "returning %d each, nothing computed; median of 30): %.0f ms = %.2f x the dense update%n", touchedOut,
+                shards, touchedBack, floorMillis, floorVsDense);
         if (!withLocalSteps) {
-            return new double[] {perExample, cachedVsNnz, Double.NaN};
+            return new double[] {perExample, cachedVsNnz, Double.NaN, floorVsDense, Double.NaN};
         }
         double perExampleLocal = sparseLocal / denseLocal;
         System.out.printf(Locale.ROOT, "    with %d local steps: sparse epoch %.2f s, dense %.2f s, sparse/dense %.2f%n",
                 LOCAL_STEPS, sparseLocal, denseLocal, perExampleLocal);
-        return new double[] {perExample, cachedVsNnz, perExampleLocal};
+        // Spark's floor under a round of local steps on the wide network: θ and Adam's two moments out (3P), each
+        // shard's weighted change and state back (3P); a shard's LOCAL_STEPS batches touch nearly every row
+        int parameters = WIDE * hidden + hidden + hidden * 2 + 2;
+        int rounds = (updates + LOCAL_STEPS - 1) / LOCAL_STEPS;
+        double roundMillis = ExchangeFloor.medianMillis(sc, 3 * parameters, 3 * parameters, shards, 1, 5);
+        double localFloorVsDense = rounds * roundMillis / 1e3 / denseLocal;
+        System.out.printf(Locale.ROOT, "    Spark's floor under a round of local steps (3P = %.0f MB out, each of %d "
+                + "tasks %.0f MB back; median of 5): %.0f ms, %d rounds an epoch = %.2f x the dense epoch%n",
+                3 * 8.0 * parameters / 1e6, shards, 3 * 8.0 * parameters / 1e6, roundMillis, rounds,
+                localFloorVsDense);
+        return new double[] {perExample, cachedVsNnz, perExampleLocal, floorVsDense, localFloorVsDense};
     }
 
     /** (c) and (b), then the result line with {@code a}, (a)'s figures from the child JVM. */
@@ -242,6 +272,8 @@ public final class SparseBenchMain {
         double perExample = a[0];
         double cachedVsNnz = a[1];
         double perExampleLocal = a[2];
+        double floorVsDense = a[3];
+        double localFloorVsDense = a[4];
 
         // (c) the exchange of (a)'s gradient, in this JVM
         exchange(hidden, batch / 2);
@@ -292,8 +324,9 @@ public final class SparseBenchMain {
                 theirs.length, ourIteration / theirIteration);
         narrow.unpersist();
         System.out.printf(Locale.ROOT, "result: sparse_vs_dense_per_example=%.3f sparse_vs_mllib=%.4f cached_vs_nnz=%.3f "
-                + "sparse_vs_dense_local_steps=%.3f local_steps=%d batch=%d heap_a=%s%n", perExample,
-                ourIteration / theirIteration, cachedVsNnz, perExampleLocal, localSteps, batch, PART_A_HEAP);
+                + "sparse_vs_dense_local_steps=%.3f floor_vs_dense_per_example=%.3f floor_vs_dense_local_steps=%.3f "
+                + "local_steps=%d batch=%d heap_a=%s%n", perExample, ourIteration / theirIteration, cachedVsNnz,
+                perExampleLocal, floorVsDense, localFloorVsDense, localSteps, batch, PART_A_HEAP);
     }
 
     private static TrainingResult fit(int inputs, int hidden, int batch, int epochs, int localSteps,
