@@ -199,7 +199,9 @@ public final class SparseBenchMain {
 
     /**
      * (a): prints its lines and returns {sparse ÷ dense per example, cached ÷ (12 nnz + 20 rows), sparse ÷ dense per
-     * example with local steps (NaN without {@code withLocalSteps})}.
+     * example with local steps, Spark's floor under a sparse update ÷ the dense update, the floor under an epoch's
+     * rounds of local steps ÷ the dense epoch with local steps} (the local-steps figures NaN without
+     * {@code withLocalSteps}).
      */
     private static double[] partA(SparkSession spark, int rows, int hidden, int batch, int epochs, int localSteps,
                                   boolean withLocalSteps) {
