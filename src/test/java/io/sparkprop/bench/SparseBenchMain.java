@@ -25,6 +25,7 @@ import io.sparkprop.nn.Parameters;
 import io.sparkprop.nn.kernel.BackpropKernel;
 import io.sparkprop.optim.Optimizer;
 import io.sparkprop.train.EpochRecord;
+import io.sparkprop.train.IterationRecord;
 import io.sparkprop.train.Trainer;
 import io.sparkprop.train.TrainingResult;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -77,6 +78,8 @@ public final class SparseBenchMain {
     private static final int MLLIB_WIDE = 1 << 14;
     private static final int NON_ZEROS = 40;
     private static final int DENSE = 784;
+    /** Partitions, so shards, of every input: one a core of {@code local[2]}. */
+    private static final int SHARDS = 2;
     /** Local steps of (a)'s second pair of fits. */
     private static final int LOCAL_STEPS = 8;
     /** The heap of (a)'s child JVM: {@code jobs/train}'s default ({@code SPARKPROP_JAVA_OPTS} unset). */
@@ -207,14 +210,13 @@ public final class SparseBenchMain {
                                   boolean withLocalSteps) {
         // (a) sparse against dense, per example: each input generated on the executors and cached while its own
         // fits run, so that neither fit shares the heap with the other's data
-        Dataset<Row> sparse = SparseSynthetic.frame(spark, rows, WIDE, NON_ZEROS, 1.0, 5).repartition(2).cache();
+        Dataset<Row> sparse = SparseSynthetic.frame(spark, rows, WIDE, NON_ZEROS, 1.0, 5).repartition(SHARDS).cache();
         sparse.count();
         TrainingResult sparseFit = fit(WIDE, hidden, batch, epochs, localSteps, sparse);
         // the same input with local steps (a round of LOCAL_STEPS mini-batch updates on each shard)
-        double sparseLocal = withLocalSteps
-                ? medianEpochSeconds(fit(WIDE, hidden, batch, epochs, LOCAL_STEPS, sparse)) : Double.NaN;
+        TrainingResult sparseLocalFit = withLocalSteps ? fit(WIDE, hidden, batch, epochs, LOCAL_STEPS, sparse) : null;
         sparse.unpersist(true);
-        Dataset<Row> dense = denseFrame(spark, rows, 6).repartition(2).cache();
+        Dataset<Row> dense = denseFrame(spark, rows, 6).repartition(SHARDS).cache();
         dense.count();
         TrainingResult denseFit = fit(DENSE, hidden, batch, epochs, localSteps, dense);
         double denseLocal = withLocalSteps
@@ -225,10 +227,9 @@ public final class SparseBenchMain {
         // Spark's floor under a synchronous sparse update: the batch's touched rows out (the changed rows' delta),
         // each shard's touched rows back (its gradient sum), nothing computed
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int shards = 2;
         int touchedOut = (int) Math.round(ExchangeFloor.expectedTouched(WIDE, NON_ZEROS, batch));
-        int touchedBack = (int) Math.round(ExchangeFloor.expectedTouched(WIDE, NON_ZEROS, batch / shards));
-        double floorMillis = ExchangeFloor.medianMillis(sc, touchedOut * hidden, touchedBack * hidden, shards, 5, 30);
+        int touchedBack = (int) Math.round(ExchangeFloor.expectedTouched(WIDE, NON_ZEROS, batch / SHARDS));
+        double floorMillis = ExchangeFloor.medianMillis(sc, touchedOut * hidden, touchedBack * hidden, SHARDS, 5, 30);
         long nnz = (long) rows * NON_ZEROS;
         double reference = 12.0 * nnz + (4 + 8 * 2) * (double) rows;
         double cachedVsNnz = sparseFit.cachedBytes() / reference;
@@ -248,22 +249,23 @@ public final class SparseBenchMain {
         System.out.printf(Locale.ROOT, "    sparse/dense per example: %.2f%n", perExample);
         System.out.printf(Locale.ROOT, "    Spark's floor under a sparse update (a broadcast of %d touched rows, %d tasks "
                 + "returning %d each, nothing computed; median of 30): %.0f ms = %.2f x the dense update%n", touchedOut,
-                shards, touchedBack, floorMillis, floorVsDense);
+                SHARDS, touchedBack, floorMillis, floorVsDense);
         if (!withLocalSteps) {
             return new double[] {perExample, cachedVsNnz, Double.NaN, floorVsDense, Double.NaN};
         }
+        double sparseLocal = medianEpochSeconds(sparseLocalFit);
         double perExampleLocal = sparseLocal / denseLocal;
         System.out.printf(Locale.ROOT, "    with %d local steps: sparse epoch %.2f s, dense %.2f s, sparse/dense %.2f%n",
                 LOCAL_STEPS, sparseLocal, denseLocal, perExampleLocal);
         // Spark's floor under a round of local steps on the wide network: θ and Adam's two moments out (3P), each
         // shard's weighted change and state back (3P); a shard's LOCAL_STEPS batches touch nearly every row
-        int parameters = WIDE * hidden + hidden + hidden * 2 + 2;
-        int rounds = (updates + LOCAL_STEPS - 1) / LOCAL_STEPS;
-        double roundMillis = ExchangeFloor.medianMillis(sc, 3 * parameters, 3 * parameters, shards, 1, 5);
+        int parameters = Math.toIntExact(spec(WIDE, hidden).parameterCount());
+        int rounds = roundsInLastEpoch(sparseLocalFit);
+        double roundMillis = ExchangeFloor.medianMillis(sc, 3 * parameters, 3 * parameters, SHARDS, 1, 5);
         double localFloorVsDense = rounds * roundMillis / 1e3 / denseLocal;
         System.out.printf(Locale.ROOT, "    Spark's floor under a round of local steps (3P = %.0f MB out, each of %d "
                 + "tasks %.0f MB back; median of 5): %.0f ms, %d rounds an epoch = %.2f x the dense epoch%n",
-                3 * 8.0 * parameters / 1e6, shards, 3 * 8.0 * parameters / 1e6, roundMillis, rounds,
+                3 * 8.0 * parameters / 1e6, SHARDS, 3 * 8.0 * parameters / 1e6, roundMillis, rounds,
                 localFloorVsDense);
         return new double[] {perExample, cachedVsNnz, perExampleLocal, floorVsDense, localFloorVsDense};
     }
@@ -281,7 +283,7 @@ public final class SparseBenchMain {
         exchange(hidden, batch / 2);
 
         // (b) against MLlib on the widest input it takes here
-        Dataset<Row> narrow = SparseSynthetic.frame(spark, mllibRows, MLLIB_WIDE, NON_ZEROS, 1.0, 7).repartition(2).cache();
+        Dataset<Row> narrow = SparseSynthetic.frame(spark, mllibRows, MLLIB_WIDE, NON_ZEROS, 1.0, 7).repartition(SHARDS).cache();
         narrow.count();
         NetworkSpec spec = NetworkSpec.builder().input(MLLIB_WIDE).dense(hidden, Activation.SIGMOID)
                 .dense(2, Activation.SOFTMAX).build();
@@ -331,12 +333,25 @@ public final class SparseBenchMain {
                 perExampleLocal, floorVsDense, localFloorVsDense, localSteps, batch, PART_A_HEAP);
     }
 
+    /** (a)'s network: {@code inputs-hidden-2}, ReLU, softmax. */
+    private static NetworkSpec spec(int inputs, int hidden) {
+        return NetworkSpec.builder().input(inputs).dense(hidden, Activation.RELU).dense(2, Activation.SOFTMAX).build();
+    }
+
     private static TrainingResult fit(int inputs, int hidden, int batch, int epochs, int localSteps,
                                       Dataset<Row> data) {
-        NetworkSpec spec = NetworkSpec.builder().input(inputs).dense(hidden, Activation.RELU)
-                .dense(2, Activation.SOFTMAX).build();
-        return new Trainer(spec).setOptimizer(Optimizer.adam(0.003)).setBatchSize(batch).setMaxEpochs(epochs)
+        return new Trainer(spec(inputs, hidden)).setOptimizer(Optimizer.adam(0.003)).setBatchSize(batch).setMaxEpochs(epochs)
                 .setLocalSteps(localSteps).setTol(0).setSeed(3).fit(data, "features", "label");
+    }
+
+    /** The rounds the fit ran in its last epoch, from its own records. */
+    private static int roundsInLastEpoch(TrainingResult r) {
+        int last = r.history().epochs().size() - 1;
+        int rounds = 0;
+        for (IterationRecord it : r.history().iterations()) {
+            rounds += it.epoch() == last ? 1 : 0;
+        }
+        return rounds;
     }
 
     /** The median time of the epochs after the first (the JIT's and the first broadcasts' warm-up). */
@@ -385,8 +400,7 @@ public final class SparseBenchMain {
      * once its gradient was read), beside the driver's dense Adam update of all the parameters.
      */
     private static void exchange(int hidden, int slice) {
-        NetworkSpec spec = NetworkSpec.builder().input(WIDE).dense(hidden, Activation.RELU)
-                .dense(2, Activation.SOFTMAX).build();
+        NetworkSpec spec = spec(WIDE, hidden);
         SplittableRandom random = new SplittableRandom(9);
         List<Example> examples = new ArrayList<>(slice);
         for (int i = 0; i < slice; i++) {
